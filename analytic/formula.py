@@ -1,0 +1,360 @@
+r"""The :class:`Formula`: one closed form, its provenance, and a jitted JAX evaluator.
+
+A Formula is a small immutable record (a frozen dataclass, not a pytree):
+
+* ``expr``: the sympy expression (or a tuple of them);
+* ``params``: the sympy Symbols it depends on, in call order; its free symbols must
+  be exactly these;
+* ``source``: the paper and equation it comes from (arXiv version pinned);
+* ``derived``: True when sympy derived ``expr`` from a model statement, False when
+  the expression is stated from the paper (and checked symbolically in the tests);
+* ``derivation`` / ``conditions``: how it was derived and when it is valid;
+* ``domains``: narrower valid ranges for some parameters than the Symbols'
+  assumptions give (for example ``kappa`` in ``[1, oo)``).
+
+Evaluate by keyword, ``f(eta=0.1, lam=2.0)``: inputs are checked against their
+valid ranges (a ``ValueError`` names the parameter, the value and the range), then
+passed to ``f.jax``, a cached ``jax.jit`` of ``sympy.lambdify(params, expr,
+modules="jax")`` that broadcasts over arrays and composes with ``jax.vmap`` and
+``jax.grad``. ``f.jax`` takes the parameters positionally, in ``f.params`` order,
+and does no checking (it may be traced).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy as sp
+
+__all__ = ["Formula", "default_domain"]
+
+
+def default_domain(symbol: sp.Symbol) -> sp.Set:
+    """The valid range a Symbol's assumptions imply (the finite part of it)."""
+    if symbol.is_integer:
+        if symbol.is_positive:
+            return sp.Naturals
+        if symbol.is_nonnegative:
+            return sp.Naturals0
+        return sp.Integers
+    if symbol.is_positive:
+        return sp.Interval.open(0, sp.oo)
+    if symbol.is_nonnegative:
+        return sp.Interval(0, sp.oo)
+    return sp.Reals
+
+
+def _as_expr_tuple(expr: Any) -> tuple[sp.Basic, ...]:
+    if isinstance(expr, (tuple, list, sp.Tuple)):
+        return tuple(sp.sympify(e) for e in expr)
+    if isinstance(expr, sp.MatrixBase):
+        return tuple(expr)
+    return (sp.sympify(expr),)
+
+
+def _free_symbols(expr: Any) -> set[sp.Symbol]:
+    out: set[sp.Symbol] = set()
+    for e in _as_expr_tuple(expr):
+        out |= e.free_symbols
+    return out
+
+
+def _in_domain(values: np.ndarray, domain: sp.Set) -> np.ndarray:
+    """Elementwise membership of finite float ``values`` in a sympy Set."""
+    if domain in (sp.Naturals, sp.Naturals0, sp.Integers):
+        ok = values == np.round(values)
+        if domain is sp.Naturals:
+            ok &= values >= 1
+        elif domain is sp.Naturals0:
+            ok &= values >= 0
+        return ok
+    if domain == sp.Reals:
+        return np.ones(values.shape, bool)
+    if isinstance(domain, sp.Interval):
+        ok = np.ones(values.shape, bool)
+        if domain.inf is not sp.S.NegativeInfinity:
+            lo = float(domain.inf)
+            ok &= values > lo if domain.left_open else values >= lo
+        if domain.sup is not sp.S.Infinity:
+            hi = float(domain.sup)
+            ok &= values < hi if domain.right_open else values <= hi
+        return ok
+    if isinstance(domain, sp.Union):
+        ok = np.zeros(values.shape, bool)
+        for part in domain.args:
+            ok |= _in_domain(values, part)
+        return ok
+    raise TypeError(f"unsupported domain {domain!r}: use an Interval, Union, Naturals0 or Naturals")
+
+
+def _describe_domain(domain: sp.Set) -> str:
+    if domain is sp.Naturals0:
+        return "the integers {0, 1, 2, ...}"
+    if domain is sp.Naturals:
+        return "the integers {1, 2, 3, ...}"
+    if domain == sp.Reals:
+        return "the finite reals"
+    if isinstance(domain, sp.Interval):
+        left = "(" if domain.left_open or domain.inf is sp.S.NegativeInfinity else "["
+        right = ")" if domain.right_open or domain.sup is sp.S.Infinity else "]"
+        return f"{left}{domain.inf}, {domain.sup}{right}"
+    if isinstance(domain, sp.Union):
+        return " or ".join(_describe_domain(part) for part in domain.args)
+    return str(domain)
+
+
+def _is_traced(x: Any) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+@dataclasses.dataclass(frozen=True, eq=True)
+class Formula:
+    """A closed form with provenance; see the module docstring.
+
+    Example:
+        >>> from analytic import linreg
+        >>> linreg.optimal_lr(lam_min=1.0, lam_max=3.0)   # 2 / (1 + 3)
+        Array(0.5, dtype=float32, weak_type=True)
+    """
+
+    name: str
+    expr: Any
+    params: tuple[sp.Symbol, ...]
+    source: str
+    derived: bool
+    derivation: str = ""
+    conditions: tuple[str, ...] = ()
+    domains: tuple[tuple[str, sp.Set], ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Formula name must be a non-empty string, got {self.name!r}")
+        exprs = _as_expr_tuple(self.expr)
+        object.__setattr__(self, "expr", exprs[0] if len(exprs) == 1 and not isinstance(
+            self.expr, (tuple, list, sp.Tuple, sp.MatrixBase)) else exprs)
+        params = tuple(self.params)
+        object.__setattr__(self, "params", params)
+        if isinstance(self.domains, Mapping):
+            object.__setattr__(self, "domains", tuple(self.domains.items()))
+        object.__setattr__(self, "conditions", tuple(self.conditions))
+        for p in params:
+            if not isinstance(p, sp.Symbol):
+                raise TypeError(f"{self.name}: params must be sympy Symbols, got {p!r}")
+        names = [p.name for p in params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: duplicate parameter names {names}")
+        free = _free_symbols(self.expr)
+        if free != set(params):
+            extra = sorted(map(str, free - set(params)))
+            unused = sorted(map(str, set(params) - free))
+            raise ValueError(
+                f"{self.name}: free symbols must be exactly the declared params; "
+                f"undeclared {extra}, unused {unused}"
+            )
+        for pname, _ in self.domains:
+            if pname not in names:
+                raise ValueError(f"{self.name}: domain given for unknown parameter {pname!r}")
+
+    # -- introspection ------------------------------------------------------------
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def domain(self, name: str) -> sp.Set:
+        """The valid range of parameter ``name``."""
+        for pname, dom in self.domains:
+            if pname == name:
+                return dom
+        for p in self.params:
+            if p.name == name:
+                return default_domain(p)
+        raise ValueError(f"{self.name}: no parameter {name!r}; parameters are {self.param_names}")
+
+    def symbol(self, name: str | sp.Symbol) -> sp.Symbol:
+        """The parameter Symbol called ``name`` (or ``name`` itself if it is one)."""
+        for p in self.params:
+            if p == name or p.name == name:
+                return p
+        raise ValueError(f"{self.name}: no parameter {name!r}; parameters are {self.param_names}")
+
+    # -- evaluation -----------------------------------------------------------------
+    @functools.cached_property
+    def jax(self):
+        """``jax.jit`` of the lambdified expression; positional args in ``params`` order.
+
+        Broadcasts its arguments against each other (a parameter the expression does
+        not depend on still shapes the output), does no range checking, and may be
+        used under ``jax.vmap``/``jax.grad``/``jax.jit``.
+        """
+        raw = sp.lambdify(self.params, self.expr, modules="jax")
+        is_tuple = isinstance(self.expr, tuple)
+
+        def evaluate(*args):
+            args = [jnp.asarray(a) for a in args]
+            shape = jnp.broadcast_shapes(*(a.shape for a in args)) if args else ()
+            dtype = jnp.result_type(*args) if args else jnp.result_type(float)
+            if not jnp.issubdtype(dtype, jnp.inexact):
+                dtype = jnp.result_type(float)
+            out = raw(*args)
+
+            def shaped(x):
+                return jnp.broadcast_to(jnp.asarray(x, dtype=dtype), shape)
+
+            return tuple(shaped(x) for x in out) if is_tuple else shaped(out)
+
+        evaluate.__name__ = self.name.replace(".", "_")
+        evaluate.__doc__ = f"{self.name}({', '.join(self.param_names)}) = {self.expr}"
+        return jax.jit(evaluate)
+
+    def __call__(self, *args, **kwargs):
+        """Evaluate by keyword, after checking names and valid ranges."""
+        if args:
+            raise TypeError(
+                f"{self.name} takes keyword arguments {self.param_names}; "
+                f"use {self.name}.jax(...) for positional, unchecked evaluation"
+            )
+        names = self.param_names
+        missing = [n for n in names if n not in kwargs]
+        unknown = [k for k in kwargs if k not in names]
+        if missing or unknown:
+            raise TypeError(
+                f"{self.name}: missing arguments {missing}, unknown arguments {unknown}; "
+                f"expected exactly {names}"
+            )
+        values = [kwargs[n] for n in names]
+        self.check_arguments(**kwargs)
+        return self.jax(*values)
+
+    def check_arguments(self, **kwargs) -> None:
+        """Raise ``ValueError`` for a value outside its range, a NaN/inf, or a shape clash."""
+        shapes = {}
+        for n, v in kwargs.items():
+            if _is_traced(v):
+                shapes[n] = jnp.shape(v)
+                continue
+            a = np.asarray(v)
+            shapes[n] = a.shape
+            if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+                raise TypeError(f"{self.name}: parameter {n!r} must be numeric, got {type(v).__name__}")
+            if np.iscomplexobj(a):
+                raise TypeError(f"{self.name}: parameter {n!r} must be real, got complex {v!r}")
+            a = a.astype(float)
+            bad = ~np.isfinite(a)
+            if bad.any():
+                raise ValueError(
+                    f"{self.name}: parameter {n!r} = {float(a[bad].flat[0])} is not finite; "
+                    f"valid range is {_describe_domain(self.domain(n))}"
+                )
+            dom = self.domain(n)
+            outside = ~_in_domain(a, dom)
+            if outside.any():
+                raise ValueError(
+                    f"{self.name}: parameter {n!r} = {float(a[outside].flat[0])} is outside its "
+                    f"valid range {_describe_domain(dom)}"
+                )
+        try:
+            np.broadcast_shapes(*shapes.values())
+        except ValueError:
+            raise ValueError(
+                f"{self.name}: argument shapes do not broadcast: "
+                + ", ".join(f"{n}{s}" for n, s in shapes.items())
+            ) from None
+
+    # -- symbolic operations --------------------------------------------------------
+    def _with_expr(self, expr, name: str, derivation: str, extra_params: Iterable[sp.Symbol] = ()) -> Formula:
+        free = _free_symbols(expr)
+        params = [p for p in self.params if p in free]
+        params += sorted((s for s in free if s not in set(params)), key=lambda s: s.name)
+        kept = {p.name for p in params}
+        return Formula(
+            name=name,
+            expr=expr,
+            params=tuple(params),
+            source=self.source,
+            derived=True,
+            derivation=derivation,
+            conditions=self.conditions,
+            domains=tuple((n, d) for n, d in self.domains if n in kept),
+            description="",
+        )
+
+    def diff(self, symbol: str | sp.Symbol, n: int = 1) -> Formula:
+        """The ``n``-th derivative with respect to a parameter, as a new Formula.
+
+        Example: sensitivity of the optimal GD rate to the condition number,
+        ``get("linreg.optimal_rate").diff("kappa")`` = 2 / (kappa + 1)**2.
+        """
+        sym = self.symbol(symbol)
+        exprs = _as_expr_tuple(self.expr)
+        d = tuple(sp.simplify(sp.diff(e, sym, n)) for e in exprs)
+        expr = d if isinstance(self.expr, tuple) else d[0]
+        order = "" if n == 1 else f"^{n}"
+        return self._with_expr(
+            expr, f"d{order}[{self.name}]/d{sym.name}{order}",
+            f"sympy.diff of {self.name} with respect to {sym.name}" + (f" ({n} times)" if n > 1 else ""),
+        )
+
+    def subs(self, values: Mapping | None = None, /, **kwargs) -> Formula:
+        """Substitute numbers or expressions for parameters, as a new Formula.
+
+        ``f.subs(lam_min=1)`` or ``f.subs({lam_max: kappa * lam_min})``; parameters
+        not substituted remain, new symbols in the substituted expressions join them.
+        """
+        mapping = dict(values or {})
+        mapping.update(kwargs)
+        if not mapping:
+            raise ValueError(f"{self.name}.subs: nothing to substitute")
+        resolved = {}
+        for k, v in mapping.items():
+            sym = self.symbol(k)
+            val = sp.sympify(v)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"{self.name}.subs: {sym.name} = {v} is not finite")
+            resolved[sym] = val
+        exprs = tuple(e.subs(resolved) for e in _as_expr_tuple(self.expr))
+        expr = exprs if isinstance(self.expr, tuple) else exprs[0]
+        shown = ", ".join(f"{k.name}={v}" for k, v in resolved.items())
+        return self._with_expr(expr, f"{self.name}[{shown}]", f"{self.name} with {shown} substituted")
+
+    # -- display ----------------------------------------------------------------------
+    def latex(self) -> str:
+        """LaTeX of the expression (a tuple is shown as a list)."""
+        return sp.latex(self.expr)
+
+    def pretty(self) -> str:
+        """Unicode pretty-printed expression."""
+        return sp.pretty(self.expr, use_unicode=True)
+
+    def describe(self) -> str:
+        """A multi-line summary: expression, parameters and ranges, provenance."""
+        lines = [f"{self.name}({', '.join(self.param_names)})"]
+        if self.description:
+            lines.append(f"  {self.description}")
+        lines.append("  = " + self.pretty().replace("\n", "\n    "))
+        for p in self.params:
+            lines.append(f"  {p.name} in {_describe_domain(self.domain(p.name))}")
+        lines.append(f"  {'derived' if self.derived else 'stated'}: {self.derivation or '-'}")
+        for cond in self.conditions:
+            lines.append(f"  valid when: {cond}")
+        lines.append(f"  source: {self.source}")
+        return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython
+        printer.text(self.describe())
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def __repr__(self) -> str:
+        return f"Formula({self.name!r}, {self.expr}, params={self.param_names})"

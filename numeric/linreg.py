@@ -1,0 +1,214 @@
+"""Least squares trained directly: GD trajectories, designed spectra, min-norm risk.
+
+Independent of ``analytic``: nothing here knows a closed form. Loss
+``L(w) = ||X w - y||^2 / (2 n)``; GD ``w <- w - eta * grad L(w)``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "GDTrajectory", "gd_least_squares", "design_with_spectrum", "hessian_eigenvalues",
+    "condition_number", "standardize_features", "whiten_features", "correlated_design",
+    "RiskEstimate", "min_norm_risk", "ridge_risk",
+]
+
+
+class GDTrajectory(NamedTuple):
+    """``losses[t]`` and ``weights[t]`` for t = 0..steps; ``diverged`` if non-finite or growing."""
+
+    losses: jax.Array
+    weights: jax.Array
+    diverged: jax.Array
+    growth_rate: jax.Array  # per-step ratio of the last two excess losses, sqrt'd
+
+
+def _check_positive(name: str, value) -> None:
+    v = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(v)) or np.any(v <= 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+
+
+def _check_matrix(name: str, value, ndim: int) -> jax.Array:
+    a = jnp.asarray(value)
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if not isinstance(a, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(a))):
+        raise ValueError(f"{name} contains NaN or inf")
+    return a
+
+
+def least_squares_loss(X, y, w):
+    r = X @ w - y
+    return 0.5 * jnp.mean(r**2)
+
+
+@functools.partial(jax.jit, static_argnums=4)
+def _gd_scan(X, y, w0, eta, steps):
+    n = X.shape[0]
+
+    def step(w, _):
+        grad = X.T @ (X @ w - y) / n
+        w_next = w - eta * grad
+        return w_next, (least_squares_loss(X, y, w_next), w_next)
+
+    _, (losses, weights) = jax.lax.scan(step, w0, None, length=steps)
+    losses = jnp.concatenate([least_squares_loss(X, y, w0)[None], losses])
+    weights = jnp.concatenate([w0[None], weights])
+    return losses, weights
+
+
+def gd_least_squares(X, y, w0, eta, steps: int) -> GDTrajectory:
+    """Full-batch GD on ``||X w - y||^2 / (2n)`` for ``steps`` steps (``lax.scan``).
+
+    A learning rate above the stability limit is allowed: the trajectory then
+    grows, ``diverged`` is set and ``growth_rate`` measures the per-step factor of
+    the error (square root of the ratio of the last two losses, minus the final
+    loss, as an estimate); overflow to inf also counts as divergence.
+    """
+    X = _check_matrix("X", X, 2)
+    y = _check_matrix("y", y, 1)
+    w0 = _check_matrix("w0", w0, 1)
+    if X.shape[0] != y.shape[0] or X.shape[1] != w0.shape[0]:
+        raise ValueError(f"shapes do not match: X {X.shape}, y {y.shape}, w0 {w0.shape}")
+    _check_positive("eta", eta)
+    if int(steps) < 1:
+        raise ValueError(f"steps must be >= 1, got {steps!r}")
+    losses, weights = _gd_scan(X, y, w0, jnp.asarray(eta, X.dtype), int(steps))
+    finite = jnp.isfinite(losses)
+    last = losses[-1]
+    diverged = ~jnp.all(finite) | (last > 10 * losses[0])
+    valid = jnp.where(finite, losses, jnp.nan)
+    growth = jnp.sqrt(valid[-1] / valid[-2]) if losses.shape[0] > 1 else jnp.nan
+    return GDTrajectory(losses, weights, diverged, growth)
+
+
+def _random_orthogonal(key, d: int, dtype) -> jax.Array:
+    q, r = jnp.linalg.qr(jax.random.normal(key, (d, d), dtype))
+    return q * jnp.sign(jnp.diag(r))  # Haar measure (Mezzadri 2007)
+
+
+def design_with_spectrum(key, n: int, eigenvalues, dtype=None) -> jax.Array:
+    """An (n, d) design whose Hessian ``X^T X / n`` has exactly ``eigenvalues``.
+
+    ``X = sqrt(n) U diag(sqrt(eigenvalues)) V^T`` with U (n, d) orthonormal and V
+    Haar-random orthogonal; eigenvector i of H is column i of V.
+    """
+    eig = jnp.asarray(eigenvalues, dtype=dtype)
+    if eig.ndim != 1 or eig.shape[0] > n:
+        raise ValueError(f"eigenvalues must be 1-D with at most n={n} entries, got shape {eig.shape}")
+    if not bool(jnp.all(jnp.isfinite(eig))) or bool(jnp.any(eig < 0)):
+        raise ValueError(f"eigenvalues must be finite and >= 0, got {eigenvalues!r}")
+    d = eig.shape[0]
+    ku, kv = jax.random.split(key)
+    u, _ = jnp.linalg.qr(jax.random.normal(ku, (n, d), eig.dtype))
+    v = _random_orthogonal(kv, d, eig.dtype)
+    return jnp.sqrt(n) * (u * jnp.sqrt(eig)) @ v.T
+
+
+def hessian_eigenvalues(X) -> jax.Array:
+    """Ascending eigenvalues of ``X^T X / n``."""
+    X = _check_matrix("X", X, 2)
+    return jnp.linalg.eigvalsh(X.T @ X / X.shape[0])
+
+
+def condition_number(X) -> float:
+    """kappa = lam_max / lam_min of the Hessian ``X^T X / n`` (inf if singular)."""
+    ev = hessian_eigenvalues(X)
+    return float(ev[-1] / ev[0]) if ev[0] > 0 else float("inf")
+
+
+def standardize_features(X) -> jax.Array:
+    """Centre each column and scale it to unit variance (feature normalisation)."""
+    X = _check_matrix("X", X, 2)
+    centred = X - X.mean(axis=0)
+    return centred / centred.std(axis=0)
+
+
+def whiten_features(X) -> jax.Array:
+    """Centre and decorrelate the columns: the Hessian of the result is the identity."""
+    X = _check_matrix("X", X, 2)
+    centred = X - X.mean(axis=0)
+    ev, vec = jnp.linalg.eigh(centred.T @ centred / X.shape[0])
+    if bool(ev[0] <= 0):
+        raise ValueError("X has linearly dependent columns: it cannot be whitened")
+    return centred @ (vec / jnp.sqrt(ev)) @ vec.T
+
+
+def correlated_design(key, n: int, scale: float, rho: float, dtype=None) -> jax.Array:
+    """n samples of two Gaussian features: std ``scale`` and 1, correlation ``rho``."""
+    _check_positive("scale", scale)
+    if not -1 < rho < 1:
+        raise ValueError(f"rho must be in (-1, 1), got {rho!r}")
+    z = jax.random.normal(key, (n, 2), dtype or jnp.result_type(float))
+    x2 = rho * z[:, 0] + np.sqrt(1 - rho**2) * z[:, 1]
+    return jnp.stack([scale * z[:, 0], x2], axis=1)
+
+
+class RiskEstimate(NamedTuple):
+    """Monte Carlo mean excess risk ``||beta_hat - beta||^2`` and its standard error."""
+
+    mean: float
+    standard_error: float
+    samples: jax.Array
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _risk_samples(keys, n, d, ridge, r2, sigma2):
+    def one(key):
+        kb, kx, ke = jax.random.split(key, 3)
+        direction = jax.random.normal(kb, (d,))
+        beta = jnp.sqrt(r2) * direction / jnp.linalg.norm(direction)
+        X = jax.random.normal(kx, (n, d))
+        y = X @ beta + jnp.sqrt(sigma2) * jax.random.normal(ke, (n,))
+        if ridge == 0.0:
+            # Min-norm least squares: pseudo-inverse via the smaller Gram matrix.
+            if d <= n:
+                beta_hat = jnp.linalg.solve(X.T @ X, X.T @ y)
+            else:
+                beta_hat = X.T @ jnp.linalg.solve(X @ X.T, y)
+        else:
+            beta_hat = jnp.linalg.solve(X.T @ X / n + ridge * jnp.eye(d), X.T @ y / n)
+        # Isotropic test features: E_x[(x^T (beta_hat - beta))^2] = ||beta_hat - beta||^2.
+        return jnp.sum((beta_hat - beta) ** 2)
+
+    return jax.vmap(one)(keys)
+
+
+def _risk(key, n: int, d: int, r2: float, sigma2: float, trials: int, ridge: float) -> RiskEstimate:
+    for name, v in (("n", n), ("d", d), ("trials", trials)):
+        if int(v) < 1:
+            raise ValueError(f"{name} must be >= 1, got {v!r}")
+    if d == n and ridge == 0.0:
+        raise ValueError(f"d == n = {n}: min-norm least squares has infinite expected risk there")
+    for name, v in (("r2", r2), ("sigma2", sigma2)):
+        if not np.isfinite(v) or v < 0:
+            raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+    samples = _risk_samples(jax.random.split(key, int(trials)), int(n), int(d), float(ridge),
+                            r2, sigma2)
+    mean = float(jnp.mean(samples))
+    se = float(jnp.std(samples, ddof=1) / np.sqrt(trials)) if trials > 1 else float("inf")
+    return RiskEstimate(mean, se, samples)
+
+
+def min_norm_risk(key, n: int, d: int, r2: float, sigma2: float, trials: int) -> RiskEstimate:
+    """Excess test risk of min-norm least squares on isotropic Gaussian data.
+
+    Each trial draws beta uniformly on the sphere of radius sqrt(r2), X with
+    i.i.d. N(0, 1) entries (n, d), labels y = X beta + N(0, sigma2) noise, fits the
+    minimum-norm interpolating / least-squares solution, and measures
+    ``||beta_hat - beta||^2`` (the excess risk for isotropic test inputs).
+    """
+    return _risk(key, n, d, r2, sigma2, trials, 0.0)
+
+
+def ridge_risk(key, n: int, d: int, r2: float, sigma2: float, ridge: float, trials: int) -> RiskEstimate:
+    """As :func:`min_norm_risk` for the ridge fit ``(X^T X/n + ridge I)^{-1} X^T y / n``."""
+    _check_positive("ridge", ridge)
+    return _risk(key, n, d, r2, sigma2, trials, float(ridge))

@@ -1,0 +1,100 @@
+"""The verify machinery and CLI, and negative controls: wrong formulas are rejected."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+from analytic.formula import Formula
+from analytic.symbols import gamma, kappa, r2, sigma2
+from verify import core
+from verify.checks import linreg as linreg_checks
+
+
+def test_compare_relative_absolute_and_nan():
+    row = core.compare("x", [1.0, 2.0], [1.0, 2.2], 0.05, "reason")
+    assert row.error == pytest.approx(0.1) and not row.passed and row.measurement == 2.2
+    assert core.compare("x", 1.0, 1.01, 0.02, "r", relative=False).passed
+    assert not core.compare("x", 1.0, float("nan"), 1e9, "r").passed  # NaN never passes
+    assert core.compare_outcome("x", "diverges", "diverges", "r").passed
+    assert not core.compare_outcome("x", "diverges", "converges", "r").passed
+
+
+def test_every_registered_check_cites_and_describes():
+    checks = core.registry()
+    assert len(checks) >= 7
+    for name, chk in checks.items():
+        assert chk.cites and chk.description, name
+
+
+def test_select_by_family_name_and_glob():
+    assert {c.name for c in core.select(["linreg.critical_lr"])} == {"linreg.critical_lr"}
+    assert all(c.name.startswith("linreg.") for c in core.select(["linreg"]))
+    assert {c.name for c in core.select(["*ridge*"])} == {"linreg.ridgeless_risk"}
+    with pytest.raises(ValueError, match="no check matches 'nope'"):
+        core.select(["nope"])
+
+
+def test_a_raising_check_is_a_failed_row():
+    def broken(ctx):
+        raise RuntimeError("boom")
+        yield  # pragma: no cover
+
+    (result,) = core.run([core.Check("t.broken", broken, "c", "d")], core.Context())
+    assert not result.passed and "boom" in result.row.reason
+
+
+def test_negative_control_wrong_rate_is_rejected():
+    wrong = Formula("wrong.rate", kappa / (kappa + 1), (kappa,), source="wrong", derived=False)
+    rows = list(linreg_checks.optimal_rate(core.Context(quick=True), rate=wrong))
+    assert not any(r.passed for r in rows[:2])  # both kappa rows fail
+    right = list(linreg_checks.optimal_rate(core.Context(quick=True)))
+    assert all(r.passed for r in right)
+
+
+def test_negative_control_wrong_double_descent_is_rejected():
+    # Halves the bias term r2 (1 - 1/gamma) above the interpolation threshold.
+    wrong = Formula("wrong.ridgeless", sp.Piecewise((sigma2 * gamma / (1 - gamma), gamma < 1),
+                                                    (r2 * (1 - 1 / gamma) / 2 + sigma2 / (gamma - 1), True)),
+                    (gamma, r2, sigma2), source="wrong", derived=False)
+    rows = list(linreg_checks.ridgeless_risk(core.Context(quick=True), risk=wrong))
+    over = [r for r in rows if r.label.startswith("gamma=") and float(r.label[6:]) > 1]
+    assert over and not any(r.passed for r in over)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True)
+
+
+def test_cli_runs_selected_checks_writes_json_and_figures(tmp_path):
+    out = _cli("linreg.critical_lr", "linreg.gradient_flow_limit", "--quick",
+               "--json", str(tmp_path / "v.json"), "--figures", str(tmp_path / "fig"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "linreg.critical_lr[eta=1.01*critical]" in out.stdout and "PASS" in out.stdout
+    report = json.loads((tmp_path / "v.json").read_text())
+    assert report["environment"]["x64"] is True  # the CLI switches float64 on
+    assert {r["check"] for r in report["rows"]} == {"linreg.critical_lr", "linreg.gradient_flow_limit"}
+    assert all(r["passed"] and r["reason"] for r in report["rows"])
+    with open(tmp_path / "fig" / "linreg_gradient_flow_limit.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and set(rows[0]) == {"eta", "max_relative_gap"}
+
+
+def test_cli_list_and_unknown_name():
+    listed = _cli("--list")
+    assert listed.returncode == 0 and "linreg.ridgeless_risk" in listed.stdout
+    unknown = _cli("nope")
+    assert unknown.returncode == 2 and "no check matches" in unknown.stderr
+
+
+def test_cli_exits_nonzero_on_failure(monkeypatch):
+    from verify import cli
+
+    def failing(ctx):
+        yield core.compare("x", 1.0, 2.0, 0.1, "deliberately failing")
+
+    monkeypatch.setitem(core._REGISTRY, "t.failing", core.Check("t.failing", failing, "c", "d"))
+    assert cli.main(["t.failing"]) == 1

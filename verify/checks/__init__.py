@@ -1,0 +1,6 @@
+"""The catalogue of checks: importing this package registers every family's checks.
+
+One family module per line (``verify/checks/<family>.py`` mirrors ``analytic/<family>.py``).
+"""
+
+from verify.checks import linreg  # noqa: F401

@@ -1,0 +1,76 @@
+"""``python -m verify``: run the catalogue of checks and print one row per comparison."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import jax
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m verify",
+        description="Check every closed form of `analytic` against direct training in `numeric`.")
+    parser.add_argument("names", nargs="*",
+                        help="checks to run: a family ('linreg'), a check name, or a glob; default all")
+    parser.add_argument("--quick", action="store_true", help="CPU-sized run (a few minutes on 2 cores)")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default=None,
+                        help="run on this platform (default: JAX's default device)")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
+    parser.add_argument("--figures", metavar="DIR", help="write figure data (CSV, and PNG with matplotlib)")
+    parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    parser.add_argument("--seed", type=int, default=0, help="base seed of every check's PRNG keys")
+    return parser.parse_args(argv)
+
+
+def _pick_device(name: str | None):
+    if name is None:
+        return jax.devices()[0]
+    try:
+        return jax.devices(name)[0]
+    except RuntimeError:
+        raise SystemExit(f"--device {name}: no {name.upper()} is available to JAX "
+                         f"(backend is {jax.default_backend()!r})") from None
+
+
+def main(argv=None) -> int:
+    # Entry point: float64 for the whole run (library modules never change jax.config).
+    jax.config.update("jax_enable_x64", True)
+    args = parse_args(argv)
+
+    from verify import core, figures, report
+
+    try:
+        checks = core.select(args.names)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.list:
+        for chk in checks:
+            print(f"{chk.name:40s} {chk.description}  [{chk.cites}]")
+        return 0
+
+    device = _pick_device(args.device)
+    ctx = core.Context(quick=args.quick, seed=args.seed)
+    print(f"verify: {len(checks)} checks, {'quick' if args.quick else 'full'} size, "
+          f"device {device.platform}:{getattr(device, 'device_kind', device)}, jax {jax.__version__}")
+    print(report.header(), flush=True)
+    results = []
+    start = time.perf_counter()
+    with jax.default_device(device):
+        for i, chk in enumerate(checks, 1):
+            print(f"  [{i}/{len(checks)}] {chk.name} ...", file=sys.stderr, flush=True)
+            for result in core.run([chk], ctx):
+                results.append(result)
+                print(report.format_row(result), flush=True)
+    seconds = time.perf_counter() - start
+    print(report.summary(results, seconds))
+    if args.json:
+        with open(args.json, "w") as handle:
+            handle.write(report.to_json(results, args.quick, seconds))
+    if args.figures:
+        written = figures.write_all(ctx.figures, args.figures)
+        print(f"figure data: {len(written)} files in {args.figures}")
+    return 0 if results and all(r.passed for r in results) else 1

@@ -1,0 +1,60 @@
+"""Figure data: one CSV per figure, and a PNG beside it when matplotlib is installed."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from verify.core import Figure
+
+
+def write_csv(figure: Figure, directory: Path) -> Path:
+    path = directory / f"{figure.name}.csv"
+    names = list(figure.columns)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(names)
+        for values in zip(*(figure.columns[n] for n in names)):
+            writer.writerow([f"{float(v):.17g}" for v in values])
+    return path
+
+
+def write_png(figure: Figure, directory: Path) -> Path | None:
+    """Plot ``figure.ys`` against ``figure.x``; None when matplotlib is not installed."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
+    x = figure.columns[figure.x]
+    for i, name in enumerate(figure.ys):
+        y = np.asarray(figure.columns[name], dtype=float)
+        style = {"marker": "o", "linestyle": "none"} if name.startswith("measured") else {}
+        ax.plot(x, y, label=name, **({"linestyle": "--"} if i and not style else style))
+    ax.set_xscale("log" if figure.logx else "linear")
+    ax.set_yscale("log" if figure.logy else "linear")
+    ax.set_xlabel(figure.x)
+    ax.set_title(figure.title or figure.name, fontsize=9)
+    ax.legend(fontsize=8)
+    path = directory / f"{figure.name}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_all(figures: list[Figure], directory: str | Path) -> list[Path]:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for figure in figures:
+        written.append(write_csv(figure, directory))
+        png = write_png(figure, directory)
+        if png is not None:
+            written.append(png)
+    return written
