@@ -10,7 +10,9 @@ A Formula is a small immutable record (a frozen dataclass, not a pytree):
   the expression is stated from the paper (and checked symbolically in the tests);
 * ``derivation`` / ``conditions``: how it was derived and when it is valid;
 * ``domains``: narrower valid ranges for some parameters than the Symbols'
-  assumptions give (for example ``kappa`` in ``[1, oo)``).
+  assumptions give (for example ``kappa`` in ``[1, oo)``);
+* ``constraints``: relations between parameters that valid inputs satisfy, as
+  sympy relationals (for example ``L >= mu``).
 
 Evaluate by keyword, ``f(eta=0.1, lam=2.0)``: inputs are checked against their
 valid ranges (a ``ValueError`` names the parameter, the value and the range), then
@@ -133,6 +135,7 @@ class Formula:
     conditions: tuple[str, ...] = ()
     domains: tuple[tuple[str, sp.Set], ...] = ()
     description: str = ""
+    constraints: tuple[sp.Basic, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -162,6 +165,10 @@ class Formula:
         for pname, _ in self.domains:
             if pname not in names:
                 raise ValueError(f"{self.name}: domain given for unknown parameter {pname!r}")
+        object.__setattr__(self, "constraints", tuple(self.constraints))
+        for rel in self.constraints:
+            if not isinstance(rel, sp.core.relational.Relational) or not rel.free_symbols <= set(params):
+                raise ValueError(f"{self.name}: constraint {rel!r} must be a relation between params")
 
     # -- introspection ------------------------------------------------------------
     @property
@@ -267,6 +274,22 @@ class Formula:
                 f"{self.name}: argument shapes do not broadcast: "
                 + ", ".join(f"{n}{s}" for n, s in shapes.items())
             ) from None
+        for rel, holds in zip(self.constraints, self._constraint_tests):
+            names = sorted(s.name for s in rel.free_symbols)
+            if any(_is_traced(kwargs[n]) for n in names):
+                continue
+            values = [np.asarray(kwargs[n], dtype=float) for n in names]
+            ok = np.broadcast_to(holds(*values), np.broadcast_shapes(*(v.shape for v in values)))
+            if not ok.all():
+                i = np.unravel_index(int(np.argmin(ok)), ok.shape) if ok.ndim else ()
+                shown = ", ".join(f"{n} = {float(np.broadcast_to(v, ok.shape)[i])}"
+                                  for n, v in zip(names, values))
+                raise ValueError(f"{self.name}: parameters must satisfy {rel}, got {shown}")
+
+    @functools.cached_property
+    def _constraint_tests(self):
+        return tuple(sp.lambdify(sorted(rel.free_symbols, key=lambda s: s.name), rel, "numpy")
+                     for rel in self.constraints)
 
     # -- symbolic operations --------------------------------------------------------
     def _with_expr(self, expr, name: str, derivation: str, extra_params: Iterable[sp.Symbol] = ()) -> Formula:
@@ -284,6 +307,7 @@ class Formula:
             conditions=self.conditions,
             domains=tuple((n, d) for n, d in self.domains if n in kept),
             description="",
+            constraints=tuple(r for r in self.constraints if r.free_symbols <= set(params)),
         )
 
     def diff(self, symbol: str | sp.Symbol, n: int = 1) -> Formula:
@@ -342,6 +366,8 @@ class Formula:
         for p in self.params:
             lines.append(f"  {p.name} in {_describe_domain(self.domain(p.name))}")
         lines.append(f"  {'derived' if self.derived else 'stated'}: {self.derivation or '-'}")
+        for rel in self.constraints:
+            lines.append(f"  requires {rel}")
         for cond in self.conditions:
             lines.append(f"  valid when: {cond}")
         lines.append(f"  source: {self.source}")

@@ -152,3 +152,14 @@ def test_numeric_never_imports_analytic_or_sympy():
             "    importlib.import_module('numeric.' + m.name)\n"
             "print(sorted(k for k in sys.modules if k.split('.')[0] in ('analytic', 'sympy')))")
     assert _run(code) == "[]"
+
+
+def test_constraints_between_parameters():
+    from analytic.symbols import L, mu
+    f = Formula("test.ratio", L / mu, (mu, L), source="test", derived=False, constraints=(sp.Ge(L, mu),))
+    assert float(f(mu=1.0, L=4.0)) == 4.0
+    with pytest.raises(ValueError, match=r"must satisfy L >= mu, got L = 1.0, mu = 2.0"):
+        f(mu=[1.0, 2.0], L=1.0)
+    assert "requires L >= mu" in f.describe()
+    with pytest.raises(ValueError, match="relation between params"):
+        Formula("bad", L / mu, (mu, L), source="t", derived=False, constraints=(sp.Ge(eta, mu),))

@@ -1,0 +1,158 @@
+"""Momentum: spectral radii, tuning, worst-case rates and step counts against direct runs."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import analytic
+from numeric import momentum as sim
+from verify.core import Context, check, compare, compare_outcome
+
+_POLYAK = "Polyak 1964; Goh 2017, Distill 'Why Momentum Really Works'"
+_LRP = "Lessard, Recht, Packard 2016, arXiv:1408.3595v3, sec. 2 and Proposition 1"
+_FLOOR = 1e-10  # a mode is read only while above this fraction of the total error (round-off)
+_OSCILLATION = ("the two-step state norm of a complex mode oscillates by a bounded factor g, so the "
+                "fitted log-rate is off by <= log(g_max/g_min)/window; the log(1+t) term of the fit "
+                "absorbs the t*rho^t prefactor of double roots")
+
+
+def _measured_rates(trajectory: sim.Trajectory, min_points: int):
+    """Per-mode rates (NaN where not resolvable above round-off) and worst-case rates."""
+    modes = jnp.swapaxes(sim.state_log_norms(trajectory.log_mode_errors), -1, -2)
+    floor = trajectory.log_errors[..., None, :] + np.log(_FLOOR)
+    per_mode = sim.contraction_rate(modes, floor=floor, min_points=min_points)
+    return np.asarray(per_mode), np.asarray(sim.contraction_rate(trajectory.log_errors))
+
+
+@check("momentum.spectral_radius_grid", cites=_POLYAK)
+def spectral_radius_grid(ctx: Context, heavy_ball=None, nesterov=None):
+    """Per-mode and worst-case measured contraction vs spectral radius over an (alpha, beta) grid."""
+    formulas = {"heavy_ball": heavy_ball or analytic.get("momentum.heavy_ball_spectral_radius"),
+                "nesterov": nesterov or analytic.get("momentum.nesterov_spectral_radius")}
+    discriminants = {m: analytic.get(f"momentum.{m}_discriminant") for m in formulas}
+    n, steps = (10, 800) if ctx.quick else (32, 2000)
+    lams = np.array([0.5, 1.0, 2.0, 4.0])
+    quadratic = sim.quadratic_with_spectrum(ctx.key("spectral_radius_grid"), lams)
+    alphas = np.linspace(0.03, 0.97, n)  # alpha * lam spans [0.015, 3.9]: all regimes
+    betas = np.linspace(0.0, 1.1, n)
+    A, B = np.meshgrid(alphas, betas, indexing="ij")
+    for method, radius in formulas.items():
+        predicted = np.asarray(radius.jax(A[..., None], B[..., None], lams))
+        regimes = np.sign(np.asarray(discriminants[method].jax(A[..., None], B[..., None], lams)))
+        run = sim.sweep(method, quadratic, alphas, betas, steps)
+        per_mode, worst = _measured_rates(run, min_points=150)
+        ok = np.isfinite(per_mode)
+        for code, name in ((1, "real"), (-1, "complex")):
+            pick = ok & (regimes == code)
+            yield compare(f"{method} per-mode, {name} roots ({pick.sum()} modes)", predicted[pick],
+                          per_mode[pick], 0.01, _OSCILLATION + f"; modes read over >= 150 steps above "
+                          f"{_FLOOR:g} of the total (float64 round-off)", relative=False)
+        yield compare(f"{method} worst case ({n}x{n} grid)", predicted.max(-1), worst, 0.003,
+                      _OSCILLATION + f"; window {steps} steps", relative=False)
+        top = predicted.max(-1)
+        clear = np.abs(np.log(top)) > 0.01  # beyond 1% of the boundary the run resolves the sign
+        mismatches = int(np.sum((top[clear] > 1) != np.asarray(run.diverged)[clear]))
+        yield compare_outcome(f"{method} diverges iff radius > 1 ({clear.sum()} points)", "0 mismatches",
+                              f"{mismatches} mismatches", "categorical; points within 1% of radius 1 "
+                              f"are left out (growth over {steps} steps ambiguous at double roots)")
+        ctx.figure(f"momentum_{method}_rate_heatmap", {"alpha": A, "beta": B, "predicted": top,
+                                                       "measured": worst}, x="alpha",
+                   ys=("predicted", "measured"),
+                   title=f"{method}: worst-case rate over lam in {list(lams)}, kappa = 8")
+
+
+def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps):
+    lams = np.geomspace(1.0, kappa, 6)
+    quadratic = sim.quadratic_with_spectrum(ctx.key(salt), lams)
+    run = sim.run(method, quadratic, alpha, beta, steps)
+    return np.asarray(sim.contraction_rate(run.log_errors))
+
+
+@check("momentum.heavy_ball_optimal", cites=_POLYAK)
+def heavy_ball_optimal(ctx: Context, rate=None, optimal_alpha=None, optimal_beta=None):
+    """Optimal heavy ball beats its grid neighbours and contracts at heavy_ball_optimal_rate."""
+    rate = rate or analytic.get("momentum.heavy_ball_optimal_rate")
+    optimal_alpha = optimal_alpha or analytic.get("momentum.heavy_ball_optimal_alpha")
+    optimal_beta = optimal_beta or analytic.get("momentum.heavy_ball_optimal_beta")
+    kappas = (10.0, 100.0) if ctx.quick else (10.0, 100.0, 1000.0)
+    steps = int(40 * np.sqrt(max(kappas))) + 200  # one length: one compilation
+    for kappa in kappas:
+        a0, b0 = float(optimal_alpha(mu=1.0, L=kappa)), float(optimal_beta(kappa=kappa))
+        alphas = a0 * np.array([1.0, 0.95, 1.05, 1.0, 1.0, 0.95, 1.05, 0.95, 1.05])
+        betas = np.clip(b0 + np.array([0.0, 0, 0, -0.02, 0.02, -0.02, 0.02, 0.02, -0.02]), 0, None)
+        rates = _worst_rate("heavy_ball", kappa, alphas, betas, ctx, f"hb_optimal/{kappa}", steps)
+        yield compare(f"kappa={kappa:g} rate at optimum", float(rate(kappa=kappa)), rates[0], 0.003,
+                      _OSCILLATION + f"; window {steps} steps")
+        beaten = int(np.sum(rates[1:] <= rates[0]))
+        yield compare_outcome(f"kappa={kappa:g} optimum beats its 8 neighbours", "0 beaten",
+                              f"{beaten} beaten", "categorical; neighbours at alpha*(1 +- 5%), "
+                              "beta +- 0.02 are worse by far more than the measurement error")
+
+
+@check("momentum.nesterov_rate", cites=_LRP)
+def nesterov_rate(ctx: Context, rate=None, bound=None):
+    """Tuned Nesterov's measured worst-case rate vs nesterov_rate (and the textbook bound)."""
+    rate = rate or analytic.get("momentum.nesterov_rate")
+    bound = bound or analytic.get("momentum.nesterov_textbook_bound")
+    kappas = (10.0, 100.0) if ctx.quick else (10.0, 100.0, 1000.0)
+    steps = int(40 * np.sqrt(max(kappas))) + 200  # one length: one compilation
+    for kappa in kappas:
+        root = np.sqrt(kappa)
+        measured = float(_worst_rate("nesterov", kappa, 1.0 / kappa, (root - 1) / (root + 1), ctx,
+                                     f"nesterov_rate/{kappa}", steps))
+        yield compare(f"kappa={kappa:g}", float(rate(kappa=kappa)), measured, 0.003,
+                      _OSCILLATION + f"; window {steps} steps")
+        yield compare(f"kappa={kappa:g} textbook 1 - 1/sqrt(kappa)", float(bound(kappa=kappa)),
+                      measured, 0.003, "the textbook bound is attained on quadratics; same window")
+
+
+_RATES = {"gd": "momentum.gd_optimal_rate", "heavy_ball": "momentum.heavy_ball_optimal_rate",
+          "nesterov": "momentum.nesterov_rate"}
+
+
+@check("momentum.steps_to_eps", cites=_LRP)
+def steps_to_eps(ctx: Context, count=None, leading=None):
+    """Iterations to relative error eps for tuned GD, heavy ball, Nesterov over kappa 10..1e4."""
+    from analytic import momentum as theory
+
+    count = count or theory.steps_to_eps
+    eps = 1e-6
+    kappas = np.geomspace(10.0, 1e4, 4 if ctx.quick else 7)
+    for method in ("gd", "heavy_ball", "nesterov"):
+        leading_formula = (leading or {}).get(method) or analytic.get(f"momentum.{method}_steps")
+        rate = analytic.get(_RATES[method])
+        predicted, measured, asymptotic, allowance = [], [], [], []
+        counts = np.asarray(count(method, kappas, eps))
+        steps = int(1.3 * counts.max()) + 20  # one length for every kappa: one compilation
+        for kappa, expected in zip(kappas, counts):
+            lams = np.geomspace(1.0, kappa, 5)
+            root = np.sqrt(kappa)
+            alpha, beta, slowest = {
+                "gd": (2 / (1 + kappa), 0.0, 0),
+                "heavy_ball": (4 / (root + 1) ** 2, ((root - 1) / (root + 1)) ** 2, -1),
+                "nesterov": (1 / kappa, (root - 1) / (root + 1), 0)}[method]
+            quadratic = sim.quadratic_with_spectrum(ctx.key(f"steps/{method}/{kappa:g}"), lams)
+            start = np.zeros(5)
+            start[slowest] = 1.0  # the slowest eigen-direction, from rest
+            run = sim.run(method, quadratic, alpha, beta, steps, start)
+            predicted.append(float(expected))
+            measured.append(float(sim.steps_to_reach(run.log_errors, eps)))
+            lead = float(leading_formula(kappa=kappa, eps=eps))
+            asymptotic.append(lead)
+            r = float(rate(kappa=kappa))
+            allowance.append(np.log1p(2 * measured[-1]) / -np.log(r) + 1)
+        yield compare(f"{method} exact count, kappa 10..1e4", predicted, measured, 1.0,
+                      "integer step count: round-off can move the error across eps by one step",
+                      relative=False)
+        gap = np.array(measured) - np.array(asymptotic)
+        yield compare(f"{method} leading-order count, kappa 10..1e4", 0.0,
+                      float(np.max(np.abs(gap) / np.array(allowance))), 1.0,
+                      "measured - log(eps)/log(rate) in units of log(1 + 2T)/log(1/rate) + 1: the "
+                      "(1 + a t) prefactor of a double root (a <= 2) delays the count by at most that",
+                      relative=False)
+        ctx.figure(f"momentum_{method}_steps", {"kappa": kappas, "predicted": predicted,
+                                                "measured": measured, "leading_order": asymptotic},
+                   x="kappa", ys=("predicted", "measured", "leading_order"), logx=True, logy=True,
+                   title=f"{method}: iterations to relative error {eps:g}")
