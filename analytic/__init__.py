@@ -16,6 +16,7 @@ __all__ = ["Formula", "FAMILIES", "catalog", "get", "names"]
 # One family module per line; each defines FORMULAS: dict[short name, builder].
 FAMILIES: tuple[str, ...] = (
     "linreg",
+    "nqm",
     "momentum",
 )
 

@@ -97,3 +97,31 @@ def test_cli_exits_nonzero_on_failure(monkeypatch):
 
     monkeypatch.setitem(core._REGISTRY, "t.failing", core.Check("t.failing", failing, "c", "d"))
     assert cli.main(["t.failing"]) == 1
+
+
+def _has_gpu() -> bool:
+    import jax
+    try:
+        return bool(jax.devices("gpu"))
+    except RuntimeError:
+        return False
+
+
+@pytest.mark.skipif(_has_gpu(), reason="checks the message shown when no GPU is present")
+def test_cli_device_gpu_without_gpu_fails_clearly():
+    out = _cli("linreg.critical_lr", "--device", "gpu")
+    assert out.returncode != 0 and "no GPU is available to JAX" in out.stderr
+
+
+@pytest.mark.skipif(not _has_gpu(), reason="needs a GPU visible to JAX")
+def test_cli_runs_on_gpu():
+    out = _cli("linreg.critical_lr", "linreg.optimal_rate", "--quick", "--device", "gpu")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "device gpu" in out.stdout
+
+
+def test_compare_with_per_element_tolerance_reports_the_worst_element():
+    row = core.compare("x", [1.0, 1.0, 1.0], [1.05, 1.3, 1.2], [0.1, 0.5, 0.1], "r", relative=False)
+    assert not row.passed and row.measurement == 1.2 and row.tolerance == 0.1  # 0.2 > 0.1
+    ok = core.compare("x", [1.0, 1.0], [1.05, 1.3], [0.1, 0.5], "r", relative=False)
+    assert ok.passed and ok.measurement == 1.3  # 0.3/0.5 is the closest to its tolerance

@@ -48,22 +48,27 @@ class Row(NamedTuple):
         return bool(np.isfinite(self.error) and self.error <= self.tolerance)
 
 
-def compare(label: str, prediction, measurement, tolerance: float, reason: str,
+def compare(label: str, prediction, measurement, tolerance, reason: str,
             relative: bool = True) -> Row:
     """A numeric row: error is ``|m - p| / |p|`` (relative) or ``|m - p|``.
 
-    For arrays, the error is the largest elementwise error and the prediction /
-    measurement shown are at the worst element.
+    For arrays, ``tolerance`` may be a scalar or an array broadcasting with them
+    (e.g. a per-time Monte Carlo error); the row reports the element with the
+    largest ``error / tolerance`` and passes only if every element is within its
+    tolerance.
     """
     p = np.asarray(prediction, dtype=float)
     m = np.asarray(measurement, dtype=float)
-    p, m = np.broadcast_arrays(p, m)
+    tol = np.asarray(tolerance, dtype=float)
+    p, m, tol = np.broadcast_arrays(p, m, tol)
     err = np.abs(m - p)
     if relative:
         err = err / np.abs(p)
     err = np.where(np.isnan(err), np.inf, err)  # a NaN measurement never passes
-    i = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
-    return Row(label, float(p[i]), float(m[i]), float(err[i]), float(tolerance), reason)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(err == 0, 0.0, err / tol)  # inf where tol = 0 < err
+    i = np.unravel_index(int(np.argmax(ratio)), err.shape) if err.ndim else ()
+    return Row(label, float(p[i]), float(m[i]), float(err[i]), float(tol[i]), reason)
 
 
 def compare_outcome(label: str, predicted: str, measured: str, reason: str) -> Row:

@@ -1,0 +1,125 @@
+r"""NQM: steps to a target loss versus batch size, tuned per batch size, and the critical batch size.
+
+Zhang et al. 2019 (arXiv:1907.04164v2, sec. 3 and 4, fig. 4 and 5) measure, for each
+batch size $B$, the fewest steps $S(B)$ after which the expected loss
+$\mathbb E L_t = \tfrac12\sum_i h_i\mathbb E\theta_{i,t}^2$ is at or below a target,
+with the learning rate (and momentum) tuned separately for every $B$. Small batches
+are noise-dominated: the best learning rate grows like $B$ and $S \propto 1/B$
+(perfect scaling). Large batches are curvature-dominated: $S$ levels off at the
+deterministic (full-batch) count. Momentum and preconditioning lower that floor, so
+perfect scaling lasts to larger $B$: the critical batch size grows.
+
+Here $\mathbb E L_t$ is exact: the sympy-derived second-moment map
+``nqm.second_moment_step`` iterated per dimension (see :mod:`analytic.nqm`), so the
+only approximation is the discrete hyperparameter grid.
+
+The critical batch size is read off a tuned curve as the crossing of its two
+asymptotes, $B^* = E_{\min}/S_{\min}$ with $E = B\,S(B)$ the examples processed
+(McCandlish, Kaplan, Amodei et al. 2018, arXiv:1812.06162v1, sec. 2.2, eq. 2.11-2.12).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from analytic import nqm
+
+__all__ = ["steps_to_target", "TunedSteps", "tuned_steps_to_target", "critical_batch_size"]
+
+
+def steps_to_target(alpha, beta, p, h, c, B, theta0, target, max_steps: int):
+    r"""First $t \le$ ``max_steps`` with $\mathbb E L_t \le$ ``target`` (inf if none).
+
+    ``alpha``, ``beta``, ``B`` broadcast against each other (a grid of
+    configurations, any shape); ``p`` is a scalar; ``h``, ``c``, ``theta0`` form the
+    1-D spectrum. Returns a float array of the configurations' shape.
+    """
+    hv, cv, th = nqm.check_spectrum(h, c, theta0)
+    nqm.check_hyperparameters(alpha, beta, p, B)
+    if not np.isfinite(target) or target <= 0:
+        raise ValueError(f"target must be a finite loss > 0, got {target!r}")
+    if int(max_steps) < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps!r}")
+    a, b, batch = jnp.broadcast_arrays(*(jnp.asarray(v, hv.dtype) for v in (alpha, beta, B)))
+    return _first_hit(a, b, jnp.asarray(p, hv.dtype), batch, hv, cv, th,
+                      jnp.asarray(target, hv.dtype), int(max_steps))
+
+
+@functools.partial(jax.jit, static_argnums=8)
+def _first_hit(a, b, p, batch, hv, cv, th, target, max_steps):
+    step = nqm.FORMULAS["second_moment_step"]().jax
+    effective = a[..., None] * hv ** (-p)
+    b_, batch_ = b[..., None], batch[..., None]
+    start_sq = jnp.broadcast_to(th**2, effective.shape)
+    initial = 0.5 * jnp.sum(hv * th**2)
+    hit0 = jnp.where(initial <= target, 0, jnp.iinfo(jnp.int32).max).astype(jnp.int32)
+
+    def advance(carry, t):
+        state, hit = carry
+        state = step(effective, b_, hv, cv, batch_, *state)
+        loss = 0.5 * jnp.sum(hv * state[0], axis=-1)
+        hit = jnp.where((loss <= target) & (t < hit), t, hit)
+        return (state, hit), None
+
+    carry = ((start_sq, start_sq, start_sq), jnp.broadcast_to(hit0, a.shape))
+    (_, hit), _ = jax.lax.scan(advance, carry, jnp.arange(1, max_steps + 1, dtype=jnp.int32))
+    return jnp.where(hit <= max_steps, hit.astype(hv.dtype), jnp.inf)
+
+
+class TunedSteps(NamedTuple):
+    """Per batch size: the fewest steps to target over the grid and the (alpha, beta) achieving it."""
+
+    batch_size: np.ndarray
+    steps: np.ndarray  # inf where no grid point reaches the target within max_steps
+    alpha: np.ndarray
+    beta: np.ndarray
+
+
+def learning_rate_grid(lr_fractions, betas, p, h) -> np.ndarray:
+    """alpha[f, b] = lr_fractions[f] * (the largest stable rate over the spectrum at betas[b])."""
+    fractions = np.asarray(lr_fractions, float)
+    if fractions.ndim != 1 or np.any(fractions <= 0) or np.any(fractions >= 1):
+        raise ValueError(f"lr_fractions must be a 1-D array in (0, 1), got {lr_fractions!r}")
+    bound = nqm.max_stable_lr(beta=np.asarray(betas)[:, None], p=p, h=np.asarray(h)[None, :])
+    return fractions[:, None] * np.min(np.asarray(bound), axis=1)[None, :]
+
+
+def tuned_steps_to_target(batch_sizes, lr_fractions, betas, p, h, c, theta0, target,
+                          max_steps: int) -> TunedSteps:
+    """Steps to target at every batch size, minimised over a learning-rate x momentum grid.
+
+    The learning rates are ``lr_fractions`` of the stability limit
+    ``nqm.max_stable_lr`` of the stiffest dimension (for each momentum), so every
+    grid point is stable; ``betas`` is the momentum grid (``[0.0]`` for plain SGD);
+    ``p`` the preconditioning power (0: none).
+    """
+    batch = np.asarray(batch_sizes, float)
+    mom = np.asarray(betas, float)
+    if batch.ndim != 1 or mom.ndim != 1:
+        raise ValueError("batch_sizes and betas must be 1-D")
+    lrs = learning_rate_grid(lr_fractions, mom, p, h)  # (F, M)
+    steps = np.asarray(steps_to_target(lrs[None], mom[None, None, :], p, h, c,
+                                       batch[:, None, None], theta0, target, max_steps))
+    flat = steps.reshape(batch.size, -1)
+    best = np.argmin(flat, axis=1)
+    f_idx, m_idx = np.unravel_index(best, lrs.shape)
+    return TunedSteps(batch, flat[np.arange(batch.size), best], lrs[f_idx, m_idx], mom[m_idx])
+
+
+def critical_batch_size(batch_sizes, steps) -> float:
+    r"""$B^* = E_{\min}/S_{\min}$: where perfect scaling $S = E_{\min}/B$ meets the floor $S_{\min}$.
+
+    ``E_min = min_B B S(B)`` (examples, attained in the perfect-scaling regime) and
+    ``S_min = min_B S(B)``; both over the finite entries of ``steps``.
+    """
+    batch = np.asarray(batch_sizes, float)
+    s = np.asarray(steps, float)
+    ok = np.isfinite(s) & (s > 0)
+    if batch.shape != s.shape or ok.sum() < 2:
+        raise ValueError("need matching 1-D batch_sizes and steps with at least two finite, positive steps")
+    return float(np.min(batch[ok] * s[ok]) / np.min(s[ok]))

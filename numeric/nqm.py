@@ -1,0 +1,158 @@
+"""Monte Carlo training on the noisy quadratic model: SGD, heavy-ball momentum, preconditioning.
+
+Independent of ``analytic``: nothing here knows a closed form. The model (Zhang et
+al. 2019, arXiv:1907.04164v2, sec. 3): loss ``L(theta) = 1/2 sum_i h_i theta_i^2``;
+a mini-batch of size ``B`` returns the gradient ``h_i theta_i + sqrt(c_i / B) z_i``
+with ``z ~ N(0, 1)`` fresh every step; the update is
+
+    theta <- theta - lr * h^-power * g + momentum * (theta - theta_prev),
+
+started at ``theta0`` with zero velocity. Many independent chains advance together
+(``vmap``-friendly array of shape (chains, dims)); a hyperparameter sweep is a
+``vmap`` over configurations, each with its own key. The loop is ``lax.scan``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "power_law_spectrum", "LossCurves", "simulate_sweep", "SteadyState", "steady_state_loss",
+    "first_crossing",
+]
+
+
+def power_law_spectrum(dim: int, exponent: float = 1.0, dtype=None) -> np.ndarray:
+    """Curvatures ``h_i = i**-exponent``, i = 1..dim (the paper: exponent 1, ``c_i = h_i``)."""
+    if int(dim) < 1:
+        raise ValueError(f"dim must be >= 1, got {dim!r}")
+    return np.arange(1, int(dim) + 1, dtype=dtype or float) ** (-float(exponent))
+
+
+class LossCurves(NamedTuple):
+    """Per configuration: loss averaged over chains at t = 0..steps, its standard error, divergence."""
+
+    loss_mean: jax.Array  # (configs, steps + 1)
+    loss_sem: jax.Array  # (configs, steps + 1): chain standard deviation / sqrt(chains)
+    diverged: jax.Array  # (configs,) bool: non-finite or final loss above 1e6 x initial
+    growth_rate: jax.Array  # (configs,) per-step factor of the mean loss over its last finite stretch
+
+
+def _check_inputs(h, c, theta0, batch, lr, momentum, power):
+    hv = jnp.asarray(h)
+    if hv.ndim != 1 or hv.shape[0] < 1:
+        raise ValueError(f"h must be a non-empty 1-D array, got shape {hv.shape}")
+    if not jnp.issubdtype(hv.dtype, jnp.inexact):
+        hv = hv.astype(jnp.result_type(float))
+    cv = jnp.broadcast_to(jnp.asarray(c, hv.dtype), hv.shape)
+    th = jnp.broadcast_to(jnp.asarray(theta0, hv.dtype), hv.shape)
+    checks = (
+        ("h", hv, lambda v: v > 0, "(0, oo)"), ("c", cv, lambda v: v >= 0, "[0, oo)"),
+        ("theta0", th, lambda v: np.ones_like(v, bool), "the finite reals"),
+        ("B", batch, lambda v: v >= 1, "[1, oo)"), ("lr", lr, lambda v: v > 0, "(0, oo)"),
+        ("momentum", momentum, lambda v: (v >= 0) & (v < 1), "[0, 1)"),
+        ("power", power, lambda v: np.ones_like(v, bool), "the finite reals"),
+    )
+    for name, value, ok, valid in checks:
+        v = np.asarray(value, dtype=float)
+        bad = ~np.isfinite(v) | ~ok(v)
+        if bad.any():
+            raise ValueError(f"{name} = {v[bad].flat[0]!r} is outside its valid range {valid}")
+    return hv, cv, th
+
+
+def _advance(theta, theta_prev, z, h, c, batch, lr, momentum, power):
+    gradient = h * theta + jnp.sqrt(c / batch) * z
+    return theta - lr * h ** (-power) * gradient + momentum * (theta - theta_prev)
+
+
+@functools.partial(jax.jit, static_argnums=(8, 9))
+def _curves(keys, h, c, theta0, batch, lr, momentum, power, steps, chains):
+    def one(key, b, a, m):
+        def step(state, t):
+            theta, theta_prev = state
+            z = jax.random.normal(jax.random.fold_in(key, t), theta.shape, theta.dtype)
+            new = _advance(theta, theta_prev, z, h, c, b, a, m, power)
+            loss = 0.5 * jnp.sum(h * new**2, axis=-1)
+            return (new, theta), (jnp.mean(loss), jnp.std(loss, ddof=1) / np.sqrt(chains))
+
+        start = jnp.broadcast_to(theta0, (chains, h.shape[0]))
+        _, (mean, sem) = jax.lax.scan(step, (start, start), jnp.arange(steps))
+        initial = 0.5 * jnp.sum(h * theta0**2)
+        return (jnp.concatenate([initial[None], mean]),
+                jnp.concatenate([jnp.zeros((1,), mean.dtype), sem]))
+
+    return jax.vmap(one)(keys, batch, lr, momentum)
+
+
+def simulate_sweep(key, h, c, theta0, batch_sizes, lrs, momenta, power=0.0, *, steps: int,
+                   chains: int) -> LossCurves:
+    """Loss curves of ``chains`` independent runs for each configuration (``vmap``).
+
+    ``batch_sizes``, ``lrs``, ``momenta``: 1-D, broadcast to one length (the
+    configurations); ``power``: preconditioning power (scalar); ``h``, ``c``,
+    ``theta0``: the spectrum. Bad values raise ``ValueError`` naming the parameter.
+    Divergence is a result: ``diverged`` and the measured per-step ``growth_rate``.
+    """
+    if int(steps) < 1 or int(chains) < 2:
+        raise ValueError(f"need steps >= 1 and chains >= 2, got steps={steps!r}, chains={chains!r}")
+    batch, lr, mom = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, float))
+                                           for v in (batch_sizes, lrs, momenta)))
+    hv, cv, th = _check_inputs(h, c, theta0, batch, lr, mom, power)
+    keys = jax.random.split(key, batch.shape[0])
+    dt = hv.dtype
+    mean, sem = _curves(keys, hv, cv, th, jnp.asarray(batch, dt), jnp.asarray(lr, dt),
+                        jnp.asarray(mom, dt), jnp.asarray(power, dt), int(steps), int(chains))
+    finite = jnp.isfinite(mean)
+    last = jnp.max(jnp.where(finite, jnp.arange(mean.shape[1]), 0), axis=1)
+    last_loss = jnp.take_along_axis(mean, last[:, None], axis=1)[:, 0]
+    growth = jnp.where(last > 0, (last_loss / mean[:, 0]) ** (1.0 / jnp.maximum(last, 1)), jnp.nan)
+    diverged = ~jnp.all(finite, axis=1) | (mean[:, -1] > 1e6 * mean[:, 0])
+    return LossCurves(mean, sem, diverged, growth)
+
+
+class SteadyState(NamedTuple):
+    """Per dimension: time-averaged loss 1/2 h theta^2 after burn-in, and its standard error."""
+
+    loss_mean: jax.Array  # (dims,)
+    loss_sem: jax.Array  # (dims,): across chains of each chain's time average
+
+
+@functools.partial(jax.jit, static_argnums=(8, 9, 10))
+def _steady(key, h, c, batch, lr, momentum, power, theta0, burn_in, steps, chains):
+    def step(state, t):
+        theta, theta_prev, total = state
+        z = jax.random.normal(jax.random.fold_in(key, t), theta.shape, theta.dtype)
+        new = _advance(theta, theta_prev, z, h, c, batch, lr, momentum, power)
+        total = total + jnp.where(t >= burn_in, 0.5 * h * new**2, 0.0)
+        return (new, theta, total), None
+
+    start = jnp.broadcast_to(theta0, (chains, h.shape[0]))
+    (_, _, total), _ = jax.lax.scan(step, (start, start, jnp.zeros_like(start)),
+                                    jnp.arange(burn_in + steps))
+    per_chain = total / steps
+    return jnp.mean(per_chain, axis=0), jnp.std(per_chain, axis=0, ddof=1) / np.sqrt(chains)
+
+
+def steady_state_loss(key, h, c, batch_size, lr, momentum=0.0, power=0.0, theta0=0.0, *,
+                      burn_in: int, steps: int, chains: int) -> SteadyState:
+    """Per-dimension loss averaged over ``steps`` steps after ``burn_in``, over ``chains`` chains."""
+    if int(burn_in) < 0 or int(steps) < 1 or int(chains) < 2:
+        raise ValueError(f"need burn_in >= 0, steps >= 1, chains >= 2; got {burn_in}, {steps}, {chains}")
+    hv, cv, th = _check_inputs(h, c, theta0, batch_size, lr, momentum, power)
+    dt = hv.dtype
+    mean, sem = _steady(key, hv, cv, jnp.asarray(batch_size, dt), jnp.asarray(lr, dt),
+                        jnp.asarray(momentum, dt), jnp.asarray(power, dt), th,
+                        int(burn_in), int(steps), int(chains))
+    return SteadyState(mean, sem)
+
+
+def first_crossing(curve, target) -> float:
+    """First index t with ``curve[t] <= target`` (inf if none); NaN entries never count."""
+    below = np.nonzero(np.asarray(curve) <= target)[0]
+    return float(below[0]) if below.size else float("inf")

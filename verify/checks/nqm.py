@@ -1,0 +1,176 @@
+"""Checks of the noisy quadratic model: E[L_t], steady state, steps to target vs batch size.
+
+Predictions come from :mod:`analytic.nqm` / :mod:`analytic.nqm_steps` (sympy-derived
+moment dynamics), measurements from :mod:`numeric.nqm` (Monte Carlo chains with
+Gaussian gradient noise). Source: Zhang et al. 2019, arXiv:1907.04164v2, sec. 3-4.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from analytic import nqm, nqm_steps
+from numeric import nqm as mc
+from verify.core import check, compare, compare_outcome
+
+_CITE = "Zhang et al. 2019, arXiv:1907.04164v2, sec. 3"
+# Optimisers compared (name, momentum grid, preconditioning power). The preconditioned
+# one stands for the paper's Adam / K-FAC (diagonal / curvature preconditioning, sec. 3.3).
+OPTIMISERS = (("sgd", (0.0,), 0.0), ("momentum", (0.0, 0.5, 0.8, 0.9, 0.95), 0.0),
+              ("preconditioned", (0.0, 0.5, 0.8, 0.9, 0.95), 0.75))
+Z = 5.0  # rows compare a few correlated time points with a chain-estimated standard error
+
+
+def _spectrum(dim: int):
+    h = mc.power_law_spectrum(dim)
+    return h, h.copy()  # c_i = h_i as in the paper
+
+
+@check("nqm.loss_trajectory", cites=f"{_CITE}.1-3.3")
+def loss_trajectory(ctx, sgd_formula=None):
+    """E[L_t] of SGD / momentum / preconditioned vs the mean of Monte Carlo chains."""
+    sgd_formula = sgd_formula or nqm.sgd_expected_loss
+    dim, chains, steps = (32, 256, 300) if ctx.quick else (1000, 4096, 3000)
+    h, c = _spectrum(dim)
+    configs = (("sgd", 4.0, 0.5, 0.0, 0.0), ("momentum", 4.0, 0.2, 0.8, 0.0),
+               ("preconditioned", 16.0, 0.3, 0.5, 0.5))
+    times = [int(t) for t in np.unique(np.geomspace(1, steps, 6).astype(int))]
+    for i, (name, batch, lr, mom, power) in enumerate(configs):
+        run = mc.simulate_sweep(ctx.key(f"nqm.loss_trajectory.{name}"), h, c, 1.0, batch, lr, mom,
+                                power=power, steps=steps, chains=chains)
+        mean, sem = np.asarray(run.loss_mean[0]), np.asarray(run.loss_sem[0])
+        pred = np.asarray(nqm.expected_loss_curve(lr, mom, power, h, c, batch, 1.0, steps))
+        yield compare(f"{name} E[L_t] at t={times}", pred[times], mean[times],
+                      Z * float(np.max(sem[times] / pred[times])),
+                      f"{Z} x largest relative MC standard error ({chains} chains)")
+        if name == "sgd":
+            closed = np.asarray(sgd_formula(alpha=lr, h=h[None, :], c=c[None, :], B=batch,
+                                            t=np.array(times)[:, None], e0=1.0)).sum(axis=1)
+            yield compare(f"sgd closed form (rsolve) at t={times}", closed, mean[times],
+                          Z * float(np.max(sem[times] / closed)),
+                          f"{Z} x largest relative MC standard error ({chains} chains)")
+
+
+def _burn_in(lr, mom, power, h, c, batch, steady_total) -> int:
+    """Steps until the exact E[L_t] from theta_0 = 0 is within 1e-4 of its limit (for good)."""
+    curve = np.asarray(nqm.expected_loss_curve(lr, mom, power, h, c, batch, 0.0, 20000))
+    far = np.nonzero(np.abs(curve - steady_total) > 1e-4 * steady_total)[0]
+    return int(far[-1]) + 1 if far.size else 0
+
+
+@check("nqm.steady_state", cites=f"{_CITE}.1-3.3")
+def steady_state(ctx, sgd_formula=None, momentum_formula=None, preconditioned_formula=None):
+    """Per-dimension steady-state loss 1/2 h E[theta^2] vs time-averaged Monte Carlo; divergence."""
+    sgd_formula = sgd_formula or nqm.sgd_steady_state_loss
+    momentum_formula = momentum_formula or nqm.momentum_steady_state_loss
+    preconditioned_formula = preconditioned_formula or nqm.preconditioned_steady_state_loss
+    dim, chains, steps = (16, 128, 3000) if ctx.quick else (256, 1024, 20000)
+    h, c = _spectrum(dim)
+    cases = (
+        ("sgd", 4.0, 0.5, 0.0, 0.0, lambda: sgd_formula(alpha=0.5, h=h, c=c, B=4.0)),
+        ("momentum", 4.0, 0.2, 0.8, 0.0, lambda: momentum_formula(alpha=0.2, beta=0.8, h=h, c=c, B=4.0)),
+        ("preconditioned", 2.0, 0.3, 0.5, 0.5,
+         lambda: preconditioned_formula(alpha=0.3, beta=0.5, p=0.5, h=h, c=c, B=2.0)),
+    )
+    for name, batch, lr, mom, power, predict in cases:
+        pred = np.asarray(predict())
+        burn = _burn_in(lr, mom, power, h, c, batch, pred.sum())
+        meas = mc.steady_state_loss(ctx.key(f"nqm.steady_state.{name}"), h, c, batch, lr, mom, power,
+                                    burn_in=burn, steps=steps, chains=chains)
+        rel = np.asarray(meas.loss_sem) / pred
+        yield compare(f"{name} per-dimension steady state ({dim} dims, burn-in {burn})", pred,
+                      np.asarray(meas.loss_mean), Z * float(rel.max()),
+                      f"{Z} x largest relative MC standard error over {dim} dims (chain time averages)")
+    # Beyond the stability limit the steady state is infinite and the chains blow up.
+    lr = 1.05 * float(nqm.max_stable_lr(beta=0.5, p=0.0, h=h[0]))
+    predicted = "diverges" if np.isinf(float(momentum_formula(alpha=lr, beta=0.5, h=h[0], c=c[0],
+                                                                B=4.0))) else "converges"
+    run = mc.simulate_sweep(ctx.key("nqm.steady_state.unstable"), h, c, 1.0, 4.0, lr, 0.5,
+                            steps=400, chains=8)
+    measured = "diverges" if bool(run.diverged[0]) else "converges"
+    yield compare_outcome(f"momentum beta=0.5 at 1.05 x max_stable_lr (growth {float(run.growth_rate[0]):.3f}/step)",
+                          predicted, measured, "categorical: loss > 1e6 x initial within 400 steps")
+
+
+def sweep_settings(quick: bool) -> dict:
+    """Sizes of the steps-vs-batch sweep (quick: CPU; full: the paper-sized GPU run)."""
+    if quick:
+        return dict(dim=100, target_fraction=0.02, batch=2.0 ** np.arange(2, 13, 2),
+                    fractions=np.geomspace(2e-3, 0.95, 10), max_steps=1500, chains=32)
+    return dict(dim=1000, target_fraction=0.02, batch=2.0 ** np.arange(0, 17),
+                fractions=np.geomspace(1e-4, 0.97, 32), max_steps=100000, chains=256)
+
+
+@functools.cache
+def _tuned(quick: bool):
+    s = sweep_settings(quick)
+    h, c = _spectrum(s["dim"])
+    target = s["target_fraction"] * 0.5 * h.sum()
+    return {name: nqm_steps.tuned_steps_to_target(s["batch"], s["fractions"], betas, power, h, c,
+                                                  1.0, target, s["max_steps"])
+            for name, betas, power in OPTIMISERS}
+
+
+def _bucket(n: float) -> int:
+    return int(2 ** np.ceil(np.log2(max(n, 128))))  # few distinct scan lengths: few compilations
+
+
+def _measure(ctx, name, power, tuned, s, h, c, target):
+    """MC steps to target at the tuned (alpha, beta) and at alpha x/ 1.5 (the same 3 for both)."""
+    predicted, measured, error = [], [], []
+    for i, batch in enumerate(tuned.batch_size):
+        lrs = tuned.alpha[i] * np.array([1 / 1.5, 1.0, 1.5])
+        lrs = np.minimum(lrs, 0.999 * np.min(np.asarray(nqm.max_stable_lr(beta=tuned.beta[i], p=power, h=h))))
+        pred = np.asarray(nqm_steps.steps_to_target(lrs, tuned.beta[i], power, h, c, batch, 1.0, target,
+                                                    s["max_steps"]))
+        steps = _bucket(1.3 * np.min(pred) + 8)
+        run = mc.simulate_sweep(ctx.key(f"nqm.steps.{name}.{i}"), h, c, 1.0, batch, lrs, tuned.beta[i],
+                                power=power, steps=steps, chains=s["chains"])
+        hits = np.array([mc.first_crossing(m, target) for m in np.asarray(run.loss_mean)])
+        # Standard error of a crossing time: loss SE at the crossing / |slope of the exact curve|.
+        k = int(np.argmin(pred))
+        curve = np.asarray(nqm.expected_loss_curve(lrs[k], tuned.beta[i], power, h, c, batch, 1.0,
+                                                   s["max_steps"]))
+        t = int(min(pred[k], s["max_steps"] - 2))
+        slope = abs(curve[max(t - 1, 0)] - curve[t + 1]) / (t + 1 - max(t - 1, 0))
+        predicted.append(np.min(pred))
+        measured.append(np.min(hits))
+        error.append(float(np.asarray(run.loss_sem)[k, t]) / slope)
+    return np.array(predicted), np.array(measured), np.array(error)
+
+
+@check("nqm.steps_vs_batch", cites=f"{_CITE}-4, fig. 5; McCandlish et al. 2018 (critical batch)")
+def steps_vs_batch(ctx):
+    """Tuned steps to target vs batch size: prediction vs Monte Carlo; critical-batch ordering."""
+    s = sweep_settings(ctx.quick)
+    h, c = _spectrum(s["dim"])
+    target = s["target_fraction"] * 0.5 * h.sum()
+    tuned = _tuned(ctx.quick)
+    crit_pred, crit_meas, columns = {}, {}, {"batch_size": s["batch"]}
+    for name, _, power in OPTIMISERS:
+        pred, meas, se = _measure(ctx, name, power, tuned[name], s, h, c, target)
+        for b, p_, m_, e_ in zip(s["batch"], pred, meas, se):
+            yield compare(f"{name} steps to target, B={int(b)}", p_, m_, 4 * e_ + 1, "4 x MC standard error "
+                          "of the crossing time (loss SE / slope) + 1 step (integer crossing)", relative=False)
+        columns[f"{name}_predicted"], columns[f"{name}_measured"] = pred, meas
+        columns[f"{name}_tuned_alpha"], columns[f"{name}_tuned_beta"] = tuned[name].alpha, tuned[name].beta
+        crit_pred[name] = nqm_steps.critical_batch_size(s["batch"], pred)
+        crit_meas[name] = nqm_steps.critical_batch_size(s["batch"], meas)
+        slope_p = np.log(pred[1] / pred[0]) / np.log(s["batch"][1] / s["batch"][0])
+        slope_m = np.log(meas[1] / meas[0]) / np.log(s["batch"][1] / s["batch"][0])
+        yield compare(f"{name} perfect scaling: d log S / d log B at B={int(s['batch'][0])}", slope_p, slope_m,
+                      0.1, "crossing-time errors of a few percent at the two smallest batches", relative=False)
+        yield compare(f"{name} critical batch size E_min/S_min", crit_pred[name], crit_meas[name],
+                      float(1 / np.min(pred) + 4 * se[np.argmin(pred)] / np.min(pred) + 0.05),
+                      "S_min is a few steps: +-1 step plus 4 SE relative, + 5% for E_min")
+    order = " < ".join(sorted(crit_pred, key=crit_pred.get))
+    yield compare_outcome("critical batch order (prediction vs paper)", order,
+                          "sgd < momentum < preconditioned",
+                          "paper: momentum and preconditioning extend perfect scaling (fig. 5)")
+    yield compare_outcome("critical batch order (Monte Carlo vs prediction)", order,
+                          " < ".join(sorted(crit_meas, key=crit_meas.get)), "categorical")
+    ctx.figure("nqm_steps_vs_batch", columns, x="batch_size",
+               ys=tuple(k for k in columns if k.endswith(("_predicted", "_measured"))), logx=True, logy=True,
+               title="NQM: steps to target vs batch size, hyperparameters tuned per batch size")
