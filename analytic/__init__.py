@@ -18,6 +18,7 @@ FAMILIES: tuple[str, ...] = (
     "linreg",
     "nqm",
     "momentum",
+    "deeplinear",
 )
 
 

@@ -125,3 +125,17 @@ def test_compare_with_per_element_tolerance_reports_the_worst_element():
     assert not row.passed and row.measurement == 1.2 and row.tolerance == 0.1  # 0.2 > 0.1
     ok = core.compare("x", [1.0, 1.0], [1.05, 1.3], [0.1, 0.5], "r", relative=False)
     assert ok.passed and ok.measurement == 1.3  # 0.3/0.5 is the closest to its tolerance
+
+
+def test_informational_rows_show_info_and_do_not_count_as_checks():
+    from verify import report
+
+    def measured(ctx):
+        yield core.inform("deviation", 0.0, 0.7, "no bound claimed")
+        yield core.compare("x", 1.0, 1.0, 0.1, "r")
+
+    results = list(core.run([core.Check("t.info", measured, "c", "d")], core.Context()))
+    assert [r.status for r in results] == ["INFO", "PASS"]
+    assert "INFO" in report.format_row(results[0])
+    assert report.summary(results, 1.0).startswith("1/1 rows passed") and "1 informational" in \
+        report.summary(results, 1.0)

@@ -28,7 +28,7 @@ import jax
 import numpy as np
 
 __all__ = [
-    "Row", "Result", "Check", "Context", "Figure", "check", "compare", "compare_outcome",
+    "Row", "Result", "Check", "Context", "Figure", "check", "compare", "compare_outcome", "inform",
     "registry", "select", "run",
 ]
 
@@ -42,6 +42,10 @@ class Row(NamedTuple):
     error: float
     tolerance: float
     reason: str
+
+    @property
+    def informational(self) -> bool:
+        return self.tolerance == math.inf
 
     @property
     def passed(self) -> bool:
@@ -69,6 +73,16 @@ def compare(label: str, prediction, measurement, tolerance, reason: str,
         ratio = np.where(err == 0, 0.0, err / tol)  # inf where tol = 0 < err
     i = np.unravel_index(int(np.argmax(ratio)), err.shape) if err.ndim else ()
     return Row(label, float(p[i]), float(m[i]), float(err[i]), float(tol[i]), reason)
+
+
+def inform(label: str, reference, measurement, reason: str) -> Row:
+    """An informational row: a measured deviation reported with no claim of a bound.
+
+    Its tolerance is ``inf`` and the report shows it as INFO, never as PASS; it does
+    not fail the run. Use it where the honest answer is a number, not a verdict.
+    """
+    ref, meas = float(reference), float(measurement)
+    return Row(label, ref, meas, abs(meas - ref), math.inf, reason)
 
 
 def compare_outcome(label: str, predicted: str, measured: str, reason: str) -> Row:
@@ -167,6 +181,12 @@ class Result(NamedTuple):
     @property
     def name(self) -> str:
         return f"{self.check}[{self.row.label}]" if self.row.label else self.check
+
+    @property
+    def status(self) -> str:
+        if self.row.informational and self.passed:
+            return "INFO"
+        return "PASS" if self.passed else "FAIL"
 
 
 def run(checks: Iterable[Check], ctx: Context) -> Iterator[Result]:

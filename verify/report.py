@@ -30,7 +30,7 @@ def header() -> str:
 def format_row(result: Result) -> str:
     row = result.row
     cells = (result.name, row.prediction, row.measurement, row.error, row.tolerance,
-             "PASS" if result.passed else "FAIL", f"{result.seconds:.1f}")
+             result.status, f"{result.seconds:.1f}")
     name_width = COLUMNS[0][1]
     name = result.name if len(result.name) <= name_width else result.name[: name_width - 1] + "~"
     cells = (name,) + cells[1:]
@@ -39,7 +39,11 @@ def format_row(result: Result) -> str:
 
 def summary(results: list[Result], seconds: float) -> str:
     failed = [r for r in results if not r.passed]
-    text = f"{len(results) - len(failed)}/{len(results)} rows passed in {seconds:.1f} s"
+    info = sum(r.status == "INFO" for r in results)
+    checked = len(results) - info
+    text = f"{checked - len(failed)}/{checked} rows passed in {seconds:.1f} s"
+    if info:
+        text += f" ({info} informational rows, not checks)"
     if failed:
         text += "; FAILED: " + ", ".join(r.name for r in failed)
     return text
@@ -62,7 +66,7 @@ def to_json(results: Iterable[Result], quick: bool, seconds: float) -> str:
             "check": r.check, "label": r.row.label, "name": r.name,
             "prediction": r.row.prediction, "measurement": r.row.measurement,
             "error": r.row.error, "tolerance": r.row.tolerance, "reason": r.row.reason,
-            "passed": r.passed, "seconds": r.seconds,
+            "passed": r.passed, "status": r.status, "seconds": r.seconds,
         }
         for r in results
     ]

@@ -4,5 +4,6 @@ One family module per line (``verify/checks/<family>.py`` mirrors ``analytic/<fa
 """
 
 from verify.checks import linreg  # noqa: F401
+from verify.checks import deeplinear  # noqa: F401
 from verify.checks import momentum  # noqa: F401
 from verify.checks import nqm  # noqa: F401
