@@ -19,6 +19,7 @@ FAMILIES: tuple[str, ...] = (
     "nqm",
     "momentum",
     "deeplinear",
+    "kernels",
 )
 
 

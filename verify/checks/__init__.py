@@ -7,3 +7,4 @@ from verify.checks import linreg  # noqa: F401
 from verify.checks import deeplinear  # noqa: F401
 from verify.checks import momentum  # noqa: F401
 from verify.checks import nqm  # noqa: F401
+from verify.checks import kernels  # noqa: F401

@@ -1,0 +1,315 @@
+r"""Kernels of infinitely wide fully-connected networks: NNGP and NTK, ReLU and erf.
+
+Model statement. For a pair of pre-activations
+$(u, v) \sim \mathcal N\!\left(0, \begin{pmatrix}k_{11} & k_{12}\\ k_{12} & k_{22}\end{pmatrix}\right)$
+a nonlinearity $\phi$ has the *dual* (NNGP map) $E[\phi(u)\phi(v)]$ and the
+*derivative kernel* $E[\phi'(u)\phi'(v)]$. Price's theorem (Price 1958) says that
+for Gaussian pairs $\partial_{k_{12}} E[\phi(u)\phi(v)] = E[\phi'(u)\phi'(v)]$, so the
+derivative kernels here are *derived* by ``sympy.diff`` of the stated NNGP maps; the
+published closed forms are assertions in ``tests/test_kernels.py``.
+
+* ReLU: the arc-cosine kernel of degree 1, Cho and Saul 2009 ("Kernel Methods for Deep
+  Learning", NIPS, eq. (6) with n = 1), written with $\cos\theta = k_{12}/\sqrt{k_{11}k_{22}}$:
+  $E = \frac{\sqrt{k_{11}k_{22}}}{2\pi}\,(\sin\theta + (\pi-\theta)\cos\theta)$.
+* erf: Williams 1997 ("Computing with Infinite Networks", NIPS, eq. (11)):
+  $E = \frac{2}{\pi}\arcsin\frac{2k_{12}}{\sqrt{(1+2k_{11})(1+2k_{22})}}$.
+
+The depth recursion (Lee et al. 2018, arXiv:1711.00165v3, eq. (4); Jacot et al. 2018,
+arXiv:1806.07572v4, Theorem 1; Lee et al. 2019, arXiv:1902.06720v4, eq. (10)) is
+$K^{l+1} = \sigma_w^2 E_{K^l}[\phi\phi] + \sigma_b^2$ and
+$\Theta^{l+1} = K^{l+1} + \sigma_w^2 E_{K^l}[\phi'\phi']\,\Theta^l$; the variance map and
+$\chi_1 = \sigma_w^2 E[\phi'(z)^2]$ are those of Schoenholz et al. 2017
+(arXiv:1611.01232v2, eqs. (3) and (5)). Kernel matrices: :func:`fc_kernels`
+(``analytic/kernels_fc.py``); infinite-width training: :func:`infinite_width_mean`
+(``analytic/kernels_training.py``).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from analytic.family import formula_builder, lazy_attributes
+from analytic.formula import Formula
+from analytic.symbols import angle, k11, k12, k22, q, sigma_b, sigma_w
+
+FORMULAS: dict = {}
+
+_CHO_SAUL = "Cho and Saul 2009, Kernel Methods for Deep Learning (NIPS), eq. (6), n = 1"
+_WILLIAMS = "Williams 1997, Computing with Infinite Networks (NIPS), eq. (11)"
+_PRICE = "Price 1958, IRE Trans. Inf. Theory 4(2), 'A useful theorem for nonlinear devices'"
+_SCHOENHOLZ = "Schoenholz, Gilmer, Ganguli, Sohl-Dickstein 2017, arXiv:1611.01232v2"
+_ANGLE_DOMAIN = sp.Interval(0, sp.pi)
+_PAIR_CONDITION = "k12**2 <= k11 * k22 (a covariance matrix)"
+
+ACTIVATIONS = ("relu", "erf")
+
+
+def _relu_dual() -> sp.Expr:
+    """The stated arc-cosine kernel E[relu(u) relu(v)] (Cho and Saul 2009)."""
+    s = sp.sqrt(k11 * k22)
+    theta = sp.acos(k12 / s)
+    return (sp.sqrt(k11 * k22 - k12**2) + (sp.pi - theta) * k12) / (2 * sp.pi)
+
+
+def _erf_dual() -> sp.Expr:
+    """The stated E[erf(u) erf(v)] (Williams 1997)."""
+    return 2 / sp.pi * sp.asin(2 * k12 / sp.sqrt((1 + 2 * k11) * (1 + 2 * k22)))
+
+
+_DUALS = {"relu": (_relu_dual, _CHO_SAUL), "erf": (_erf_dual, _WILLIAMS)}
+
+
+def _nngp(activation: str) -> Formula:
+    dual, source = _DUALS[activation]
+    return Formula(
+        name=f"kernels.{activation}_nngp",
+        expr=dual(),
+        params=(k11, k22, k12),
+        source=source,
+        derived=False,
+        derivation="stated from the paper; checked by quadrature, Monte Carlo and limits in the tests",
+        conditions=(_PAIR_CONDITION,),
+        description=f"E[{activation}(u) {activation}(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]])",
+    )
+
+
+def _derivative(activation: str) -> Formula:
+    nngp = _nngp(activation)
+    return Formula(
+        name=f"kernels.{activation}_derivative",
+        expr=sp.simplify(sp.diff(nngp.expr, k12)),
+        params=(k11, k22, k12),
+        source=f"{_PRICE}; {nngp.source}",
+        derived=True,
+        derivation=f"Price's theorem: sympy.diff of kernels.{activation}_nngp with respect to k12",
+        conditions=(_PAIR_CONDITION,),
+        description=f"E[{activation}'(u) {activation}'(v)] (derivative kernel of the NTK)",
+    )
+
+
+@formula_builder(FORMULAS, "relu_nngp")
+def _build_relu_nngp() -> Formula:
+    return _nngp("relu")
+
+
+@formula_builder(FORMULAS, "erf_nngp")
+def _build_erf_nngp() -> Formula:
+    return _nngp("erf")
+
+
+@formula_builder(FORMULAS, "relu_derivative")
+def _build_relu_derivative() -> Formula:
+    return _derivative("relu")
+
+
+@formula_builder(FORMULAS, "erf_derivative")
+def _build_erf_derivative() -> Formula:
+    return _derivative("erf")
+
+
+def _on_diagonal(expr: sp.Expr) -> sp.Expr:
+    """A pair kernel at u = v ~ N(0, q): substitute k11 = k22 = k12 = q and simplify."""
+    return sp.simplify(expr.subs({k11: q, k22: q, k12: q}))
+
+
+def _variance_map(activation: str) -> Formula:
+    dual = FORMULAS[f"{activation}_nngp"]()
+    return Formula(
+        name=f"kernels.{activation}_variance_map",
+        expr=sigma_w**2 * _on_diagonal(dual.expr) + sigma_b**2,
+        params=(q, sigma_w, sigma_b),
+        source=f"{_SCHOENHOLZ}, eq. (3); {dual.source}",
+        derived=True,
+        derivation=f"sigma_w^2 kernels.{activation}_nngp(q, q, q) + sigma_b^2 (sympy subs, simplify)",
+        description="pre-activation variance of the next layer given this layer's variance q",
+    )
+
+
+@formula_builder(FORMULAS, "relu_variance_map")
+def _build_relu_variance_map() -> Formula:
+    return _variance_map("relu")
+
+
+@formula_builder(FORMULAS, "erf_variance_map")
+def _build_erf_variance_map() -> Formula:
+    return _variance_map("erf")
+
+
+def _chi1(activation: str) -> Formula:
+    derivative = FORMULAS[f"{activation}_derivative"]()
+    expr = sigma_w**2 * _on_diagonal(derivative.expr)
+    return Formula(
+        name=f"kernels.{activation}_chi1",
+        expr=expr,
+        params=tuple(p for p in (q, sigma_w) if p in expr.free_symbols),
+        source=f"{_SCHOENHOLZ}, eq. (5)",
+        derived=True,
+        derivation=f"sigma_w^2 kernels.{activation}_derivative(q, q, q) (sympy subs, simplify)",
+        conditions=("chi1 < 1: ordered phase (correlations -> 1); chi1 > 1: chaotic phase; "
+                    "evaluate at the variance fixed point",),
+        description="chi_1 = sigma_w^2 E[phi'(z)^2], z ~ N(0, q): slope of the correlation map at c = 1",
+    )
+
+
+@formula_builder(FORMULAS, "relu_chi1")
+def _build_relu_chi1() -> Formula:
+    return _chi1("relu")
+
+
+@formula_builder(FORMULAS, "erf_chi1")
+def _build_erf_chi1() -> Formula:
+    return _chi1("erf")
+
+
+@formula_builder(FORMULAS, "relu_variance_fixed_point")
+def _build_relu_variance_fixed_point() -> Formula:
+    variance_map = _build_relu_variance_map()
+    (root,) = sp.solve(sp.Eq(variance_map.expr, q), q)
+    return Formula(
+        name="kernels.relu_variance_fixed_point",
+        expr=sp.simplify(root),
+        params=(sigma_w, sigma_b),
+        source=f"{_SCHOENHOLZ}, sec. 3 (fixed point q* of eq. (3))",
+        derived=True,
+        derivation="sympy.solve of relu_variance_map(q) = q for q",
+        conditions=("exists (and attracts) only for sigma_w**2 < 2; for sigma_w**2 >= 2 the variance "
+                    "grows without bound unless sigma_b = 0 and sigma_w**2 = 2",),
+        domains={"sigma_w": sp.Interval.Ropen(0, sp.sqrt(2))},
+        description="fixed point q* of the ReLU variance map",
+    )
+
+
+# --- scale-free (angle) forms used by the depth recursion ---------------------------
+def _relu_on_angle(expr: sp.Expr) -> sp.Expr:
+    """Put k11 = k22 = 1, k12 = cos(angle); angle in [0, pi] so acos(cos a) = a, sqrt(1-cos^2 a) = sin a."""
+    out = expr.subs({k11: 1, k22: 1, k12: sp.cos(angle)})
+    out = out.subs(sp.acos(sp.cos(angle)), angle)
+    out = out.subs(sp.sqrt(1 - sp.cos(angle) ** 2), sp.sin(angle))
+    return sp.simplify(out)
+
+
+@formula_builder(FORMULAS, "relu_nngp_angular")
+def _build_relu_nngp_angular() -> Formula:
+    return Formula(
+        name="kernels.relu_nngp_angular",
+        expr=_relu_on_angle(_build_relu_nngp().expr),
+        params=(angle,),
+        source=_CHO_SAUL,
+        derived=True,
+        derivation="kernels.relu_nngp / sqrt(k11 k22) at k12 = sqrt(k11 k22) cos(angle) (homogeneity)",
+        domains={"angle": _ANGLE_DOMAIN},
+        description="J(angle) = E[relu(u) relu(v)] / sqrt(k11 k22); scale-free ReLU NNGP map",
+    )
+
+
+@formula_builder(FORMULAS, "relu_derivative_angular")
+def _build_relu_derivative_angular() -> Formula:
+    return Formula(
+        name="kernels.relu_derivative_angular",
+        expr=_relu_on_angle(_build_relu_derivative().expr),
+        params=(angle,),
+        source=f"{_PRICE}; {_CHO_SAUL}",
+        derived=True,
+        derivation="kernels.relu_derivative at k12 = sqrt(k11 k22) cos(angle) (it is scale-free)",
+        domains={"angle": _ANGLE_DOMAIN},
+        description="E[relu'(u) relu'(v)] as a function of the angle between u and v",
+    )
+
+
+@formula_builder(FORMULAS, "relu_nngp_deficit")
+def _build_relu_nngp_deficit() -> Formula:
+    # 1/2 - J(a), regrouped so that no two large terms cancel for small a:
+    # (pi - a)(1 - cos a) = 2 (pi - a) sin(a/2)^2 >= 0 and a - sin(a) >= 0.
+    one_minus_j = sp.Rational(1, 2) - _build_relu_nngp_angular().expr
+    grouped = (2 * (sp.pi - angle) * sp.sin(angle / 2) ** 2 + (angle - sp.sin(angle))) / (2 * sp.pi)
+    if sp.simplify(sp.expand_trig(one_minus_j - grouped)) != 0:
+        raise AssertionError("relu_nngp_deficit: regrouping changed the expression")
+    return Formula(
+        name="kernels.relu_nngp_deficit",
+        expr=grouped,
+        params=(angle,),
+        source=_CHO_SAUL,
+        derived=True,
+        derivation="1/2 - relu_nngp_angular, regrouped into two nonnegative terms (sympy-verified)",
+        domains={"angle": _ANGLE_DOMAIN},
+        description="1/2 - J(angle): the normalised gap sqrt(k11 k22) - k12 after one ReLU layer",
+    )
+
+
+@formula_builder(FORMULAS, "erf_nngp_angular")
+def _build_erf_nngp_angular() -> Formula:
+    expr = _build_erf_nngp().expr.subs(k12, sp.sqrt(k11 * k22) * sp.cos(angle))
+    return Formula(
+        name="kernels.erf_nngp_angular",
+        expr=expr,
+        params=(k11, k22, angle),
+        source=_WILLIAMS,
+        derived=True,
+        derivation="kernels.erf_nngp at k12 = sqrt(k11 k22) cos(angle)",
+        domains={"angle": _ANGLE_DOMAIN},
+        description="E[erf(u) erf(v)] in terms of the variances and the angle",
+    )
+
+
+@formula_builder(FORMULAS, "erf_derivative_angular")
+def _build_erf_derivative_angular() -> Formula:
+    expr = sp.simplify(_build_erf_derivative().expr.subs(k12, sp.sqrt(k11 * k22) * sp.cos(angle)))
+    return Formula(
+        name="kernels.erf_derivative_angular",
+        expr=expr,
+        params=(k11, k22, angle),
+        source=f"{_PRICE}; {_WILLIAMS}",
+        derived=True,
+        derivation="kernels.erf_derivative at k12 = sqrt(k11 k22) cos(angle)",
+        domains={"angle": _ANGLE_DOMAIN},
+        description="E[erf'(u) erf'(v)] in terms of the variances and the angle",
+    )
+
+
+# --- symbolic depth-1 and depth-2 kernels (for display) ------------------------------
+def _symbolic_layers(activation: str, depth: int) -> tuple[sp.Expr, sp.Expr]:
+    """(K^{depth+1}_{12}, Theta^{depth+1}_{12}) with K^1 = Theta^1 = [[k11, k12], [k12, k22]]."""
+    dual = FORMULAS[f"{activation}_nngp"]().expr
+    deriv = FORMULAS[f"{activation}_derivative"]().expr
+    a, b, c, ntk = k11, k22, k12, k12
+    for _ in range(depth):
+        at = {k11: a, k22: b, k12: c}
+        new_a = sigma_w**2 * _on_diagonal(dual).subs(q, a) + sigma_b**2
+        new_b = sigma_w**2 * _on_diagonal(dual).subs(q, b) + sigma_b**2
+        new_c = sigma_w**2 * dual.subs(at, simultaneous=True) + sigma_b**2
+        ntk = new_c + sigma_w**2 * deriv.subs(at, simultaneous=True) * ntk
+        a, b, c = new_a, new_b, new_c
+    return c, ntk
+
+
+def _fc_symbolic(activation: str, depth: int) -> Formula:
+    nngp, ntk = _symbolic_layers(activation, depth)
+    return Formula(
+        name=f"kernels.{activation}_fc_depth{depth}",
+        expr=(nngp, ntk),
+        params=(k11, k22, k12, sigma_w, sigma_b),
+        source="Lee et al. 2019, arXiv:1902.06720v4, eq. (10) and Appendix E; Jacot et al. 2018, "
+               "arXiv:1806.07572v4, Theorem 1",
+        derived=True,
+        derivation=f"{depth} step(s) of K' = sigma_w^2 E[phi phi] + sigma_b^2, "
+                   f"Theta' = K' + sigma_w^2 E[phi' phi'] Theta (sympy subs of the dual maps)",
+        conditions=("k11, k22, k12: the input-layer kernel K^1 = sigma_w^2 x.x'/d + sigma_b^2 = Theta^1",
+                    "NTK parameterisation, scalar output", _PAIR_CONDITION),
+        description=f"(NNGP, NTK) of a depth-{depth} {activation} network, off-diagonal entry",
+    )
+
+
+for _act in ACTIVATIONS:
+    for _depth in (1, 2):
+        formula_builder(FORMULAS, f"{_act}_fc_depth{_depth}")(
+            lambda _a=_act, _d=_depth: _fc_symbolic(_a, _d))
+
+
+from analytic.kernels_fc import Kernels, fc_kernels, variance_fixed_point  # noqa: E402
+from analytic.kernels_training import (  # noqa: E402
+    TrainingPrediction, infinite_width_mean, max_learning_rate)
+
+__all__ = ["FORMULAS", "ACTIVATIONS", "Kernels", "fc_kernels", "variance_fixed_point",
+           "TrainingPrediction", "infinite_width_mean", "max_learning_rate"]
+
+__getattr__ = lazy_attributes(__name__, FORMULAS)

@@ -1,0 +1,257 @@
+"""Finite-width fully-connected networks: random draws, empirical kernels, GD ensembles.
+
+Independent of ``analytic``: nothing here knows a kernel formula. A network with
+``depth`` hidden layers of ``width`` units and a scalar output is
+
+* NTK parameterisation: ``h = sigma_w / sqrt(n_in) * W @ a + sigma_b * b`` with
+  ``W, b ~ N(0, 1)`` (Jacot et al. 2018, arXiv:1806.07572v4, sec. 2);
+* standard parameterisation: ``h = W @ a + b`` with ``W ~ N(0, sigma_w^2 / n_in)``,
+  ``b ~ N(0, sigma_b^2)``.
+
+Loss for training: ``0.5 * sum_i (f(x_i) - y_i)^2`` (a sum over the training set),
+full-batch gradient descent. Empirical NTK: ``J(x1) J(x2)^T`` over all parameters,
+one column per point of ``x2`` (a VJP gives the gradient, a JVP contracts it with the
+Jacobian of all of ``x1``), mapped in batches with ``lax.map``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "MLP", "init_params", "apply", "last_hidden", "empirical_nngp", "empirical_ntk",
+    "monte_carlo_nngp", "EnsembleRun", "train_ensemble", "LinearizedRun", "train_linearized",
+    "LayerStatistics", "layer_statistics",
+]
+
+_ACTIVATIONS = {"relu": jax.nn.relu, "erf": jax.scipy.special.erf}
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+class MLP(NamedTuple):
+    """Architecture of a fully-connected network (hashable: usable as a static argument)."""
+
+    depth: int
+    width: int
+    activation: str
+    sigma_w: float
+    sigma_b: float
+    parameterization: str = "ntk"
+
+
+def _check_mlp(mlp: MLP) -> None:
+    if mlp.activation not in _ACTIVATIONS:
+        raise ValueError(f"activation = {mlp.activation!r} is unknown; valid: {tuple(_ACTIVATIONS)}")
+    if mlp.parameterization not in ("ntk", "standard"):
+        raise ValueError(f"parameterization = {mlp.parameterization!r}; valid: ('ntk', 'standard')")
+    if int(mlp.depth) != mlp.depth or mlp.depth < 1:
+        raise ValueError(f"depth = {mlp.depth!r} must be an integer >= 1")
+    if int(mlp.width) != mlp.width or mlp.width < 1:
+        raise ValueError(f"width = {mlp.width!r} must be an integer >= 1")
+    for name in ("sigma_w", "sigma_b"):
+        v = getattr(mlp, name)
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"{name} = {v!r} must be finite and >= 0")
+
+
+def init_params(key, mlp: MLP, in_dim: int, dtype=jnp.float32) -> list[tuple[jax.Array, jax.Array]]:
+    """Random weights and biases, [(W, b)] for depth hidden layers and the output layer."""
+    _check_mlp(mlp)
+    dims = [in_dim] + [mlp.width] * mlp.depth + [1]
+    keys = jax.random.split(key, 2 * (len(dims) - 1))
+    params = []
+    for i, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
+        w = jax.random.normal(keys[2 * i], (n_out, n_in), dtype)
+        b = jax.random.normal(keys[2 * i + 1], (n_out,), dtype)
+        if mlp.parameterization == "standard":
+            w, b = w * (mlp.sigma_w / math.sqrt(n_in)), b * mlp.sigma_b
+        params.append((w, b))
+    return params
+
+
+def _dense(mlp: MLP, w, b, a):
+    z = jnp.matmul(a, w.T, precision=_HIGHEST)
+    if mlp.parameterization == "ntk":
+        return mlp.sigma_w / math.sqrt(w.shape[1]) * z + mlp.sigma_b * b
+    return z + b
+
+
+def last_hidden(mlp: MLP, params, x):
+    """Post-activations of the last hidden layer, (n, width)."""
+    phi = _ACTIVATIONS[mlp.activation]
+    a = x
+    for w, b in params[:-1]:
+        a = phi(_dense(mlp, w, b, a))
+    return a
+
+
+def apply(mlp: MLP, params, x):
+    """Network outputs f(x), shape (n,)."""
+    w, b = params[-1]
+    return _dense(mlp, w, b, last_hidden(mlp, params, x))[:, 0]
+
+
+def empirical_nngp(mlp: MLP, params, x1, x2):
+    """sigma_w^2 phi(h^L(x1)) . phi(h^L(x2)) / width + sigma_b^2: the output covariance
+    given the last hidden layer, i.e. the NNGP estimated from one network's features."""
+    f1, f2 = last_hidden(mlp, params, x1), last_hidden(mlp, params, x2)
+    return mlp.sigma_w**2 * jnp.matmul(f1, f2.T, precision=_HIGHEST) / f1.shape[1] + mlp.sigma_b**2
+
+
+@functools.partial(jax.jit, static_argnames=("mlp", "batch_size"))
+def empirical_ntk(mlp: MLP, params, x1, x2, batch_size: int = 1):
+    """Empirical NTK sum_p df(x1)/dp df(x2)/dp, (n1, n2); columns by VJP, rows by JVP."""
+
+    def column(x):
+        grad = jax.grad(lambda p: apply(mlp, p, x[None, :])[0])(params)
+        return jax.jvp(lambda p: apply(mlp, p, x1), (params,), (grad,))[1]
+
+    return jax.lax.map(column, x2, batch_size=batch_size).T
+
+
+@functools.partial(jax.jit, static_argnames=("mlp", "in_dim", "n_networks", "chunk"))
+def _mc_outputs(key, mlp, x, in_dim, n_networks, chunk):
+    keys = jax.random.split(key, n_networks).reshape(n_networks // chunk, chunk)
+
+    def second_moment(ks):
+        outs = jax.vmap(lambda k: apply(mlp, init_params(k, mlp, in_dim, x.dtype), x))(ks)
+        return outs.T @ outs
+
+    return jnp.sum(jax.lax.map(second_moment, keys), axis=0) / n_networks
+
+
+def monte_carlo_nngp(key, mlp: MLP, x, n_networks: int, chunk: int = 64):
+    """E[f(x) f(x')^T] over ``n_networks`` random networks (vmap over keys, in chunks)."""
+    _check_mlp(mlp)
+    if n_networks % chunk:
+        raise ValueError(f"n_networks = {n_networks} must be a multiple of chunk = {chunk}")
+    return _mc_outputs(key, mlp, jnp.asarray(x), x.shape[1], n_networks, chunk)
+
+
+class EnsembleRun(NamedTuple):
+    """Outputs of every network at the recorded steps: (records, seeds, points)."""
+
+    steps: jax.Array
+    train_outputs: jax.Array
+    test_outputs: jax.Array
+    losses: jax.Array
+    diverged: jax.Array
+
+
+def _sum_squares(outputs, y):
+    return 0.5 * jnp.sum((outputs - y) ** 2, axis=-1)
+
+
+@functools.partial(jax.jit, static_argnames=("mlp", "steps", "record_every", "n_seeds"))
+def _train_ensemble(key, mlp, x_train, y_train, x_test, eta, steps, record_every, n_seeds):
+    in_dim = x_train.shape[1]
+
+    def one(k):
+        params = init_params(k, mlp, in_dim, x_train.dtype)
+        loss = lambda p: _sum_squares(apply(mlp, p, x_train), y_train)
+
+        def gd_block(p, _):
+            def gd_step(p, _):
+                g = jax.grad(loss)(p)
+                return jax.tree_util.tree_map(lambda a, b: a - eta * b, p, g), None
+
+            p, _ = jax.lax.scan(gd_step, p, None, length=record_every)
+            return p, (apply(mlp, p, x_train), apply(mlp, p, x_test))
+
+        _, (tr, te) = jax.lax.scan(gd_block, params, None, length=steps // record_every)
+        tr = jnp.concatenate([apply(mlp, params, x_train)[None], tr])
+        te = jnp.concatenate([apply(mlp, params, x_test)[None], te])
+        return tr, te
+
+    tr, te = jax.vmap(one)(jax.random.split(key, n_seeds))
+    return jnp.swapaxes(tr, 0, 1), jnp.swapaxes(te, 0, 1)
+
+
+def train_ensemble(key, mlp: MLP, x_train, y_train, x_test, eta: float, steps: int,
+                   n_seeds: int, record_every: int = 1) -> EnsembleRun:
+    """Full-batch GD of ``n_seeds`` independently initialised networks (vmap over seeds).
+
+    Records outputs on train and test points every ``record_every`` steps (and at 0).
+    ``diverged`` (per seed) is set if the final loss is non-finite or above the initial one.
+    """
+    _check_mlp(mlp)
+    if steps % record_every:
+        raise ValueError(f"steps = {steps} must be a multiple of record_every = {record_every}")
+    if not (eta > 0 and math.isfinite(eta)):
+        raise ValueError(f"eta = {eta!r} must be finite and > 0")
+    x_train, y_train, x_test = map(jnp.asarray, (x_train, y_train, x_test))
+    tr, te = _train_ensemble(key, mlp, x_train, y_train, x_test, eta, steps, record_every, n_seeds)
+    losses = _sum_squares(tr, y_train)
+    diverged = ~jnp.isfinite(losses[-1]) | (losses[-1] > losses[0])
+    return EnsembleRun(jnp.arange(0, steps + 1, record_every), tr, te, losses, diverged)
+
+
+class LinearizedRun(NamedTuple):
+    """GD on the first-order Taylor model of a network around its initialisation."""
+
+    losses: jax.Array  # (steps + 1,)
+    diverged: jax.Array
+    growth_rate: jax.Array  # per-step growth factor of the residual norm over the last half
+
+
+@functools.partial(jax.jit, static_argnames=("mlp", "steps"))
+def _train_linearized(mlp, params, x_train, y_train, eta, steps):
+    f0, jvp = jax.linearize(lambda p: apply(mlp, p, x_train), params)
+    zero = jax.tree_util.tree_map(jnp.zeros_like, params)
+    loss = lambda delta: _sum_squares(f0 + jvp(delta), y_train)
+
+    def step(delta, _):
+        g = jax.grad(loss)(delta)
+        delta = jax.tree_util.tree_map(lambda a, b: a - eta * b, delta, g)
+        return delta, loss(delta)
+
+    _, losses = jax.lax.scan(step, zero, None, length=steps)
+    return jnp.concatenate([loss(zero)[None], losses])
+
+
+def train_linearized(mlp: MLP, params, x_train, y_train, eta: float, steps: int) -> LinearizedRun:
+    """Full-batch GD on f_lin(x; p) = f(x; p0) + J(x)(p - p0) (Lee et al. 2019, eq. (5))."""
+    _check_mlp(mlp)
+    if not (eta > 0 and math.isfinite(eta)):
+        raise ValueError(f"eta = {eta!r} must be finite and > 0")
+    losses = _train_linearized(mlp, params, jnp.asarray(x_train), jnp.asarray(y_train), eta, steps)
+    arr = np.asarray(losses, dtype=float)
+    finite = np.isfinite(arr)
+    last = int(np.max(np.nonzero(finite)[0]))
+    half = last // 2
+    growth = (arr[last] / arr[half]) ** (0.5 / max(last - half, 1)) if arr[half] > 0 else np.nan
+    diverged = (not finite.all()) or arr[-1] > arr[0]
+    return LinearizedRun(losses, jnp.asarray(diverged), jnp.asarray(growth))
+
+
+class LayerStatistics(NamedTuple):
+    """Per hidden layer l = 1..depth of one network on one input."""
+
+    variance: jax.Array  # mean over units of h^l(x)^2 (pre-activation variance q^l)
+    jacobian_gain: jax.Array  # |d h^{l+1}/d h^l v|^2 / |v|^2 for a random direction v
+
+
+def layer_statistics(key, mlp: MLP, params, x) -> LayerStatistics:
+    """Signal variance and gradient gain layer by layer (cf. Schoenholz et al. 2017).
+
+    ``x`` is one input (d,). The gain of layer l compares h^{l+1} = W phi(h^l) + b
+    along a random Gaussian tangent v of h^l; it is measured for l = 1..depth - 1.
+    """
+    _check_mlp(mlp)
+    phi = _ACTIVATIONS[mlp.activation]
+    h = _dense(mlp, *params[0], x[None, :])
+    variances, gains = [jnp.mean(h**2)], []
+    keys = jax.random.split(key, len(params))
+    for (w, b), k in zip(params[1:-1], keys):
+        v = jax.random.normal(k, h.shape, h.dtype)
+        h_next, dh = jax.jvp(lambda z: _dense(mlp, w, b, phi(z)), (h,), (v,))
+        gains.append(jnp.sum(dh**2) / jnp.sum(v**2))
+        variances.append(jnp.mean(h_next**2))
+        h = h_next
+    return LayerStatistics(jnp.stack(variances), jnp.stack(gains) if gains else jnp.zeros(0))

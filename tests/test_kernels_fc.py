@@ -1,0 +1,233 @@
+"""fc_kernels, infinite-width training, numeric.mlp and the kernels checks (negative controls)."""
+
+import functools
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+from analytic import kernels
+from analytic.kernels import fc_kernels
+from numeric import mlp as sim
+from verify.core import Context
+
+SW, SB = 1.4, 0.1
+
+
+def naive_recursion(x1, x2, depth, activation, sw, sb, standard=False):
+    """Textbook float64 recursion on (k11, k22, k12) with numpy (no shared code)."""
+    d = x1.shape[1]
+    k = sw**2 * x1 @ x2.T / d + sb**2
+    q1 = sw**2 * np.sum(x1**2, 1) / d + sb**2
+    q2 = sw**2 * np.sum(x2**2, 1) / d + sb**2
+    ntk = np.zeros_like(k) if standard else k.copy()
+    for _ in range(depth):
+        s = np.sqrt(np.outer(q1, q2))
+        if activation == "relu":
+            c = np.clip(k / s, -1, 1)
+            a = np.arccos(c)
+            e = s * (np.sin(a) + (np.pi - a) * c) / (2 * np.pi)
+            slope = (np.pi - a) / (2 * np.pi)
+            q1, q2 = sw**2 * q1 / 2 + sb**2, sw**2 * q2 / 2 + sb**2
+        else:
+            big = np.outer(1 + 2 * q1, 1 + 2 * q2)
+            e = 2 / np.pi * np.arcsin(2 * k / np.sqrt(big))
+            slope = 4 / np.pi / np.sqrt(big - 4 * k**2)
+            q1 = sw**2 * 2 / np.pi * np.arcsin(2 * q1 / (1 + 2 * q1)) + sb**2
+            q2 = sw**2 * 2 / np.pi * np.arcsin(2 * q2 / (1 + 2 * q2)) + sb**2
+        k = sw**2 * e + sb**2
+        ntk = (e if standard else k) + sw**2 * slope * ntk
+    return k, ntk
+
+
+@pytest.fixture(scope="module")
+def points():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(7, 5)), rng.normal(size=(4, 5))
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize("depth", [1, 3, 10])
+@pytest.mark.parametrize("parameterization", ["ntk", "standard"])
+def test_fc_kernels_match_naive_recursion(points, activation, depth, parameterization):
+    x1, x2 = points
+    got = fc_kernels(x1, x2, depth, activation, SW, SB, parameterization=parameterization)
+    want = naive_recursion(x1, x2, depth, activation, SW, SB, standard=parameterization == "standard")
+    # distinct random points: the naive arccos is accurate here; float64 round-off over depth
+    np.testing.assert_allclose(got.nngp, want[0], rtol=1e-12)
+    np.testing.assert_allclose(got.ntk, want[1], rtol=1e-12)
+    assert got.nngp.dtype == jnp.float64 and got.nngp.shape == (7, 4)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize("depth", [1, 2])
+def test_symbolic_depth_formulas_match_fc_kernels(points, activation, depth):
+    x = points[0][:2]
+    d = x.shape[1]
+    g = SW**2 * x @ x.T / d + SB**2
+    sym = getattr(kernels, f"{activation}_fc_depth{depth}")(k11=g[0, 0], k22=g[1, 1], k12=g[0, 1],
+                                                            sigma_w=SW, sigma_b=SB)
+    got = fc_kernels(x, None, depth, activation, SW, SB)
+    np.testing.assert_allclose([sym[0], sym[1]], [got.nngp[0, 1], got.ntk[0, 1]], rtol=1e-13)
+
+
+def test_symmetric_call_is_symmetric_and_exact_on_diagonal(points):
+    x = points[0]
+    for act in ("relu", "erf"):
+        sym = fc_kernels(x, None, 10, act, SW, SB)
+        np.testing.assert_allclose(sym.ntk, sym.ntk.T, rtol=4e-16)  # an ulp or so
+        full = fc_kernels(x, x.copy(), 10, act, SW, SB)
+        np.testing.assert_allclose(sym.ntk, full.ntk, rtol=1e-7)  # x vs copy: angle sqrt(eps) off at i = j
+    # diagonal of the ReLU kernel: K^{l+1}_ii = sigma_w^2 K^l_ii / 2 + sigma_b^2 exactly
+    q = SW**2 * np.sum(x**2, 1) / 5 + SB**2
+    theta = q.copy()
+    for _ in range(10):
+        q = SW**2 * q / 2 + SB**2
+        theta = q + SW**2 * 0.5 * theta
+    got = fc_kernels(x, None, 10, "relu", SW, SB)
+    np.testing.assert_allclose(np.diag(got.nngp), q, rtol=1e-14)
+    np.testing.assert_allclose(np.diag(got.ntk), theta, rtol=1e-14)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_float32_accuracy_goal(activation):
+    """float32 within 1e-5 of float64 at depth 10, sigma_w 1.4, sigma_b 0.1, d = 100."""
+    x = np.random.default_rng(1).normal(size=(200, 100)).astype(np.float32)
+    lo = fc_kernels(jnp.asarray(x), None, 10, activation, SW, SB)
+    hi = fc_kernels(x.astype(np.float64), None, 10, activation, SW, SB)
+    assert lo.ntk.dtype == jnp.float32
+    for a, b in zip(lo, hi):
+        b = np.asarray(b)
+        scale = np.sqrt(np.outer(np.diag(b), np.diag(b)))
+        # error measured on the kernel's own scale sqrt(K_ii K_jj): erf entries cross zero
+        assert np.max(np.abs(np.asarray(a, np.float64) - b) / scale) < 1e-5
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "symmetric"))
+def _values_and_gradients(xx, sw, sb, activation, symmetric):
+    def total(xx, sw, sb):
+        out = fc_kernels(xx, None if symmetric else xx * 1.0, 2, activation, sw, sb)
+        return sum(jnp.sum(k) for k in out)
+
+    deep = fc_kernels(xx, None if symmetric else xx * 1.0, 50, activation, sw, sb)
+    return deep, jax.grad(total, argnums=(0, 1, 2))(xx, sw, sb)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_robust_values_and_gradients(activation):
+    x = jnp.asarray(np.random.default_rng(2).normal(size=(3, 5)), jnp.float32)
+    x4 = jnp.concatenate([x, x[1:2] * 0.5])
+    cases = {"duplicate": jnp.concatenate([x, x[:1]]), "negated": jnp.concatenate([x, -x[:1]]),
+             "tiny": x4 * 1e-20, "huge": x4 * 1e15, "zero_row": x4.at[0].set(0)}
+    for sigma_b in (0.1, 0.0):
+        for name, xx in cases.items():
+            for symmetric in (True, False):
+                out, grads = _values_and_gradients(xx, jnp.float32(SW), jnp.float32(sigma_b),
+                                                   activation, symmetric)
+                assert all(bool(jnp.all(jnp.isfinite(k))) for k in out), (name, sigma_b)
+                assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads), (name, sigma_b)
+
+
+def test_exact_correlations():
+    x = np.random.default_rng(3).normal(size=(1, 6))
+    both = np.concatenate([x, -x, 2 * x])
+    one = fc_kernels(x, both, 1, "relu", SW, 0.0)
+    q = SW**2 * np.sum(x**2) / 6
+    # anti-correlated inputs: relu(u) relu(-u) = 0 and relu'(u) relu'(-u) = 0
+    assert abs(float(one.nngp[0, 1])) < 1e-15 * q and abs(float(one.ntk[0, 1])) < 1e-15 * q
+    assert float(one.nngp[0, 0]) == pytest.approx(SW**2 * q / 2, rel=1e-14)
+    deep = fc_kernels(x, both, 3, "relu", SW, 0.0)
+    for k in deep:  # sigma_b = 0: the ReLU kernels are positively homogeneous
+        assert float(k[0, 2]) == pytest.approx(2 * float(k[0, 0]), rel=1e-13)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"sigma_w": -1.0}, "sigma_w"), ({"sigma_b": -0.1}, "sigma_b"), ({"depth": 0}, "depth"),
+    ({"activation": "tanh"}, "activation"), ({"x2": np.ones((2, 4))}, "features"),
+    ({"x1": np.array([[np.nan, 1, 2]])}, "x1"), ({"sigma_w": np.inf}, "sigma_w"),
+    ({"parameterization": "mup"}, "parameterization"),
+])
+def test_bad_input(kwargs, match):
+    args = dict(x1=np.ones((2, 3)), x2=None, depth=2, activation="relu", sigma_w=1.0, sigma_b=0.1)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        fc_kernels(**args)
+
+
+# --- infinite-width training ---------------------------------------------------------
+def _small_problem():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(9, 3))
+    k = fc_kernels(x, None, 2, "erf", SW, SB).ntk
+    return np.asarray(k[:6, :6]), np.asarray(k[6:, :6]), rng.normal(size=6)
+
+
+def test_gd_prediction_matches_direct_iteration():
+    k, kx, y = _small_problem()
+    eta = 0.9 * float(kernels.max_learning_rate(k))
+    assert float(kernels.max_learning_rate(k)) == pytest.approx(2 / np.linalg.eigvalsh(k)[-1], rel=1e-12)
+    f0, g0 = np.random.default_rng(5).normal(size=(2, 6)), np.random.default_rng(6).normal(size=(2, 3))
+    pred = kernels.infinite_width_mean(k, kx, y, np.arange(30.0), eta=eta, f0_train=f0, f0_test=g0)
+    f, g = f0.copy(), g0.copy()
+    for t in range(30):  # function-space GD on 0.5 |f - y|^2 with the fixed kernel
+        np.testing.assert_allclose(pred.train[t], f, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(pred.test[t], g, rtol=1e-9, atol=1e-11)
+        r = f - y
+        f, g = f - eta * r @ k.T, g - eta * r @ kx.T
+
+
+def test_flow_prediction_matches_matrix_exponential():
+    k, kx, y = _small_problem()
+    for t in (0.0, 0.3, 5.0):
+        decay = scipy.linalg.expm(-k * t)
+        want_train = y - decay @ y
+        want_test = kx @ np.linalg.solve(k, (np.eye(6) - decay) @ y)
+        pred = kernels.infinite_width_mean(k, kx, y, np.array([t]))
+        np.testing.assert_allclose(pred.train[0], want_train, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(pred.test[0], want_test, rtol=1e-8, atol=1e-10)
+
+
+# --- numeric.mlp ---------------------------------------------------------------------------
+def test_empirical_ntk_equals_explicit_jacobian():
+    mlp = sim.MLP(2, 16, "erf", SW, SB)
+    x = jnp.asarray(np.random.default_rng(7).normal(size=(3, 4)))
+    params = sim.init_params(jax.random.key(0), mlp, 4, jnp.float64)
+    jac = jax.jacrev(lambda p: sim.apply(mlp, p, x))(params)
+    flat = jnp.concatenate([j.reshape(3, -1) for j in jax.tree_util.tree_leaves(jac)], axis=1)
+    np.testing.assert_allclose(sim.empirical_ntk(mlp, params, x, x, batch_size=2), flat @ flat.T, rtol=1e-12)
+
+
+def test_numeric_does_not_import_analytic_or_sympy():
+    code = "import numeric.mlp, sys; print(any(m.split('.')[0] in ('analytic', 'sympy') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_numeric_rejects_bad_architecture():
+    with pytest.raises(ValueError, match="activation"):
+        sim.init_params(jax.random.key(0), sim.MLP(1, 8, "tanh", 1.0, 0.0), 3)
+    with pytest.raises(ValueError, match="sigma_w"):
+        sim.init_params(jax.random.key(0), sim.MLP(1, 8, "relu", -1.0, 0.0), 3)
+
+
+# --- negative controls: the checks reject wrong formulas -----------------------------------
+def test_dual_maps_check_rejects_wrong_formula():
+    from verify.checks import kernels as checks
+
+    right = kernels.relu_nngp
+    rows = list(checks.dual_maps(Context(quick=True), nngp=right, activation="relu"))
+    assert all(r.passed for r in rows)
+    wrong = right.subs(k11=kernels.relu_nngp.symbol("k11") * 1.2)  # misplaced variance
+    rows = list(checks.dual_maps(Context(quick=True), nngp=wrong, activation="relu"))
+    assert not all(r.passed for r in rows)
+
+
+def test_critical_lr_check_rejects_wrong_rate():
+    from verify.checks import kernels as checks
+
+    rows = list(checks.critical_lr(Context(quick=True), max_lr=lambda k: 4 / np.linalg.eigvalsh(k)[-1]))
+    assert not all(r.passed for r in rows)  # 4 / lam_max is not the stability limit
