@@ -32,11 +32,16 @@ def write_png(figure: Figure, directory: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
-    x = figure.columns[figure.x]
+    x = np.asarray(figure.columns[figure.x], dtype=float)
     for i, name in enumerate(figure.ys):
         y = np.asarray(figure.columns[name], dtype=float)
-        style = {"marker": "o", "linestyle": "none"} if name.startswith("measured") else {}
-        ax.plot(x, y, label=name, **({"linestyle": "--"} if i and not style else style))
+        if name.startswith("measured"):  # markers, thinned on long series, only where measured
+            keep = np.isfinite(y)
+            ax.plot(x[keep], y[keep], "o", markersize=4, label=name, zorder=1,
+                    markevery=max(1, int(keep.sum()) // 40))
+        else:  # a curve; NaN entries break it (e.g. at a pole)
+            keep = np.isfinite(x)
+            ax.plot(x[keep], y[keep], linestyle="--" if i else "-", label=name, zorder=2)
     ax.set_xscale("log" if figure.logx else "linear")
     ax.set_yscale("log" if figure.logy else "linear")
     ax.set_xlabel(figure.x)

@@ -173,14 +173,21 @@ def ridgeless_risk(ctx: Context, risk=None, ridge_risk=None):
                       4 * est.standard_error + 2.0 * predicted / n,
                       f"4 Monte Carlo SE ({trials} trials) + O(1/n) finite-size correction of the "
                       f"Marchenko-Pastur limit, allowed 2/n relative at n={n}", relative=False)
+    # One table: the asymptotic curve on a dense grid (broken at the pole gamma = 1)
+    # and the Monte Carlo points (measured is NaN off them).
     g, p, m, se = map(np.array, zip(*points))
-    ctx.figure("linreg_double_descent", {"gamma": g, "predicted": p, "measured": m,
-                                          "standard_error": se}, x="gamma", ys=("predicted", "measured"),
-               logx=True, logy=True, title=f"min-norm least squares, n={n}, r2={r2}, sigma2={sigma2}")
-    dense = np.concatenate([np.geomspace(0.05, 0.95, 60), np.geomspace(1.05, 20, 60)])
-    ctx.figure("linreg_double_descent_curve",
-               {"gamma": dense, "predicted": risk(gamma=dense, r2=r2, sigma2=sigma2)},
-               x="gamma", ys=("predicted",), logx=True, logy=True, title="asymptotic risk")
+    dense = np.concatenate([np.geomspace(0.05, 0.97, 60), [1.0], np.geomspace(1.03, 20, 60)])
+    gamma_all = np.concatenate([dense, g])
+    order = np.argsort(gamma_all, kind="stable")
+    curve = np.where(dense == 1.0, np.nan, np.asarray(risk(gamma=dense, r2=r2, sigma2=sigma2)))
+    nan_dense = np.full(dense.shape, np.nan)
+    ctx.figure("linreg_double_descent", {
+        "gamma": gamma_all[order],
+        "predicted": np.concatenate([curve, p])[order],
+        "measured": np.concatenate([nan_dense, m])[order],
+        "standard_error": np.concatenate([nan_dense, se])[order],
+    }, x="gamma", ys=("predicted", "measured"), logx=True, logy=True,
+        title=f"double descent: min-norm least squares, n={n}, r2={r2}, sigma2={sigma2}")
 
 
 @check("linreg.feature_conditioning", cites="LeCun et al. 1998, Efficient BackProp, sec. 4.3")
