@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -139,3 +140,30 @@ def test_informational_rows_show_info_and_do_not_count_as_checks():
     assert "INFO" in report.format_row(results[0])
     assert report.summary(results, 1.0).startswith("1/1 rows passed") and "1 informational" in \
         report.summary(results, 1.0)
+
+
+def test_figure_rejects_unknown_or_ragged_columns():
+    ctx = core.Context()
+    with pytest.raises(ValueError, match="different lengths"):
+        ctx.figure("f", {"x": [1, 2], "y": [1]}, x="x", ys=("y",))
+    with pytest.raises(ValueError, match=r"no columns \['z'\]"):
+        ctx.figure("f", {"x": [1, 2], "y": [1, 2]}, x="x", ys=("y",), grid_y="z")
+
+
+def test_figures_write_csv_and_png_when_matplotlib_present(tmp_path):
+    from verify import figures
+    ctx = core.Context()
+    ctx.figure("curve", {"x": [1.0, 2.0, 3.0], "predicted": [1.0, 4.0, 9.0], "measured": [1.1, 3.9, np.nan]},
+               x="x", ys=("predicted", "measured"))
+    ctx.figure("grid", {"a": [0, 0, 1, 1], "b": [0, 1, 0, 1], "predicted": [1, 2, 3, 4]},
+               x="a", ys=("predicted",), grid_y="b")
+    written = figures.write_all(ctx.figures, tmp_path)
+    names = {p.name for p in written}
+    assert {"curve.csv", "grid.csv"} <= names
+    assert (tmp_path / "curve.csv").read_text().splitlines()[3] == "3,9,nan"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert not any(n.endswith(".png") for n in names)  # CSV only, no error
+    else:
+        assert {"curve.png", "grid.png"} <= names

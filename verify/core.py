@@ -100,6 +100,7 @@ class Figure(NamedTuple):
     logx: bool = False
     logy: bool = False
     title: str = ""
+    grid_y: str = ""  # when set, (x, grid_y) is a 2-D grid and each of ys is a heatmap
 
 
 @dataclasses.dataclass
@@ -115,12 +116,17 @@ class Context:
         return jax.random.fold_in(jax.random.key(self.seed), zlib.crc32(salt.encode()))
 
     def figure(self, name: str, columns: dict[str, Any], x: str, ys: Iterable[str],
-               logx: bool = False, logy: bool = False, title: str = "") -> None:
+               logx: bool = False, logy: bool = False, title: str = "", grid_y: str = "") -> None:
+        """Record figure data: equal-length columns; ``ys`` against ``x`` (curves), or
+        heatmaps over the grid ``(x, grid_y)`` when ``grid_y`` names a column."""
         cols = {k: np.asarray(v).ravel() for k, v in columns.items()}
         lengths = {len(v) for v in cols.values()}
         if len(lengths) != 1:
             raise ValueError(f"figure {name!r}: columns have different lengths {lengths}")
-        self.figures.append(Figure(name, cols, x, tuple(ys), logx, logy, title))
+        missing = [c for c in (x, *ys, *([grid_y] if grid_y else [])) if c not in cols]
+        if missing:
+            raise ValueError(f"figure {name!r}: no columns {missing}; columns are {list(cols)}")
+        self.figures.append(Figure(name, cols, x, tuple(ys), logx, logy, title, grid_y))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,6 +31,8 @@ def write_png(figure: Figure, directory: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if figure.grid_y:
+        return _write_heatmaps(figure, directory, plt)
     fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
     x = np.asarray(figure.columns[figure.x], dtype=float)
     for i, name in enumerate(figure.ys):
@@ -47,6 +49,35 @@ def write_png(figure: Figure, directory: Path) -> Path | None:
     ax.set_xlabel(figure.x)
     ax.set_title(figure.title or figure.name, fontsize=9)
     ax.legend(fontsize=8)
+    path = directory / f"{figure.name}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _write_heatmaps(figure: Figure, directory: Path, plt) -> Path:
+    """One panel per column of ``ys`` over the (x, grid_y) grid, sharing a colour scale."""
+    xs = np.unique(figure.columns[figure.x])
+    ys = np.unique(figure.columns[figure.grid_y])
+    ix = np.searchsorted(xs, figure.columns[figure.x])
+    iy = np.searchsorted(ys, figure.columns[figure.grid_y])
+    panels = []
+    for name in figure.ys:
+        image = np.full((ys.size, xs.size), np.nan)
+        image[iy, ix] = figure.columns[name]
+        panels.append(image)
+    finite = np.concatenate([p[np.isfinite(p)] for p in panels])
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.5), constrained_layout=True,
+                             squeeze=False)
+    for ax, name, image in zip(axes[0], figure.ys, panels):
+        shown = ax.imshow(image, origin="lower", aspect="auto", vmin=lo, vmax=hi,
+                          extent=(xs[0], xs[-1], ys[0], ys[-1]))
+        ax.set_xlabel(figure.x)
+        ax.set_ylabel(figure.grid_y)
+        ax.set_title(name, fontsize=9)
+    fig.colorbar(shown, ax=axes[0].tolist())
+    fig.suptitle(figure.title or figure.name, fontsize=9)
     path = directory / f"{figure.name}.png"
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -59,8 +59,8 @@ def spectral_radius_grid(ctx: Context, heavy_ball=None, nesterov=None):
                               f"are left out (growth over {steps} steps ambiguous at double roots)")
         ctx.figure(f"momentum_{method}_rate_heatmap", {"alpha": A, "beta": B, "predicted": top,
                                                        "measured": worst}, x="alpha",
-                   ys=("predicted", "measured"),
-                   title=f"{method}: worst-case rate over lam in {list(lams)}, kappa = 8")
+                   ys=("predicted", "measured"), grid_y="beta",
+                   title=f"{method}: worst-case rate over lam in {lams.tolist()}, kappa = 8")
 
 
 def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps):
