@@ -17,15 +17,26 @@ weights survive the 1/n: $\tilde\Theta^1 = 0$,
 $\tilde\Theta^{l+1} = E_{K^l}[\phi\phi] + \sigma_w^2 E_{K^l}[\phi'\phi']\,\tilde\Theta^l$.
 
 Numerics (scale-free form). The state per layer is the standard deviation
-$\sqrt{K_{ii}}$ of every point and the *angle* $\theta_{ij}$ between every pair, never
-$K_{ij}$ recovered from a difference. The angle is
-$\theta = 2\,\mathrm{atan2}(\sqrt{g}, \sqrt{p})$ with the gap $g = \sqrt{K_{ii}K_{jj}} - K_{ij}$
-and $p = \sqrt{K_{ii}K_{jj}} + K_{ij}$ ($\tan^2(\theta/2) = g/p$), well conditioned at
-$\theta = 0$ and $\pi$. For ReLU the next gap is formed without cancellation from
-``kernels.relu_nngp_deficit`` ($1/2 - J(\theta)$) and
+$\sqrt{K_{ii}}$ of every point and, for every pair, $w = \tan(\theta/4) \in [0, 1]$ of the
+angle $\theta_{ij}$ between them, never $K_{ij}$ recovered from a difference. It is formed
+from the gap $g = 1 - \cos\theta$ and $p = 1 + \cos\theta$ (each computed without
+cancellation) by the half-angle formula $w = \sqrt g / (\sqrt p + \sqrt{g + p})$, well
+conditioned at $\theta = 0$ and $\pi$; $\sin$ and $\cos$ of $\theta/2$ are rational in $w$,
+and $\theta = 4\arctan w$ (needed by ReLU only). For ReLU the next gap is formed without
+cancellation from ``kernels.relu_nngp_deficit`` ($1/2 - J(\theta)$) and
 $\sqrt{(a_i^2+b)(a_j^2+b)} - a_ia_j - b = b(a_i-a_j)^2/(\sqrt{\cdot}+a_ia_j+b)$; erf keeps
 $\sin^2\theta$ apart from $1-\cos^2\theta$. Products of variances are formed as
 products of standard deviations (no overflow before the output itself overflows).
+
+Speed. Per pair and layer only +, *, /, sqrt and two short polynomials are evaluated:
+arctan and arcsin come from a three-point argument reduction and an odd Taylor series
+(sympy's coefficients; as many terms as the dtype needs), because XLA:CPU evaluates
+``jnp.arctan2``/``arcsin``/``arccos``/``sin`` (and ``lax.rsqrt``) one element at a
+time, 10-60x slower than a vectorised division. Per-point quantities are algebraic too
+(XLA fuses them into the N x N loops). For K(X, X) only the blocks on and above the
+diagonal are computed and mirrored. The layers run as a rolled ``lax.scan`` (unrolled,
+XLA fused the whole NTK recursion into the final assembly and evaluated it several times)
+and the NNGP is formed in the last layer only (``lax.cond``).
 """
 
 from __future__ import annotations
@@ -38,7 +49,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import sympy as sp
+
+from analytic.kernels_elementary import (
+    _angle, _hypot, _outer, _pair_gap, _points, _quarter_tangent, _relu_deficit, _row_norms,
+    _safe_arcsin, _safe_arcsin_pairs, _safe_div, _safe_sqrt,
+)
 
 __all__ = ["Kernels", "fc_kernels", "variance_fixed_point", "PARAMETERIZATIONS"]
 
@@ -59,216 +74,145 @@ def _formula(name: str):
     return kernels.FORMULAS[name]()
 
 
-# --- safe elementwise helpers (finite values and gradients at 0) ------------------
-def _safe_sqrt(x):
-    positive = x > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1)), 0)
-
-
-@jax.custom_jvp
-def _safe_div(num, den):
-    """num / den, 0 where den = 0; the tangent is (dnum - q dden) / den (no den**2 underflow)."""
-    nonzero = den != 0
-    return jnp.where(nonzero, num / jnp.where(nonzero, den, 1), 0)
-
-
-@_safe_div.defjvp
-def _safe_div_jvp(primals, tangents):
-    num, den = primals
-    dnum, dden = tangents
-    quotient = _safe_div(num, den)
-    return quotient, _safe_div(dnum - quotient * dden, den)
-
-
-@jax.custom_jvp
-def _hypot(a, b):
-    """sqrt(a^2 + b^2) without overflow or underflow; gradient (a, b) / hypot, 0 at (0, 0)."""
-    big = jnp.maximum(jnp.abs(a), jnp.abs(b))
-    small = jnp.minimum(jnp.abs(a), jnp.abs(b))
-    ratio = small / jnp.where(big > 0, big, 1)
-    return jnp.where(big > 0, big * jnp.sqrt(1 + ratio**2), 0)
-
-
-@_hypot.defjvp
-def _hypot_jvp(primals, tangents):
-    a, b = primals
-    da, db = tangents
-    h = _hypot(a, b)
-    safe = jnp.where(h > 0, h, 1)
-    return h, jnp.where(h > 0, (a / safe) * da + (b / safe) * db, 0)
-
-
-def _half_angle(gap, plus):
-    """theta = 2 atan2(sqrt(gap), sqrt(plus)), with theta = 0 where both vanish."""
-    y, x = _safe_sqrt(gap), _safe_sqrt(plus)
-    both_zero = (y == 0) & (x == 0)
-    return 2 * jnp.arctan2(jnp.where(both_zero, 0, y), jnp.where(both_zero, 1, x))
-
-
-def _row_norms(x):
-    """Row norms and unit rows, via rows rescaled to max |entry| = 1 (no over/underflow)."""
-    scale = jax.lax.stop_gradient(jnp.max(jnp.abs(x), axis=-1, keepdims=True))
-    scaled = x / jnp.where(scale > 0, scale, 1)
-    length = _safe_sqrt(jnp.sum(scaled**2, axis=-1))
-    unit = scaled / jnp.where(length > 0, length, 1)[:, None]
-    return scale[:, 0] * length, unit
-
-
-def _safe_arcsin(z):
-    """arcsin on [-1, 1] with a finite (zero) gradient at the end points."""
-    inside = jnp.abs(z) < 1
-    return jnp.where(inside, jnp.arcsin(jnp.where(inside, z, 0)), jnp.sign(z) * jnp.pi / 2)
-
-
-class _Points(NamedTuple):
-    """Per point: sd = sqrt(K_ii) = hypot(a, sigma_b), alpha = a / sd, and sin, cos of phi/2,
-    where phi = atan2(sigma_b, a) is the angle the bias adds (K_ij = a_i a_j c_ij + sigma_b^2)."""
-
-    sd: jax.Array
-    alpha: jax.Array
-    sin_half: jax.Array
-    cos_half: jax.Array
-
-
-@jax.custom_jvp
-def _bias_angle(a, b):
-    """atan2(b, a) for a, b >= 0; 0 at (0, 0)."""
-    both_zero = (a == 0) & (b == 0)
-    return jnp.arctan2(jnp.where(both_zero, 0, b), jnp.where(both_zero, 1, a))
-
-
-@_bias_angle.defjvp
-def _bias_angle_jvp(primals, tangents):
-    a, b = primals
-    da, db = tangents
-    h = _hypot(a, b)
-    safe = jnp.where(h > 0, h, 1)  # (a db - b da) / h^2, formed without squaring h
-    return _bias_angle(a, b), jnp.where(h > 0, ((a / safe) * db - (b / safe) * da) / safe, 0)
-
-
-def _points(a, sigma_b) -> _Points:
-    sigma_b = jnp.broadcast_to(sigma_b, a.shape)
-    phi = _bias_angle(a, sigma_b)
-    return _Points(_hypot(a, sigma_b), jnp.cos(phi), jnp.sin(phi / 2), jnp.cos(phi / 2))
-
-
-def _pair_angle(p1: _Points, p2: _Points, one_minus_c, one_plus_c):
-    r"""Angle of K_ij = a_i a_j c_ij + sigma_b^2, scale-free and without cancellation.
-
-    With a_i = sd_i cos(phi_i), sigma_b = sd_i sin(phi_i):
-    $1 - \cos\theta = 2\sin^2\frac{\phi_i-\phi_j}{2} + \cos\phi_i\cos\phi_j(1-c)$ and
-    $1 + \cos\theta = 2\sin^2\frac{\phi_i+\phi_j}{2} + \cos\phi_i\cos\phi_j(1+c)$.
-    """
-    cross1 = p1.sin_half[:, None] * p2.cos_half[None, :]
-    cross2 = p1.cos_half[:, None] * p2.sin_half[None, :]
-    aa = p1.alpha[:, None] * p2.alpha[None, :]
-    gap = 2 * (cross1 - cross2) ** 2 + aa * one_minus_c
-    plus = 2 * (cross1 + cross2) ** 2 + aa * one_plus_c
-    return _half_angle(gap, plus)
-
-
-@functools.cache
-def _angle_minus_sine_coefficients() -> tuple[float, ...]:
-    """Taylor coefficients of a - sin(a) in powers of a^2 (times a^3), from sympy.series."""
-    from analytic.symbols import angle
-
-    series = sp.series(angle - sp.sin(angle), angle, 0, 23).removeO()
-    return tuple(float(series.coeff(angle, 2 * k + 3)) for k in range(10))
-
-
-def _angle_minus_sine(theta):
-    """a - sin(a) without cancellation: a Taylor series below 1 (error < 1e-19 relative)."""
-    coeffs = _angle_minus_sine_coefficients()
-    small = jnp.minimum(theta, 1)
-    t2 = small * small
-    poly = jnp.zeros_like(theta)
-    for c in reversed(coeffs):
-        poly = poly * t2 + c
-    return jnp.where(theta < 1, poly * small**3, theta - jnp.sin(theta))
-
-
-def _relu_deficit(theta):
-    """kernels.relu_nngp_deficit, 1/2 - J(theta), evaluated without cancellation."""
-    return ((jnp.pi - theta) * jnp.sin(theta / 2) ** 2 + _angle_minus_sine(theta) / 2) / jnp.pi
-
-
-# --- one layer of each activation ------------------------------------------------
-def _relu_layer(sd1, sd2, theta, ntk, sigma_w, sigma_b, standard):
-    dual = _formula("relu_nngp_angular").jax(theta)
-    slope = _formula("relu_derivative_angular").jax(theta)
-    s = sd1[:, None] * sd2[None, :]
-    expectation = s * dual
-    nngp = sigma_w**2 * expectation + sigma_b**2
+# --- one layer of each activation: state (sd per point; w = tan(theta/4) per pair) ----
+def _relu_layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard):
+    float64 = w.dtype == jnp.float64
     # sigma_w^2 E = a_i a_j (2 J): the "correlation" 2 J has 1 - 2J = 2 * deficit.
     p1 = _points(sigma_w * sd1 / math.sqrt(2), sigma_b)
     p2 = _points(sigma_w * sd2 / math.sqrt(2), sigma_b)
-    deficit = _relu_deficit(theta)
-    new_theta = _pair_angle(p1, p2, 2 * deficit, 2 - 2 * deficit)
+    theta, sin_half, cos_half = _angle(w, float64)
+    slope = _formula("relu_derivative_angular").jax(theta)
+    deficit = _relu_deficit(theta, 2 * sin_half * cos_half, sin_half**2, float64)
+    expectation = _outer(sd1, sd2) * (0.5 - deficit)  # relu_nngp_angular J = 1/2 - deficit
+    nngp = sigma_w**2 * expectation + sigma_b**2
+    new_w = _quarter_tangent(*_pair_gap(p1, p2, 2 * deficit, 2 - 2 * deficit))
     new_ntk = (expectation if standard else nngp) + sigma_w**2 * slope * ntk
-    return p1.sd, p2.sd, new_theta, new_ntk, nngp
+    return p1.sd, p2.sd, new_w, new_ntk, nngp
 
 
-def _erf_layer(sd1, sd2, theta, ntk, sigma_w, sigma_b, standard):
-    def per_point(sd):
-        u = _hypot(jnp.ones_like(sd), math.sqrt(2) * sd)  # sqrt(1 + 2 q)
-        root_r = math.sqrt(2) * sd / u  # sqrt(2 q / (1 + 2 q))
-        return u, root_r, (2 / jnp.pi) * _safe_arcsin(root_r**2)  # E[erf(z)^2]
+def _erf_points(sd, sigma_w, sigma_b):
+    """Per point: u = sqrt(1 + 2q), r = sqrt(2q / (1 + 2q)), sqrt(E[erf(z)^2]), next points."""
+    u = _hypot(jnp.ones_like(sd), math.sqrt(2) * sd)
+    root_r = math.sqrt(2) * sd / u
+    root_e = _safe_sqrt((2 / jnp.pi) * _safe_arcsin(root_r**2))
+    return u, root_r, root_e, _points(sigma_w * root_e, sigma_b)
 
-    u1, r1, e1 = per_point(sd1)
-    u2, r2, e2 = per_point(sd2)
-    rr = r1[:, None] * r2[None, :]
-    expectation = (2 / jnp.pi) * _safe_arcsin(jnp.clip(rr * jnp.cos(theta), -1, 1))
+
+def _erf_layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard):
+    float64 = w.dtype == jnp.float64
+    u1, r1, root_e1, new1 = _erf_points(sd1, sigma_w, sigma_b)
+    u2, r2, root_e2, new2 = _erf_points(sd2, sigma_w, sigma_b)
+    rr = _outer(r1, r2)
+    _, sin_half, cos_half = _angle(w, float64)  # (theta itself is not needed)
+    cos_theta = (cos_half - sin_half) * (cos_half + sin_half)
+    sin_theta = 2 * sin_half * cos_half
+    expectation = (2 / jnp.pi) * _safe_arcsin_pairs(jnp.clip(rr * cos_theta, -1, 1), float64)
     # (1+2q1)(1+2q2) - 4 k12^2 = u1^2 u2^2 (1 - r1 r2 cos^2) = u1^2 u2^2 [p1^2 + p2^2 - p1^2 p2^2
     # + r1 r2 sin^2] with p = 1/u; divided through by u_max^2 u_min^2 / u_min^2 so that no
     # term (nor its derivative) over- or underflows for huge q.
-    u_max = jnp.maximum(u1[:, None], u2[None, :])
-    u_min = jnp.minimum(u1[:, None], u2[None, :])
-    rest = 1 + (u_min / u_max) ** 2 - 1 / u_max**2 + (rr * jnp.sin(theta) * u_min) ** 2
-    slope = (4 / jnp.pi) / u_max * jax.lax.rsqrt(rest)
+    u_max = jnp.maximum(u1[..., :, None], u2[..., None, :])
+    u_min = jnp.minimum(u1[..., :, None], u2[..., None, :])
+    rest = 1 + (u_min / u_max) ** 2 - 1 / u_max**2 + (rr * sin_theta * u_min) ** 2
+    slope = (4 / jnp.pi) / (u_max * jnp.sqrt(rest))  # (lax.rsqrt is a scalar loop on XLA:CPU)
     nngp = sigma_w**2 * expectation + sigma_b**2
-    root_e1, root_e2 = _safe_sqrt(e1), _safe_sqrt(e2)
-    corr = _safe_div(expectation, root_e1[:, None] * root_e2[None, :])
-    new1, new2 = _points(sigma_w * root_e1, sigma_b), _points(sigma_w * root_e2, sigma_b)
-    new_theta = _pair_angle(new1, new2, 1 - corr, 1 + corr)
+    corr = _safe_div(expectation, _outer(root_e1, root_e2))
+    new_w = _quarter_tangent(*_pair_gap(new1, new2, 1 - corr, 1 + corr))
     new_ntk = (expectation if standard else nngp) + sigma_w**2 * slope * ntk
-    return new1.sd, new2.sd, new_theta, new_ntk, nngp
+    return new1.sd, new2.sd, new_w, new_ntk, nngp
 
 
 _LAYERS = {"relu": _relu_layer, "erf": _erf_layer}
 
 
-def _input_layer(x1, x2, sigma_w, sigma_b, symmetric):
-    """Standard deviations and angles of K^1 = sigma_w^2 x.x'/d + sigma_b^2."""
-    d = x1.shape[1]
-    n1, u1 = _row_norms(x1)
-    n2, u2 = (n1, u1) if symmetric else _row_norms(x2)
-    cos = jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)
-    if symmetric:
-        cos = jnp.where(jnp.eye(cos.shape[0], dtype=bool), 1, (cos + cos.T) / 2)
-    a1, a2 = sigma_w * n1 / math.sqrt(d), sigma_w * n2 / math.sqrt(d)
+def _block_count(n: int) -> int:
+    """Blocks per side for K(X, X): only the B (B + 1) / 2 blocks on and above the diagonal
+    are computed (saving up to half the work); blocks of >= 128 rows, at most 16 per side."""
+    return max(1, min(16, n // 128))
+
+
+def _symmetric_blocks(x, sigma_w):
+    """Per-point vectors (P, m) of the rows and columns of the upper-triangle blocks, their
+    cosines (P, m, m) (the B diagonal blocks first, symmetrised, cos_ii = 1), and B."""
+    n, d = x.shape
+    blocks = _block_count(n)
+    m = -(-n // blocks)
+    x = jnp.pad(x, ((0, blocks * m - n), (0, 0)))  # zero rows: valid points, sliced off at the end
+    norm, unit = _row_norms(x)
+    a = (sigma_w * norm / math.sqrt(d)).reshape(blocks, m)
+    unit = unit.reshape(blocks, m, d)
+    upper = [(i, j) for i in range(blocks) for j in range(i + 1, blocks)]
+    diag = jnp.einsum("bmd,bnd->bmn", unit, unit, precision=_HIGHEST)
+    diag = jnp.where(jnp.eye(m, dtype=bool), 1, (diag + jnp.swapaxes(diag, 1, 2)) / 2)
+    rows = np.array(list(range(blocks)) + [i for i, _ in upper], dtype=np.int32)
+    cols = np.array(list(range(blocks)) + [j for _, j in upper], dtype=np.int32)
+    if upper:
+        off = jnp.einsum("bmd,bnd->bmn", unit[rows[blocks:]], unit[cols[blocks:]], precision=_HIGHEST)
+        cos = jnp.concatenate([diag, off])
+    else:
+        cos = diag
+    return a[rows], a[cols], jnp.clip(cos, -1, 1), blocks
+
+
+def _assemble(upper, blocks: int, n: int):
+    """The full (n, n) symmetric matrix from its upper-triangle blocks (as _symmetric_blocks)."""
+    if blocks == 1:
+        return upper[0, :n, :n]
+    m = upper.shape[-1]
+    index = {}
+    for i in range(blocks):
+        index[i, i] = i
+    for k, (i, j) in enumerate((i, j) for i in range(blocks) for j in range(i + 1, blocks)):
+        index[i, j] = index[j, i] = blocks + k
+    grid = np.array([[index[i, j] for j in range(blocks)] for i in range(blocks)], dtype=np.int32)
+    lower = np.tril(np.ones((blocks, blocks), dtype=bool), -1)[:, :, None, None]
+    full = upper[grid]  # (B, B, m, m)
+    full = jnp.where(lower, jnp.swapaxes(full, 2, 3), full)
+    return full.transpose(0, 2, 1, 3).reshape(blocks * m, blocks * m)[:n, :n]
+
+
+def _input_layer(a1, a2, cos, sigma_b):
+    """Standard deviations and states w of K^1 = a_i a_j cos_ij + sigma_b^2 (a = sigma_w |x| / sqrt d)."""
     p1, p2 = _points(a1, sigma_b), _points(a2, sigma_b)
-    theta = _pair_angle(p1, p2, 1 - cos, 1 + cos)
-    return p1.sd, p2.sd, theta, a1[:, None] * a2[None, :] * cos + sigma_b**2
+    w = _quarter_tangent(*_pair_gap(p1, p2, 1 - cos, 1 + cos))
+    return p1.sd, p2.sd, w, _outer(a1, a2) * cos + sigma_b**2
 
 
 @functools.partial(jax.jit, static_argnames=("depth", "activation", "parameterization", "symmetric"))
 def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization, symmetric):
     standard = parameterization == "standard"
     layer = _LAYERS[activation]
-    sd1, sd2, theta, k1 = _input_layer(x1, x2, sigma_w, sigma_b, symmetric)
+    if symmetric:
+        a1, a2, cos, blocks = _symmetric_blocks(x1, sigma_w)
+    else:
+        d = x1.shape[1]
+        n1, u1 = _row_norms(x1)
+        n2, u2 = _row_norms(x2)
+        cos = jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)[None]
+        a1, a2 = (sigma_w * n1 / math.sqrt(d))[None], (sigma_w * n2 / math.sqrt(d))[None]
+    sd1, sd2, w, k1 = _input_layer(a1, a2, cos, sigma_b)
     ntk = jnp.zeros_like(k1) if standard else k1
-    eye = jnp.eye(theta.shape[0], dtype=bool) if symmetric else None
+    if symmetric:  # the diagonal of the diagonal blocks: i = j, angle exactly 0
+        shape = w.shape
+        eye = ((jax.lax.broadcasted_iota(jnp.int32, shape, 0) < blocks)
+               & (jax.lax.broadcasted_iota(jnp.int32, shape, 1) == jax.lax.broadcasted_iota(jnp.int32, shape, 2)))
 
-    def step(carry, _):
-        sd1, sd2, theta, ntk, _ = carry
-        sd1, sd2, theta, ntk, nngp = layer(sd1, sd2, theta, ntk, sigma_w, sigma_b, standard)
+    def step(carry, index):
+        sd1, sd2, w, ntk, nngp = carry
+        sd1, sd2, w, ntk, new_nngp = layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard)
         if symmetric:
-            theta = jnp.where(eye, 0, theta)
-        return (sd1, sd2, theta, ntk, nngp), None
+            w = jnp.where(eye, 0, w)
+        # The NNGP is only returned for the last layer: computing it there alone (lax.cond)
+        # saves a pass per layer; a rolled loop (unroll=1) keeps XLA from fusing the whole
+        # recursion into the final assembly of the output.
+        nngp = jax.lax.cond(index == depth - 1, lambda: new_nngp, lambda: nngp)
+        return (sd1, sd2, w, ntk, nngp), None
 
-    carry = (sd1, sd2, theta, ntk, k1)
-    (_, _, _, ntk, nngp), _ = jax.lax.scan(step, carry, None, length=depth, unroll=min(depth, 8))
-    return Kernels(nngp, ntk)
+    carry = (sd1, sd2, w, ntk, k1)
+    (*_, ntk, nngp), _ = jax.lax.scan(step, carry, jnp.arange(depth))
+    if symmetric:
+        n = x1.shape[0]
+        return Kernels(_assemble(nngp, blocks, n), _assemble(ntk, blocks, n))
+    return Kernels(nngp[0], ntk[0])
 
 
 # --- argument checking -------------------------------------------------------------
@@ -325,18 +269,18 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
 
     Args:
         x1: (n1, d) inputs. x2: (n2, d) inputs, or None (or x1 itself) for K(x1, x1);
-            then the norms are computed once, the input Gram is symmetrised, the diagonal
-            angles are exactly 0, and the result is symmetric to within an ulp (vectorised
-            and scalar loop tails may round differently; symmetrising the output costs a
-            transpose that XLA:CPU fuses badly).
+            then the norms are computed once, only the blocks on and above the diagonal
+            are computed (for n1 >= 256; mirrored, so those blocks are exactly symmetric),
+            the input Gram is symmetrised, the diagonal angles are exactly 0, and the
+            diagonal blocks are symmetric to within an ulp.
         depth: number of hidden layers L >= 1. activation: "relu" or "erf".
         sigma_w, sigma_b: weight and bias standard deviations (>= 0).
         parameterization: "ntk" (default) or "standard" (see the module docstring).
 
     Returns ``Kernels(nngp, ntk)``, each (n1, n2), in the floating dtype of the inputs
-    (float32 stays float32). Built from ``kernels.relu_nngp_angular``,
-    ``kernels.relu_derivative_angular`` and ``kernels.relu_nngp_deficit`` (ReLU) and the
-    scale-free form of ``kernels.erf_nngp`` / ``kernels.erf_derivative`` (erf, tested
+    (float32 stays float32). Built from ``kernels.relu_derivative_angular`` and
+    ``kernels.relu_nngp_deficit`` (ReLU; $J = 1/2 -$ deficit is ``kernels.relu_nngp_angular``,
+    tested equal) and the scale-free form of ``kernels.erf_nngp`` / ``kernels.erf_derivative`` (erf, tested
     equal), applied by a ``lax.scan`` over layers inside one ``jax.jit``.
     Differentiable in x1, x2, sigma_w, sigma_b (finite gradients at coincident points).
 

@@ -158,6 +158,103 @@ def test_bad_input(kwargs, match):
         fc_kernels(**args)
 
 
+# --- the vectorised helpers and the blocked symmetric path -------------------------------
+def test_arctan_and_arcsin_helpers_match_numpy():
+    from analytic import kernels_fc as kfc
+
+    t = np.concatenate([np.linspace(-1, 1, 2001), [0.25, -0.75, 1e-300, -1e-8]])
+    z = np.linspace(-1, 1, 2001)
+    kfc = type("jitted", (), {name: staticmethod(jax.jit(getattr(kfc, name), static_argnums=1))
+                              for name in ("_arctan_unit", "_safe_arcsin_pairs", "_angle")}
+               | {"_quarter_tangent": staticmethod(jax.jit(kfc._quarter_tangent))})
+    # float64: a few ulps (argument reduction, one division, Horner); float32 likewise
+    np.testing.assert_allclose(kfc._arctan_unit(jnp.asarray(t), True), np.arctan(t), rtol=8e-16, atol=0)
+    np.testing.assert_allclose(kfc._safe_arcsin_pairs(jnp.asarray(z), True), np.arcsin(z), rtol=8e-16, atol=0)
+    t32, z32 = t.astype(np.float32), z.astype(np.float32)
+    np.testing.assert_allclose(kfc._arctan_unit(jnp.asarray(t32), False), np.arctan(t32.astype(float)),
+                               rtol=4e-7, atol=0)
+    np.testing.assert_allclose(kfc._safe_arcsin_pairs(jnp.asarray(z32), False), np.arcsin(z32.astype(float)),
+                               rtol=4e-7, atol=0)
+    # the derivative is exact at 0 (odd reduction, no |t|), finite at |z| = 1
+    assert float(jax.grad(lambda a: kfc._arctan_unit(a, True))(0.0)) == 1.0
+    assert np.isfinite(float(jax.grad(lambda a: kfc._safe_arcsin_pairs(a, True))(1.0)))
+    # state w = tan(theta/4): round trip through (gap, plus), and the angle it encodes
+    theta = np.linspace(0, np.pi, 101)
+    gap, plus = 2 * np.sin(theta / 2) ** 2, 2 * np.cos(theta / 2) ** 2  # 1 -+ cos, no cancellation
+    w = kfc._quarter_tangent(jnp.asarray(gap), jnp.asarray(plus))
+    np.testing.assert_allclose(w, np.tan(theta / 4), rtol=4e-15, atol=1e-16)
+    got, sin_half, cos_half = kfc._angle(w, True)
+    np.testing.assert_allclose(got, theta, rtol=4e-15, atol=1e-16)
+    np.testing.assert_allclose(sin_half, np.sin(theta / 2), rtol=4e-15, atol=1e-16)
+    np.testing.assert_allclose(cos_half, np.cos(theta / 2), rtol=4e-15, atol=1e-16)
+
+
+def test_relu_layer_pieces_match_formulas():
+    """The hand-evaluated deficit equals kernels.relu_nngp_deficit, and 1/2 - deficit is J."""
+    from analytic import kernels_fc as kfc
+
+    theta = np.linspace(0, np.pi, 201)
+    deficit = kfc._relu_deficit(jnp.asarray(theta), jnp.sin(theta), jnp.sin(theta / 2) ** 2, True)
+    np.testing.assert_allclose(deficit, kernels.relu_nngp_deficit(angle=theta), rtol=1e-14, atol=1e-17)
+    np.testing.assert_allclose(0.5 - deficit, kernels.relu_nngp_angular(angle=theta), atol=2e-16)  # O(1) terms
+
+
+def test_points_match_their_trigonometric_definition():
+    from analytic import kernels_fc as kfc
+
+    a = np.array([0.0, 0.0, 1e-30, 0.3, 2.0, 1e30])
+    b = np.array([0.0, 0.5, 0.1, 0.1, 0.0, 0.1])
+    got = kfc._points(jnp.asarray(a), jnp.asarray(b))
+    phi = np.arctan2(b, a)  # 0 at (0, 0), the stated convention
+    np.testing.assert_allclose(got.sd, np.hypot(a, b), rtol=1e-15)
+    np.testing.assert_allclose(got.alpha, np.cos(phi), rtol=1e-15, atol=1e-16)  # numpy: cos(pi/2) = 6e-17
+    np.testing.assert_allclose(got.sin_half, np.sin(phi / 2), rtol=1e-15, atol=1e-17)
+    np.testing.assert_allclose(got.cos_half, np.cos(phi / 2), rtol=1e-15, atol=1e-17)
+
+
+@pytest.mark.parametrize("n", [257, 300])  # 2 blocks per side: with and without padding rows
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_blocked_symmetric_path(n, activation):
+    from analytic import kernels_fc as kfc
+
+    assert kfc._block_count(n) == 2
+    x = np.random.default_rng(n).normal(size=(n, 20))
+    sym = fc_kernels(x, None, 4, activation, SW, SB)
+    full = fc_kernels(x, x.copy(), 4, activation, SW, SB)  # the unblocked path
+    want = naive_recursion(x, x, 4, activation, SW, SB)
+    for got, other, ref in zip(sym, full, want):
+        got = np.asarray(got)
+        assert got.shape == (n, n)
+        scale = np.sqrt(np.outer(np.diag(ref), np.diag(ref)))
+        off = ~np.eye(n, dtype=bool)  # the naive arccos is only accurate off the diagonal
+        assert np.max(np.abs(got - ref)[off] / scale[off]) < 1e-13  # float64 round-off over depth
+        assert np.max(np.abs(got - np.asarray(other)) / scale) < 1e-7  # x vs copy: sqrt(eps) at i = j
+        m = -(-n // 2)  # off-diagonal block mirrored exactly
+        np.testing.assert_array_equal(got[:m, m:], got[m:, :m].T)
+
+
+def test_blocked_gradients_match_finite_differences():
+    x = jnp.asarray(np.random.default_rng(8).normal(size=(260, 3)))
+
+    def total(xx, sw, sb):
+        return sum(jnp.sum(k) for k in fc_kernels(xx, None, 2, "erf", sw, sb))
+
+    gradients = jax.jit(jax.grad(total, argnums=(0, 1, 2)))
+    value = jax.jit(total)
+    gx, gw, gb = gradients(x, SW, SB)
+    h = 1e-5  # central differences: truncation O(h^2) ~ 1e-10, round-off ~ 1e-16 |T| / h ~ 1e-9
+    v = jnp.asarray(np.random.default_rng(9).normal(size=x.shape))
+    fd_x = (value(x + h * v, SW, SB) - value(x - h * v, SW, SB)) / (2 * h)
+    fd_w = (value(x, SW + h, SB) - value(x, SW - h, SB)) / (2 * h)
+    fd_b = (value(x, SW, SB + h) - value(x, SW, SB - h)) / (2 * h)
+    assert float(jnp.sum(gx * v)) == pytest.approx(float(fd_x), rel=1e-6)
+    assert float(gw) == pytest.approx(float(fd_w), rel=1e-6)
+    assert float(gb) == pytest.approx(float(fd_b), rel=1e-6)
+    dup = x.at[5].set(x[200]).at[7].set(0.0)  # coincident points across blocks, and a zero row
+    grads = gradients(dup, SW, 0.0)
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
+
+
 # --- infinite-width training ---------------------------------------------------------
 def _small_problem():
     rng = np.random.default_rng(4)

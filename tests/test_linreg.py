@@ -7,9 +7,8 @@ import pytest
 import scipy.integrate
 import sympy as sp
 
-import analytic
 from analytic import linreg
-from analytic.symbols import e0, eps, eta, gamma, kappa, lam, lam_max, lam_min, r2, rho, sigma2, t
+from analytic.symbols import e0, eps, eta, gamma, kappa, lam, lam_max, lam_min, r2, sigma2, t
 from numeric import linreg as sim
 
 

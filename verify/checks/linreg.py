@@ -8,7 +8,6 @@ import numpy as np
 import scipy.stats
 
 import analytic
-from analytic import linreg as theory
 from numeric import linreg as sim
 from verify.core import Context, check, compare, compare_outcome
 
