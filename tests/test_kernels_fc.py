@@ -160,7 +160,7 @@ def test_bad_input(kwargs, match):
 
 # --- the vectorised helpers and the blocked symmetric path -------------------------------
 def test_arctan_and_arcsin_helpers_match_numpy():
-    from analytic import kernels_fc as kfc
+    from analytic import kernels_elementary as kfc
 
     t = np.concatenate([np.linspace(-1, 1, 2001), [0.25, -0.75, 1e-300, -1e-8]])
     z = np.linspace(-1, 1, 2001)
