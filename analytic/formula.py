@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -292,7 +292,7 @@ class Formula:
                      for rel in self.constraints)
 
     # -- symbolic operations --------------------------------------------------------
-    def _with_expr(self, expr, name: str, derivation: str, extra_params: Iterable[sp.Symbol] = ()) -> Formula:
+    def _with_expr(self, expr, name: str, derivation: str) -> Formula:
         free = _free_symbols(expr)
         params = [p for p in self.params if p in free]
         params += sorted((s for s in free if s not in set(params)), key=lambda s: s.name)

@@ -26,7 +26,7 @@ class GDTrajectory(NamedTuple):
     losses: jax.Array
     weights: jax.Array
     diverged: jax.Array
-    growth_rate: jax.Array  # per-step ratio of the last two excess losses, sqrt'd
+    growth_rate: jax.Array  # sqrt(losses[-1] / losses[-2]): per-step growth of the error
 
 
 def _check_positive(name: str, value) -> None:
@@ -68,9 +68,10 @@ def gd_least_squares(X, y, w0, eta, steps: int) -> GDTrajectory:
     """Full-batch GD on ``||X w - y||^2 / (2n)`` for ``steps`` steps (``lax.scan``).
 
     A learning rate above the stability limit is allowed: the trajectory then
-    grows, ``diverged`` is set and ``growth_rate`` measures the per-step factor of
-    the error (square root of the ratio of the last two losses, minus the final
-    loss, as an estimate); overflow to inf also counts as divergence.
+    grows, ``diverged`` is set (final loss above 10x the initial, or non-finite)
+    and ``growth_rate`` = sqrt(losses[-1] / losses[-2]) estimates the per-step
+    factor of the error (exact once the fastest-growing mode dominates and the
+    minimum loss is 0).
     """
     X = _check_matrix("X", X, 2)
     y = _check_matrix("y", y, 1)
