@@ -37,8 +37,15 @@ def steps_to_target(alpha, beta, p, h, c, B, theta0, target, max_steps: int):
 
     ``alpha``, ``beta``, ``B`` broadcast against each other (a grid of
     configurations, any shape); ``p`` is a scalar; ``h``, ``c``, ``theta0`` form the
-    1-D spectrum. Returns a float array of the configurations' shape.
+    1-D spectrum. Returns a float array of the configurations' shape. The moment map
+    is iterated until every configuration has hit (or ``max_steps``), not beyond.
     """
+    a, b, batch, p_, hv, cv, th, tgt, steps = _checked(alpha, beta, p, h, c, B, theta0, target, max_steps)
+    hit, _ = _first_hit(a, b, p_, batch, hv, cv, th, tgt, steps, False)
+    return jnp.where(hit <= steps, hit.astype(hv.dtype), jnp.inf)
+
+
+def _checked(alpha, beta, p, h, c, B, theta0, target, max_steps):
     hv, cv, th = nqm.check_spectrum(h, c, theta0)
     nqm.check_hyperparameters(alpha, beta, p, B)
     if not np.isfinite(target) or target <= 0:
@@ -46,29 +53,45 @@ def steps_to_target(alpha, beta, p, h, c, B, theta0, target, max_steps: int):
     if int(max_steps) < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps!r}")
     a, b, batch = jnp.broadcast_arrays(*(jnp.asarray(v, hv.dtype) for v in (alpha, beta, B)))
-    return _first_hit(a, b, jnp.asarray(p, hv.dtype), batch, hv, cv, th,
-                      jnp.asarray(target, hv.dtype), int(max_steps))
+    return (a, b, batch, jnp.asarray(p, hv.dtype), hv, cv, th, jnp.asarray(target, hv.dtype),
+            int(max_steps))
 
 
-@functools.partial(jax.jit, static_argnums=8)
-def _first_hit(a, b, p, batch, hv, cv, th, target, max_steps):
+_NEVER = jnp.iinfo(jnp.int32).max
+
+
+@functools.partial(jax.jit, static_argnums=(8, 9))
+def _first_hit(a, b, p, batch, hv, cv, th, target, max_steps, stop_at_first):
+    """Per configuration the first t with E L_t <= target (int32 max if none), and E L there.
+
+    Iterates the exact second-moment map in a ``while_loop`` that stops at ``max_steps``,
+    once every configuration has hit, or (``stop_at_first``) once any has: then the
+    minimum over the configurations is already known, so no later step can change it.
+    """
     step = nqm.FORMULAS["second_moment_step"]().jax
     effective = a[..., None] * hv ** (-p)
     b_, batch_ = b[..., None], batch[..., None]
     start_sq = jnp.broadcast_to(th**2, effective.shape)
     initial = 0.5 * jnp.sum(hv * th**2)
-    hit0 = jnp.where(initial <= target, 0, jnp.iinfo(jnp.int32).max).astype(jnp.int32)
+    hit0 = jnp.broadcast_to(jnp.where(initial <= target, 0, _NEVER).astype(jnp.int32), a.shape)
+    loss0 = jnp.broadcast_to(initial, a.shape)
 
-    def advance(carry, t):
-        state, hit = carry
+    def running(carry):
+        t, _, hit, _ = carry
+        done = jnp.any(hit < _NEVER) if stop_at_first else jnp.all(hit < _NEVER)
+        return (t < max_steps) & ~done
+
+    def advance(carry):
+        t, state, hit, loss_at_hit = carry
+        t = t + 1
         state = step(effective, b_, hv, cv, batch_, *state)
         loss = 0.5 * jnp.sum(hv * state[0], axis=-1)
-        hit = jnp.where((loss <= target) & (t < hit), t, hit)
-        return (state, hit), None
+        new = (loss <= target) & (hit == _NEVER)
+        return t, state, jnp.where(new, t, hit), jnp.where(new, loss, loss_at_hit)
 
-    carry = ((start_sq, start_sq, start_sq), jnp.broadcast_to(hit0, a.shape))
-    (_, hit), _ = jax.lax.scan(advance, carry, jnp.arange(1, max_steps + 1, dtype=jnp.int32))
-    return jnp.where(hit <= max_steps, hit.astype(hv.dtype), jnp.inf)
+    carry = (jnp.int32(0), (start_sq, start_sq, start_sq), hit0, loss0)
+    _, _, hit, loss_at_hit = jax.lax.while_loop(running, advance, carry)
+    return hit, loss_at_hit
 
 
 class TunedSteps(NamedTuple):
@@ -97,18 +120,28 @@ def tuned_steps_to_target(batch_sizes, lr_fractions, betas, p, h, c, theta0, tar
     ``nqm.max_stable_lr`` of the stiffest dimension (for each momentum), so every
     grid point is stable; ``betas`` is the momentum grid (``[0.0]`` for plain SGD);
     ``p`` the preconditioning power (0: none).
+
+    The tuned count is the first step at which *any* grid point reaches the target,
+    so each batch size iterates the moment map for that many steps only (cost: grid
+    size x dims x S(B), not x ``max_steps``). Ties at that step go to the grid point
+    with the lowest expected loss.
     """
     batch = np.asarray(batch_sizes, float)
     mom = np.asarray(betas, float)
     if batch.ndim != 1 or mom.ndim != 1:
         raise ValueError("batch_sizes and betas must be 1-D")
     lrs = learning_rate_grid(lr_fractions, mom, p, h)  # (F, M)
-    steps = np.asarray(steps_to_target(lrs[None], mom[None, None, :], p, h, c,
-                                       batch[:, None, None], theta0, target, max_steps))
-    flat = steps.reshape(batch.size, -1)
-    best = np.argmin(flat, axis=1)
-    f_idx, m_idx = np.unravel_index(best, lrs.shape)
-    return TunedSteps(batch, flat[np.arange(batch.size), best], lrs[f_idx, m_idx], mom[m_idx])
+    steps, alpha, beta = [], [], []
+    for size in batch:
+        a, b, bs, p_, hv, cv, th, tgt, n = _checked(lrs, mom[None, :], p, h, c, size, theta0, target,
+                                                    max_steps)
+        hit, loss = (np.asarray(v) for v in _first_hit(a, b, p_, bs, hv, cv, th, tgt, n, True))
+        first = hit.min()
+        best = np.unravel_index(np.argmin(np.where(hit == first, loss, np.inf)), hit.shape)
+        steps.append(float(first) if first <= n else np.inf)
+        alpha.append(lrs[best])
+        beta.append(mom[best[1]])
+    return TunedSteps(batch, np.array(steps), np.array(alpha), np.array(beta))
 
 
 def critical_batch_size(batch_sizes, steps) -> float:

@@ -7,7 +7,14 @@ element-step is at least 4 words (read theta, theta_prev; write both), so the
 simulation's effective bandwidth is ``element-steps/s * 4 * itemsize``; the report
 gives it as a fraction of the measured copy bandwidth. Compile time is measured apart.
 
+``--sweep quick|full`` instead times the steps-vs-batch-size sweep end to end, as
+``python -m verify nqm.steps_vs_batch`` runs it (float64, compilation included): the
+exact-moment tuning over the (learning rate x momentum) grid for SGD, momentum and
+preconditioning at every batch size, then the Monte Carlo at the tuned points. The
+full size is the paper-sized sweep (d = 1000, B = 2^0..2^16).
+
     python3 benchmarks/nqm.py [--configs 8 --chains 256 --dims 1000 --steps 500]
+    python3 benchmarks/nqm.py --sweep full
 """
 
 from __future__ import annotations
@@ -38,6 +45,36 @@ def copy_bandwidth(n_bytes: int, dtype, repeats: int = 10) -> float:
     return 2 * x.nbytes * repeats / (time.perf_counter() - start)
 
 
+def time_sweep(size: str) -> None:
+    """Wall time of the tuned steps-vs-batch sweep (tuning alone, then the whole check)."""
+    jax.config.update("jax_enable_x64", True)  # as the verify CLI runs it (a script, not the library)
+    from analytic import nqm_steps
+    from verify.checks import nqm as sweep
+    from verify.core import Context
+
+    quick = size == "quick"
+    s = sweep.sweep_settings(quick)
+    h = nqm.power_law_spectrum(s["dim"])
+    target = s["target_fraction"] * 0.5 * h.sum()
+    start = time.perf_counter()
+    for _, betas, power in sweep.OPTIMISERS:
+        nqm_steps.tuned_steps_to_target(s["batch"], s["fractions"], betas, power, h, h, 1.0, target,
+                                        s["max_steps"])
+    tune_s = time.perf_counter() - start
+    start = time.perf_counter()
+    rows = list(sweep.steps_vs_batch(Context(quick=quick)))
+    total_s = time.perf_counter() - start
+    grid = len(s["fractions"]) * sum(len(b) for _, b, _ in sweep.OPTIMISERS)
+    dev = jax.devices()[0]
+    print(f"device: {dev.platform} {getattr(dev, 'device_kind', '')}; jax {jax.__version__}; "
+          f"numpy {np.__version__}; float64; cpus {os.cpu_count()}")
+    print(f"sweep {size}: d = {s['dim']}, {len(s['batch'])} batch sizes, {grid} (lr, momentum) grid points "
+          f"over 3 optimisers, max_steps {s['max_steps']}, {s['chains']} chains")
+    print(f"exact-moment tuning alone: {tune_s:.1f} s")
+    print(f"whole check (tuning + Monte Carlo + rows): {total_s:.1f} s; "
+          f"{sum(r.passed for r in rows)}/{len(rows)} rows pass")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--configs", type=int, default=8)
@@ -45,7 +82,10 @@ def main(argv=None) -> None:
     ap.add_argument("--dims", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sweep", choices=("quick", "full"), help="time the tuned steps-vs-batch sweep instead")
     args = ap.parse_args(argv)
+    if args.sweep:
+        return time_sweep(args.sweep)
     dtype = jnp.result_type(float)  # float32 unless JAX_ENABLE_X64 is set
     h = nqm.power_law_spectrum(args.dims).astype(dtype)
     batch = 2.0 ** np.arange(args.configs)

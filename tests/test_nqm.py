@@ -91,6 +91,27 @@ def test_tuned_steps_show_perfect_scaling_and_critical_batch_order():
     assert nqm_steps.critical_batch_size(batch, mom.steps) > nqm_steps.critical_batch_size(batch, sgd.steps)
 
 
+def test_tuned_search_stops_early_but_equals_brute_force_over_the_grid():
+    # The tuned search stops at the first step any grid point hits; the brute force here
+    # iterates every grid point's whole curve (expected_loss_curve, a separate scan) and
+    # minimises the first crossings afterwards. Steps are integers: they must agree exactly.
+    hv = mc.power_law_spectrum(20)
+    target = 0.05 * 0.5 * hv.sum()
+    batch, frac, betas, power, max_steps = np.array([2.0, 64.0]), np.geomspace(0.01, 0.9, 5), [0.0, 0.7], 0.5, 400
+    tuned = nqm_steps.tuned_steps_to_target(batch, frac, betas, power, hv, hv, 1.0, target, max_steps)
+    lrs = nqm_steps.learning_rate_grid(frac, betas, power, hv)
+    for i, size in enumerate(batch):
+        hits = np.array([[mc.first_crossing(nqm.expected_loss_curve(lrs[f, m], betas[m], power, hv, hv, size,
+                                                                    1.0, max_steps), target)
+                          for m in range(len(betas))] for f in range(len(frac))])
+        assert tuned.steps[i] == hits.min()
+        f, m = np.argwhere(lrs == tuned.alpha[i])[0]
+        assert hits[f, m] == hits.min() and betas[m] == tuned.beta[i]
+    per_config = nqm_steps.steps_to_target(lrs, np.asarray(betas)[None, :], power, hv, hv, 2.0, 1.0, target,
+                                           max_steps)
+    assert np.min(np.asarray(per_config)) == tuned.steps[0]
+
+
 @pytest.mark.parametrize("kwargs, name", [
     (dict(alpha=0.1, h=1.0, c=1.0, B=0.5), "B"), (dict(alpha=0.0, h=1.0, c=1.0, B=2.0), "alpha"),
     (dict(alpha=0.1, h=-1.0, c=1.0, B=2.0), "h"), (dict(alpha=0.1, h=1.0, c=-0.1, B=2.0), "c"),
