@@ -73,6 +73,9 @@ def time_sweep(size: str) -> None:
     print(f"exact-moment tuning alone: {tune_s:.1f} s")
     print(f"whole check (tuning + Monte Carlo + rows): {total_s:.1f} s; "
           f"{sum(r.passed for r in rows)}/{len(rows)} rows pass")
+    for r in rows:
+        print(f"  {'PASS' if r.passed else 'FAIL'}  {r.label}: predicted {r.prediction}, measured "
+              f"{r.measurement}, error {r.error:.3g} (tolerance {r.tolerance:.3g})")
 
 
 def main(argv=None) -> None:
