@@ -188,7 +188,7 @@ def infinite_width_training(ctx: Context):
 
 @check("kernels.critical_lr", cites=f"{_LEE19}, sec. 2.4")
 def critical_lr(ctx: Context, max_lr=None):
-    """Linearised wide net: eta just below 2/lam_max(Theta) converges, just above diverges."""
+    """Linearised wide net: eta below 2/lam_max(Theta) converges, above diverges (analytic and own NTK)."""
     max_lr = max_lr or theory.max_learning_rate
     width, depth, steps = (8192, 1, 300) if ctx.quick else (8192, 2, 600)
     x_train, y_train, _ = _training_problem(ctx)
@@ -197,8 +197,8 @@ def critical_lr(ctx: Context, max_lr=None):
         eta_c = float(max_lr(ntk))
         mlp = sim.MLP(depth, width, activation, _SIGMA_W, _SIGMA_B)
         params = sim.init_params(ctx.key(f"lr/{activation}"), mlp, x_train.shape[1])
-        emp = float(np.linalg.eigvalsh(np.asarray(sim.empirical_ntk(mlp, params, x_train, x_train),
-                                                  np.float64))[-1])
+        emp_ntk = np.asarray(sim.empirical_ntk(mlp, params, x_train, x_train), np.float64)
+        emp = float(np.linalg.eigvalsh(emp_ntk)[-1])
         margin = 4 * math.sqrt(2 * (depth + 1) / width)
         yield compare(f"{activation} 2/lam_max: analytic vs empirical NTK", eta_c, 2 / emp, margin,
                       "lam_max of the empirical NTK fluctuates O(1/sqrt(width)) around the limit (4 sigma)")
@@ -209,6 +209,16 @@ def critical_lr(ctx: Context, max_lr=None):
                                   "diverges" if bool(run.diverged) else "converges",
                                   f"factor 1 -/+ {2 * margin:.2f}: twice the finite-width uncertainty "
                                   "of lam_max; converged = final loss below initial, diverged = above/inf")
+        # The linearised model's own threshold is 2/lam_max of its (empirical) NTK, exactly:
+        # so 2% either side of max_lr(empirical NTK) must already flip the outcome.
+        eta_emp = float(max_lr(emp_ntk))
+        for factor in (0.98, 1.02):
+            run = sim.train_linearized(mlp, params, x_train, y_train, factor * eta_emp, steps)
+            yield compare_outcome(f"{activation} eta={factor:.2f}*2/lam_max(empirical NTK)",
+                                  "converges" if factor < 1 else "diverges",
+                                  "diverges" if bool(run.diverged) else "converges",
+                                  f"2% margin: the top mode grows |1 - 2.04| = 1.04x per step over {steps} "
+                                  "steps (or contracts 0.96x); float32 lam_max is good to ~1e-6")
 
 
 @check("kernels.variance_map", cites=_SCHOENHOLZ)
