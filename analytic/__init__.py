@@ -1,35 +1,40 @@
 """Closed forms of training dynamics, derived with sympy and evaluated with JAX.
 
 ``catalog()`` maps dotted names (``"linreg.optimal_lr"``) to :class:`Formula`
-objects and ``get(name)`` fetches one. Importing this package does no sympy work:
-each Formula is derived on first use and cached.
+objects and ``get(name)`` fetches one. Each family is a subpackage
+(``analytic/<family>/``) that publishes a registry ``FORMULAS``; families are
+discovered, not listed. Importing this package does no sympy work: each Formula is
+derived on first use and cached.
+
+Example:
+    >>> import analytic
+    >>> analytic.get("linreg.critical_lr").expr
+    2/lam_max
+    >>> "momentum" in analytic.FAMILIES
+    True
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from analytic.formula import Formula
 
 __all__ = ["Formula", "FAMILIES", "catalog", "get", "names"]
 
-# One family module per line; each defines FORMULAS: dict[short name, builder].
-FAMILIES: tuple[str, ...] = (
-    "linreg",
-    "nqm",
-    "momentum",
-    "deeplinear",
-    "kernels",
-)
+# Every subpackage not starting with "_" is a family (found without importing it).
+FAMILIES: tuple[str, ...] = tuple(sorted(
+    info.name for info in pkgutil.iter_modules(__path__) if info.ispkg and not info.name.startswith("_")))
 
 
-def _family(name: str):
-    return importlib.import_module(f"analytic.{name}")
+def _family_formulas(family: str):
+    return importlib.import_module(f"analytic.{family}").FORMULAS
 
 
 def names() -> list[str]:
     """Every dotted formula name, without deriving any of them."""
-    return [f"{fam}.{short}" for fam in FAMILIES for short in _family(fam).FORMULAS]
+    return [f"{fam}.{short}" for fam in FAMILIES for short in _family_formulas(fam)]
 
 
 def get(name: str) -> Formula:
@@ -39,12 +44,16 @@ def get(name: str) -> Formula:
     fam, short = name.split(".")
     if fam not in FAMILIES:
         raise ValueError(f"unknown family {fam!r} in {name!r}; families are {FAMILIES}")
-    registry = _family(fam).FORMULAS
-    if short not in registry:
-        raise ValueError(f"unknown formula {name!r}; {fam} has {sorted(registry)}")
-    return registry[short]()
+    return _family_formulas(fam).get(short)
 
 
 def catalog() -> dict[str, Formula]:
     """All Formulas of all families by dotted name (derives any not yet derived)."""
     return {n: get(n) for n in names()}
+
+
+def __getattr__(attr: str):
+    # ``analytic.kernels`` works without ``import analytic.kernels`` first.
+    if attr in FAMILIES:
+        return importlib.import_module(f"analytic.{attr}")
+    raise AttributeError(f"module 'analytic' has no attribute {attr!r}")

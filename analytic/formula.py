@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -126,11 +127,11 @@ class Formula:
         Array(0.5, dtype=float32, weak_type=True)
     """
 
-    name: str
-    expr: Any
-    params: tuple[sp.Symbol, ...]
-    source: str
-    derived: bool
+    name: str = ""  # "family.short"; a family's registry fills it in (see analytic._registry)
+    expr: Any = None
+    params: tuple[sp.Symbol, ...] = ()
+    source: str = ""
+    derived: bool | None = None  # must be given: True (sympy derived it) or False (stated)
     derivation: str = ""
     conditions: tuple[str, ...] = ()
     domains: tuple[tuple[str, sp.Set], ...] = ()
@@ -138,8 +139,13 @@ class Formula:
     constraints: tuple[sp.Basic, ...] = ()
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"Formula name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.name, str):
+            raise TypeError(f"Formula name must be a string, got {self.name!r}")
+        if self.expr is None:
+            raise ValueError(f"Formula {self.name or '(unnamed)'}: expr is required")
+        if not isinstance(self.derived, bool):
+            raise TypeError(f"Formula {self.name or '(unnamed)'}: derived must be True (sympy derived "
+                            f"it) or False (stated from the source), got {self.derived!r}")
         exprs = _as_expr_tuple(self.expr)
         object.__setattr__(self, "expr", exprs[0] if len(exprs) == 1 and not isinstance(
             self.expr, (tuple, list, sp.Tuple, sp.MatrixBase)) else exprs)
@@ -365,7 +371,11 @@ class Formula:
         lines.append("  = " + self.pretty().replace("\n", "\n    "))
         for p in self.params:
             lines.append(f"  {p.name} in {_describe_domain(self.domain(p.name))}")
-        lines.append(f"  {'derived' if self.derived else 'stated'}: {self.derivation or '-'}")
+        how = self.derivation or "-"
+        kind = "derived" if self.derived else "stated"
+        # Say "derived"/"stated" once, even when the derivation text starts with the word.
+        how = re.sub(rf"^{kind}\b[:,]?\s*", "", how, flags=re.IGNORECASE) or "-"
+        lines.append(f"  {kind}: {how}")
         for rel in self.constraints:
             lines.append(f"  requires {rel}")
         for cond in self.conditions:

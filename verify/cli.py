@@ -18,6 +18,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="CPU-sized run (a few minutes on 2 cores)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default=None,
                         help="run on this platform (default: JAX's default device)")
+    parser.add_argument("--num-devices", default="1", metavar="N|all",
+                        help="devices of the chosen platform that the checks may shard over "
+                             "(a mesh in the Context; default 1)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
     parser.add_argument("--figures", metavar="DIR", help="write figure data (CSV, and PNG with matplotlib)")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
@@ -25,14 +28,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _pick_device(name: str | None):
+def _pick_devices(name: str | None, count: str) -> list:
+    """The devices of platform ``name`` (JAX's default when None), ``count`` of them."""
     if name is None:
-        return jax.devices()[0]
+        devices = jax.devices()
+    else:
+        try:
+            devices = jax.devices(name)
+        except RuntimeError:
+            raise SystemExit(f"--device {name}: no {name.upper()} is available to JAX "
+                             f"(backend is {jax.default_backend()!r})") from None
+    if count == "all":
+        return devices
     try:
-        return jax.devices(name)[0]
-    except RuntimeError:
-        raise SystemExit(f"--device {name}: no {name.upper()} is available to JAX "
-                         f"(backend is {jax.default_backend()!r})") from None
+        n = int(count)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= len(devices):
+        raise SystemExit(f"--num-devices {count}: must be 'all' or an integer in [1, {len(devices)}] "
+                         f"({len(devices)} {devices[0].platform} device(s) visible to JAX)")
+    return devices[:n]
 
 
 def main(argv=None) -> int:
@@ -52,10 +67,12 @@ def main(argv=None) -> int:
             print(f"{chk.name:40s} {chk.description}  [{chk.cites}]")
         return 0
 
-    device = _pick_device(args.device)
-    ctx = core.Context(quick=args.quick, seed=args.seed)
+    devices = _pick_devices(args.device, args.num_devices)
+    device = devices[0]
+    ctx = core.Context(quick=args.quick, seed=args.seed, devices=tuple(devices))
     print(f"verify: {len(checks)} checks, {'quick' if args.quick else 'full'} size, "
-          f"device {device.platform}:{getattr(device, 'device_kind', device)}, jax {jax.__version__}")
+          f"device {device.platform}:{getattr(device, 'device_kind', device)}"
+          f"{f' x {len(devices)}' if len(devices) > 1 else ''}, jax {jax.__version__}")
     print(report.header(), flush=True)
     results = []
     start = time.perf_counter()

@@ -1,22 +1,33 @@
 """The check machinery: a registry of checks, the rows they report, and the runner.
 
 A *check* is a generator function registered with :func:`check`. It receives a
-:class:`Context` (quick or full size, random keys, a sink for figure data) and
-yields :class:`Row` objects, one per comparison of a prediction (from
-``analytic``) with a measurement (from ``numeric``). Each row carries its
-tolerance and the reason for that tolerance; a row passes when
-``error <= tolerance``. Build rows with :func:`compare` (numbers) or
-:func:`compare_outcome` (categorical outcomes such as converges / diverges).
+:class:`Context` (its size, random keys, devices, memoised results, a sink for
+figure data) and the Formulas it declares in ``uses``, and yields :class:`Row`
+objects, one per comparison of a prediction (from ``analytic``) with a measurement
+(from ``numeric``). Each row carries its tolerance and the reason for that
+tolerance; a row passes when ``error <= tolerance``. Build rows with
+:func:`compare` (numbers) or :func:`compare_outcome` (categorical outcomes such as
+converges / diverges).
 
-Check functions take the Formula they test as a keyword argument with the
-catalogue's Formula as default, so the tests can hand them a deliberately wrong
-one and assert that the check rejects it (the negative control).
+Declaring the Formulas makes every check its own negative control: calling the
+check with a deliberately wrong Formula for any of them (``chk(ctx, rate=wrong)``)
+must fail a row, and ``tests/test_negative_controls.py`` does that for every check
+and every Formula it uses, except those a check lists in ``blind`` with the reason
+the perturbation cannot be seen.
+
+Example:
+    >>> from verify import core
+    >>> chk = core.registry()["linreg.critical_lr"]
+    >>> chk.uses
+    (('threshold', 'linreg.critical_lr'),)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import importlib
+import pkgutil
 import math
 import time
 import traceback
@@ -29,8 +40,10 @@ import numpy as np
 
 __all__ = [
     "Row", "Result", "Check", "Context", "Figure", "check", "compare", "compare_outcome", "inform",
-    "registry", "select", "run",
+    "registry", "select", "run", "SIZES",
 ]
+
+SIZES = ("smoke", "quick", "full")
 
 
 class Row(NamedTuple):
@@ -105,15 +118,62 @@ class Figure(NamedTuple):
 
 @dataclasses.dataclass
 class Context:
-    """What a check gets: its size, its randomness, and where figure data goes."""
+    """What a check gets: its size, randomness, devices, memo, and where figure data goes.
+
+    ``size`` is "quick" (CPU-sized, the CI run), "full" (paper-sized, for a GPU) or
+    "smoke" (the smallest size that still exercises every row; the negative-control
+    tests use it where a check declares it supports it). ``quick`` is True for
+    "quick" and "smoke". ``num_devices`` devices of the default platform form
+    ``mesh``, a one-axis ``jax.sharding.Mesh`` (axis ``"batch"``) for sharding
+    ensembles and kernel rows. ``memo`` holds results that several checks of one run
+    share; it lives and dies with the Context (no module-level caches).
+    """
 
     quick: bool = True
     seed: int = 0
     figures: list[Figure] = dataclasses.field(default_factory=list)
+    size: str = ""
+    num_devices: int | None = 1  # None: every device of the default platform
+    devices: tuple | None = None  # explicit devices (overrides num_devices)
+    memo: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.size:
+            self.size = "quick" if self.quick else "full"
+        if self.size not in SIZES:
+            raise ValueError(f"Context size must be one of {SIZES}, got {self.size!r}")
+        self.quick = self.size != "full"
+        if self.num_devices is not None and (not isinstance(self.num_devices, int)
+                                             or self.num_devices < 1):
+            raise ValueError(f"num_devices must be a positive integer or None (all), "
+                             f"got {self.num_devices!r}")
+
+    @property
+    def smoke(self) -> bool:
+        return self.size == "smoke"
 
     def key(self, salt: str) -> jax.Array:
         """A PRNG key determined by the seed and ``salt`` (use the check's name)."""
         return jax.random.fold_in(jax.random.key(self.seed), zlib.crc32(salt.encode()))
+
+    @property
+    def mesh(self) -> jax.sharding.Mesh:
+        """A one-axis device mesh (axis name ``"batch"``) over this run's devices."""
+        if "_mesh" not in self.memo:
+            devices = list(self.devices) if self.devices is not None else jax.devices()
+            if self.num_devices is not None and self.devices is None:
+                if self.num_devices > len(devices):
+                    raise ValueError(f"num_devices = {self.num_devices} but only {len(devices)} "
+                                     f"{devices[0].platform} device(s) are visible to JAX")
+                devices = devices[: self.num_devices]
+            self.memo["_mesh"] = jax.sharding.Mesh(np.array(devices), ("batch",))
+        return self.memo["_mesh"]
+
+    def memoise(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per Context and ``key`` (shared by the checks of one run)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     def figure(self, name: str, columns: dict[str, Any], x: str, ys: Iterable[str],
                logx: bool = False, logy: bool = False, title: str = "", grid_y: str = "") -> None:
@@ -131,33 +191,99 @@ class Context:
 
 @dataclasses.dataclass(frozen=True)
 class Check:
+    """A registered check: call it as ``chk(ctx, **formula_overrides)`` to get its rows.
+
+    ``uses`` pairs each keyword argument of the check function with the catalogue
+    name of the Formula it receives; ``blind`` maps an argument to the reason a
+    wrong Formula there cannot make a row fail; ``smoke`` says the check honours
+    ``ctx.size == "smoke"``.
+    """
+
     name: str
     run: Callable[..., Iterator[Row]]
     cites: str
     description: str
+    uses: tuple[tuple[str, str], ...] = ()
+    blind: tuple[tuple[str, str], ...] = ()
+    smoke: bool = False
+
+    def formulas(self, **overrides) -> dict[str, Any]:
+        """The Formulas this check uses, from the catalogue unless overridden by keyword."""
+        import analytic
+
+        unknown = sorted(set(overrides) - {arg for arg, _ in self.uses})
+        if unknown:
+            raise TypeError(f"check {self.name} uses {[a for a, _ in self.uses]}; "
+                            f"unknown formula arguments {unknown}")
+        return {arg: overrides[arg] if overrides.get(arg) is not None else analytic.get(name)
+                for arg, name in self.uses}
+
+    def __call__(self, ctx: Context, **overrides) -> Iterator[Row]:
+        return self.run(ctx, **self.formulas(**overrides))
 
 
 _REGISTRY: dict[str, Check] = {}
 
 
-def check(name: str, cites: str = "", description: str = ""):
-    """Register a generator function ``fn(ctx, **formulas) -> Iterator[Row]``."""
+def _cites_of(uses: dict[str, str]) -> str:
+    """The distinct sources of the Formulas a check uses, in order, joined by '; '."""
+    import analytic
+
+    seen: list[str] = []
+    for name in uses.values():
+        source = analytic.get(name).source
+        if source and source not in seen:
+            seen.append(source)
+    return "; ".join(seen)
+
+
+class _LazyCites(str):
+    """Placeholder so that registering a check does no sympy work (resolved by registry())."""
+
+
+def check(name: str, uses: dict[str, str] | None = None, cites: str = "", description: str = "",
+          blind: dict[str, str] | None = None, smoke: bool = False):
+    """Register a generator function ``fn(ctx, **formulas) -> Iterator[Row]`` as a check.
+
+    ``uses={"rate": "momentum.nesterov_rate"}`` hands ``fn`` the catalogue Formula
+    as ``rate`` (or an override, for negative controls). ``cites`` defaults to the
+    sources of those Formulas; give it to add a claim's own paper. ``blind`` lists
+    arguments whose perturbation the check cannot see, each with the reason.
+    Returns the :class:`Check`, which is callable as ``chk(ctx, **overrides)``.
+    """
+    uses = dict(uses or {})
+    blind = dict(blind or {})
+    if not blind.keys() <= uses.keys():
+        raise ValueError(f"check {name!r}: blind names {sorted(set(blind) - set(uses))} "
+                         f"that are not in uses")
 
     def register(fn):
         if name in _REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
         doc = description or (fn.__doc__ or "").strip().split("\n")[0]
-        _REGISTRY[name] = Check(name, fn, cites, doc)
-        return fn
+        chk = Check(name, fn, cites or _LazyCites(""), doc, tuple(uses.items()),
+                    tuple(blind.items()), smoke)
+        _REGISTRY[name] = chk
+        return chk
 
     return register
 
 
+def _resolved(chk: Check) -> Check:
+    if isinstance(chk.cites, _LazyCites):
+        chk = dataclasses.replace(chk, cites=_cites_of(dict(chk.uses)))
+        _REGISTRY[chk.name] = chk
+    return chk
+
+
 def registry() -> dict[str, Check]:
     """All registered checks (importing ``verify.checks`` registers the catalogue)."""
-    import verify.checks  # noqa: F401  (registers on import)
+    import verify.checks
 
-    return dict(_REGISTRY)
+    for info in pkgutil.iter_modules(verify.checks.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"verify.checks.{info.name}")
+    return {name: _resolved(chk) for name, chk in list(_REGISTRY.items())}
 
 
 def select(patterns: Iterable[str] = ()) -> list[Check]:
@@ -203,7 +329,7 @@ def run(checks: Iterable[Check], ctx: Context) -> Iterator[Result]:
     for chk in checks:
         start = time.perf_counter()
         try:
-            for row in chk.run(ctx):
+            for row in chk(ctx):
                 now = time.perf_counter()
                 yield Result(chk.name, row, row.passed, now - start)
                 start = now

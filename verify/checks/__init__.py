@@ -1,10 +1,5 @@
-"""The catalogue of checks: importing this package registers every family's checks.
+"""The catalogue of checks: one module per family, ``verify/checks/<family>.py``.
 
-One family module per line (``verify/checks/<family>.py`` mirrors ``analytic/<family>.py``).
+Modules here are discovered by :func:`verify.core.registry` (every module whose name
+does not start with ``_``); importing one registers its checks.
 """
-
-from verify.checks import linreg  # noqa: F401
-from verify.checks import deeplinear  # noqa: F401
-from verify.checks import momentum  # noqa: F401
-from verify.checks import nqm  # noqa: F401
-from verify.checks import kernels  # noqa: F401

@@ -7,12 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.stats
 
-import analytic
 from numeric import linreg as sim
 from verify.core import Context, check, compare, compare_outcome
 
-_GD = "Nesterov 2004, Introductory Lectures on Convex Optimization, sec. 1.2.3"
-_HMRT = "Hastie, Montanari, Rosset, Tibshirani 2019, arXiv:1903.08560v5, Thm 1 and eq. (16)"
 
 
 def _problem(ctx: Context, salt: str, eigenvalues, n: int):
@@ -30,10 +27,9 @@ def _problem(ctx: Context, salt: str, eigenvalues, n: int):
     return X, y, w_star, ev, errors
 
 
-@check("linreg.gd_loss_curve", cites=_GD)
-def gd_loss_curve(ctx: Context, mode_error=None):
+@check("linreg.gd_loss_curve", uses={"mode_error": "linreg.gd_mode_error"})
+def gd_loss_curve(ctx: Context, mode_error):
     """GD loss curve from the per-mode solution vs direct GD on least squares (float64)."""
-    mode_error = mode_error or analytic.get("linreg.gd_mode_error")
     d, n, steps, lam_min = (20, 60, 200, 0.05) if ctx.quick else (200, 600, 2000, 0.005)
     X, y, w_star, ev, errors = _problem(ctx, "gd_loss_curve", np.geomspace(lam_min, 2.0, d), n)
     eta = 0.9
@@ -53,14 +49,13 @@ def gd_loss_curve(ctx: Context, mode_error=None):
                   "L >= 1e-12 L0, so <= 2e-10 there")
 
 
-@check("linreg.critical_lr", cites=_GD)
-def critical_lr(ctx: Context, critical=None):
+@check("linreg.critical_lr", uses={"threshold": "linreg.critical_lr"})
+def critical_lr(ctx: Context, threshold):
     """GD just below critical_lr converges, just above diverges at rate |1 - eta lam_max|."""
-    critical = critical or analytic.get("linreg.critical_lr")
     d, n, steps = (10, 40, 3000) if ctx.quick else (100, 400, 6000)
     spectrum = np.geomspace(0.2, 1.0, d)
     X, y, _, ev, _ = _problem(ctx, "critical_lr", spectrum, n)
-    eta_c = float(critical(lam_max=float(ev[-1])))
+    eta_c = float(threshold(lam_max=float(ev[-1])))
     for factor in (0.99, 1.01):
         run = sim.gd_least_squares(X, y, jnp.zeros(d), factor * eta_c, steps)
         outcome = "diverges" if bool(run.diverged) else "converges"
@@ -84,12 +79,10 @@ def _contraction(weights, w_star, high: float = 1e-3, low: float = 1e-11) -> flo
     return float((err[stop] / err[start]) ** (1.0 / (stop - start)))
 
 
-@check("linreg.optimal_rate", cites=_GD)
-def optimal_rate(ctx: Context, rate=None, steps_formula=None):
+@check("linreg.optimal_rate", uses={"rate": "linreg.optimal_rate", "steps_formula": "linreg.optimal_steps",
+                                     "optimal_lr": "linreg.optimal_lr"})
+def optimal_rate(ctx: Context, rate, steps_formula, optimal_lr):
     """Measured worst-case contraction at optimal_lr vs optimal_rate, and steps to eps."""
-    rate = rate or analytic.get("linreg.optimal_rate")
-    steps_formula = steps_formula or analytic.get("linreg.optimal_steps")
-    optimal_lr = analytic.get("linreg.optimal_lr")
     for kappa in (10.0, 100.0) if ctx.quick else (10.0, 100.0, 1000.0):
         d = 8
         # Interior eigenvalues well inside [1, kappa] contract much faster than the ends.
@@ -115,10 +108,9 @@ def optimal_rate(ctx: Context, rate=None, steps_formula=None):
                       relative=False)
 
 
-@check("linreg.gradient_flow_limit", cites=_GD)
-def gradient_flow_limit(ctx: Context, flow=None):
+@check("linreg.gradient_flow_limit", uses={"flow": "linreg.gf_mode_error"})
+def gradient_flow_limit(ctx: Context, flow):
     """GD at time t = eta * steps approaches gradient flow with error O(eta) (fitted slope)."""
-    flow = flow or analytic.get("linreg.gf_mode_error")
     d, n, horizon = 10, 40, 5.0
     X, y, w_star, ev, errors = _problem(ctx, "gradient_flow_limit", np.geomspace(0.1, 1.0, d), n)
     etas = np.array([0.2, 0.1, 0.05, 0.025] if ctx.quick else [0.2, 0.1, 0.05, 0.025, 0.0125, 0.00625])
@@ -150,11 +142,9 @@ def _finite_n_gap(n: int, d: int, sigma2: float) -> float:
     return sigma2 * min(n, d) / (m * (m - 1))
 
 
-@check("linreg.ridgeless_risk", cites=_HMRT)
-def ridgeless_risk(ctx: Context, risk=None, ridge_risk=None):
+@check("linreg.ridgeless_risk", uses={"risk": "linreg.ridgeless_risk", "ridge_risk": "linreg.ridge_risk"})
+def ridgeless_risk(ctx: Context, risk, ridge_risk):
     """Double descent: Monte Carlo min-norm (and ridge) risk vs the asymptotic formula."""
-    risk = risk or analytic.get("linreg.ridgeless_risk")
-    ridge_risk = ridge_risk or analytic.get("linreg.ridge_risk")
     r2, sigma2 = 1.0, 0.25
     n, trials = (100, 200) if ctx.quick else (400, 1000)
     gammas = [0.25, 0.5, 2.0, 4.0] if ctx.quick else [0.1, 0.25, 0.5, 0.75, 1.5, 2.0, 4.0, 8.0]
@@ -193,10 +183,9 @@ def ridgeless_risk(ctx: Context, risk=None, ridge_risk=None):
         title=f"double descent: min-norm least squares, n={n}, r2={r2}, sigma2={sigma2}")
 
 
-@check("linreg.feature_conditioning", cites="LeCun et al. 1998, Efficient BackProp, sec. 4.3")
-def feature_conditioning(ctx: Context, kappa_formula=None):
+@check("linreg.feature_conditioning", uses={"kappa_formula": "linreg.two_feature_kappa"})
+def feature_conditioning(ctx: Context, kappa_formula):
     """kappa of H for scaled, correlated features: raw, standardised, whitened."""
-    kappa_formula = kappa_formula or analytic.get("linreg.two_feature_kappa")
     n, boot = (20000, 40) if ctx.quick else (200000, 100)
     scale, rho = 10.0, 0.8
     X = sim.correlated_design(ctx.key("feature_conditioning"), n, scale, rho)
@@ -211,18 +200,3 @@ def feature_conditioning(ctx: Context, kappa_formula=None):
                       f"4 bootstrap standard errors ({boot} resamples) of the sample kappa, n={n}")
     yield compare("whitened", 1.0, sim.condition_number(sim.whiten_features(X)), 1e-10,
                   "whitening makes H the identity up to float64 round-off")
-
-
-@check("linreg.negative_control", cites="DESIGN.md: a check must be able to fail")
-def negative_control(ctx: Context):
-    """A deliberately wrong rate, kappa/(kappa+1), must be rejected by linreg.optimal_rate."""
-    from analytic.formula import Formula
-    from analytic.symbols import kappa
-
-    wrong = Formula("wrong.optimal_rate", kappa / (kappa + 1), (kappa,), source="deliberately wrong",
-                    derived=False)
-    rows = list(optimal_rate(ctx, rate=wrong))
-    rejected = not all(r.passed for r in rows[:2])
-    yield compare_outcome("kappa/(kappa+1) as optimal_rate", "rejected",
-                          "rejected" if rejected else "accepted",
-                          "the optimal-rate check must fail for a wrong formula")

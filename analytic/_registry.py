@@ -1,0 +1,147 @@
+"""How a family publishes its Formulas: declared once, derived on first use.
+
+A family's private module makes one registry, ``FORMULAS = Formulas("linreg")``,
+and declares each builder with it. The registry writes the Formula's name
+(``"linreg.critical_lr"``) from the short name it was registered under, so a
+builder returns ``Formula(expr=..., params=..., ...)`` without one:
+
+    @FORMULAS.register("critical_lr")
+    def _critical_lr():
+        ...
+        return Formula(expr=..., params=(lam_max,), source=..., derived=True)
+
+A family of variants (one per method or activation) is one call:
+
+    FORMULAS.register_variants("{method}_spectral_radius", method=("heavy_ball", "nesterov"))(
+        _spectral_radius)              # _spectral_radius(method) -> Formula
+
+The family package's ``__init__`` merges its modules' registries and makes the
+Formulas attributes of the package (PEP 562), derived on first access:
+
+    FORMULAS = Formulas.merge(_gd.FORMULAS, _double_descent.FORMULAS)
+    __getattr__ = FORMULAS.module_getattr(__name__)
+
+Nothing here does sympy work at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+from collections.abc import Callable, Iterator
+
+from analytic.formula import Formula
+
+__all__ = ["Formulas"]
+
+Builder = Callable[[], Formula]
+
+
+class Formulas:
+    """The Formula builders of one family, by short name, each derived once on first use."""
+
+    def __init__(self, family: str) -> None:
+        if not family.isidentifier():
+            raise ValueError(f"family name must be an identifier, got {family!r}")
+        self.family = family
+        self._builders: dict[str, Builder] = {}
+
+    # -- declaring ------------------------------------------------------------------
+    def register(self, short: str, /, **arguments) -> Callable[[Callable[..., Formula]], Callable]:
+        """Register ``build(**arguments)`` under ``short``; the registry names the result.
+
+        Returns the cached, named builder, so that one builder can call another
+        (``_optimal_lr().expr``) without deriving it twice.
+        """
+
+        def decorate(build: Callable[..., Formula]) -> Builder:
+            return self._add(short, functools.partial(build, **arguments))
+
+        return decorate
+
+    def register_variants(self, template: str, /, **axes) -> Callable[[Callable[..., Formula]], Callable]:
+        """Register ``build(**choice)`` for every combination of the ``axes`` values.
+
+        ``template`` is formatted with each choice: ``"{activation}_nngp"`` with
+        ``activation=("relu", "erf")`` registers ``relu_nngp`` and ``erf_nngp``.
+        """
+        if not axes:
+            raise ValueError("register_variants needs at least one axis, e.g. method=('a', 'b')")
+
+        def decorate(build: Callable[..., Formula]) -> Callable[..., Formula]:
+            keys = list(axes)
+            for values in itertools.product(*(axes[k] for k in keys)):
+                choice = dict(zip(keys, values))
+                self._add(template.format(**choice), functools.partial(build, **choice))
+            return build
+
+        return decorate
+
+    def _add(self, short: str, build: Builder) -> Builder:
+        if not short.isidentifier():
+            raise ValueError(f"{self.family}: formula name must be an identifier, got {short!r}")
+        if short in self._builders:
+            raise ValueError(f"formula {self.family}.{short} registered twice")
+        full = f"{self.family}.{short}"
+
+        @functools.cache
+        def named() -> Formula:
+            formula = build()
+            if not isinstance(formula, Formula):
+                raise TypeError(f"builder of {full} returned {type(formula).__name__}, not a Formula")
+            if formula.name not in ("", full):
+                raise ValueError(f"builder of {full} named its Formula {formula.name!r}")
+            return dataclasses.replace(formula, name=full)
+
+        named.__name__ = f"_{short}"
+        named.__doc__ = f"Derive (once) and return the Formula {full}."
+        self._builders[short] = named
+        return named
+
+    @classmethod
+    def merge(cls, *registries: Formulas) -> Formulas:
+        """One registry holding the builders of several modules of the same family."""
+        families = {r.family for r in registries}
+        if len(families) != 1:
+            raise ValueError(f"can only merge registries of one family, got {sorted(families)}")
+        merged = cls(families.pop())
+        for registry in registries:
+            for short, build in registry._builders.items():
+                if short in merged._builders:
+                    raise ValueError(f"formula {merged.family}.{short} registered twice")
+                merged._builders[short] = build
+        return merged
+
+    # -- using ----------------------------------------------------------------------
+    def __contains__(self, short: object) -> bool:
+        return short in self._builders
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+    def __getitem__(self, short: str) -> Builder:
+        """The cached builder of ``short`` (call it to get the Formula)."""
+        return self._builders[short]
+
+    def get(self, short: str) -> Formula:
+        """The Formula ``short``, derived on first use."""
+        if short not in self._builders:
+            raise ValueError(f"unknown formula {self.family}.{short}; {self.family} has {sorted(self)}")
+        return self._builders[short]()
+
+    def module_getattr(self, module_name: str) -> Callable[[str], Formula]:
+        """A module ``__getattr__`` (PEP 562) that derives registered Formulas on access."""
+
+        def __getattr__(attr: str) -> Formula:
+            if attr in self._builders:
+                return self._builders[attr]()
+            raise AttributeError(f"module {module_name!r} has no attribute {attr!r}")
+
+        return __getattr__
+
+    def __repr__(self) -> str:
+        return f"Formulas({self.family!r}, {len(self)} formulas)"

@@ -1,0 +1,61 @@
+"""The universal negative control: every check rejects a wrong Formula in any argument.
+
+For each registered check and each Formula it declares in ``uses``, the check is run
+with that Formula scaled by 11/10 (every component of a tuple-valued one), the size
+of a plausible hand-derivation slip; at least one row must fail. Arguments a check
+declares ``blind`` (with the reason) are run too and must *not* be caught, so that a
+declaration that has become untrue is noticed (strict xfail).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+
+from verify import core
+
+FACTOR = sp.Rational(11, 10)
+
+
+def perturbed(formula):
+    """The same Formula with its value off by 10% (each component of a tuple)."""
+    exprs = formula.expr if isinstance(formula.expr, tuple) else (formula.expr,)
+    wrong = tuple(FACTOR * e for e in exprs)
+    return dataclasses.replace(formula, name=f"{formula.name}*11/10", expr=wrong if isinstance(
+        formula.expr, tuple) else wrong[0], derived=False, derivation="deliberately wrong by 10%")
+
+
+def _context(chk: core.Check) -> core.Context:
+    return core.Context(size="smoke" if chk.smoke else "quick")
+
+
+def _cases():
+    for name, chk in core.registry().items():
+        blind = dict(chk.blind)
+        for arg, formula_name in chk.uses:
+            marks = [pytest.mark.xfail(strict=True, reason=f"declared blind: {blind[arg]}")] \
+                if arg in blind else []
+            yield pytest.param(name, arg, id=f"{name}-{arg}", marks=marks)
+
+
+@pytest.mark.parametrize("check_name, arg", list(_cases()))
+def test_a_wrong_formula_fails_a_row(check_name, arg):
+    chk = core.registry()[check_name]
+    wrong = perturbed(chk.formulas()[arg])
+    try:
+        for row in chk(_context(chk), **{arg: wrong}):
+            if not row.passed:
+                return  # caught: the first failing row is enough
+    except Exception:  # noqa: BLE001 - `python -m verify` reports a raising check as a failed row
+        return
+    pytest.fail(f"{check_name} passed every row with {arg} = {wrong.name}")
+
+
+@pytest.mark.parametrize("check_name", sorted(core.registry()))
+def test_every_check_can_be_caught_through_a_formula(check_name):
+    chk = core.registry()[check_name]
+    catchable = [arg for arg, _ in chk.uses if arg not in dict(chk.blind)]
+    assert catchable, f"{check_name} declares no Formula whose mistake it can catch"
+    assert all(reason.strip() for _, reason in chk.blind), f"{check_name}: blind without a reason"
