@@ -41,7 +41,7 @@ import sympy as sp
 from analytic.deeplinear_hyp import _hyp2f1_one_jax, hyp2f1_one  # noqa: F401 (re-exported)
 from analytic.family import formula_builder, lazy_attributes
 from analytic.formula import Formula
-from analytic.symbols import N, s, sigma, sigma0, sigmaf, t, tau, u, u0, uf
+from analytic._legacy_symbols import N, s, sigma, sigma0, sigmaf, t, tau, u, u0, uf
 
 __all__ = ["FORMULAS", "arora_singular_value", "hyp2f1_one"]
 

@@ -30,7 +30,7 @@ import sympy as sp
 
 from analytic.family import formula_builder, lazy_attributes
 from analytic.formula import Formula
-from analytic.symbols import angle, k11, k12, k22, q, sigma_b, sigma_w
+from analytic._legacy_symbols import angle, k11, k12, k22, q, sigma_b, sigma_w
 
 FORMULAS: dict = {}
 

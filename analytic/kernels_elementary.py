@@ -118,7 +118,7 @@ def _pair_gap(p1: _Points, p2: _Points, one_minus_c, one_plus_c):
 def _series_coefficients(name: str, terms: int) -> tuple[float, ...]:
     """Taylor coefficients from sympy.series, in powers of a^2: atan(a) = a sum c_k a^2k,
     a - sin(a) = a^3 sum c_k a^2k."""
-    from analytic.symbols import angle
+    from analytic._legacy_symbols import angle
 
     expr, lead = {"atan": (sp.atan(angle), 1), "angle_minus_sine": (angle - sp.sin(angle), 3)}[name]
     series = sp.series(expr, angle, 0, lead + 2 * terms).removeO()

@@ -41,7 +41,7 @@ from analytic.formula import Formula
 from analytic.momentum_composites import (  # noqa: F401  (public composites)
     METHODS, is_stable, regime, spectral_radius, steps_to_eps,
 )
-from analytic.symbols import L, alpha, beta, eps, kappa, lam, mu, t
+from analytic._legacy_symbols import L, alpha, beta, eps, kappa, lam, mu, t
 
 FORMULAS: dict = {}
 

@@ -14,7 +14,7 @@ import functools
 
 import sympy as sp
 
-from analytic.symbols import L, alpha, beta, kappa, lam, mu
+from analytic._legacy_symbols import L, alpha, beta, kappa, lam, mu
 
 Z = sp.Symbol("z")  # root variable of the characteristic polynomial
 

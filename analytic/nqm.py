@@ -43,7 +43,7 @@ import sympy as sp
 
 from analytic.family import formula_builder, lazy_attributes
 from analytic.formula import Formula
-from analytic.symbols import B, alpha, beta, c, e0, h, p, t, theta_cross, theta_prev_sq, theta_sq
+from analytic._legacy_symbols import B, alpha, beta, c, e0, h, p, t, theta_cross, theta_prev_sq, theta_sq
 
 __all__ = ["FORMULAS", "SOURCE", "expected_loss_curve", "moment_matrix", "mean_characteristic_polynomial",
            "check_spectrum", "check_hyperparameters"]
