@@ -22,7 +22,6 @@ Symbol (the families are searched in order; prefer ``from analytic.nqm import sy
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 from sympy import Symbol
 
@@ -37,12 +36,15 @@ beta = Symbol("beta", nonnegative=True)  # momentum coefficient
 
 
 def __getattr__(name: str) -> Symbol:
+    if name.startswith("__"):  # the import system probes __path__ etc.: not symbols
+        raise AttributeError(f"module 'analytic.symbols' has no attribute {name!r}")
     from analytic import FAMILIES
 
     for family in FAMILIES:
-        if importlib.util.find_spec(f"analytic.{family}._symbols") is None:
+        try:
+            module = importlib.import_module(f"analytic.{family}._symbols")
+        except ImportError:
             continue
-        module = importlib.import_module(f"analytic.{family}._symbols")
         if isinstance(getattr(module, name, None), Symbol):
             return getattr(module, name)
     raise AttributeError(f"module 'analytic.symbols' has no attribute {name!r}")
