@@ -124,7 +124,7 @@ class Formula:
     Example:
         >>> from analytic import linreg
         >>> linreg.optimal_lr(lam_min=1.0, lam_max=3.0)   # 2 / (1 + 3)
-        Array(0.5, dtype=float32, weak_type=True)
+        Array(0.5, dtype=float64)
     """
 
     name: str = ""  # "family.short"; a family's registry fills it in (see analytic._registry)

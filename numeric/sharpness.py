@@ -89,7 +89,7 @@ def _lanczos_top(loss, params, args, scale, start, iterations):
 
 def sharpness(loss: Callable[..., jax.Array], params, args: tuple = (), iterations: int = 20,
               key: jax.Array | None = None, preconditioner=None) -> Sharpness:
-    """Top eigenvalue of the Hessian of ``loss(params, *args)`` in ``params`` (Lanczos on HVPs).
+    r"""Top eigenvalue of the Hessian of ``loss(params, *args)`` in ``params`` (Lanczos on HVPs).
 
     ``params`` is any pytree; ``args`` (data, labels, ...) are traced, so one
     compilation serves every call with the same shapes. ``loss`` is a static

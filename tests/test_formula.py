@@ -98,7 +98,7 @@ def test_diff_and_subs_make_new_formulas():
     assert sensitivity.params == (kappa,)
     assert sensitivity(kappa=1.0) == pytest.approx(0.5, rel=1e-15)
     optimal_lr = analytic.get("linreg.optimal_lr")
-    from analytic.symbols import lam_max, lam_min
+    from analytic.linreg._symbols import lam_max, lam_min
     in_kappa = optimal_lr.subs({lam_max: kappa * lam_min}).subs(lam_min=1)
     assert in_kappa.params == (kappa,)
     assert in_kappa(kappa=3.0) == pytest.approx(0.5, rel=1e-15)
@@ -142,7 +142,7 @@ def _run(code: str) -> str:
 def test_import_does_no_sympy_work():
     code = ("import analytic, importlib\n"
             "mods = [importlib.import_module('analytic.' + f) for f in analytic.FAMILIES]\n"
-            "print(sum(b.cache_info().currsize for m in mods for b in m.FORMULAS.values()))")
+            "print(sum(m.FORMULAS[s].cache_info().currsize for m in mods for s in m.FORMULAS))")
     assert _run(code) == "0"
 
 
@@ -155,7 +155,7 @@ def test_numeric_never_imports_analytic_or_sympy():
 
 
 def test_constraints_between_parameters():
-    from analytic.symbols import L, mu
+    L, mu = sp.Symbol("L", positive=True), sp.Symbol("mu", positive=True)
     f = Formula("test.ratio", L / mu, (mu, L), source="test", derived=False, constraints=(sp.Ge(L, mu),))
     assert float(f(mu=1.0, L=4.0)) == 4.0
     with pytest.raises(ValueError, match=r"must satisfy L >= mu, got L = 1.0, mu = 2.0"):
@@ -163,3 +163,31 @@ def test_constraints_between_parameters():
     assert "requires L >= mu" in f.describe()
     with pytest.raises(ValueError, match="relation between params"):
         Formula("bad", L / mu, (mu, L), source="t", derived=False, constraints=(sp.Ge(eta, mu),))
+
+
+def test_one_symbol_name_has_one_set_of_assumptions_across_the_catalogue():
+    seen = {}
+    for name, formula in analytic.catalog().items():
+        for p in formula.params:
+            first = seen.setdefault(p.name, (p, name))
+            assert p == first[0], (f"{p.name} in {name} has assumptions {p.assumptions0}, but in "
+                                   f"{first[1]} {first[0].assumptions0}")
+
+
+def test_describe_says_derived_or_stated_once():
+    stated = Formula(expr=eta * lam, params=(eta, lam), source="s", derived=False,
+                     derivation="stated from the paper; checked in the tests")
+    line = [ln for ln in stated.describe().splitlines() if "stated" in ln]
+    assert line == ["  stated: from the paper; checked in the tests"]
+    for f in analytic.catalog().values():
+        text = f.describe()
+        assert "stated: stated" not in text and "derived: derived" not in text, f.name
+
+
+def test_a_formula_must_say_whether_it_was_derived():
+    with pytest.raises(TypeError, match="derived must be True"):
+        Formula("t.x", eta, (eta,), source="s")
+    with pytest.raises(ValueError, match="expr is required"):
+        Formula("t.x", params=(eta,), derived=True)
+    unnamed = Formula(expr=2 / eta, params=(eta,), derived=True)  # a REPL user's own: no name needed
+    assert float(unnamed(eta=4.0)) == 0.5

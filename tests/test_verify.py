@@ -167,3 +167,41 @@ def test_figures_write_csv_and_png_when_matplotlib_present(tmp_path):
         assert not any(n.endswith(".png") for n in names)  # CSV only, no error
     else:
         assert {"curve.png", "grid.png"} <= names
+
+
+def test_context_sizes_memo_and_mesh():
+    assert core.Context(quick=True).size == "quick" and core.Context(quick=False).size == "full"
+    smoke = core.Context(size="smoke")
+    assert smoke.quick and smoke.smoke
+    with pytest.raises(ValueError, match="size must be one of"):
+        core.Context(size="huge")
+    with pytest.raises(ValueError, match="num_devices must be a positive integer"):
+        core.Context(num_devices=0)
+    calls = []
+    ctx = core.Context()
+    assert ctx.memoise("k", lambda: calls.append(1) or 42) == 42
+    assert ctx.memoise("k", lambda: calls.append(1) or 43) == 42 and calls == [1]
+    assert core.Context().memo == {}  # memo lives and dies with its Context
+    mesh = ctx.mesh
+    assert mesh.axis_names == ("batch",) and mesh.devices.size == 1
+    with pytest.raises(ValueError, match="num_devices = 99"):
+        core.Context(num_devices=99).mesh
+
+
+def test_check_hands_its_formulas_and_rejects_unknown_overrides():
+    chk = core.registry()["linreg.critical_lr"]
+    assert dict(chk.uses) == {"threshold": "linreg.critical_lr"}
+    assert chk.cites.startswith("Nesterov 2004")  # from the Formula's source
+    with pytest.raises(TypeError, match="unknown formula arguments"):
+        list(chk(core.Context(), nope=None))
+
+
+def test_cli_num_devices():
+    bad = _cli("linreg.critical_lr", "--num-devices", "5")
+    assert bad.returncode != 0 and "--num-devices 5" in bad.stderr
+    many = subprocess.run([sys.executable, "-m", "verify", "linreg.critical_lr", "--quick", "--num-devices",
+                           "all"], capture_output=True, text=True,
+                          env={**__import__("os").environ,
+                               "XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    assert many.returncode == 0, many.stdout + many.stderr
+    assert "x 4" in many.stdout.splitlines()[0]

@@ -22,7 +22,7 @@ curves), ``_symbols``.
 Example:
     >>> from analytic import linreg
     >>> linreg.optimal_lr(lam_min=1.0, lam_max=3.0)   # 2 / (1 + 3)
-    Array(0.5, dtype=float64, weak_type=True)
+    Array(0.5, dtype=float64)
     >>> linreg.critical_lr.expr
     2/lam_max
 """
