@@ -49,7 +49,7 @@ def least_squares_loss(X, y, w):
     return 0.5 * jnp.mean(r**2)
 
 
-@functools.partial(jax.jit, static_argnums=4)
+@functools.partial(jax.jit, static_argnames="steps")
 def _gd_scan(X, y, w0, eta, steps):
     n = X.shape[0]
 
@@ -160,7 +160,7 @@ class RiskEstimate(NamedTuple):
     samples: jax.Array
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+@functools.partial(jax.jit, static_argnames=("n", "d", "ridge"))
 def _risk_samples(keys, n, d, ridge, r2, sigma2):
     def one(key):
         kb, kx, ke = jax.random.split(key, 3)
