@@ -25,6 +25,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--figures", metavar="DIR", help="write figure data (CSV, and PNG with matplotlib)")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--seed", type=int, default=0, help="base seed of every check's PRNG keys")
+    parser.add_argument("--time-limit", type=float, default=1800.0, metavar="SECONDS",
+                        help="per-check time limit; a check past it is a failed row (0: none; default 1800)")
+    parser.add_argument("--mutate", action="store_true",
+                        help="plant mistakes in each Formula the selected checks use and print the "
+                             "kill table (exit 1 if one survives undeclared)")
     return parser.parse_args(argv)
 
 
@@ -66,10 +71,16 @@ def main(argv=None) -> int:
         for chk in checks:
             print(f"{chk.name:40s} {chk.description}  [{chk.cites}]")
         return 0
+    if args.time_limit < 0:
+        print(f"error: --time-limit must be >= 0 seconds, got {args.time_limit}", file=sys.stderr)
+        return 2
+    if args.mutate:
+        return _mutate(checks, args)
 
     devices = _pick_devices(args.device, args.num_devices)
     device = devices[0]
-    ctx = core.Context(quick=args.quick, seed=args.seed, devices=tuple(devices))
+    ctx = core.Context(quick=args.quick, seed=args.seed, devices=tuple(devices),
+                       time_limit=args.time_limit or None)
     print(f"verify: {len(checks)} checks, {'quick' if args.quick else 'full'} size, "
           f"device {device.platform}:{getattr(device, 'device_kind', device)}"
           f"{f' x {len(devices)}' if len(devices) > 1 else ''}, jax {jax.__version__}")
@@ -91,3 +102,20 @@ def main(argv=None) -> int:
         written = figures.write_all(ctx.figures, args.figures)
         print(f"figure data: {len(written)} files in {args.figures}")
     return 0 if results and all(r.passed for r in results) else 1
+
+
+def _mutate(checks, args) -> int:
+    from verify import mutations
+
+    records = []
+    for record in mutations.kill_table(checks, "quick" if args.quick else "full", args.time_limit or None):
+        records.append(record)
+        print(f"  {record.check} {record.argument} [{record.mutation}]: {record.outcome}",
+              file=sys.stderr, flush=True)
+    print(mutations.format_table(records))
+    if args.json:
+        import json
+
+        with open(args.json, "w") as handle:
+            json.dump([r._asdict() for r in records], handle, indent=2)
+    return 0 if all(r.outcome != "survived" for r in records) else 1

@@ -29,6 +29,8 @@ import fnmatch
 import importlib
 import pkgutil
 import math
+import signal
+import threading
 import time
 import traceback
 import zlib
@@ -40,7 +42,7 @@ import numpy as np
 
 __all__ = [
     "Row", "Result", "Check", "Context", "Figure", "check", "compare", "compare_outcome", "inform",
-    "registry", "select", "run", "SIZES",
+    "registry", "select", "run", "SIZES", "CheckTimeout",
 ]
 
 SIZES = ("smoke", "quick", "full")
@@ -136,6 +138,7 @@ class Context:
     num_devices: int | None = 1  # None: every device of the default platform
     devices: tuple | None = None  # explicit devices (overrides num_devices)
     memo: dict = dataclasses.field(default_factory=dict, repr=False)
+    time_limit: float | None = None  # seconds per check (run() reports a hang as a failed row)
 
     def __post_init__(self) -> None:
         if not self.size:
@@ -206,6 +209,7 @@ class Check:
     uses: tuple[tuple[str, str], ...] = ()
     blind: tuple[tuple[str, str], ...] = ()
     smoke: bool = False
+    no_formula: str = ""  # why a claim of this check involves no Formula (a conservation law, say)
 
     def formulas(self, **overrides) -> dict[str, Any]:
         """The Formulas this check uses, from the catalogue unless overridden by keyword."""
@@ -242,14 +246,16 @@ class _LazyCites(str):
 
 
 def check(name: str, uses: dict[str, str] | None = None, cites: str = "", description: str = "",
-          blind: dict[str, str] | None = None, smoke: bool = False):
+          blind: dict[str, str] | None = None, smoke: bool = False, no_formula: str = ""):
     """Register a generator function ``fn(ctx, **formulas) -> Iterator[Row]`` as a check.
 
     ``uses={"rate": "momentum.nesterov_rate"}`` hands ``fn`` the catalogue Formula
     as ``rate`` (or an override, for negative controls). ``cites`` defaults to the
     sources of those Formulas; give it to add a claim's own paper. ``blind`` lists
     arguments whose perturbation the check cannot see, each with the reason.
-    Returns the :class:`Check`, which is callable as ``chk(ctx, **overrides)``.
+    ``no_formula`` says why a check whose failing rows involve no Formula (a
+    conservation law measured on the simulation itself) is still a check; such a check
+    needs a ``cites``. Returns the :class:`Check`, which is callable as ``chk(ctx, **overrides)``.
     """
     uses = dict(uses or {})
     blind = dict(blind or {})
@@ -262,7 +268,7 @@ def check(name: str, uses: dict[str, str] | None = None, cites: str = "", descri
             raise ValueError(f"check {name!r} registered twice")
         doc = description or (fn.__doc__ or "").strip().split("\n")[0]
         chk = Check(name, fn, cites or _LazyCites(""), doc, tuple(uses.items()),
-                    tuple(blind.items()), smoke)
+                    tuple(blind.items()), smoke, no_formula)
         _REGISTRY[name] = chk
         return chk
 
@@ -321,19 +327,66 @@ class Result(NamedTuple):
         return "PASS" if self.passed else "FAIL"
 
 
-def run(checks: Iterable[Check], ctx: Context) -> Iterator[Result]:
+class CheckTimeout(Exception):
+    """A check ran past the Context's per-check time limit."""
+
+
+class _Deadline:
+    """Raise :class:`CheckTimeout` in the main thread after ``seconds`` (SIGALRM timer).
+
+    Only the time spent inside the check counts: the timer is stopped while a row is
+    handed to the caller. Where no POSIX interval timer is available (another thread,
+    Windows), there is no limit. A hang inside compiled code (an XLA compilation) is
+    interrupted when control returns to Python.
+    """
+
+    def __init__(self, name: str, seconds: float | None) -> None:
+        self.name, self.limit, self.used = name, seconds, 0.0
+        self.enabled = bool(seconds) and hasattr(signal, "setitimer") and \
+            threading.current_thread() is threading.main_thread()
+
+    def call(self, fn, *args):
+        if not self.enabled:
+            return fn(*args)
+        remaining = self.limit - self.used
+        if remaining <= 0:
+            raise CheckTimeout(f"{self.name} exceeded its time limit of {self.limit:g} s")
+
+        def expire(signum, frame):
+            raise CheckTimeout(f"{self.name} exceeded its time limit of {self.limit:g} s")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        start = time.perf_counter()
+        signal.setitimer(signal.ITIMER_REAL, remaining)
+        try:
+            return fn(*args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            self.used += time.perf_counter() - start
+
+
+def run(checks: Iterable[Check], ctx: Context, **overrides) -> Iterator[Result]:
     """Run checks, yielding each row as it is produced (for streaming output).
 
-    A check that raises is reported as one failed row carrying the exception.
+    A check that raises is reported as one failed row carrying the exception; one that
+    runs past ``ctx.time_limit`` seconds (deriving its Formulas included) as a failed
+    row saying so. ``overrides`` (formula arguments) go to every check: for one check.
     """
     for chk in checks:
+        deadline = _Deadline(chk.name, ctx.time_limit)
         start = time.perf_counter()
         try:
-            for row in chk(ctx):
+            rows = deadline.call(lambda: iter(chk(ctx, **overrides)))
+            while True:
+                row = deadline.call(next, rows, None)
+                if row is None:
+                    break
                 now = time.perf_counter()
                 yield Result(chk.name, row, row.passed, now - start)
                 start = now
         except Exception as exc:  # noqa: BLE001 - reported, not swallowed
             last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            row = Row("error", "-", "-", math.inf, 0.0, last)
+            label = "time limit" if isinstance(exc, CheckTimeout) else "error"
+            row = Row(label, "-", "-", math.inf, 0.0, last)
             yield Result(chk.name, row, False, time.perf_counter() - start)
