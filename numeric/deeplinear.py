@@ -232,7 +232,7 @@ def _train_one(inputs, targets, left, right, k, network: Network, lr, record_eve
     return Trajectory(steps, modes, singular, losses, imbalance, drift, diverged, growth)
 
 
-@functools.partial(jax.jit, static_argnums=(4, 8))
+@functools.partial(jax.jit, static_argnames=("k", "records"))
 def _train_batch(inputs, targets, left, right, k, networks: Network, lrs, every, records: int):
     one = lambda net, lr, e: _train_one(inputs, targets, left, right, k, net, lr, e, records)
     return jax.vmap(one)(networks, lrs, every)
@@ -296,7 +296,7 @@ def _square_loss(a, target):
     return 0.5 * jnp.sum((a @ a - target) ** 2)
 
 
-@functools.partial(jax.jit, static_argnums=5)
+@functools.partial(jax.jit, static_argnames="records")
 def _train_square(target, basis, a0, lr, record_every, records: int):
     grad = jax.grad(_square_loss)
 

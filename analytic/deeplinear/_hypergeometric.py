@@ -1,7 +1,7 @@
 r"""${}_2F_1(1, b; b+1; x)$ as a sympy Function with its own JAX evaluator.
 
-The time integral of the depth-N singular-value dynamics (``analytic.deeplinear``) is a
-Lerch Phi, i.e. this one-parameter Gauss hypergeometric family. ``sympy.hyper`` has no
+The time integral of the depth-N singular-value dynamics (``arora_learning_time`` in
+``_mode_dynamics``) is a Lerch Phi, i.e. this one-parameter Gauss hypergeometric family. ``sympy.hyper`` has no
 JAX printer, and ``jax.scipy.special.hyp2f1`` compiles slowly when its parameters are
 traced, so this module supplies both the symbol and a short series evaluator.
 """
