@@ -55,6 +55,8 @@ REFERENCES: dict[str, Reference] = {
     # --- deep linear networks ----------------------------------------------------------------
     "saxe2013": Reference("Saxe, McClelland, Ganguli", 2013, "Exact solutions to the nonlinear "
                           "dynamics of learning in deep linear neural networks", arxiv="1312.6120v3"),
+    "du2018": Reference("Du, Hu, Lee", 2018, "Algorithmic Regularization in Learning Deep Homogeneous "
+                        "Models: Layers are Automatically Balanced", arxiv="1806.00900v2"),
     "arora2018": Reference("Arora, Cohen, Hazan", 2018, "On the Optimization of Deep Networks: "
                            "Implicit Acceleration by Overparameterization", arxiv="1802.06509v2"),
     # --- kernels of wide networks --------------------------------------------------------------

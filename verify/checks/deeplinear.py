@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from analytic.deeplinear import arora_singular_value
+from analytic.references import cite
 from numeric import deeplinear as sim
 from verify.core import Context, check, compare, compare_outcome, inform
 
@@ -185,7 +186,11 @@ def learning_times(ctx: Context, learning_time, saxe_time):
     "linear": "only in informational rows (no bound claimed), and depths >= 2 never evaluate it",
     "two_layer": "only in informational rows (INFO: no bound is claimed, they cannot fail)",
     "learning_time": "sizes the horizon of the runs and enters informational rows only; the checked "
-                     "row (imbalance drift / (lr (L0 - LT))) is a conservation law, not a Formula"})
+                     "row (imbalance drift / (lr (L0 - LT))) is a conservation law, not a Formula"},
+    no_formula="the checked row is the conservation of W2^T W2 - W1 W1^T under gradient flow (its GD "
+               "drift bounded by lr times the loss decrease), measured on the trained network itself",
+    cites=cite("du2018", "abstract: gradient flow keeps the differences between layers' squared norms "
+                         "invariant (for linear layers, W2^T W2 - W1 W1^T)"))
 def random_init(ctx: Context, linear, two_layer, learning_time):
     """Small random (unbalanced, unaligned) init: the conserved imbalance (checked), and how far
     the balanced prediction is from the trained network (measured, informational only)."""
