@@ -14,6 +14,7 @@ import dataclasses
 import pytest
 import sympy as sp
 
+import analytic
 from verify import core
 
 FACTOR = sp.Rational(11, 10)
@@ -59,3 +60,11 @@ def test_every_check_can_be_caught_through_a_formula(check_name):
     catchable = [arg for arg, _ in chk.uses if arg not in dict(chk.blind)]
     assert catchable or chk.no_formula, f"{check_name} declares no Formula whose mistake it can catch"
     assert all(reason.strip() for _, reason in chk.blind), f"{check_name}: blind without a reason"
+
+
+def test_every_formula_in_the_catalogue_is_compared_by_a_check():
+    used = {name for chk in core.registry().values() for _, name in chk.uses}
+    symbolic = core.symbolic_only_formulas()
+    unused = sorted(set(analytic.names()) - used - set(symbolic))
+    assert not unused, f"no check uses {unused}: add a row, or declare them symbolic_only with a reason"
+    assert not set(symbolic) - set(analytic.names()), "symbolic_only names a Formula that does not exist"

@@ -227,6 +227,26 @@ class Check:
 
 
 _REGISTRY: dict[str, Check] = {}
+_SYMBOLIC_ONLY: dict[str, str] = {}
+
+
+def symbolic_only(reasons: dict[str, str]) -> None:
+    """Declare catalogue Formulas that no numeric row compares, each with the reason.
+
+    For display-only forms (a depth-2 kernel written out symbolically, say) that the
+    tests check symbolically against a Formula that *is* verified. Every other
+    Formula must be used by a check (``tests/test_negative_controls.py``).
+    """
+    for name, reason in reasons.items():
+        if not reason.strip():
+            raise ValueError(f"symbolic_only: {name} needs a reason")
+        _SYMBOLIC_ONLY[name] = reason
+
+
+def symbolic_only_formulas() -> dict[str, str]:
+    """The Formulas declared by :func:`symbolic_only` (after importing the catalogue)."""
+    registry()
+    return dict(_SYMBOLIC_ONLY)
 
 
 def _cites_of(uses: dict[str, str]) -> str:
