@@ -52,11 +52,19 @@ def loss_trajectory(ctx: Context, moment_step, sgd_formula):
             yield compare(f"sgd closed form (rsolve) at t={times}", closed, mean[times],
                           Z * float(np.max(sem[times] / closed)),
                           f"{Z} x largest relative MC standard error ({chains} chains)")
+    # The MC rows above cannot see a 10% slip (their tolerance is ~15%); a noise-free run can.
+    run = mc.simulate_sweep(ctx.key("nqm.loss_trajectory.noise_free"), h, 0.0 * c, 1.0, 4.0, 0.5, 0.0,
+                            steps=steps, chains=2)
+    closed = np.asarray(sgd_formula(alpha=0.5, h=h[None, :], c=0.0, B=4.0, t=np.array(times)[:, None],
+                                    e0=1.0)).sum(axis=1)
+    yield compare(f"sgd closed form, noise-free run (c = 0) at t={times}", closed,
+                  np.asarray(run.loss_mean[0])[times], 1e-10,
+                  "deterministic run; float64 round-off over a few hundred steps")
 
 
-def _burn_in(lr, mom, power, h, c, batch, steady_total, moment_step) -> int:
+def _burn_in(lr, mom, power, h, c, batch, steady_total, moment_step, horizon) -> int:
     """Steps until the exact E[L_t] from theta_0 = 0 is within 1e-4 of its limit (for good)."""
-    curve = np.asarray(expected_loss_curve(lr, mom, power, h, c, batch, 0.0, 20000,
+    curve = np.asarray(expected_loss_curve(lr, mom, power, h, c, batch, 0.0, horizon,
                                                moment_step=moment_step))
     far = np.nonzero(np.abs(curve - steady_total) > 1e-4 * steady_total)[0]
     return int(far[-1]) + 1 if far.size else 0
@@ -68,10 +76,12 @@ def _burn_in(lr, mom, power, h, c, batch, steady_total, moment_step) -> int:
              "max_lr": "nqm.max_stable_lr", "moment_step": "nqm.second_moment_step"},
        blind={"moment_step": "only sets the burn-in length (when the exact curve from theta_0 = 0 "
                              "has settled); a wrong map lengthens the burn-in, and a longer burn-in "
-                             "cannot move a time average that was already stationary"})
+                             "cannot move a time average that was already stationary"},
+       smoke=True)
 def steady_state(ctx: Context, sgd_formula, momentum_formula, preconditioned_formula, max_lr, moment_step):
     """Per-dimension steady-state loss 1/2 h E[theta^2] vs time-averaged Monte Carlo; divergence."""
     dim, chains, steps = (16, 128, 3000) if ctx.quick else (256, 1024, 20000)
+    horizon = 2000 if ctx.smoke else 20000  # the burn-ins are < 100 steps: 2000 bounds them
     h, c = _spectrum(dim)
     cases = (
         ("sgd", 4.0, 0.5, 0.0, 0.0, lambda: sgd_formula(alpha=0.5, h=h, c=c, B=4.0)),
@@ -81,7 +91,7 @@ def steady_state(ctx: Context, sgd_formula, momentum_formula, preconditioned_for
     )
     for name, batch, lr, mom, power, predict in cases:
         pred = np.asarray(predict())
-        burn = _burn_in(lr, mom, power, h, c, batch, pred.sum(), moment_step)
+        burn = _burn_in(lr, mom, power, h, c, batch, pred.sum(), moment_step, horizon)
         meas = mc.steady_state_loss(ctx.key(f"nqm.steady_state.{name}"), h, c, batch, lr, mom, power,
                                     burn_in=burn, steps=steps, chains=chains)
         rel = np.asarray(meas.loss_sem) / pred
@@ -119,8 +129,11 @@ def sgd_mean(ctx: Context, mean):
                   "noise-free run: deterministic; float64 round-off over a few hundred steps")
 
 
-def sweep_settings(quick: bool) -> dict:
-    """Sizes of the steps-vs-batch sweep (quick: CPU; full: the paper-sized GPU run)."""
+def sweep_settings(quick: bool, smoke: bool = False) -> dict:
+    """Sizes of the steps-vs-batch sweep (quick: CPU; full: the paper-sized GPU run; smoke:
+    quick with three batch sizes, the two smallest for the slope and the floor)."""
+    if smoke:
+        return sweep_settings(True) | dict(batch=2.0 ** np.array([2, 4, 12]))
     if quick:
         return dict(dim=100, target_fraction=0.02, batch=2.0 ** np.arange(2, 13, 2),
                     fractions=np.geomspace(2e-3, 0.95, 10), max_steps=1500, chains=32)
@@ -166,10 +179,11 @@ def _measure(ctx, name, power, tuned, s, h, c, target, moment_step, max_lr):
 
 
 @check("nqm.steps_vs_batch", uses={"moment_step": "nqm.second_moment_step", "max_lr": "nqm.max_stable_lr"},
-       cites=f"{cite('zhang2019', 'sec. 3-4, fig. 5')}; {cite('mccandlish2018', 'sec. 2.2 (critical batch)')}")
+       cites=f"{cite('zhang2019', 'sec. 3-4, fig. 5')}; {cite('mccandlish2018', 'sec. 2.2 (critical batch)')}",
+       smoke=True)
 def steps_vs_batch(ctx: Context, moment_step, max_lr):
     """Tuned steps to target vs batch size: prediction vs Monte Carlo; critical-batch ordering."""
-    s = sweep_settings(ctx.quick)
+    s = sweep_settings(ctx.quick, ctx.smoke)
     h, c = _spectrum(s["dim"])
     target = s["target_fraction"] * 0.5 * h.sum()
     # Keyed on the Formulas too: a check handed a different Formula must not reuse the result.
