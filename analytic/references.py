@@ -52,6 +52,8 @@ REFERENCES: dict[str, Reference] = {
     "zhang2019": Reference("Zhang, Li, Nado, Martens, Sachdeva, Dahl, Shallue, Grosse", 2019,
                            "Which Algorithmic Choices Matter at Which Batch Sizes? Insights From a "
                            "Noisy Quadratic Model", arxiv="1907.04164v2"),
+    "mccandlish2018": Reference("McCandlish, Kaplan, Amodei, OpenAI Dota Team", 2018,
+                                "An Empirical Model of Large-Batch Training", arxiv="1812.06162v1"),
     # --- deep linear networks ----------------------------------------------------------------
     "saxe2013": Reference("Saxe, McClelland, Ganguli", 2013, "Exact solutions to the nonlinear "
                           "dynamics of learning in deep linear neural networks", arxiv="1312.6120v3"),

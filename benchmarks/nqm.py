@@ -48,7 +48,7 @@ def copy_bandwidth(n_bytes: int, dtype, repeats: int = 10) -> float:
 def time_sweep(size: str) -> None:
     """Wall time of the tuned steps-vs-batch sweep (tuning alone, then the whole check)."""
     jax.config.update("jax_enable_x64", True)  # as the verify CLI runs it (a script, not the library)
-    from analytic import nqm_steps
+    from analytic.nqm import tuned_steps_to_target
     from verify.checks import nqm as sweep
     from verify.core import Context
 
@@ -58,7 +58,7 @@ def time_sweep(size: str) -> None:
     target = s["target_fraction"] * 0.5 * h.sum()
     start = time.perf_counter()
     for _, betas, power in sweep.OPTIMISERS:
-        nqm_steps.tuned_steps_to_target(s["batch"], s["fractions"], betas, power, h, h, 1.0, target,
+        tuned_steps_to_target(s["batch"], s["fractions"], betas, power, h, h, 1.0, target,
                                         s["max_steps"])
     tune_s = time.perf_counter() - start
     start = time.perf_counter()

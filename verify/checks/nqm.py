@@ -1,21 +1,21 @@
 """Checks of the noisy quadratic model: E[L_t], steady state, steps to target vs batch size.
 
-Predictions come from :mod:`analytic.nqm` / :mod:`analytic.nqm_steps` (sympy-derived
-moment dynamics), measurements from :mod:`numeric.nqm` (Monte Carlo chains with
-Gaussian gradient noise). Source: Zhang et al. 2019, arXiv:1907.04164v2, sec. 3-4.
+Predictions come from the Formulas each check receives (sympy-derived moment
+dynamics of :mod:`analytic.nqm`; the composites there, loss curves and tuned steps,
+are handed those Formulas), measurements from :mod:`numeric.nqm` (Monte Carlo chains
+with Gaussian gradient noise). Source: Zhang et al. 2019, arXiv:1907.04164v2, sec. 3-4.
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from analytic import nqm, nqm_steps
+from analytic.nqm import critical_batch_size, expected_loss_curve, steps_to_target, tuned_steps_to_target
+from analytic.references import cite
 from numeric import nqm as mc
-from verify.core import check, compare, compare_outcome
+from verify.core import Context, check, compare, compare_outcome
 
-_CITE = "Zhang et al. 2019, arXiv:1907.04164v2, sec. 3"
+_CITE = cite("zhang2019", "sec. 3")
 # Optimisers compared (name, momentum grid, preconditioning power). The preconditioned
 # one stands for the paper's Adam / K-FAC (diagonal / curvature preconditioning, sec. 3.3).
 OPTIMISERS = (("sgd", (0.0,), 0.0), ("momentum", (0.0, 0.5, 0.8, 0.9, 0.95), 0.0),
@@ -28,10 +28,10 @@ def _spectrum(dim: int):
     return h, h.copy()  # c_i = h_i as in the paper
 
 
-@check("nqm.loss_trajectory", cites=f"{_CITE}.1-3.3")
-def loss_trajectory(ctx, sgd_formula=None):
+@check("nqm.loss_trajectory", uses={"moment_step": "nqm.second_moment_step",
+                                    "sgd_formula": "nqm.sgd_expected_loss"})
+def loss_trajectory(ctx: Context, moment_step, sgd_formula):
     """E[L_t] of SGD / momentum / preconditioned vs the mean of Monte Carlo chains."""
-    sgd_formula = sgd_formula or nqm.sgd_expected_loss
     dim, chains, steps = (32, 256, 300) if ctx.quick else (1000, 4096, 3000)
     h, c = _spectrum(dim)
     configs = (("sgd", 4.0, 0.5, 0.0, 0.0), ("momentum", 4.0, 0.2, 0.8, 0.0),
@@ -41,7 +41,8 @@ def loss_trajectory(ctx, sgd_formula=None):
         run = mc.simulate_sweep(ctx.key(f"nqm.loss_trajectory.{name}"), h, c, 1.0, batch, lr, mom,
                                 power=power, steps=steps, chains=chains)
         mean, sem = np.asarray(run.loss_mean[0]), np.asarray(run.loss_sem[0])
-        pred = np.asarray(nqm.expected_loss_curve(lr, mom, power, h, c, batch, 1.0, steps))
+        pred = np.asarray(expected_loss_curve(lr, mom, power, h, c, batch, 1.0, steps,
+                                                  moment_step=moment_step))
         yield compare(f"{name} E[L_t] at t={times}", pred[times], mean[times],
                       Z * float(np.max(sem[times] / pred[times])),
                       f"{Z} x largest relative MC standard error ({chains} chains)")
@@ -51,22 +52,36 @@ def loss_trajectory(ctx, sgd_formula=None):
             yield compare(f"sgd closed form (rsolve) at t={times}", closed, mean[times],
                           Z * float(np.max(sem[times] / closed)),
                           f"{Z} x largest relative MC standard error ({chains} chains)")
+    # The MC rows above cannot see a 10% slip (their tolerance is ~15%); a noise-free run can.
+    run = mc.simulate_sweep(ctx.key("nqm.loss_trajectory.noise_free"), h, 0.0 * c, 1.0, 4.0, 0.5, 0.0,
+                            steps=steps, chains=2)
+    closed = np.asarray(sgd_formula(alpha=0.5, h=h[None, :], c=0.0, B=4.0, t=np.array(times)[:, None],
+                                    e0=1.0)).sum(axis=1)
+    yield compare(f"sgd closed form, noise-free run (c = 0) at t={times}", closed,
+                  np.asarray(run.loss_mean[0])[times], 1e-10,
+                  "deterministic run; float64 round-off over a few hundred steps")
 
 
-def _burn_in(lr, mom, power, h, c, batch, steady_total) -> int:
+def _burn_in(lr, mom, power, h, c, batch, steady_total, moment_step, horizon) -> int:
     """Steps until the exact E[L_t] from theta_0 = 0 is within 1e-4 of its limit (for good)."""
-    curve = np.asarray(nqm.expected_loss_curve(lr, mom, power, h, c, batch, 0.0, 20000))
+    curve = np.asarray(expected_loss_curve(lr, mom, power, h, c, batch, 0.0, horizon,
+                                               moment_step=moment_step))
     far = np.nonzero(np.abs(curve - steady_total) > 1e-4 * steady_total)[0]
     return int(far[-1]) + 1 if far.size else 0
 
 
-@check("nqm.steady_state", cites=f"{_CITE}.1-3.3")
-def steady_state(ctx, sgd_formula=None, momentum_formula=None, preconditioned_formula=None):
+@check("nqm.steady_state",
+       uses={"sgd_formula": "nqm.sgd_steady_state_loss", "momentum_formula": "nqm.momentum_steady_state_loss",
+             "preconditioned_formula": "nqm.preconditioned_steady_state_loss",
+             "max_lr": "nqm.max_stable_lr", "moment_step": "nqm.second_moment_step"},
+       blind={"moment_step": "only sets the burn-in length (when the exact curve from theta_0 = 0 "
+                             "has settled); a wrong map lengthens the burn-in, and a longer burn-in "
+                             "cannot move a time average that was already stationary"},
+       smoke=True)
+def steady_state(ctx: Context, sgd_formula, momentum_formula, preconditioned_formula, max_lr, moment_step):
     """Per-dimension steady-state loss 1/2 h E[theta^2] vs time-averaged Monte Carlo; divergence."""
-    sgd_formula = sgd_formula or nqm.sgd_steady_state_loss
-    momentum_formula = momentum_formula or nqm.momentum_steady_state_loss
-    preconditioned_formula = preconditioned_formula or nqm.preconditioned_steady_state_loss
     dim, chains, steps = (16, 128, 3000) if ctx.quick else (256, 1024, 20000)
+    horizon = 2000 if ctx.smoke else 20000  # the burn-ins are < 100 steps: 2000 bounds them
     h, c = _spectrum(dim)
     cases = (
         ("sgd", 4.0, 0.5, 0.0, 0.0, lambda: sgd_formula(alpha=0.5, h=h, c=c, B=4.0)),
@@ -76,7 +91,7 @@ def steady_state(ctx, sgd_formula=None, momentum_formula=None, preconditioned_fo
     )
     for name, batch, lr, mom, power, predict in cases:
         pred = np.asarray(predict())
-        burn = _burn_in(lr, mom, power, h, c, batch, pred.sum())
+        burn = _burn_in(lr, mom, power, h, c, batch, pred.sum(), moment_step, horizon)
         meas = mc.steady_state_loss(ctx.key(f"nqm.steady_state.{name}"), h, c, batch, lr, mom, power,
                                     burn_in=burn, steps=steps, chains=chains)
         rel = np.asarray(meas.loss_sem) / pred
@@ -84,7 +99,7 @@ def steady_state(ctx, sgd_formula=None, momentum_formula=None, preconditioned_fo
                       np.asarray(meas.loss_mean), Z * float(rel.max()),
                       f"{Z} x largest relative MC standard error over {dim} dims (chain time averages)")
     # Beyond the stability limit the steady state is infinite and the chains blow up.
-    lr = 1.05 * float(nqm.max_stable_lr(beta=0.5, p=0.0, h=h[0]))
+    lr = 1.05 * float(max_lr(beta=0.5, p=0.0, h=h[0]))
     predicted = "diverges" if np.isinf(float(momentum_formula(alpha=lr, beta=0.5, h=h[0], c=c[0],
                                                                 B=4.0))) else "converges"
     run = mc.simulate_sweep(ctx.key("nqm.steady_state.unstable"), h, c, 1.0, 4.0, lr, 0.5,
@@ -92,10 +107,33 @@ def steady_state(ctx, sgd_formula=None, momentum_formula=None, preconditioned_fo
     measured = "diverges" if bool(run.diverged[0]) else "converges"
     yield compare_outcome(f"momentum beta=0.5 at 1.05 x max_stable_lr (growth {float(run.growth_rate[0]):.3f}/step)",
                           predicted, measured, "categorical: loss > 1e6 x initial within 400 steps")
+    # Just inside the limit the chains must not blow up (brackets max_stable_lr from below).
+    run = mc.simulate_sweep(ctx.key("nqm.steady_state.stable"), h, c, 1.0, 4.0, lr * 0.95 / 1.05, 0.5,
+                            steps=400, chains=8)
+    yield compare_outcome("momentum beta=0.5 at 0.95 x max_stable_lr", "converges",
+                          "diverges" if bool(run.diverged[0]) else "converges",
+                          "categorical: loss > 1e6 x initial within 400 steps")
 
 
-def sweep_settings(quick: bool) -> dict:
-    """Sizes of the steps-vs-batch sweep (quick: CPU; full: the paper-sized GPU run)."""
+@check("nqm.sgd_mean", uses={"mean": "nqm.sgd_mean"})
+def sgd_mean(ctx: Context, mean):
+    """E[theta_t] of SGD vs a noise-free run (c = 0: every chain is its own mean)."""
+    dim, steps = (32, 300) if ctx.quick else (1000, 3000)
+    h, _ = _spectrum(dim)
+    lr, theta0 = 1.5, 1.0  # alpha h_1 = 1.5: the stiffest mean oscillates in sign
+    times = np.unique(np.geomspace(1, steps, 6).astype(int))
+    run = mc.simulate_sweep(ctx.key("nqm.sgd_mean"), h, 0.0 * h, theta0, 1.0, lr, 0.0, steps=steps, chains=2)
+    theta = np.asarray(mean(alpha=lr, h=h[None, :], t=times[:, None], e0=theta0))
+    yield compare(f"1/2 sum h E[theta_t]^2 at t={[int(t) for t in times]}", 0.5 * np.sum(h * theta**2, axis=1),
+                  np.asarray(run.loss_mean[0])[times], 1e-10,
+                  "noise-free run: deterministic; float64 round-off over a few hundred steps")
+
+
+def sweep_settings(quick: bool, smoke: bool = False) -> dict:
+    """Sizes of the steps-vs-batch sweep (quick: CPU; full: the paper-sized GPU run; smoke:
+    quick with three batch sizes, the two smallest for the slope and the floor)."""
+    if smoke:
+        return sweep_settings(True) | dict(batch=2.0 ** np.array([2, 4, 12]))
     if quick:
         return dict(dim=100, target_fraction=0.02, batch=2.0 ** np.arange(2, 13, 2),
                     fractions=np.geomspace(2e-3, 0.95, 10), max_steps=1500, chains=32)
@@ -103,13 +141,12 @@ def sweep_settings(quick: bool) -> dict:
                 fractions=np.geomspace(1e-4, 0.97, 32), max_steps=100000, chains=256)
 
 
-@functools.cache
-def _tuned(quick: bool):
-    s = sweep_settings(quick)
+def _tuned(s: dict, moment_step, max_lr):
+    """Tuned steps to target of every optimiser, from the Formulas the check received."""
     h, c = _spectrum(s["dim"])
     target = s["target_fraction"] * 0.5 * h.sum()
-    return {name: nqm_steps.tuned_steps_to_target(s["batch"], s["fractions"], betas, power, h, c,
-                                                  1.0, target, s["max_steps"])
+    return {name: tuned_steps_to_target(s["batch"], s["fractions"], betas, power, h, c, 1.0, target,
+                                            s["max_steps"], moment_step=moment_step, max_lr=max_lr)
             for name, betas, power in OPTIMISERS}
 
 
@@ -117,22 +154,22 @@ def _bucket(n: float) -> int:
     return int(2 ** np.ceil(np.log2(max(n, 128))))  # few distinct scan lengths: few compilations
 
 
-def _measure(ctx, name, power, tuned, s, h, c, target):
+def _measure(ctx, name, power, tuned, s, h, c, target, moment_step, max_lr):
     """MC steps to target at the tuned (alpha, beta) and at alpha x/ 1.5 (the same 3 for both)."""
     predicted, measured, error = [], [], []
     for i, batch in enumerate(tuned.batch_size):
         lrs = tuned.alpha[i] * np.array([1 / 1.5, 1.0, 1.5])
-        lrs = np.minimum(lrs, 0.999 * np.min(np.asarray(nqm.max_stable_lr(beta=tuned.beta[i], p=power, h=h))))
-        pred = np.asarray(nqm_steps.steps_to_target(lrs, tuned.beta[i], power, h, c, batch, 1.0, target,
-                                                    s["max_steps"]))
+        lrs = np.minimum(lrs, 0.999 * np.min(np.asarray(max_lr(beta=tuned.beta[i], p=power, h=h))))
+        pred = np.asarray(steps_to_target(lrs, tuned.beta[i], power, h, c, batch, 1.0, target,
+                                              s["max_steps"], moment_step=moment_step))
         steps = _bucket(1.3 * np.min(pred) + 8)
         run = mc.simulate_sweep(ctx.key(f"nqm.steps.{name}.{i}"), h, c, 1.0, batch, lrs, tuned.beta[i],
                                 power=power, steps=steps, chains=s["chains"])
         hits = np.array([mc.first_crossing(m, target) for m in np.asarray(run.loss_mean)])
         # Standard error of a crossing time: loss SE at the crossing / |slope of the exact curve|.
         k = int(np.argmin(pred))
-        curve = np.asarray(nqm.expected_loss_curve(lrs[k], tuned.beta[i], power, h, c, batch, 1.0,
-                                                   s["max_steps"]))
+        curve = np.asarray(expected_loss_curve(lrs[k], tuned.beta[i], power, h, c, batch, 1.0,
+                                                   s["max_steps"], moment_step=moment_step))
         t = int(min(pred[k], s["max_steps"] - 2))
         slope = abs(curve[max(t - 1, 0)] - curve[t + 1]) / (t + 1 - max(t - 1, 0))
         predicted.append(np.min(pred))
@@ -141,23 +178,27 @@ def _measure(ctx, name, power, tuned, s, h, c, target):
     return np.array(predicted), np.array(measured), np.array(error)
 
 
-@check("nqm.steps_vs_batch", cites=f"{_CITE}-4, fig. 5; McCandlish et al. 2018 (critical batch)")
-def steps_vs_batch(ctx):
+@check("nqm.steps_vs_batch", uses={"moment_step": "nqm.second_moment_step", "max_lr": "nqm.max_stable_lr"},
+       cites=f"{cite('zhang2019', 'sec. 3-4, fig. 5')}; {cite('mccandlish2018', 'sec. 2.2 (critical batch)')}",
+       smoke=True)
+def steps_vs_batch(ctx: Context, moment_step, max_lr):
     """Tuned steps to target vs batch size: prediction vs Monte Carlo; critical-batch ordering."""
-    s = sweep_settings(ctx.quick)
+    s = sweep_settings(ctx.quick, ctx.smoke)
     h, c = _spectrum(s["dim"])
     target = s["target_fraction"] * 0.5 * h.sum()
-    tuned = _tuned(ctx.quick)
+    # Keyed on the Formulas too: a check handed a different Formula must not reuse the result.
+    tuned = ctx.memoise(("nqm.tuned_steps", ctx.size, moment_step.expr, max_lr.expr),
+                        lambda: _tuned(s, moment_step, max_lr))
     crit_pred, crit_meas, columns = {}, {}, {"batch_size": s["batch"]}
     for name, _, power in OPTIMISERS:
-        pred, meas, se = _measure(ctx, name, power, tuned[name], s, h, c, target)
+        pred, meas, se = _measure(ctx, name, power, tuned[name], s, h, c, target, moment_step, max_lr)
         for b, p_, m_, e_ in zip(s["batch"], pred, meas, se):
             yield compare(f"{name} steps to target, B={int(b)}", p_, m_, 4 * e_ + 1, "4 x MC standard error "
                           "of the crossing time (loss SE / slope) + 1 step (integer crossing)", relative=False)
         columns[f"{name}_predicted"], columns[f"{name}_measured"] = pred, meas
         columns[f"{name}_tuned_alpha"], columns[f"{name}_tuned_beta"] = tuned[name].alpha, tuned[name].beta
-        crit_pred[name] = nqm_steps.critical_batch_size(s["batch"], pred)
-        crit_meas[name] = nqm_steps.critical_batch_size(s["batch"], meas)
+        crit_pred[name] = critical_batch_size(s["batch"], pred)
+        crit_meas[name] = critical_batch_size(s["batch"], meas)
         slope_p = np.log(pred[1] / pred[0]) / np.log(s["batch"][1] / s["batch"][0])
         slope_m = np.log(meas[1] / meas[0]) / np.log(s["batch"][1] / s["batch"][0])
         yield compare(f"{name} perfect scaling: d log S / d log B at B={int(s['batch'][0])}", slope_p, slope_m,

@@ -1,4 +1,4 @@
-r"""NQM: steps to a target loss versus batch size, tuned per batch size, and the critical batch size.
+r"""Steps to a target loss versus batch size, tuned per batch size, and the critical batch size.
 
 Zhang et al. 2019 (arXiv:1907.04164v2, sec. 3 and 4, fig. 4 and 5) measure, for each
 batch size $B$, the fewest steps $S(B)$ after which the expected loss
@@ -10,8 +10,10 @@ deterministic (full-batch) count. Momentum and preconditioning lower that floor,
 perfect scaling lasts to larger $B$: the critical batch size grows.
 
 Here $\mathbb E L_t$ is exact: the sympy-derived second-moment map
-``nqm.second_moment_step`` iterated per dimension (see :mod:`analytic.nqm`), so the
-only approximation is the discrete hyperparameter grid.
+``nqm.second_moment_step`` iterated per dimension (see :mod:`analytic.nqm._curves`), so
+the only approximation is the discrete hyperparameter grid. Every function takes the
+Formulas it uses as optional keywords (``moment_step``, ``max_lr``; default: the
+catalogue's), so that a check can hand over the ones it received.
 
 The critical batch size is read off a tuned curve as the crossing of its two
 asymptotes, $B^* = E_{\min}/S_{\min}$ with $E = B\,S(B)$ the examples processed
@@ -27,12 +29,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from analytic import nqm
+from analytic.formula import Formula
+from analytic.nqm._curves import check_hyperparameters, check_spectrum, moment_step_or_default
+from analytic.nqm._moments import _max_stable_lr
 
-__all__ = ["steps_to_target", "TunedSteps", "tuned_steps_to_target", "critical_batch_size"]
+__all__ = ["steps_to_target", "TunedSteps", "learning_rate_grid", "tuned_steps_to_target",
+           "critical_batch_size"]
 
 
-def steps_to_target(alpha, beta, p, h, c, B, theta0, target, max_steps: int):
+def steps_to_target(alpha, beta, p, h, c, B, theta0, target, max_steps: int, *,
+                    moment_step: Formula | None = None):
     r"""First $t \le$ ``max_steps`` with $\mathbb E L_t \le$ ``target`` (inf if none).
 
     ``alpha``, ``beta``, ``B`` broadcast against each other (a grid of
@@ -41,13 +47,14 @@ def steps_to_target(alpha, beta, p, h, c, B, theta0, target, max_steps: int):
     is iterated until every configuration has hit (or ``max_steps``), not beyond.
     """
     a, b, batch, p_, hv, cv, th, tgt, steps = _checked(alpha, beta, p, h, c, B, theta0, target, max_steps)
-    hit, _ = _first_hit(a, b, p_, batch, hv, cv, th, tgt, steps, False)
+    hit, _ = _first_hit(a, b, p_, batch, hv, cv, th, tgt, max_steps=steps, stop_at_first=False,
+                        moment_step=moment_step_or_default(moment_step))
     return jnp.where(hit <= steps, hit.astype(hv.dtype), jnp.inf)
 
 
 def _checked(alpha, beta, p, h, c, B, theta0, target, max_steps):
-    hv, cv, th = nqm.check_spectrum(h, c, theta0)
-    nqm.check_hyperparameters(alpha, beta, p, B)
+    hv, cv, th = check_spectrum(h, c, theta0)
+    check_hyperparameters(alpha, beta, p, B)
     if not np.isfinite(target) or target <= 0:
         raise ValueError(f"target must be a finite loss > 0, got {target!r}")
     if int(max_steps) < 1:
@@ -60,15 +67,15 @@ def _checked(alpha, beta, p, h, c, B, theta0, target, max_steps):
 _NEVER = jnp.iinfo(jnp.int32).max
 
 
-@functools.partial(jax.jit, static_argnums=(8, 9))
-def _first_hit(a, b, p, batch, hv, cv, th, target, max_steps, stop_at_first):
+@functools.partial(jax.jit, static_argnames=("max_steps", "stop_at_first", "moment_step"))
+def _first_hit(a, b, p, batch, hv, cv, th, target, max_steps, stop_at_first, moment_step):
     """Per configuration the first t with E L_t <= target (int32 max if none), and E L there.
 
     Iterates the exact second-moment map in a ``while_loop`` that stops at ``max_steps``,
     once every configuration has hit, or (``stop_at_first``) once any has: then the
     minimum over the configurations is already known, so no later step can change it.
     """
-    step = nqm.FORMULAS["second_moment_step"]().jax
+    step = moment_step.jax
     effective = a[..., None] * hv ** (-p)
     b_, batch_ = b[..., None], batch[..., None]
     start_sq = jnp.broadcast_to(th**2, effective.shape)
@@ -103,17 +110,18 @@ class TunedSteps(NamedTuple):
     beta: np.ndarray
 
 
-def learning_rate_grid(lr_fractions, betas, p, h) -> np.ndarray:
+def learning_rate_grid(lr_fractions, betas, p, h, *, max_lr: Formula | None = None) -> np.ndarray:
     """alpha[f, b] = lr_fractions[f] * (the largest stable rate over the spectrum at betas[b])."""
     fractions = np.asarray(lr_fractions, float)
     if fractions.ndim != 1 or np.any(fractions <= 0) or np.any(fractions >= 1):
         raise ValueError(f"lr_fractions must be a 1-D array in (0, 1), got {lr_fractions!r}")
-    bound = nqm.max_stable_lr(beta=np.asarray(betas)[:, None], p=p, h=np.asarray(h)[None, :])
+    bound = (_max_stable_lr() if max_lr is None else max_lr)(beta=np.asarray(betas)[:, None], p=p, h=np.asarray(h)[None, :])
     return fractions[:, None] * np.min(np.asarray(bound), axis=1)[None, :]
 
 
 def tuned_steps_to_target(batch_sizes, lr_fractions, betas, p, h, c, theta0, target,
-                          max_steps: int) -> TunedSteps:
+                          max_steps: int, *, moment_step: Formula | None = None,
+                          max_lr: Formula | None = None) -> TunedSteps:
     """Steps to target at every batch size, minimised over a learning-rate x momentum grid.
 
     The learning rates are ``lr_fractions`` of the stability limit
@@ -130,12 +138,14 @@ def tuned_steps_to_target(batch_sizes, lr_fractions, betas, p, h, c, theta0, tar
     mom = np.asarray(betas, float)
     if batch.ndim != 1 or mom.ndim != 1:
         raise ValueError("batch_sizes and betas must be 1-D")
-    lrs = learning_rate_grid(lr_fractions, mom, p, h)  # (F, M)
+    lrs = learning_rate_grid(lr_fractions, mom, p, h, max_lr=max_lr)  # (F, M)
+    step = moment_step_or_default(moment_step)
     steps, alpha, beta = [], [], []
     for size in batch:
         a, b, bs, p_, hv, cv, th, tgt, n = _checked(lrs, mom[None, :], p, h, c, size, theta0, target,
                                                     max_steps)
-        hit, loss = (np.asarray(v) for v in _first_hit(a, b, p_, bs, hv, cv, th, tgt, n, True))
+        hit, loss = (np.asarray(v) for v in _first_hit(a, b, p_, bs, hv, cv, th, tgt, max_steps=n,
+                                                                 stop_at_first=True, moment_step=step))
         first = hit.min()
         best = np.unravel_index(np.argmin(np.where(hit == first, loss, np.inf)), hit.shape)
         steps.append(float(first) if first <= n else np.inf)
