@@ -71,7 +71,7 @@ def _advance(theta, theta_prev, z, h, c, batch, lr, momentum, power):
     return theta - lr * h ** (-power) * gradient + momentum * (theta - theta_prev)
 
 
-@functools.partial(jax.jit, static_argnums=(8, 9))
+@functools.partial(jax.jit, static_argnames=("steps", "chains"))
 def _curves(keys, h, c, theta0, batch, lr, momentum, power, steps, chains):
     def one(key, b, a, m):
         def step(state, t):
@@ -123,7 +123,7 @@ class SteadyState(NamedTuple):
     loss_sem: jax.Array  # (dims,): across chains of each chain's time average
 
 
-@functools.partial(jax.jit, static_argnums=(8, 9, 10))
+@functools.partial(jax.jit, static_argnames=("burn_in", "steps", "chains"))
 def _steady(key, h, c, batch, lr, momentum, power, theta0, burn_in, steps, chains):
     def step(state, t):
         theta, theta_prev, total = state
