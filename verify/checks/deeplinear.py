@@ -182,6 +182,38 @@ def learning_times(ctx: Context, learning_time, saxe_time):
                               "categorical: order of the measured times to s/2")
 
 
+@check("deeplinear.singular_value_rate", uses={"rate": "deeplinear.arora_singular_value_rate"})
+def singular_value_rate(ctx: Context, rate):
+    """d sigma/dt of balanced depth 1..6 networks at sigma/s = 1/3, 1/2 vs arora_singular_value_rate."""
+    s = np.asarray(_SINGULAR)
+    sigma_start = 1.0  # sigma / s = 1/3, 1/2, 1 for s = 3, 2, 1: mid-transition, and the fixed point
+    task = sim.whitened_task(ctx.key("deeplinear/task"), s)
+    depths = np.arange(1, 7)
+    lrs = 1e-3 / (depths * s[0] ** (2 - 2 / depths))  # lr * (top Hessian eigenvalue) = 1e-3
+    nets, step_sizes, every = [], [], []
+    for depth, lr in zip(depths, lrs):
+        for halve in (1, 2):  # lr and lr/2 recorded at the same times 0, lr, 2 lr
+            nets.append(sim.balanced_init(ctx.key(f"deeplinear/rate/{depth}"), task, int(depth), sigma_start,
+                                          max_depth=6))
+            step_sizes.append(lr / halve)
+            every.append(halve)
+    run = jax.tree_util.tree_map(np.asarray, sim.train_deep_linear(
+        task, sim.stack_networks(nets), np.asarray(step_sizes), 2, np.asarray(every)))
+    sigma = run.mode_strengths  # (12 runs, 3 records, 3 modes)
+    record_dt = np.asarray(step_sizes) * np.asarray(every)  # lr for both runs of a depth
+    central = (sigma[:, 2] - sigma[:, 0]) / (2 * record_dt)[:, None]  # d sigma/dt at t = lr
+    predicted = np.asarray(rate.jax(np.repeat(depths, 2)[:, None], s, sigma[:, 1]))
+    moving = s != sigma_start  # the s = 1 mode sits at its fixed point: rate 0, skipped (relative)
+    for i, depth in enumerate(depths):
+        fine, coarse = 2 * i + 1, 2 * i
+        richardson = np.max(np.abs(central[fine] - central[coarse])[moving] / np.abs(predicted[fine][moving]))
+        yield compare(f"depth {depth}, sigma/s = 1/3 and 1/2", predicted[fine][moving], central[fine][moving],
+                      2 * richardson + 1e-9,
+                      "relative; a central difference of GD iterates = flow rate + O(lr): 2x the "
+                      "Richardson estimate |D(lr) - D(lr/2)| at lr/2 (lr * top Hessian eigenvalue = "
+                      "1e-3), plus float64 round-off of the difference quotient (1e-9)")
+
+
 @check("deeplinear.random_init", uses=_COMPOSITE, smoke=True, blind={
     "linear": "only in informational rows (no bound claimed), and depths >= 2 never evaluate it",
     "two_layer": "only in informational rows (INFO: no bound is claimed, they cannot fail)",
