@@ -32,13 +32,13 @@ _SIGN_ONLY = ("used only for its sign, to split the per-mode rows into real and 
              "nesterov": "momentum.nesterov_spectral_radius",
              "heavy_ball_discriminant": "momentum.heavy_ball_discriminant",
              "nesterov_discriminant": "momentum.nesterov_discriminant"},
-       blind={"heavy_ball_discriminant": _SIGN_ONLY, "nesterov_discriminant": _SIGN_ONLY})
+       blind={"heavy_ball_discriminant": _SIGN_ONLY, "nesterov_discriminant": _SIGN_ONLY}, smoke=True)
 def spectral_radius_grid(ctx: Context, heavy_ball, nesterov, heavy_ball_discriminant,
                          nesterov_discriminant):
     """Per-mode and worst-case measured contraction vs spectral radius over an (alpha, beta) grid."""
     formulas = {"heavy_ball": heavy_ball, "nesterov": nesterov}
     discriminants = {"heavy_ball": heavy_ball_discriminant, "nesterov": nesterov_discriminant}
-    n, steps = (10, 800) if ctx.quick else (32, 2000)
+    n, steps = {"smoke": (5, 800), "quick": (10, 800), "full": (32, 2000)}[ctx.size]
     lams = np.array([0.5, 1.0, 2.0, 4.0])
     quadratic = sim.quadratic_with_spectrum(ctx.key("spectral_radius_grid"), lams)
     alphas = np.linspace(0.03, 0.97, n)  # alpha * lam spans [0.015, 3.9]: all regimes
@@ -79,10 +79,10 @@ def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps):
 @check("momentum.heavy_ball_optimal",
        uses={"rate": "momentum.heavy_ball_optimal_rate",
              "optimal_alpha": "momentum.heavy_ball_optimal_alpha",
-             "optimal_beta": "momentum.heavy_ball_optimal_beta"})
+             "optimal_beta": "momentum.heavy_ball_optimal_beta"}, smoke=True)
 def heavy_ball_optimal(ctx: Context, rate, optimal_alpha, optimal_beta):
     """Optimal heavy ball beats its grid neighbours and contracts at heavy_ball_optimal_rate."""
-    kappas = (10.0, 100.0) if ctx.quick else (10.0, 100.0, 1000.0)
+    kappas = {"smoke": (10.0,), "quick": (10.0, 100.0), "full": (10.0, 100.0, 1000.0)}[ctx.size]
     steps = int(40 * np.sqrt(max(kappas))) + 200  # one length: one compilation
     for kappa in kappas:
         a0, b0 = float(optimal_alpha(mu=1.0, L=kappa)), float(optimal_beta(kappa=kappa))
@@ -98,10 +98,11 @@ def heavy_ball_optimal(ctx: Context, rate, optimal_alpha, optimal_beta):
 
 
 @check("momentum.nesterov_rate",
-       uses={"rate": "momentum.nesterov_rate", "bound": "momentum.nesterov_textbook_bound"})
+       uses={"rate": "momentum.nesterov_rate", "bound": "momentum.nesterov_textbook_bound"},
+       smoke=True)
 def nesterov_rate(ctx: Context, rate, bound):
     """Tuned Nesterov's measured worst-case rate vs nesterov_rate (and the textbook bound)."""
-    kappas = (10.0, 100.0) if ctx.quick else (10.0, 100.0, 1000.0)
+    kappas = {"smoke": (10.0,), "quick": (10.0, 100.0), "full": (10.0, 100.0, 1000.0)}[ctx.size]
     steps = int(40 * np.sqrt(max(kappas))) + 200  # one length: one compilation
     for kappa in kappas:
         root = np.sqrt(kappa)
@@ -121,7 +122,7 @@ _RATES = {"gd": "momentum.gd_optimal_rate", "heavy_ball": "momentum.heavy_ball_o
 @check("momentum.steps_to_eps",
        uses={**{f"{m}_error": f"momentum.{m}_slowest_mode_error" for m in _METHODS},
              **{f"{m}_leading": f"momentum.{m}_steps" for m in _METHODS},
-             **{f"{m}_rate": _RATES[m] for m in _METHODS}})
+             **{f"{m}_rate": _RATES[m] for m in _METHODS}}, smoke=True)
 def steps_to_eps(ctx: Context, gd_error, heavy_ball_error, nesterov_error, gd_leading,
                  heavy_ball_leading, nesterov_leading, gd_rate, heavy_ball_rate, nesterov_rate):
     """Iterations to relative error eps for tuned GD, heavy ball, Nesterov over kappa 10..1e4.
@@ -134,7 +135,9 @@ def steps_to_eps(ctx: Context, gd_error, heavy_ball_error, nesterov_error, gd_le
     leadings = {"gd": gd_leading, "heavy_ball": heavy_ball_leading, "nesterov": nesterov_leading}
     rates = {"gd": gd_rate, "heavy_ball": heavy_ball_rate, "nesterov": nesterov_rate}
     eps = 1e-6
-    kappas = np.geomspace(10.0, 1e4, 4 if ctx.quick else 7)
+    # smoke: the two ends; kappa = 1e4 is where a 10% error in the slowest-mode error moves the
+    # count by >= 5 steps for every method.
+    kappas = np.geomspace(10.0, 1e4, {"smoke": 2, "quick": 4, "full": 7}[ctx.size])
     for method in _METHODS:
         leading_formula, rate = leadings[method], rates[method]
         predicted, measured, asymptotic, allowance, lower = [], [], [], [], []
@@ -157,9 +160,14 @@ def steps_to_eps(ctx: Context, gd_error, heavy_ball_error, nesterov_error, gd_le
             asymptotic.append(lead)
             r = float(rate(kappa=kappa))
             allowance.append(np.log1p(2 * measured[-1]) / -np.log(r) + 1)
-            # The slowest mode's error is >= rate^t (a double root only adds a factor 1 + a t >= 1),
-            # so the count is never below log(eps)/log(rate) nor the leading-order Formula.
-            lower.append(max(lead, np.log(eps) / np.log(r)) if 0 < r < 1 else np.inf)
+            # Started at rest, the slowest mode is x_t = (1 + a t) z^t with |z| = rate: a = 0 for
+            # GD's simple root, a = 1 - z for a double root z (heavy ball z = -rate, Nesterov
+            # z = +rate). The first t with |x_t| <= eps therefore satisfies
+            # T >= log(eps)/log(rate) + log(1 + a T)/log(1/rate): the count never undershoots the
+            # leading order by less than that delay (one step of slack for round-off).
+            a = {"gd": 0.0, "heavy_ball": 1 + r, "nesterov": 1 - r}[method]
+            delay = np.log1p(a * measured[-1]) / -np.log(r) if 0 < r < 1 else np.inf
+            lower.append(max(lead, np.log(eps) / np.log(r)) + delay if 0 < r < 1 else np.inf)
         yield compare(f"{method} exact count, kappa 10..1e4", predicted, measured, 1.0,
                       "integer step count: round-off can move the error across eps by one step",
                       relative=False)
@@ -169,8 +177,8 @@ def steps_to_eps(ctx: Context, gd_error, heavy_ball_error, nesterov_error, gd_le
         yield compare(f"{method} leading-order count, kappa 10..1e4", 0.0, float(np.max(scaled)), 1.0,
                       "measured - log(eps)/log(rate) in units of log(1 + 2T)/log(1/rate) + 1: the "
                       "(1 + a t) prefactor of a double root (a <= 2) delays the count by at most that; "
-                      "a count more than 1 step below log(eps)/log(rate) or the leading-order Formula "
-                      "is impossible (error >= rate^t) and is infinitely far", relative=False)
+                      "a count more than 1 step below log(eps)/log(rate) + log(1 + a T)/log(1/rate) (or "
+                      "the leading-order Formula + that delay) is impossible and is infinitely far", relative=False)
         ctx.figure(f"momentum_{method}_steps", {"kappa": kappas, "predicted": predicted,
                                                 "measured": measured, "leading_order": asymptotic},
                    x="kappa", ys=("predicted", "measured", "leading_order"), logx=True, logy=True,
