@@ -98,7 +98,7 @@ def _log_abs(x):
     return jnp.log(jnp.abs(x))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 6))
+@functools.partial(jax.jit, static_argnames=("method", "steps"))
 def _scan(method, hessian, eigenvectors, error0, alpha, beta, steps):
     big = jnp.asarray(2.0**64, error0.dtype)
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-import analytic
+from analytic.momentum import steps_to_eps as count_steps
 from numeric import momentum as sim
 from verify.core import Context, check, compare, compare_outcome
 
-_POLYAK = "Polyak 1964; Goh 2017, Distill 'Why Momentum Really Works'"
-_LRP = "Lessard, Recht, Packard 2016, arXiv:1408.3595v3, sec. 2 and Proposition 1"
 _FLOOR = 1e-10  # a mode is read only while above this fraction of the total error (round-off)
 _OSCILLATION = ("the two-step state norm of a complex mode oscillates by a bounded factor g, so the "
                 "fitted log-rate is off by <= log(g_max/g_min)/window; the log(1+t) term of the fit "
@@ -25,13 +23,22 @@ def _measured_rates(trajectory: sim.Trajectory, min_points: int):
     return np.asarray(per_mode), np.asarray(sim.contraction_rate(trajectory.log_errors))
 
 
-@check("momentum.spectral_radius_grid", cites=_POLYAK)
-def spectral_radius_grid(ctx: Context, heavy_ball=None, nesterov=None):
+_SIGN_ONLY = ("used only for its sign, to split the per-mode rows into real and complex roots; "
+              "scaling by 11/10 keeps every sign (the radius it splits is what the rows test)")
+
+
+@check("momentum.spectral_radius_grid",
+       uses={"heavy_ball": "momentum.heavy_ball_spectral_radius",
+             "nesterov": "momentum.nesterov_spectral_radius",
+             "heavy_ball_discriminant": "momentum.heavy_ball_discriminant",
+             "nesterov_discriminant": "momentum.nesterov_discriminant"},
+       blind={"heavy_ball_discriminant": _SIGN_ONLY, "nesterov_discriminant": _SIGN_ONLY}, smoke=True)
+def spectral_radius_grid(ctx: Context, heavy_ball, nesterov, heavy_ball_discriminant,
+                         nesterov_discriminant):
     """Per-mode and worst-case measured contraction vs spectral radius over an (alpha, beta) grid."""
-    formulas = {"heavy_ball": heavy_ball or analytic.get("momentum.heavy_ball_spectral_radius"),
-                "nesterov": nesterov or analytic.get("momentum.nesterov_spectral_radius")}
-    discriminants = {m: analytic.get(f"momentum.{m}_discriminant") for m in formulas}
-    n, steps = (10, 800) if ctx.quick else (32, 2000)
+    formulas = {"heavy_ball": heavy_ball, "nesterov": nesterov}
+    discriminants = {"heavy_ball": heavy_ball_discriminant, "nesterov": nesterov_discriminant}
+    n, steps = {"smoke": (5, 800), "quick": (10, 800), "full": (32, 2000)}[ctx.size]
     lams = np.array([0.5, 1.0, 2.0, 4.0])
     quadratic = sim.quadratic_with_spectrum(ctx.key("spectral_radius_grid"), lams)
     alphas = np.linspace(0.03, 0.97, n)  # alpha * lam spans [0.015, 3.9]: all regimes
@@ -69,13 +76,13 @@ def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps):
     return np.asarray(sim.contraction_rate(run.log_errors))
 
 
-@check("momentum.heavy_ball_optimal", cites=_POLYAK)
-def heavy_ball_optimal(ctx: Context, rate=None, optimal_alpha=None, optimal_beta=None):
+@check("momentum.heavy_ball_optimal",
+       uses={"rate": "momentum.heavy_ball_optimal_rate",
+             "optimal_alpha": "momentum.heavy_ball_optimal_alpha",
+             "optimal_beta": "momentum.heavy_ball_optimal_beta"}, smoke=True)
+def heavy_ball_optimal(ctx: Context, rate, optimal_alpha, optimal_beta):
     """Optimal heavy ball beats its grid neighbours and contracts at heavy_ball_optimal_rate."""
-    rate = rate or analytic.get("momentum.heavy_ball_optimal_rate")
-    optimal_alpha = optimal_alpha or analytic.get("momentum.heavy_ball_optimal_alpha")
-    optimal_beta = optimal_beta or analytic.get("momentum.heavy_ball_optimal_beta")
-    kappas = (10.0, 100.0) if ctx.quick else (10.0, 100.0, 1000.0)
+    kappas = {"smoke": (10.0,), "quick": (10.0, 100.0), "full": (10.0, 100.0, 1000.0)}[ctx.size]
     steps = int(40 * np.sqrt(max(kappas))) + 200  # one length: one compilation
     for kappa in kappas:
         a0, b0 = float(optimal_alpha(mu=1.0, L=kappa)), float(optimal_beta(kappa=kappa))
@@ -90,12 +97,12 @@ def heavy_ball_optimal(ctx: Context, rate=None, optimal_alpha=None, optimal_beta
                               "beta +- 0.02 are worse by far more than the measurement error")
 
 
-@check("momentum.nesterov_rate", cites=_LRP)
-def nesterov_rate(ctx: Context, rate=None, bound=None):
+@check("momentum.nesterov_rate",
+       uses={"rate": "momentum.nesterov_rate", "bound": "momentum.nesterov_textbook_bound"},
+       smoke=True)
+def nesterov_rate(ctx: Context, rate, bound):
     """Tuned Nesterov's measured worst-case rate vs nesterov_rate (and the textbook bound)."""
-    rate = rate or analytic.get("momentum.nesterov_rate")
-    bound = bound or analytic.get("momentum.nesterov_textbook_bound")
-    kappas = (10.0, 100.0) if ctx.quick else (10.0, 100.0, 1000.0)
+    kappas = {"smoke": (10.0,), "quick": (10.0, 100.0), "full": (10.0, 100.0, 1000.0)}[ctx.size]
     steps = int(40 * np.sqrt(max(kappas))) + 200  # one length: one compilation
     for kappa in kappas:
         root = np.sqrt(kappa)
@@ -107,23 +114,34 @@ def nesterov_rate(ctx: Context, rate=None, bound=None):
                       measured, 0.003, "the textbook bound is attained on quadratics; same window")
 
 
+_METHODS = ("gd", "heavy_ball", "nesterov")
 _RATES = {"gd": "momentum.gd_optimal_rate", "heavy_ball": "momentum.heavy_ball_optimal_rate",
           "nesterov": "momentum.nesterov_rate"}
 
 
-@check("momentum.steps_to_eps", cites=_LRP)
-def steps_to_eps(ctx: Context, count=None, leading=None):
-    """Iterations to relative error eps for tuned GD, heavy ball, Nesterov over kappa 10..1e4."""
-    from analytic import momentum as theory
+@check("momentum.steps_to_eps",
+       uses={**{f"{m}_error": f"momentum.{m}_slowest_mode_error" for m in _METHODS},
+             **{f"{m}_leading": f"momentum.{m}_steps" for m in _METHODS},
+             **{f"{m}_rate": _RATES[m] for m in _METHODS}}, smoke=True)
+def steps_to_eps(ctx: Context, gd_error, heavy_ball_error, nesterov_error, gd_leading,
+                 heavy_ball_leading, nesterov_leading, gd_rate, heavy_ball_rate, nesterov_rate):
+    """Iterations to relative error eps for tuned GD, heavy ball, Nesterov over kappa 10..1e4.
 
-    count = count or theory.steps_to_eps
+    The exact count is :func:`analytic.momentum.steps_to_eps` run on the slowest-mode
+    error Formula this check receives; the leading-order count is the ``*_steps``
+    Formula, and the worst-case rate sizes how far above it the count may sit.
+    """
+    errors = {"gd": gd_error, "heavy_ball": heavy_ball_error, "nesterov": nesterov_error}
+    leadings = {"gd": gd_leading, "heavy_ball": heavy_ball_leading, "nesterov": nesterov_leading}
+    rates = {"gd": gd_rate, "heavy_ball": heavy_ball_rate, "nesterov": nesterov_rate}
     eps = 1e-6
-    kappas = np.geomspace(10.0, 1e4, 4 if ctx.quick else 7)
-    for method in ("gd", "heavy_ball", "nesterov"):
-        leading_formula = (leading or {}).get(method) or analytic.get(f"momentum.{method}_steps")
-        rate = analytic.get(_RATES[method])
-        predicted, measured, asymptotic, allowance = [], [], [], []
-        counts = np.asarray(count(method, kappas, eps))
+    # smoke: the two ends; kappa = 1e4 is where a 10% error in the slowest-mode error moves the
+    # count by >= 5 steps for every method.
+    kappas = np.geomspace(10.0, 1e4, {"smoke": 2, "quick": 4, "full": 7}[ctx.size])
+    for method in _METHODS:
+        leading_formula, rate = leadings[method], rates[method]
+        predicted, measured, asymptotic, allowance, lower = [], [], [], [], []
+        counts = np.asarray(count_steps(method, kappas, eps, error=errors[method]))
         steps = int(1.3 * counts.max()) + 20  # one length for every kappa: one compilation
         for kappa, expected in zip(kappas, counts):
             lams = np.geomspace(1.0, kappa, 5)
@@ -142,14 +160,25 @@ def steps_to_eps(ctx: Context, count=None, leading=None):
             asymptotic.append(lead)
             r = float(rate(kappa=kappa))
             allowance.append(np.log1p(2 * measured[-1]) / -np.log(r) + 1)
+            # Started at rest, the slowest mode is x_t = (1 + a t) z^t with |z| = rate: a = 0 for
+            # GD's simple root, a = 1 - z for a double root z (heavy ball z = -rate, Nesterov
+            # z = +rate). The first t with |x_t| <= eps therefore satisfies
+            # T >= log(eps)/log(rate) + log(1 + a T)/log(1/rate): the count never undershoots the
+            # leading order by less than that delay (one step of slack for round-off).
+            a = {"gd": 0.0, "heavy_ball": 1 + r, "nesterov": 1 - r}[method]
+            delay = np.log1p(a * measured[-1]) / -np.log(r) if 0 < r < 1 else np.inf
+            lower.append(max(lead, np.log(eps) / np.log(r)) + delay if 0 < r < 1 else np.inf)
         yield compare(f"{method} exact count, kappa 10..1e4", predicted, measured, 1.0,
                       "integer step count: round-off can move the error across eps by one step",
                       relative=False)
         gap = np.array(measured) - np.array(asymptotic)
-        yield compare(f"{method} leading-order count, kappa 10..1e4", 0.0,
-                      float(np.max(np.abs(gap) / np.array(allowance))), 1.0,
+        scaled = np.where(np.array(measured) + 1 >= np.array(lower), np.abs(gap) / np.array(allowance),
+                          np.inf)
+        yield compare(f"{method} leading-order count, kappa 10..1e4", 0.0, float(np.max(scaled)), 1.0,
                       "measured - log(eps)/log(rate) in units of log(1 + 2T)/log(1/rate) + 1: the "
-                      "(1 + a t) prefactor of a double root (a <= 2) delays the count by at most that",
+                      "(1 + a t) prefactor of a double root (a <= 2) delays the count by at most that; "
+                      "a count more than 1 step below log(eps)/log(rate) + log(1 + a T)/log(1/rate) (or "
+                      "the leading-order Formula + that delay) is impossible and is infinitely far",
                       relative=False)
         ctx.figure(f"momentum_{method}_steps", {"kappa": kappas, "predicted": predicted,
                                                 "measured": measured, "leading_order": asymptotic},

@@ -1,11 +1,15 @@
-r"""The sympy derivations behind :mod:`analytic.momentum` (no Formulas here).
+r"""The characteristic polynomial of one eigen-mode, and the sympy algebra built on it.
+
+No Formulas here: the Formula builders (``_iteration``, ``_tuning``, ``_step_counts``)
+call these helpers.
 
 Per eigen-direction (eigenvalue $\lambda$ of the Hessian), the update rule of heavy
 ball or Nesterov is linear in the state $(x_k, x_{k-1})$. This module forms its
 2x2 iteration matrix from the update rule (a sympy Jacobian), the characteristic
 polynomial $z^2 - b z + c$, its roots, and from them the spectral radius, the
 heavy-ball optimum, the worst case of tuned Nesterov, and exact slowest-mode errors
-(sympy ``rsolve``). Everything is cached and runs on first use only.
+(sympy ``rsolve``). The helpers are pure functions of their arguments; those that
+are cached are cached per argument, and nothing runs at import.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import functools
 
 import sympy as sp
 
-from analytic._legacy_symbols import L, alpha, beta, kappa, lam, mu
+from analytic.momentum._symbols import L, mu
+from analytic.symbols import alpha, beta, kappa, lam
 
 Z = sp.Symbol("z")  # root variable of the characteristic polynomial
 
