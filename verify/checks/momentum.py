@@ -7,7 +7,15 @@ import numpy as np
 
 from analytic.momentum import steps_to_eps as count_steps
 from numeric import momentum as sim
-from verify.core import Context, check, compare, compare_outcome
+from verify.core import Context, check, compare, compare_outcome, symbolic_only
+
+symbolic_only({
+    "momentum.heavy_ball_regime_boundaries": "where the two roots meet (a double root): checked in "
+    "tests/test_momentum.py against numpy eigenvalues exactly at the boundaries; no training run "
+    "measures a discriminant's zero",
+    "momentum.nesterov_regime_boundaries": "as for heavy ball: the double-root step sizes, checked "
+    "against numpy eigenvalues in tests/test_momentum.py",
+})
 
 _FLOOR = 1e-10  # a mode is read only while above this fraction of the total error (round-off)
 _OSCILLATION = ("the two-step state norm of a complex mode oscillates by a bounded factor g, so the "
@@ -184,3 +192,32 @@ def steps_to_eps(ctx: Context, gd_error, heavy_ball_error, nesterov_error, gd_le
                                                 "measured": measured, "leading_order": asymptotic},
                    x="kappa", ys=("predicted", "measured", "leading_order"), logx=True, logy=True,
                    title=f"{method}: iterations to relative error {eps:g}")
+
+
+@check("momentum.stability_edge",
+       uses={"heavy_ball": "momentum.heavy_ball_critical_alpha", "nesterov": "momentum.nesterov_critical_alpha"},
+       smoke=True)
+def stability_edge(ctx: Context, heavy_ball, nesterov):
+    """The largest stable step, bracketed by direct runs on a fixed grid, vs *_critical_alpha."""
+    lams = np.array([0.3, 1.1, 3.0])  # the largest eigenvalue is not 1: a wrong power of lam shows
+    quadratic = sim.quadratic_with_spectrum(ctx.key("momentum.stability_edge"), lams)
+    # The grid spans every edge alpha * lam_max in [4/3, 4] (beta in [0, 1]) without reference to
+    # the formula under test: geometric, 0.3% apart (0.6% in the smoke size).
+    count = 220 if ctx.smoke else 440
+    alphas = np.geomspace(1.0, 6.0, count) / lams.max()
+    step = alphas[1] / alphas[0] - 1
+    steps = 1500 if ctx.quick else 6000
+    betas = np.array([0.0, 0.5, 0.9]) if ctx.quick else np.array([0.0, 0.25, 0.5, 0.75, 0.9])
+    for method, critical in (("heavy_ball", heavy_ball), ("nesterov", nesterov)):
+        run = sim.sweep(method, quadratic, alphas, betas, steps)
+        diverged = np.asarray(run.diverged)  # (alphas, betas)
+        for j, beta in enumerate(betas):
+            first = int(np.argmax(diverged[:, j])) if diverged[:, j].any() else len(alphas) - 1
+            # The edge lies between the last stable grid point and the first divergent one.
+            measured = float(np.sqrt(alphas[first] * alphas[max(first - 1, 0)]))
+            predicted = float(critical(beta=beta, lam=lams.max()))
+            yield compare(f"{method}, beta={beta:g}, lam_max={lams.max():g}", predicted, measured,
+                          step + 2e-3,
+                          f"relative; the measured edge is bracketed by grid points {step:.2%} apart "
+                          f"(geometric mean of the bracket), plus 0.2% for runs within that distance "
+                          f"of radius 1 whose growth over {steps} steps is too slow to call")
