@@ -66,7 +66,7 @@ def baseline(x, depth, activation, sw, sb):
     return k, ntk
 
 
-_baseline = jax.jit(baseline, static_argnums=(1, 2))
+_baseline = jax.jit(baseline, static_argnames=("depth", "activation"))
 
 
 def _time(fn, repeats):

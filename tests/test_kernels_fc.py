@@ -1,5 +1,7 @@
-"""fc_kernels, infinite-width training, numeric.mlp and the kernels checks (negative controls)."""
+"""fc_kernels, infinite-width training and numeric.mlp (the checks' negative controls are universal:
+tests/test_negative_controls.py)."""
 
+import dataclasses
 import functools
 import subprocess
 import sys
@@ -13,7 +15,6 @@ import scipy.linalg
 from analytic import kernels
 from analytic.kernels import fc_kernels
 from numeric import mlp as sim
-from verify.core import Context
 
 SW, SB = 1.4, 0.1
 
@@ -160,11 +161,11 @@ def test_bad_input(kwargs, match):
 
 # --- the vectorised helpers and the blocked symmetric path -------------------------------
 def test_arctan_and_arcsin_helpers_match_numpy():
-    from analytic import kernels_elementary as kfc
+    from analytic.kernels import _safe_math as kfc
 
     t = np.concatenate([np.linspace(-1, 1, 2001), [0.25, -0.75, 1e-300, -1e-8]])
     z = np.linspace(-1, 1, 2001)
-    kfc = type("jitted", (), {name: staticmethod(jax.jit(getattr(kfc, name), static_argnums=1))
+    kfc = type("jitted", (), {name: staticmethod(jax.jit(getattr(kfc, name), static_argnames="float64"))
                               for name in ("_arctan_unit", "_safe_arcsin_pairs", "_angle")}
                | {"_quarter_tangent": staticmethod(jax.jit(kfc._quarter_tangent))})
     # float64: a few ulps (argument reduction, one division, Horner); float32 likewise
@@ -191,7 +192,7 @@ def test_arctan_and_arcsin_helpers_match_numpy():
 
 def test_relu_layer_pieces_match_formulas():
     """The hand-evaluated deficit equals kernels.relu_nngp_deficit, and 1/2 - deficit is J."""
-    from analytic import kernels_fc as kfc
+    from analytic.kernels import _fc as kfc
 
     theta = np.linspace(0, np.pi, 201)
     deficit = kfc._relu_deficit(jnp.asarray(theta), jnp.sin(theta), jnp.sin(theta / 2) ** 2, True)
@@ -200,7 +201,7 @@ def test_relu_layer_pieces_match_formulas():
 
 
 def test_points_match_their_trigonometric_definition():
-    from analytic import kernels_fc as kfc
+    from analytic.kernels import _fc as kfc
 
     a = np.array([0.0, 0.0, 1e-30, 0.3, 2.0, 1e30])
     b = np.array([0.0, 0.5, 0.1, 0.1, 0.0, 0.1])
@@ -215,7 +216,7 @@ def test_points_match_their_trigonometric_definition():
 @pytest.mark.parametrize("n", [257, 300])  # 2 blocks per side: with and without padding rows
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 def test_blocked_symmetric_path(n, activation):
-    from analytic import kernels_fc as kfc
+    from analytic.kernels import _fc as kfc
 
     assert kfc._block_count(n) == 2
     x = np.random.default_rng(n).normal(size=(n, 20))
@@ -311,20 +312,33 @@ def test_numeric_rejects_bad_architecture():
         sim.init_params(jax.random.key(0), sim.MLP(1, 8, "relu", -1.0, 0.0), 3)
 
 
-# --- negative controls: the checks reject wrong formulas -----------------------------------
-def test_dual_maps_check_rejects_wrong_formula():
-    from verify.checks import kernels as checks
+# --- duals=: the per-layer Formulas a caller (or a negative control) hands in -------------
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize("parameterization", ["ntk", "standard"])
+def test_direct_path_with_catalogue_duals_matches_scale_free_path(points, activation, parameterization):
+    """The textbook recursion on the given Formulas agrees with the scale-free path it stands in for."""
+    from analytic.kernels import _fc as kfc
 
-    right = kernels.relu_nngp
-    rows = list(checks.dual_maps(Context(quick=True), nngp=right, activation="relu"))
-    assert all(r.passed for r in rows)
-    wrong = right.subs(k11=kernels.relu_nngp.symbol("k11") * 1.2)  # misplaced variance
-    rows = list(checks.dual_maps(Context(quick=True), nngp=wrong, activation="relu"))
-    assert not all(r.passed for r in rows)
+    x1, x2 = points
+    duals = kernels.catalogue_duals(activation)
+    got = kfc._fc_kernels_direct(jnp.asarray(x1), jnp.asarray(x2), jnp.asarray(SW), jnp.asarray(SB), depth=3,
+                                 duals=duals, parameterization=parameterization)
+    want = fc_kernels(x1, x2, 3, activation, SW, SB, parameterization=parameterization)
+    # The direct path keeps K_ij a hair (4 eps) inside +-sqrt(K_ii K_jj) so that the Formulas'
+    # sqrt/acos stay real; on the diagonal sqrt(q^2 - k12^2) then cancels to ~eps / sqrt(8 eps),
+    # a ~1e-9 relative error in the variances that the later layers carry.
+    np.testing.assert_allclose(got.nngp, want.nngp, rtol=1e-8)
+    np.testing.assert_allclose(got.ntk, want.ntk, rtol=1e-8)
+    assert fc_kernels(x1, None, 3, activation, SW, SB, duals=duals).nngp.shape == (7, 7)
 
 
-def test_critical_lr_check_rejects_wrong_rate():
-    from verify.checks import kernels as checks
-
-    rows = list(checks.critical_lr(Context(quick=True), max_lr=lambda k: 4 / np.linalg.eigvalsh(k)[-1]))
-    assert not all(r.passed for r in rows)  # 4 / lam_max is not the stability limit
+def test_other_duals_reach_every_layer(points):
+    x1, _ = points
+    right = kernels.catalogue_duals("relu")
+    wrong = kernels.Duals(dataclasses.replace(right.nngp, expr=1.1 * right.nngp.expr), right.derivative)
+    base = fc_kernels(x1, None, 1, "relu", SW, 0.0)
+    off = fc_kernels(x1, None, 1, "relu", SW, 0.0, duals=wrong)
+    # one layer, no bias: K^2 = sigma_w^2 E exactly 1.1x (up to the sqrt(eps) kept off the diagonal)
+    np.testing.assert_allclose(off.nngp, 1.1 * base.nngp, rtol=1e-7)
+    with pytest.raises(TypeError, match="duals"):
+        fc_kernels(x1, None, 1, "relu", SW, SB, duals=(right.nngp, "relu"))

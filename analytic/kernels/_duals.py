@@ -1,43 +1,27 @@
-r"""Kernels of infinitely wide fully-connected networks: NNGP and NTK, ReLU and erf.
+r"""Dual maps of ReLU and erf, their Price's-theorem derivatives, and forms built from them.
 
-Model statement. For a pair of pre-activations
-$(u, v) \sim \mathcal N\!\left(0, \begin{pmatrix}k_{11} & k_{12}\\ k_{12} & k_{22}\end{pmatrix}\right)$
-a nonlinearity $\phi$ has the *dual* (NNGP map) $E[\phi(u)\phi(v)]$ and the
-*derivative kernel* $E[\phi'(u)\phi'(v)]$. Price's theorem (Price 1958) says that
-for Gaussian pairs $\partial_{k_{12}} E[\phi(u)\phi(v)] = E[\phi'(u)\phi'(v)]$, so the
-derivative kernels here are *derived* by ``sympy.diff`` of the stated NNGP maps; the
-published closed forms are assertions in ``tests/test_kernels.py``.
-
-* ReLU: the arc-cosine kernel of degree 1, Cho and Saul 2009 ("Kernel Methods for Deep
-  Learning", NIPS, eq. (6) with n = 1), written with $\cos\theta = k_{12}/\sqrt{k_{11}k_{22}}$:
-  $E = \frac{\sqrt{k_{11}k_{22}}}{2\pi}\,(\sin\theta + (\pi-\theta)\cos\theta)$.
-* erf: Williams 1997 ("Computing with Infinite Networks", NIPS, eq. (11)):
-  $E = \frac{2}{\pi}\arcsin\frac{2k_{12}}{\sqrt{(1+2k_{11})(1+2k_{22})}}$.
-
-The depth recursion (Lee et al. 2018, arXiv:1711.00165v3, eq. (4); Jacot et al. 2018,
-arXiv:1806.07572v4, Theorem 1; Lee et al. 2019, arXiv:1902.06720v4, eq. (10)) is
-$K^{l+1} = \sigma_w^2 E_{K^l}[\phi\phi] + \sigma_b^2$ and
-$\Theta^{l+1} = K^{l+1} + \sigma_w^2 E_{K^l}[\phi'\phi']\,\Theta^l$; the variance map and
-$\chi_1 = \sigma_w^2 E[\phi'(z)^2]$ are those of Schoenholz et al. 2017
-(arXiv:1611.01232v2, eqs. (3) and (5)). Kernel matrices: :func:`fc_kernels`
-(``analytic/kernels_fc.py``); infinite-width training: :func:`infinite_width_mean`
-(``analytic/kernels_training.py``).
+For $(u, v) \sim N(0, [[k_{11}, k_{12}], [k_{12}, k_{22}]])$: the stated NNGP maps
+$E[\phi(u)\phi(v)]$ (Cho and Saul 2009, eq. (6), n = 1; Williams 1997, eq. (11)), the
+derivative kernels $E[\phi'(u)\phi'(v)] = \partial_{k_{12}}E[\phi(u)\phi(v)]$ derived by
+``sympy.diff`` (Price 1958), the variance map, $\chi_1$ and the ReLU fixed point
+(Schoenholz et al. 2017), scale-free angle forms used by :func:`fc_kernels`, and the
+symbolic depth-1 and depth-2 kernels (Lee et al. 2019, eq. (10)).
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from analytic.family import formula_builder, lazy_attributes
+from analytic._registry import Formulas
 from analytic.formula import Formula
-from analytic._legacy_symbols import angle, k11, k12, k22, q, sigma_b, sigma_w
+from analytic.kernels._symbols import angle, k11, k12, k22, q, sigma_b, sigma_w
+from analytic.references import cite
 
-FORMULAS: dict = {}
+FORMULAS = Formulas("kernels")
 
-_CHO_SAUL = "Cho and Saul 2009, Kernel Methods for Deep Learning (NIPS), eq. (6), n = 1"
-_WILLIAMS = "Williams 1997, Computing with Infinite Networks (NIPS), eq. (11)"
-_PRICE = "Price 1958, IRE Trans. Inf. Theory 4(2), 'A useful theorem for nonlinear devices'"
-_SCHOENHOLZ = "Schoenholz, Gilmer, Ganguli, Sohl-Dickstein 2017, arXiv:1611.01232v2"
+_CHO_SAUL = cite("cho2009", "eq. (6), n = 1")
+_WILLIAMS = cite("williams1997", "eq. (11)")
+_PRICE = cite("price1958")
 _ANGLE_DOMAIN = sp.Interval(0, sp.pi)
 _PAIR_CONDITION = "k12**2 <= k11 * k22 (a covariance matrix)"
 
@@ -59,10 +43,10 @@ def _erf_dual() -> sp.Expr:
 _DUALS = {"relu": (_relu_dual, _CHO_SAUL), "erf": (_erf_dual, _WILLIAMS)}
 
 
+@FORMULAS.register_variants("{activation}_nngp", activation=ACTIVATIONS)
 def _nngp(activation: str) -> Formula:
     dual, source = _DUALS[activation]
     return Formula(
-        name=f"kernels.{activation}_nngp",
         expr=dual(),
         params=(k11, k22, k12),
         source=source,
@@ -73,10 +57,10 @@ def _nngp(activation: str) -> Formula:
     )
 
 
+@FORMULAS.register_variants("{activation}_derivative", activation=ACTIVATIONS)
 def _derivative(activation: str) -> Formula:
-    nngp = _nngp(activation)
+    nngp = FORMULAS[f"{activation}_nngp"]()
     return Formula(
-        name=f"kernels.{activation}_derivative",
         expr=sp.simplify(sp.diff(nngp.expr, k12)),
         params=(k11, k22, k12),
         source=f"{_PRICE}; {nngp.source}",
@@ -87,62 +71,32 @@ def _derivative(activation: str) -> Formula:
     )
 
 
-@formula_builder(FORMULAS, "relu_nngp")
-def _build_relu_nngp() -> Formula:
-    return _nngp("relu")
-
-
-@formula_builder(FORMULAS, "erf_nngp")
-def _build_erf_nngp() -> Formula:
-    return _nngp("erf")
-
-
-@formula_builder(FORMULAS, "relu_derivative")
-def _build_relu_derivative() -> Formula:
-    return _derivative("relu")
-
-
-@formula_builder(FORMULAS, "erf_derivative")
-def _build_erf_derivative() -> Formula:
-    return _derivative("erf")
-
-
 def _on_diagonal(expr: sp.Expr) -> sp.Expr:
     """A pair kernel at u = v ~ N(0, q): substitute k11 = k22 = k12 = q and simplify."""
     return sp.simplify(expr.subs({k11: q, k22: q, k12: q}))
 
 
+@FORMULAS.register_variants("{activation}_variance_map", activation=ACTIVATIONS)
 def _variance_map(activation: str) -> Formula:
     dual = FORMULAS[f"{activation}_nngp"]()
     return Formula(
-        name=f"kernels.{activation}_variance_map",
         expr=sigma_w**2 * _on_diagonal(dual.expr) + sigma_b**2,
         params=(q, sigma_w, sigma_b),
-        source=f"{_SCHOENHOLZ}, eq. (3); {dual.source}",
+        source=f"{cite('schoenholz2017', 'eq. (3)')}; {dual.source}",
         derived=True,
         derivation=f"sigma_w^2 kernels.{activation}_nngp(q, q, q) + sigma_b^2 (sympy subs, simplify)",
         description="pre-activation variance of the next layer given this layer's variance q",
     )
 
 
-@formula_builder(FORMULAS, "relu_variance_map")
-def _build_relu_variance_map() -> Formula:
-    return _variance_map("relu")
-
-
-@formula_builder(FORMULAS, "erf_variance_map")
-def _build_erf_variance_map() -> Formula:
-    return _variance_map("erf")
-
-
+@FORMULAS.register_variants("{activation}_chi1", activation=ACTIVATIONS)
 def _chi1(activation: str) -> Formula:
     derivative = FORMULAS[f"{activation}_derivative"]()
     expr = sigma_w**2 * _on_diagonal(derivative.expr)
     return Formula(
-        name=f"kernels.{activation}_chi1",
         expr=expr,
         params=tuple(p for p in (q, sigma_w) if p in expr.free_symbols),
-        source=f"{_SCHOENHOLZ}, eq. (5)",
+        source=cite("schoenholz2017", "eq. (5)"),
         derived=True,
         derivation=f"sigma_w^2 kernels.{activation}_derivative(q, q, q) (sympy subs, simplify)",
         conditions=("chi1 < 1: ordered phase (correlations -> 1); chi1 > 1: chaotic phase; "
@@ -151,25 +105,14 @@ def _chi1(activation: str) -> Formula:
     )
 
 
-@formula_builder(FORMULAS, "relu_chi1")
-def _build_relu_chi1() -> Formula:
-    return _chi1("relu")
-
-
-@formula_builder(FORMULAS, "erf_chi1")
-def _build_erf_chi1() -> Formula:
-    return _chi1("erf")
-
-
-@formula_builder(FORMULAS, "relu_variance_fixed_point")
-def _build_relu_variance_fixed_point() -> Formula:
-    variance_map = _build_relu_variance_map()
+@FORMULAS.register("relu_variance_fixed_point")
+def _relu_variance_fixed_point() -> Formula:
+    variance_map = FORMULAS["relu_variance_map"]()
     (root,) = sp.solve(sp.Eq(variance_map.expr, q), q)
     return Formula(
-        name="kernels.relu_variance_fixed_point",
         expr=sp.simplify(root),
         params=(sigma_w, sigma_b),
-        source=f"{_SCHOENHOLZ}, sec. 3 (fixed point q* of eq. (3))",
+        source=cite("schoenholz2017", "sec. 3 (fixed point q* of eq. (3))"),
         derived=True,
         derivation="sympy.solve of relu_variance_map(q) = q for q",
         conditions=("exists (and attracts) only for sigma_w**2 < 2; for sigma_w**2 >= 2 the variance "
@@ -188,11 +131,10 @@ def _relu_on_angle(expr: sp.Expr) -> sp.Expr:
     return sp.simplify(out)
 
 
-@formula_builder(FORMULAS, "relu_nngp_angular")
-def _build_relu_nngp_angular() -> Formula:
+@FORMULAS.register("relu_nngp_angular")
+def _relu_nngp_angular() -> Formula:
     return Formula(
-        name="kernels.relu_nngp_angular",
-        expr=_relu_on_angle(_build_relu_nngp().expr),
+        expr=_relu_on_angle(FORMULAS["relu_nngp"]().expr),
         params=(angle,),
         source=_CHO_SAUL,
         derived=True,
@@ -202,11 +144,10 @@ def _build_relu_nngp_angular() -> Formula:
     )
 
 
-@formula_builder(FORMULAS, "relu_derivative_angular")
-def _build_relu_derivative_angular() -> Formula:
+@FORMULAS.register("relu_derivative_angular")
+def _relu_derivative_angular() -> Formula:
     return Formula(
-        name="kernels.relu_derivative_angular",
-        expr=_relu_on_angle(_build_relu_derivative().expr),
+        expr=_relu_on_angle(FORMULAS["relu_derivative"]().expr),
         params=(angle,),
         source=f"{_PRICE}; {_CHO_SAUL}",
         derived=True,
@@ -216,16 +157,15 @@ def _build_relu_derivative_angular() -> Formula:
     )
 
 
-@formula_builder(FORMULAS, "relu_nngp_deficit")
-def _build_relu_nngp_deficit() -> Formula:
+@FORMULAS.register("relu_nngp_deficit")
+def _relu_nngp_deficit() -> Formula:
     # 1/2 - J(a), regrouped so that no two large terms cancel for small a:
     # (pi - a)(1 - cos a) = 2 (pi - a) sin(a/2)^2 >= 0 and a - sin(a) >= 0.
-    one_minus_j = sp.Rational(1, 2) - _build_relu_nngp_angular().expr
+    one_minus_j = sp.Rational(1, 2) - FORMULAS["relu_nngp_angular"]().expr
     grouped = (2 * (sp.pi - angle) * sp.sin(angle / 2) ** 2 + (angle - sp.sin(angle))) / (2 * sp.pi)
     if sp.simplify(sp.expand_trig(one_minus_j - grouped)) != 0:
         raise AssertionError("relu_nngp_deficit: regrouping changed the expression")
     return Formula(
-        name="kernels.relu_nngp_deficit",
         expr=grouped,
         params=(angle,),
         source=_CHO_SAUL,
@@ -236,11 +176,10 @@ def _build_relu_nngp_deficit() -> Formula:
     )
 
 
-@formula_builder(FORMULAS, "erf_nngp_angular")
-def _build_erf_nngp_angular() -> Formula:
-    expr = _build_erf_nngp().expr.subs(k12, sp.sqrt(k11 * k22) * sp.cos(angle))
+@FORMULAS.register("erf_nngp_angular")
+def _erf_nngp_angular() -> Formula:
+    expr = FORMULAS["erf_nngp"]().expr.subs(k12, sp.sqrt(k11 * k22) * sp.cos(angle))
     return Formula(
-        name="kernels.erf_nngp_angular",
         expr=expr,
         params=(k11, k22, angle),
         source=_WILLIAMS,
@@ -251,11 +190,10 @@ def _build_erf_nngp_angular() -> Formula:
     )
 
 
-@formula_builder(FORMULAS, "erf_derivative_angular")
-def _build_erf_derivative_angular() -> Formula:
-    expr = sp.simplify(_build_erf_derivative().expr.subs(k12, sp.sqrt(k11 * k22) * sp.cos(angle)))
+@FORMULAS.register("erf_derivative_angular")
+def _erf_derivative_angular() -> Formula:
+    expr = sp.simplify(FORMULAS["erf_derivative"]().expr.subs(k12, sp.sqrt(k11 * k22) * sp.cos(angle)))
     return Formula(
-        name="kernels.erf_derivative_angular",
         expr=expr,
         params=(k11, k22, angle),
         source=f"{_PRICE}; {_WILLIAMS}",
@@ -282,14 +220,13 @@ def _symbolic_layers(activation: str, depth: int) -> tuple[sp.Expr, sp.Expr]:
     return c, ntk
 
 
+@FORMULAS.register_variants("{activation}_fc_depth{depth}", activation=ACTIVATIONS, depth=(1, 2))
 def _fc_symbolic(activation: str, depth: int) -> Formula:
     nngp, ntk = _symbolic_layers(activation, depth)
     return Formula(
-        name=f"kernels.{activation}_fc_depth{depth}",
         expr=(nngp, ntk),
         params=(k11, k22, k12, sigma_w, sigma_b),
-        source="Lee et al. 2019, arXiv:1902.06720v4, eq. (10) and Appendix E; Jacot et al. 2018, "
-               "arXiv:1806.07572v4, Theorem 1",
+        source=f"{cite('lee2019', 'eq. (10) and Appendix E')}; {cite('jacot2018', 'Theorem 1')}",
         derived=True,
         derivation=f"{depth} step(s) of K' = sigma_w^2 E[phi phi] + sigma_b^2, "
                    f"Theta' = K' + sigma_w^2 E[phi' phi'] Theta (sympy subs of the dual maps)",
@@ -298,18 +235,3 @@ def _fc_symbolic(activation: str, depth: int) -> Formula:
         description=f"(NNGP, NTK) of a depth-{depth} {activation} network, off-diagonal entry",
     )
 
-
-for _act in ACTIVATIONS:
-    for _depth in (1, 2):
-        formula_builder(FORMULAS, f"{_act}_fc_depth{_depth}")(
-            lambda _a=_act, _d=_depth: _fc_symbolic(_a, _d))
-
-
-from analytic.kernels_fc import Kernels, fc_kernels, variance_fixed_point  # noqa: E402
-from analytic.kernels_training import (  # noqa: E402
-    TrainingPrediction, infinite_width_mean, max_learning_rate)
-
-__all__ = ["FORMULAS", "ACTIVATIONS", "Kernels", "fc_kernels", "variance_fixed_point",
-           "TrainingPrediction", "infinite_width_mean", "max_learning_rate"]
-
-__getattr__ = lazy_attributes(__name__, FORMULAS)

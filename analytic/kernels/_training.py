@@ -15,11 +15,15 @@ $\Theta(x,X)\Theta^{-1}(I - m_t(\Theta))Y$. GD is stable iff $\eta < 2/\lambda_{
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from analytic import linreg
+from analytic.formula import Formula
 
 __all__ = ["TrainingPrediction", "infinite_width_mean", "max_learning_rate"]
 
@@ -31,10 +35,13 @@ class TrainingPrediction(NamedTuple):
     test: jax.Array
 
 
-def _linreg(name: str):
-    from analytic import linreg
-
-    return linreg.FORMULAS[name]()
+def _linreg(name: str, given: Formula | None) -> Formula:
+    """The linreg Formula ``name``, unless the caller gave one (checked to be a Formula)."""
+    if given is None:
+        return linreg.FORMULAS[name]()
+    if not isinstance(given, Formula):
+        raise TypeError(f"expected a Formula in place of linreg.{name}, got {given!r}")
+    return given
 
 
 def _as_matrix(name: str, value, ndim: int) -> jax.Array:
@@ -46,19 +53,21 @@ def _as_matrix(name: str, value, ndim: int) -> jax.Array:
     return a
 
 
-def max_learning_rate(ntk_train):
+def max_learning_rate(ntk_train, *, critical_lr: Formula | None = None):
     r"""Largest stable GD learning rate $2/\lambda_{max}(\Theta(X, X))$ for the summed MSE loss.
 
     Above it the linearised (infinite-width) model diverges along the top eigenvector.
-    ``linreg.critical_lr`` at the top eigenvalue (Lee et al. 2019, arXiv:1902.06720v4, sec. 2.4).
+    ``linreg.critical_lr`` at the top eigenvalue (Lee et al. 2019, arXiv:1902.06720v4, sec. 2.4);
+    ``critical_lr`` replaces that Formula.
     """
     ntk_train = _as_matrix("ntk_train", ntk_train, 2)
     lam_max = jnp.linalg.eigvalsh(ntk_train)[-1]
-    return _linreg("critical_lr").jax(lam_max)
+    return _linreg("critical_lr", critical_lr).jax(lam_max)
 
 
 def infinite_width_mean(ntk_train, ntk_test_train, y_train, times, eta=None,
-                        f0_train=None, f0_test=None) -> TrainingPrediction:
+                        f0_train=None, f0_test=None, *, mode_error: Formula | None = None
+                        ) -> TrainingPrediction:
     r"""Infinite-width network outputs on train and test points over training time.
 
     Args:
@@ -67,6 +76,8 @@ def infinite_width_mean(ntk_train, ntk_test_train, y_train, times, eta=None,
             else gradient-flow times. eta: GD learning rate, or None for gradient flow.
         f0_train, f0_test: initial outputs (..., n) and (..., m) of particular networks
             (batch dimensions allowed, e.g. an ensemble); None means 0, the ensemble mean.
+        mode_error: the per-eigenvalue residual Formula, in place of ``linreg.gd_mode_error``
+            (GD) or ``linreg.gf_mode_error`` (flow).
 
     Returns ``TrainingPrediction(train, test)`` with shapes (T, ..., n) and (T, ..., m).
     Uses the eigendecomposition of $\Theta(X,X)$; $(1 - m_t(\lambda))/\lambda$ is evaluated
@@ -94,19 +105,21 @@ def infinite_width_mean(ntk_train, ntk_test_train, y_train, times, eta=None,
     if f0_train.shape[-1] != n or f0_test.shape[-1] != ntk_test_train.shape[0]:
         raise ValueError(f"f0_train {f0_train.shape} / f0_test {f0_test.shape} must end in "
                          f"{n} / {ntk_test_train.shape[0]}")
-    return _predict(ntk_train, ntk_test_train, y_train, times, eta, f0_train, f0_test)
+    mode_error = _linreg("gf_mode_error" if eta is None else "gd_mode_error", mode_error)
+    return _predict(ntk_train, ntk_test_train, y_train, times, eta, f0_train, f0_test,
+                    mode_error=mode_error)
 
 
-@jax.jit
-def _predict(ntk_train, ntk_test_train, y_train, times, eta, f0_train, f0_test):
+@functools.partial(jax.jit, static_argnames=("mode_error",))
+def _predict(ntk_train, ntk_test_train, y_train, times, eta, f0_train, f0_test, *, mode_error):
     lam, vec = jnp.linalg.eigh((ntk_train + ntk_train.T) / 2)
     lam = jnp.maximum(lam, 0)  # a kernel matrix is PSD; round-off can make lam slightly < 0
     t = times[:, None]
     if eta is None:
-        residual = _linreg("gf_mode_error").jax(lam[None, :], t, 1.0)
+        residual = mode_error.jax(lam[None, :], t, 1.0)
         gain = jnp.where(lam > 0, -jnp.expm1(-lam * t) / jnp.where(lam > 0, lam, 1), t)
     else:
-        residual = _linreg("gd_mode_error").jax(eta, lam[None, :], t, 1.0)
+        residual = mode_error.jax(eta, lam[None, :], t, 1.0)
         contracting = eta * lam < 1
         log_factor = jnp.log1p(-jnp.where(contracting, eta * lam, 0))
         stable = -jnp.expm1(t * log_factor)

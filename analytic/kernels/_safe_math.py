@@ -1,4 +1,4 @@
-r"""Elementwise helpers of :mod:`analytic.kernels_fc`: finite values and gradients
+r"""Safe elementwise maths for :func:`analytic.kernels.fc_kernels`: finite values and gradients
 at the edges (zero norms, correlation exactly +-1), and arctan / arcsin / a - sin(a)
 from +, *, / and sqrt alone (on XLA:CPU the library's arctan2 and arcsin are scalar
 loops, 10-60x dearer than a division). Series coefficients come from ``sympy.series``
@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import sympy as sp
 
+from analytic.kernels._symbols import angle
 
 
 # --- safe elementwise helpers (finite values and gradients at 0) ------------------
@@ -118,8 +119,6 @@ def _pair_gap(p1: _Points, p2: _Points, one_minus_c, one_plus_c):
 def _series_coefficients(name: str, terms: int) -> tuple[float, ...]:
     """Taylor coefficients from sympy.series, in powers of a^2: atan(a) = a sum c_k a^2k,
     a - sin(a) = a^3 sum c_k a^2k."""
-    from analytic._legacy_symbols import angle
-
     expr, lead = {"atan": (sp.atan(angle), 1), "angle_minus_sine": (angle - sp.sin(angle), 3)}[name]
     series = sp.series(expr, angle, 0, lead + 2 * terms).removeO()
     return tuple(float(series.coeff(angle, 2 * k + lead)) for k in range(terms))

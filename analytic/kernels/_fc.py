@@ -50,12 +50,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from analytic.kernels_elementary import (
+from analytic.formula import Formula
+from analytic.kernels._duals import ACTIVATIONS, FORMULAS
+from analytic.kernels._safe_math import (
     _angle, _hypot, _outer, _pair_gap, _points, _quarter_tangent, _relu_deficit, _row_norms,
     _safe_arcsin, _safe_arcsin_pairs, _safe_div, _safe_sqrt,
 )
 
-__all__ = ["Kernels", "fc_kernels", "variance_fixed_point", "PARAMETERIZATIONS"]
+__all__ = ["Duals", "Kernels", "catalogue_duals", "fc_kernels", "variance_fixed_point", "PARAMETERIZATIONS"]
 
 PARAMETERIZATIONS = ("ntk", "standard")
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -68,10 +70,23 @@ class Kernels(NamedTuple):
     ntk: jax.Array
 
 
-def _formula(name: str):
-    from analytic import kernels
+class Duals(NamedTuple):
+    """The per-layer Formulas of one activation, each in (k11, k22, k12): the NNGP map
+    E[phi(u) phi(v)] and the derivative kernel E[phi'(u) phi'(v)]."""
 
-    return kernels.FORMULAS[name]()
+    nngp: Formula
+    derivative: Formula
+
+
+def catalogue_duals(activation: str) -> Duals:
+    """``Duals(kernels.<activation>_nngp, kernels.<activation>_derivative)`` from the catalogue."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation = {activation!r} is unknown; valid: {ACTIVATIONS}")
+    return Duals(FORMULAS[f"{activation}_nngp"](), FORMULAS[f"{activation}_derivative"]())
+
+
+def _formula(name: str) -> Formula:
+    return FORMULAS[name]()
 
 
 # --- one layer of each activation: state (sd per point; w = tan(theta/4) per pair) ----
@@ -245,8 +260,6 @@ def _check_inputs(name: str, x) -> jax.Array:
 
 def check_arguments(x1, x2, depth, activation, sigma_w, sigma_b, parameterization) -> None:
     """Raise ValueError/TypeError naming the first bad argument (used by fc_kernels)."""
-    from analytic.kernels import ACTIVATIONS
-
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation = {activation!r} is unknown; valid: {ACTIVATIONS}")
     if parameterization not in PARAMETERIZATIONS:
@@ -264,7 +277,8 @@ def check_arguments(x1, x2, depth, activation, sigma_w, sigma_b, parameterizatio
             raise ValueError(f"x2 has {a2.shape[1]} features but x1 has {a1.shape[1]}; they must match")
 
 
-def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk") -> Kernels:
+def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk", *,
+               duals: Duals | None = None) -> Kernels:
     r"""NNGP and NTK matrices $K^{L+1}(x_1, x_2)$, $\Theta^{L+1}(x_1, x_2)$ of a deep FC network.
 
     Args:
@@ -276,6 +290,12 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
         depth: number of hidden layers L >= 1. activation: "relu" or "erf".
         sigma_w, sigma_b: weight and bias standard deviations (>= 0).
         parameterization: "ntk" (default) or "standard" (see the module docstring).
+        duals: the per-layer Formulas, ``Duals(nngp, derivative)``; None (default) or the
+            catalogue's (:func:`catalogue_duals`) selects the scale-free path described in
+            the module docstring. Any other pair (a new activation's dual maps, or a
+            deliberately wrong one in a negative control) is applied directly to
+            $(K_{ii}, K_{jj}, K_{ij})$ each layer, with $K_{ij}$ kept a hair inside
+            $\pm\sqrt{K_{ii}K_{jj}}$ (accurate to ~sqrt(eps) relative at coincident points).
 
     Returns ``Kernels(nngp, ntk)``, each (n1, n2), in the floating dtype of the inputs
     (float32 stays float32). Built from ``kernels.relu_derivative_angular`` and
@@ -289,6 +309,11 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
         >>> nngp, ntk = fc_kernels(x, None, depth=3, activation="relu", sigma_w=1.4, sigma_b=0.1)
     """
     check_arguments(x1, x2, depth, activation, sigma_w, sigma_b, parameterization)
+    if duals is not None:
+        if not isinstance(duals, Duals) or not all(isinstance(f, Formula) for f in duals):
+            raise TypeError(f"duals must be Duals(nngp, derivative) of two Formulas, got {duals!r}")
+        if duals == catalogue_duals(activation):
+            duals = None
     symmetric = x2 is None or x2 is x1
     x1 = jnp.asarray(x1)
     x2 = x1 if symmetric else jnp.asarray(x2)
@@ -298,36 +323,65 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
     x1, x2 = x1.astype(dtype), x2.astype(dtype)
     sigma_w = jnp.asarray(sigma_w, dtype)
     sigma_b = jnp.asarray(sigma_b, dtype)
+    if duals is not None:
+        return _fc_kernels_direct(x1, x2, sigma_w, sigma_b, depth=int(depth), duals=duals,
+                                  parameterization=parameterization)
     return _fc_kernels(x1, x2, sigma_w, sigma_b, depth=int(depth), activation=activation,
                        parameterization=parameterization, symmetric=symmetric)
 
 
-def variance_fixed_point(activation: str, sigma_w, sigma_b):
+@functools.partial(jax.jit, static_argnames=("depth", "duals", "parameterization"))
+def _fc_kernels_direct(x1, x2, sigma_w, sigma_b, *, depth, duals, parameterization):
+    """The textbook recursion on (K_ii, K_jj, K_ij), each layer evaluating ``duals`` as given."""
+    standard = parameterization == "standard"
+    d = x1.shape[1]
+    k = sigma_w**2 * jnp.matmul(x1, x2.T, precision=_HIGHEST) / d + sigma_b**2
+    q1 = sigma_w**2 * jnp.sum(x1**2, axis=1) / d + sigma_b**2
+    q2 = sigma_w**2 * jnp.sum(x2**2, axis=1) / d + sigma_b**2
+    ntk = jnp.zeros_like(k) if standard else k
+    inside = 1 - 4 * jnp.finfo(k.dtype).eps  # |k12| < sqrt(k11 k22): no sqrt/acos of round-off past 1
+
+    def expectations(k11, k22, k12):
+        bound = jnp.sqrt(k11 * k22) * inside
+        k12 = jnp.clip(k12, -bound, bound)
+        return duals.nngp.jax(k11, k22, k12), duals.derivative.jax(k11, k22, k12)
+
+    for _ in range(depth):
+        expectation, slope = expectations(q1[:, None], q2[None, :], k)
+        k = sigma_w**2 * expectation + sigma_b**2
+        ntk = (expectation if standard else k) + sigma_w**2 * slope * ntk
+        q1 = sigma_w**2 * expectations(q1, q1, q1)[0] + sigma_b**2
+        q2 = sigma_w**2 * expectations(q2, q2, q2)[0] + sigma_b**2
+    return Kernels(k, ntk)
+
+
+def variance_fixed_point(activation: str, sigma_w, sigma_b, *, formula: Formula | None = None):
     r"""Fixed point $q^* = \sigma_w^2 E_{z\sim N(0,q^*)}[\phi(z)^2] + \sigma_b^2$ of the variance map.
 
     ReLU: ``kernels.relu_variance_fixed_point`` (exists for $\sigma_w^2 < 2$; a
-    ValueError otherwise). erf: the map is increasing, concave and bounded by
-    $\sigma_w^2 + \sigma_b^2$, so Newton's method from that bound converges monotonically
-    to the largest fixed point (0 when $\sigma_b = 0$ and $\sigma_w^2 \le \pi/4$).
+    ValueError otherwise). erf: the map ``kernels.erf_variance_map`` is increasing, concave
+    and bounded by $\sigma_w^2 + \sigma_b^2$, so Newton's method from that bound converges
+    monotonically to the largest fixed point (0 when $\sigma_b = 0$ and $\sigma_w^2 \le \pi/4$).
+    ``formula`` replaces that Formula (the fixed point for ReLU, the variance map for erf).
     Schoenholz et al. 2017, arXiv:1611.01232v2, sec. 3.
     """
-    from analytic.kernels import ACTIVATIONS
-
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation = {activation!r} is unknown; valid: {ACTIVATIONS}")
     _check_sigma("sigma_w", sigma_w)
     _check_sigma("sigma_b", sigma_b)
+    if formula is not None and not isinstance(formula, Formula):
+        raise TypeError(f"formula must be a Formula, got {formula!r}")
     if activation == "relu":
-        return _formula("relu_variance_fixed_point")(sigma_w=sigma_w, sigma_b=sigma_b)
-    return _erf_fixed_point(jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float))
+        formula = _formula("relu_variance_fixed_point") if formula is None else formula
+        return formula(sigma_w=sigma_w, sigma_b=sigma_b)
+    formula = _formula("erf_variance_map") if formula is None else formula
+    return _erf_fixed_point(jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float), variance_map=formula)
 
 
-@jax.jit
-def _erf_fixed_point(sigma_w, sigma_b):
-    variance_map = _formula("erf_variance_map").jax
-
+@functools.partial(jax.jit, static_argnames=("variance_map",))
+def _erf_fixed_point(sigma_w, sigma_b, *, variance_map):
     def residual(q):
-        return variance_map(q, sigma_w, sigma_b) - q
+        return variance_map.jax(q, sigma_w, sigma_b) - q
 
     def newton(_, q):
         slope = jax.grad(residual)(q)

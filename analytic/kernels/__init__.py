@@ -1,0 +1,57 @@
+r"""Kernels of infinitely wide fully-connected networks: NNGP and NTK, ReLU and erf.
+
+Model statement. For a pair of pre-activations
+$(u, v) \sim \mathcal N\!\left(0, \begin{pmatrix}k_{11} & k_{12}\\ k_{12} & k_{22}\end{pmatrix}\right)$
+a nonlinearity $\phi$ has the *dual* (NNGP map) $E[\phi(u)\phi(v)]$ and the
+*derivative kernel* $E[\phi'(u)\phi'(v)]$. Price's theorem (Price 1958) says that
+for Gaussian pairs $\partial_{k_{12}} E[\phi(u)\phi(v)] = E[\phi'(u)\phi'(v)]$, so the
+derivative kernels here are *derived* by ``sympy.diff`` of the stated NNGP maps; the
+published closed forms are assertions in ``tests/test_kernels.py``.
+
+* ReLU: the arc-cosine kernel of degree 1, Cho and Saul 2009 ("Kernel Methods for Deep
+  Learning", NIPS, eq. (6) with n = 1), written with $\cos\theta = k_{12}/\sqrt{k_{11}k_{22}}$:
+  $E = \frac{\sqrt{k_{11}k_{22}}}{2\pi}\,(\sin\theta + (\pi-\theta)\cos\theta)$.
+* erf: Williams 1997 ("Computing with Infinite Networks", NIPS, eq. (11)):
+  $E = \frac{2}{\pi}\arcsin\frac{2k_{12}}{\sqrt{(1+2k_{11})(1+2k_{22})}}$.
+
+The depth recursion (Lee et al. 2018, arXiv:1711.00165v3, eq. (4); Jacot et al. 2018,
+arXiv:1806.07572v4, Theorem 1; Lee et al. 2019, arXiv:1902.06720v4, eq. (10)) is
+$K^{l+1} = \sigma_w^2 E_{K^l}[\phi\phi] + \sigma_b^2$ and
+$\Theta^{l+1} = K^{l+1} + \sigma_w^2 E_{K^l}[\phi'\phi']\,\Theta^l$; the variance map and
+$\chi_1 = \sigma_w^2 E[\phi'(z)^2]$ are those of Schoenholz et al. 2017
+(arXiv:1611.01232v2, eqs. (3) and (5)); the standard parameterisation follows
+Sohl-Dickstein et al. 2020 (arXiv:2001.07301v1).
+
+Modules: ``_duals`` (dual maps, Price's-theorem derivatives, variance map, chi_1, angle
+forms, symbolic depth-1/2 kernels), ``_fc`` (kernel matrices :func:`fc_kernels`,
+:func:`variance_fixed_point`), ``_training`` (infinite-width prediction
+:func:`infinite_width_mean`, :func:`max_learning_rate`), ``_safe_math`` (elementwise maths
+with finite values and gradients at the edges), ``_symbols``.
+
+Example:
+    >>> import jax.numpy as jnp
+    >>> from analytic import kernels
+    >>> kernels.relu_derivative_angular.expr
+    (pi - angle)/(2*pi)
+    >>> kernels.relu_nngp(k11=1.0, k22=1.0, k12=1.0)   # E[relu(z)^2] = 1/2
+    Array(0.5, dtype=float64)
+    >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> k = kernels.fc_kernels(x, None, depth=1, activation="relu", sigma_w=1.0, sigma_b=0.0)
+    >>> k.nngp.dtype, round(float(k.nngp[0, 1]), 12)   # sqrt(k11 k22)/(2 pi), k11 = x.x/d = 1/2
+    (dtype('float64'), 0.079577471546)
+"""
+
+from analytic._registry import Formulas
+from analytic.kernels import _duals
+from analytic.kernels import _symbols as symbols
+from analytic.kernels._duals import ACTIVATIONS
+from analytic.kernels._fc import (PARAMETERIZATIONS, Duals, Kernels, catalogue_duals, fc_kernels,
+                                  variance_fixed_point)
+from analytic.kernels._training import TrainingPrediction, infinite_width_mean, max_learning_rate
+
+__all__ = ["FORMULAS", "ACTIVATIONS", "PARAMETERIZATIONS", "Duals", "Kernels", "catalogue_duals",
+           "fc_kernels", "variance_fixed_point", "TrainingPrediction", "infinite_width_mean",
+           "max_learning_rate", "symbols"]
+
+FORMULAS = Formulas.merge(_duals.FORMULAS)
+__getattr__ = FORMULAS.module_getattr(__name__)
