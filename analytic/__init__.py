@@ -23,23 +23,13 @@ from analytic.formula import Formula
 
 __all__ = ["Formula", "FAMILIES", "catalog", "get", "names"]
 
-# TEMPORARY (refactor in progress): flat modules not yet converted to packages.
-_LEGACY = ("momentum", "nqm", "deeplinear", "kernels")
-_PACKAGES = {info.name for info in pkgutil.iter_modules(__path__) if info.ispkg and not info.name.startswith("_")}
 # Every subpackage not starting with "_" is a family (found without importing it).
-FAMILIES: tuple[str, ...] = tuple(sorted(_PACKAGES | set(_LEGACY)))
-
-
-class _LegacyRegistry(dict):
-    def get(self, short):
-        if short not in self:
-            raise ValueError(f"unknown formula {short!r}")
-        return self[short]()
+FAMILIES: tuple[str, ...] = tuple(sorted(
+    info.name for info in pkgutil.iter_modules(__path__) if info.ispkg and not info.name.startswith("_")))
 
 
 def _family_formulas(family: str):
-    registry = importlib.import_module(f"analytic.{family}").FORMULAS
-    return registry if family in _PACKAGES else _LegacyRegistry(registry)
+    return importlib.import_module(f"analytic.{family}").FORMULAS
 
 
 def names() -> list[str]:

@@ -148,7 +148,10 @@ def monte_carlo_nngp(ctx: Context, **formulas):
 
 @check("kernels.standard_parameterization", uses=_DUALS, cites=cite("sohl2020", "sec. 2"),
        blind=_blind_duals("the 4-sigma O(1/sqrt(width)) tolerance at width 1024 (0.32) exceeds the effect of a "
-                          "10% slip; a width that resolves it (~16384) does not fit the empirical Jacobian"))
+                          "10% slip; a width that resolves it (~16384) does not fit the empirical Jacobian"),
+       no_formula="the claim is the standard parameterisation's scaling of fc_kernels (a factor of "
+                  "order width, or sigma_w^2 per layer, if wrong), not a dual map: the dual maps are "
+                  "caught by kernels.dual_maps")
 def standard_parameterization(ctx: Context, **formulas):
     """Empirical NTK / width of a standard-parameterised net vs fc_kernels(parameterization='standard')."""
     width = 1024 if ctx.quick else 8192
