@@ -1,0 +1,106 @@
+"""Scaling laws measured directly: brute-force compute-optimal allocation, synthetic runs.
+
+Independent of ``analytic``: nothing here knows the closed-form frontier. A loss
+law is a plain function ``loss(N, D)`` (the model statement, e.g.
+``E + A N^-alpha + B D^-beta``); :func:`minimise_on_budget` finds the best split of
+a compute budget ``C = 6 N D`` by searching ``log N`` on a grid and zooming in.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["BudgetOptimum", "chinchilla_law", "kaplan_law", "minimise_on_budget", "synthetic_runs"]
+
+Law = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def _check_positive(name: str, value) -> None:
+    v = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(v)) or np.any(v <= 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+
+
+def chinchilla_law(E: float, A: float, B: float, alpha: float, beta: float) -> Law:
+    """``loss(N, D) = E + A / N**alpha + B / D**beta`` (Hoffmann et al. 2022, eq. (2))."""
+    _check_positive("A", A), _check_positive("B", B)
+    _check_positive("alpha", alpha), _check_positive("beta", beta)
+    if not np.isfinite(E) or E < 0:
+        raise ValueError(f"E must be finite and >= 0, got {E!r}")
+    return lambda N, D: E + A * N ** (-alpha) + B * D ** (-beta)
+
+
+def kaplan_law(N_c: float, D_c: float, alpha_N: float, alpha_D: float) -> Law:
+    """``loss(N, D) = ((N_c / N)**(alpha_N / alpha_D) + D_c / D)**alpha_D`` (Kaplan et al. 2020, eq. (1.5))."""
+    for name, v in (("N_c", N_c), ("D_c", D_c), ("alpha_N", alpha_N), ("alpha_D", alpha_D)):
+        _check_positive(name, v)
+    return lambda N, D: ((N_c / N) ** (alpha_N / alpha_D) + D_c / D) ** alpha_D
+
+
+class BudgetOptimum(NamedTuple):
+    """The best split found for each budget: parameters, tokens, loss, and the log-N bracket."""
+
+    N: jax.Array
+    D: jax.Array
+    loss: jax.Array
+    bracket: jax.Array  # final grid spacing in log N (the search's resolution)
+
+
+@functools.partial(jax.jit, static_argnames=("law", "points", "rounds"))
+def _search(log_c6, law, points: int, rounds: int):
+    def loss_at(log_n):
+        return law(jnp.exp(log_n), jnp.exp(log_c6 - log_n))
+
+    lo, hi = jnp.zeros_like(log_c6), log_c6  # 1 <= N <= C / 6 (at least one token)
+
+    def zoom(carry, _):
+        lo, hi = carry
+        grid = lo + (hi - lo) * jnp.linspace(0.0, 1.0, points)
+        i = jnp.argmin(loss_at(grid))
+        step = (hi - lo) / (points - 1)
+        centre = grid[i]
+        return (jnp.maximum(lo, centre - 2 * step), jnp.minimum(hi, centre + 2 * step)), None
+
+    (lo, hi), _ = jax.lax.scan(zoom, (lo, hi), None, length=rounds)
+    log_n = (lo + hi) / 2
+    return jnp.exp(log_n), jnp.exp(log_c6 - log_n), loss_at(log_n), hi - lo
+
+
+def minimise_on_budget(law: Law, C, points: int = 401, rounds: int = 40) -> BudgetOptimum:
+    """Minimise ``law(N, 6 N D = C)`` over N for each budget C, by brute force.
+
+    A grid of ``points`` values of log N on [0, log(C/6)]; each of ``rounds`` rounds
+    keeps the 4 grid cells around the best point and re-grids them, so the bracket
+    shrinks ~100x per round until it reaches float64 resolution. The result is the
+    minimiser of the law as evaluated in float64 (a unimodal law is assumed: a sum of
+    power laws is convex in log N). ``C`` may be an array (``vmap`` over budgets).
+    """
+    C = jnp.asarray(C)
+    _check_positive("C", C)
+    if int(points) < 5 or int(rounds) < 1:
+        raise ValueError(f"points must be >= 5 and rounds >= 1, got {points!r}, {rounds!r}")
+    log_c6 = jnp.log(C / 6.0)
+    flat = log_c6.reshape(-1)
+    n, d, loss, bracket = jax.vmap(lambda x: _search(x, law, int(points), int(rounds)))(flat)
+    shape = log_c6.shape
+    return BudgetOptimum(n.reshape(shape), d.reshape(shape), loss.reshape(shape), bracket.reshape(shape))
+
+
+def synthetic_runs(key, N, D, law: Law, noise: float) -> jax.Array:
+    """Losses of runs at ``(N[i], D[i])``: ``law(N, D) * exp(noise * z)``, z ~ N(0, 1) i.i.d.
+
+    Multiplicative (log-normal) noise, the kind a Huber fit on log losses expects.
+    """
+    N, D = jnp.asarray(N), jnp.asarray(D)
+    if N.shape != D.shape:
+        raise ValueError(f"N and D must have one shape, got {N.shape} and {D.shape}")
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
+    z = jax.random.normal(key, N.shape, jnp.result_type(float))
+    return law(N, D) * jnp.exp(noise * z)
