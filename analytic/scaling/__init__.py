@@ -21,11 +21,11 @@ Example:
     >>> from analytic import scaling
     >>> scaling.params_exponent.expr
     beta/(alpha + beta)
-    >>> scaling.params_exponent(alpha=0.34, beta=0.28)
-    Array(0.4516129, dtype=float64, weak_type=True)
-    >>> fit = scaling.BESIROGLU_2024
-    >>> scaling.optimal_params(C=5.76e23, **fit.allocation())   # the Chinchilla / Gopher budget
-    Array(3.39919458e+10, dtype=float64, weak_type=True)
+    >>> scaling.params_exponent(alpha=0.34, beta=0.28)   # Hoffmann et al.'s rounded exponents
+    Array(0.4516129, dtype=float64)
+    >>> C = 6 * 70e9 * 1.4e12                     # Chinchilla's budget: 70B parameters, 1.4T tokens
+    >>> scaling.optimal_params(C=C, **scaling.BESIROGLU_2024.allocation())
+    Array(7.30163994e+10, dtype=float64)
 """
 
 from analytic._registry import Formulas
