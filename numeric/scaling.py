@@ -18,7 +18,18 @@ import numpy as np
 
 __all__ = ["BudgetOptimum", "chinchilla_law", "kaplan_law", "minimise_on_budget", "synthetic_runs"]
 
-Law = Callable[[jax.Array, jax.Array], jax.Array]
+class Law(NamedTuple):
+    """A loss law ``fn(N, D, *params)``: call it as ``law(N, D)``.
+
+    ``fn`` is a module-level function, so jitted searches compile once per kind of
+    law and reuse the compilation for new constants (``params`` are traced).
+    """
+
+    fn: Callable
+    params: tuple
+
+    def __call__(self, N, D):
+        return self.fn(N, D, *self.params)
 
 
 def _check_positive(name: str, value) -> None:
@@ -27,20 +38,28 @@ def _check_positive(name: str, value) -> None:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
 
 
+def _chinchilla(N, D, E, A, B, alpha, beta):
+    return E + A * N ** (-alpha) + B * D ** (-beta)
+
+
+def _kaplan(N, D, N_c, D_c, alpha_N, alpha_D):
+    return ((N_c / N) ** (alpha_N / alpha_D) + D_c / D) ** alpha_D
+
+
 def chinchilla_law(E: float, A: float, B: float, alpha: float, beta: float) -> Law:
     """``loss(N, D) = E + A / N**alpha + B / D**beta`` (Hoffmann et al. 2022, eq. (2))."""
-    _check_positive("A", A), _check_positive("B", B)
-    _check_positive("alpha", alpha), _check_positive("beta", beta)
+    for name, v in (("A", A), ("B", B), ("alpha", alpha), ("beta", beta)):
+        _check_positive(name, v)
     if not np.isfinite(E) or E < 0:
         raise ValueError(f"E must be finite and >= 0, got {E!r}")
-    return lambda N, D: E + A * N ** (-alpha) + B * D ** (-beta)
+    return Law(_chinchilla, tuple(float(v) for v in (E, A, B, alpha, beta)))
 
 
 def kaplan_law(N_c: float, D_c: float, alpha_N: float, alpha_D: float) -> Law:
     """``loss(N, D) = ((N_c / N)**(alpha_N / alpha_D) + D_c / D)**alpha_D`` (Kaplan et al. 2020, eq. (1.5))."""
     for name, v in (("N_c", N_c), ("D_c", D_c), ("alpha_N", alpha_N), ("alpha_D", alpha_D)):
         _check_positive(name, v)
-    return lambda N, D: ((N_c / N) ** (alpha_N / alpha_D) + D_c / D) ** alpha_D
+    return Law(_kaplan, tuple(float(v) for v in (N_c, D_c, alpha_N, alpha_D)))
 
 
 class BudgetOptimum(NamedTuple):
@@ -52,10 +71,15 @@ class BudgetOptimum(NamedTuple):
     bracket: jax.Array  # final grid spacing in log N (the search's resolution)
 
 
-@functools.partial(jax.jit, static_argnames=("law", "points", "rounds"))
-def _search(log_c6, law, points: int, rounds: int):
+@functools.partial(jax.jit, static_argnames=("fn", "points", "rounds"))
+def _search_all(log_c6, fn, params, points: int, rounds: int):
+    """:func:`_search` for each budget (``vmap``), in one compilation per kind of law."""
+    return jax.vmap(lambda x: _search(x, fn, params, points, rounds))(log_c6)
+
+
+def _search(log_c6, fn, params, points: int, rounds: int):
     def loss_at(log_n):
-        return law(jnp.exp(log_n), jnp.exp(log_c6 - log_n))
+        return fn(jnp.exp(log_n), jnp.exp(log_c6 - log_n), *params)
 
     lo, hi = jnp.zeros_like(log_c6), log_c6  # 1 <= N <= C / 6 (at least one token)
 
@@ -87,7 +111,9 @@ def minimise_on_budget(law: Law, C, points: int = 401, rounds: int = 40) -> Budg
         raise ValueError(f"points must be >= 5 and rounds >= 1, got {points!r}, {rounds!r}")
     log_c6 = jnp.log(C / 6.0)
     flat = log_c6.reshape(-1)
-    n, d, loss, bracket = jax.vmap(lambda x: _search(x, law, int(points), int(rounds)))(flat)
+    if not isinstance(law, Law):
+        raise TypeError(f"law must be a numeric.scaling.Law (chinchilla_law, kaplan_law), got {law!r}")
+    n, d, loss, bracket = _search_all(flat, law.fn, law.params, int(points), int(rounds))
     shape = log_c6.shape
     return BudgetOptimum(n.reshape(shape), d.reshape(shape), loss.reshape(shape), bracket.reshape(shape))
 
