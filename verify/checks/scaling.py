@@ -52,16 +52,17 @@ def compute_optimal_frontier(ctx: Context, params, tokens, loss, frontier):
                 "D_opt predicted": d_opt, "measured D_opt": found.D},
                 x="C", ys=("N_opt predicted", "measured N_opt", "D_opt predicted", "measured D_opt"),
                 logx=True, logy=True,
-                title="compute-optimal N and D (Besiroglu et al. 2024 fit): derived lines, "
-                      "brute-force markers")
+                title="compute-optimal N, D vs budget C (Besiroglu et al. 2024 law)")
             log_n = np.linspace(7, 13, 61)
             log_d = np.linspace(8, 14, 61)
             gn, gd = np.meshgrid(log_n, log_d)
             surface = loss.jax(10**gn, 10**gd, *law_fit[:5])
             # Iso-loss contours are the colour levels; the frontier is where an iso-C line
             # (log N + log D = const) touches them: marked as the level L_opt(C) on it.
-            frontier_mask = np.abs(gn - np.interp(gn + gd, np.log10(budgets / 6),
-                                                  np.log10(n_opt))) < 0.05
+            log_c6 = gn + gd  # iso-C lines are the anti-diagonals log N + log D = log(C / 6)
+            inside = (log_c6 >= np.log10(budgets[0] / 6)) & (log_c6 <= np.log10(budgets[-1] / 6))
+            frontier_mask = inside & (np.abs(gn - np.interp(log_c6, np.log10(budgets / 6),
+                                                            np.log10(n_opt))) < 0.05)
             ctx.figure("scaling_loss_surface", {
                 "log10 N": gn, "log10 D": gd, "L(N, D)": surface,
                 "L on the frontier": np.where(frontier_mask, surface, np.nan)},
