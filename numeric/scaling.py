@@ -130,3 +130,60 @@ def synthetic_runs(key, N, D, law: Law, noise: float) -> jax.Array:
         raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
     z = jax.random.normal(key, N.shape, jnp.result_type(float))
     return law(N, D) * jnp.exp(noise * z)
+
+
+class StepGains(NamedTuple):
+    """Monte Carlo one-step improvements ``L(theta) - L(theta - lr g_B)`` on a quadratic.
+
+    ``mean[i, j]`` for batch ``batches[i]`` and learning rate ``lrs[j]``; ``groups[g, i, j]``
+    the same over disjoint groups of samples (for standard errors of derived quantities).
+    """
+
+    mean: jax.Array
+    groups: jax.Array
+    batches: tuple[int, ...]
+    lrs: jax.Array
+
+
+@functools.partial(jax.jit, static_argnames=("largest", "samples"))
+def _gains(key, hessian, theta, noise_root, lrs, batch, largest: int, samples: int):
+    # One compilation for every batch size up to `largest`: draw `largest` per-example noises
+    # and average the first `batch` of them.
+    grad = hessian @ theta
+    z = jax.random.normal(key, (samples, largest, theta.shape[0]), theta.dtype)
+    used = (jnp.arange(largest) < batch).astype(theta.dtype)
+    g = grad + (jnp.einsum("sbi,b->si", z, used) / batch) @ noise_root.T  # mean of `batch` gradients
+    # L(theta) - L(theta - lr g) for the quadratic L = theta^T H theta / 2, expanded exactly in lr.
+    linear = g @ grad  # g^T H theta
+    quadratic = jnp.einsum("si,ij,sj->s", g, hessian, g)  # g^T H g
+    return lrs[None, :] * linear[:, None] - 0.5 * lrs[None, :] ** 2 * quadratic[:, None]
+
+
+def sgd_step_gains(key, hessian, theta, noise_root, batches, lrs, samples: int = 4000,
+                   groups: int = 10) -> StepGains:
+    """One SGD step on ``L = theta^T H theta / 2``, measured by Monte Carlo.
+
+    Per-example gradients are ``H theta + noise_root @ z`` with ``z ~ N(0, I)`` (so
+    their covariance is ``noise_root noise_root^T``); a batch averages ``B`` of them.
+    Every learning rate in ``lrs`` is applied to the same sampled batches (common random
+    numbers), so differences across ``lrs`` carry little Monte Carlo noise.
+    """
+    hessian, theta, noise_root = map(jnp.asarray, (hessian, theta, noise_root))
+    d = theta.shape[0]
+    if theta.ndim != 1 or hessian.shape != (d, d) or noise_root.shape[0] != d:
+        raise ValueError(f"shapes do not match: hessian {hessian.shape}, theta {theta.shape}, "
+                         f"noise_root {noise_root.shape}")
+    lrs = jnp.asarray(lrs, theta.dtype)
+    _check_positive("lrs", lrs)
+    batches = tuple(int(b) for b in batches)
+    if any(b < 1 for b in batches) or int(samples) < int(groups) or int(groups) < 2:
+        raise ValueError(f"batches must be >= 1 and samples >= groups >= 2, got {batches}, "
+                         f"{samples!r}, {groups!r}")
+    per_group = int(samples) // int(groups)
+    grouped = []
+    for b in batches:
+        gains = _gains(jax.random.fold_in(key, b), hessian, theta, noise_root, lrs,
+                       jnp.asarray(b, theta.dtype), max(batches), per_group * int(groups))
+        grouped.append(gains.reshape(int(groups), per_group, -1).mean(axis=1))
+    groups_arr = jnp.stack(grouped, axis=1)  # (groups, batches, lrs)
+    return StepGains(groups_arr.mean(axis=0), groups_arr, batches, lrs)

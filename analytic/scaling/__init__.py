@@ -13,7 +13,11 @@ Sources: Hoffmann et al. 2022 (the law, its frontier, Approach 3 fit); Besiroglu
 Erdil, Barnett, You 2024 (arXiv:2404.10102v2: re-fit, and the bias from rounded
 constants); Kaplan et al. 2020 (eq. (1.5)).
 
-Modules: ``_chinchilla`` (the law and its frontier, Kaplan's exponent), ``_fit``
+McCandlish et al. 2018 (arXiv:1812.06162v1): the critical batch size
+$B_{noise} = \mathrm{tr}(H\Sigma)/(G^\top H G)$ and $(S/S_{min} - 1)(E/E_{min} - 1) = 1$.
+
+Modules: ``_chinchilla`` (the law and its frontier, Kaplan's exponent),
+``_batch_size`` (the noise scale and the steps/examples trade-off), ``_fit``
 (Huber/L-BFGS fit with bootstrap intervals), ``_published`` (published fits as
 named constants), ``_symbols``.
 
@@ -29,7 +33,7 @@ Example:
 """
 
 from analytic._registry import Formulas
-from analytic.scaling import _chinchilla
+from analytic.scaling import _batch_size, _chinchilla
 from analytic.scaling import _symbols as symbols
 from analytic.scaling._fit import FitResult, fit
 from analytic.scaling._published import (BESIROGLU_2024, CHINCHILLA_FITS, HOFFMANN_2022,
@@ -38,5 +42,5 @@ from analytic.scaling._published import (BESIROGLU_2024, CHINCHILLA_FITS, HOFFMA
 __all__ = ["FORMULAS", "fit", "FitResult", "symbols", "ChinchillaFit", "KaplanFit", "HOFFMANN_2022",
            "HOFFMANN_2022_UNROUNDED", "BESIROGLU_2024", "KAPLAN_2020", "CHINCHILLA_FITS"]
 
-FORMULAS = Formulas.merge(_chinchilla.FORMULAS)
+FORMULAS = Formulas.merge(_chinchilla.FORMULAS, _batch_size.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)

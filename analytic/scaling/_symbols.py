@@ -21,9 +21,9 @@ alpha_N = Symbol("alpha_N", positive=True)  # Kaplan et al. 2020 model-size expo
 alpha_D = Symbol("alpha_D", positive=True)  # Kaplan et al. 2020 data exponent
 N_c = Symbol("N_c", positive=True)  # Kaplan et al. 2020 model-size scale
 D_c = Symbol("D_c", positive=True)  # Kaplan et al. 2020 data scale
-decay = Symbol("decay", positive=True)  # power-law spectrum lam_k ~ k^-decay (> 1)
-source_decay = Symbol("source_decay", positive=True)  # target: lam_k w*_k^2 ~ k^-source_decay (> 1)
 batch = Symbol("batch", positive=True)  # batch size in the steps/examples trade-off
 B_noise = Symbol("B_noise", positive=True)  # McCandlish et al. critical batch size
-S_min = Symbol("S_min", positive=True)  # fewest optimiser steps to a target loss
-E_min = Symbol("E_min", positive=True)  # fewest training examples to a target loss
+grad_sq = Symbol("grad_sq", positive=True)  # |G|^2, squared norm of the true gradient
+grad_curvature = Symbol("grad_curvature", positive=True)  # G^T H G
+noise_curvature = Symbol("noise_curvature", positive=True)  # tr(H Sigma), Sigma the per-example covariance
+steps_ratio = Symbol("steps_ratio", positive=True)  # S / S_min (> 1)

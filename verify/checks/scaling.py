@@ -177,3 +177,64 @@ def fit_recovers_law(ctx: Context, a, loss):
                                        "simulated runs": runs, "fitted law": fitted},
                x="log10 N", ys=("simulated runs", "fitted law"), grid_y="log10 D",
                title=f"synthetic runs (Besiroglu et al. law, {noise:g} noise) vs the fitted law")
+
+
+@check("scaling.noise_scale",
+       uses={"lr": "scaling.sgd_optimal_lr", "gain": "scaling.sgd_optimal_gain",
+             "b_noise": "scaling.noise_scale"})
+def noise_scale(ctx: Context, lr, gain, b_noise):
+    """Best one-step SGD improvement and learning rate vs batch size; B_noise (McCandlish et al.)."""
+    d = 10
+    spectrum = np.geomspace(0.1, 1.0, d)
+    hessian = np.diag(spectrum)
+    theta = np.asarray(sim_key_normal(ctx, d))
+    noise_root = np.diag(np.sqrt(np.geomspace(5.0, 0.5, d)))
+    sigma = noise_root @ noise_root.T
+    grad = hessian @ theta
+    g2, ghg, ths = float(grad @ grad), float(grad @ hessian @ grad), float(np.trace(hessian @ sigma))
+    batches = (1, 4, 16, 64) if ctx.quick else (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    samples = 4000 if ctx.quick else 40000
+    lrs = np.geomspace(0.01, 100.0, 801)  # relative spacing 1.15%: a model-free, wide grid
+    half_step = np.log(lrs[1] / lrs[0]) / 2
+    runs = sim.sgd_step_gains(ctx.key("scaling.noise_scale"), hessian, theta, noise_root, batches, lrs,
+                              samples=samples)
+    # The noise-free gradient (B -> oo), with the same shapes so that the compilation is reused.
+    exact = sim.sgd_step_gains(ctx.key("scaling.noise_scale/exact"), hessian, theta, 0 * noise_root, batches,
+                               lrs, samples=samples)
+    best = np.asarray(runs.mean).max(axis=1)
+    groups = np.asarray(runs.groups)
+    se_gain = groups.max(axis=2).std(axis=0, ddof=1) / np.sqrt(groups.shape[0])
+    best_lr = lrs[np.asarray(runs.mean).argmax(axis=1)]
+    se_lr = lrs[groups.argmax(axis=2)].std(axis=0, ddof=1) / np.sqrt(groups.shape[0])
+    gain_max = float(np.asarray(exact.mean).max())
+    for i, b in enumerate(batches):
+        predicted = float(gain.jax(b, g2, ghg, ths))
+        yield compare(f"best gain, B={b}", predicted, best[i], 4 * se_gain[i] / predicted + half_step**2,
+                      f"4 Monte Carlo SE ({samples} batches, 10 groups) + lr grid: gain is flat at its "
+                      f"peak, (half-spacing {half_step:.3g})^2 relative")
+        predicted_lr = float(lr.jax(b, g2, ghg, ths))
+        yield compare(f"best lr, B={b}", predicted_lr, best_lr[i], 4 * se_lr[i] / predicted_lr + half_step,
+                      "4 Monte Carlo SE of the argmax over 10 groups + half the lr grid spacing")
+    # B_noise from the measured gains: gain(B) = gain_max / (1 + B_noise / B) solved for B_noise
+    # at the batch nearest to it; error propagated from the gain's Monte Carlo SE.
+    predicted_bn = float(b_noise.jax(ghg, ths))
+    i = int(np.argmin(np.abs(np.log(np.array(batches) / predicted_bn))))
+    ratio = gain_max / best[i]
+    measured_bn = batches[i] * (ratio - 1)
+    se_bn = batches[i] * ratio * (se_gain[i] / best[i])
+    yield compare(f"B_noise = tr(H Sigma) / G^T H G, from the gain at B={batches[i]}", predicted_bn, measured_bn,
+                  (4 * se_bn + 2 * batches[i] * ratio * half_step**2) / predicted_bn,
+                  "4 Monte Carlo SE of the gain, propagated, + the lr grid's peak error, propagated")
+    ctx.figure("scaling_noise_scale", {
+        "batch size B": np.array(batches, float),
+        "predicted gain": np.asarray(gain.jax(np.array(batches, float), g2, ghg, ths)),
+        "measured gain": best, "standard_error": se_gain},
+        x="batch size B", ys=("predicted gain", "measured gain"), logx=True, logy=True,
+        title=f"best one-step SGD gain vs batch size; B_noise = {predicted_bn:.3g}")
+
+
+def sim_key_normal(ctx: Context, d: int):
+    """A fixed point theta on the quadratic (a standard normal draw)."""
+    import jax
+
+    return jax.random.normal(ctx.key("scaling.noise_scale/theta"), (d,))
