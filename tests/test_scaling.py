@@ -134,3 +134,37 @@ def test_wrong_allocation_exponent_fails_the_check():
     chk = core.registry()["scaling.allocation_exponents"]
     rows = list(chk(core.Context(size="quick"), a=wrong))
     assert any(not r.passed for r in rows if r.label.endswith("a (N_opt ~ C^a)"))
+
+
+# --- McCandlish et al. 2018: noise scale and the steps/examples trade-off ------------------
+def test_steps_examples_hyperbola():
+    from analytic.scaling._symbols import steps_ratio
+    e = scaling.examples_for_steps.expr
+    assert sp.simplify((steps_ratio - 1) * (e - 1) - 1) == 0  # (S/S_min - 1)(E/E_min - 1) = 1
+
+
+def test_noise_scale_and_gain_forms():
+    from analytic.scaling._symbols import batch, grad_curvature, grad_sq, noise_curvature
+    assert sp.simplify(scaling.noise_scale.expr - noise_curvature / grad_curvature) == 0
+    gain_max = grad_sq**2 / (2 * grad_curvature)
+    b_noise = noise_curvature / grad_curvature
+    assert sp.simplify(scaling.sgd_optimal_gain.expr - gain_max / (1 + b_noise / batch)) == 0
+    # H = I: B_noise reduces to B_simple = tr(Sigma) / |G|^2 (tr(H Sigma) = tr Sigma, G^T H G = |G|^2).
+    assert float(scaling.noise_scale(grad_curvature=2.0, noise_curvature=30.0)) == 15.0
+    with pytest.raises(ValueError, match="'steps_ratio' = 1.0"):
+        scaling.examples_for_steps(steps_ratio=1.0)
+
+
+def test_sgd_step_gains_match_the_exact_expectation():
+    d = 4
+    H, theta = np.diag([0.5, 1.0, 1.5, 2.0]), np.array([1.0, -1.0, 0.5, 2.0])
+    root = np.diag([1.0, 2.0, 0.5, 1.0])
+    lrs, B = np.array([0.1, 0.3]), 8
+    run = sim.sgd_step_gains(jax.random.key(5), H, theta, root, (B,), lrs, samples=20000)
+    grad, sigma = H @ theta, root @ root.T
+    # By hand: E[g] = grad, Cov[g] = Sigma / B, so E[L - L'] = lr |grad|_H... computed term by term.
+    exact = lrs * (grad @ grad) - lrs**2 / 2 * (grad @ H @ grad + np.trace(H @ sigma) / B)
+    se = np.asarray(run.groups)[:, 0, :].std(axis=0, ddof=1) / np.sqrt(10)
+    assert np.all(np.abs(np.asarray(run.mean)[0] - exact) < 4 * se)  # 4 Monte Carlo SE
+    with pytest.raises(ValueError, match="shapes"):
+        sim.sgd_step_gains(jax.random.key(0), H, theta[:3], root, (1,), lrs)
