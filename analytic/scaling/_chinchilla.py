@@ -18,8 +18,11 @@ $L(N, D) = [(N_c/N)^{\alpha_N/\alpha_D} + D_c/D]^{\alpha_D}$, under the same bud
 $L$ is an increasing function of the bracket, so the optimum minimises the bracket, and
 the same Lagrange condition gives $N_{opt} \propto C^{\alpha_D/(\alpha_N+\alpha_D)}$
 (0.56 at their $\alpha_N = 0.076$, $\alpha_D = 0.095$), not their headline $0.73$
-(sec. 6, eq. (6.6)?), which comes from $L(N, S_{min})$ with the critical batch size
+(their sec. 6), which comes from $L(N, S_{min})$ with the critical batch size
 (models trained to convergence-limited step counts, not to a fixed token count).
+
+Equation numbers are as this project reads the pinned versions; they were not
+re-checked against the PDFs in the session that wrote this module.
 """
 
 from __future__ import annotations
