@@ -225,10 +225,16 @@ def noise_scale(ctx: Context, lr, gain, b_noise):
     yield compare(f"B_noise = tr(H Sigma) / G^T H G, from the gain at B={batches[i]}", predicted_bn, measured_bn,
                   (4 * se_bn + 2 * batches[i] * ratio * half_step**2) / predicted_bn,
                   "4 Monte Carlo SE of the gain, propagated, + the lr grid's peak error, propagated")
+    # One table: the derived curve on a dense grid, the measured points (NaN off them).
+    dense = np.geomspace(0.5, 2 * batches[-1], 60)
+    x = np.concatenate([dense, np.array(batches, float)])
+    order = np.argsort(x, kind="stable")
+    off = np.full(dense.shape, np.nan)
     ctx.figure("scaling_noise_scale", {
-        "batch size B": np.array(batches, float),
-        "predicted gain": np.asarray(gain.jax(np.array(batches, float), g2, ghg, ths)),
-        "measured gain": best, "standard_error": se_gain},
+        "batch size B": x[order],
+        "predicted gain": np.asarray(gain.jax(x, g2, ghg, ths))[order],
+        "measured gain": np.concatenate([off, best])[order],
+        "standard_error": np.concatenate([off, se_gain])[order]},
         x="batch size B", ys=("predicted gain", "measured gain"), logx=True, logy=True,
         title=f"best one-step SGD gain vs batch size; B_noise = {predicted_bn:.3g}")
 
