@@ -83,6 +83,19 @@ REFERENCES: dict[str, Reference] = {
     # --- signal propagation (add below) -------------------------------------------------------
 
     # --- scaling laws (add below) ---------------------------------------------------------------
+    "kaplan2020": Reference("Kaplan, McCandlish, Henighan, Brown, Chess, Child, Gray, Radford, Wu, "
+                            "Amodei", 2020, "Scaling Laws for Neural Language Models",
+                            arxiv="2001.08361v1"),
+    "hoffmann2022": Reference("Hoffmann et al.", 2022, "Training Compute-Optimal Large Language Models",
+                              arxiv="2203.15556v1"),
+    "besiroglu2024": Reference("Besiroglu, Erdil, Barnett, You", 2024, "Chinchilla Scaling: A "
+                               "replication attempt", arxiv="2404.10102v2"),
+    "mccandlish2018": Reference("McCandlish, Kaplan, Amodei, OpenAI Dota Team", 2018, "An Empirical "
+                                "Model of Large-Batch Training", arxiv="1812.06162v1"),
+    "lin2024": Reference("Lin, Wu, Kakade, Bartlett, Lee", 2024, "Scaling Laws in Linear Regression: "
+                         "Compute, Parameters, and Data", arxiv="2406.08466v1"),
+    "bordelon2024": Reference("Bordelon, Atanasov, Pehlevan", 2024, "A Dynamical Model of Neural "
+                              "Scaling Laws", arxiv="2402.01092v1"),
 
     # --- games, implicit regularisation, bilevel (add below) ----------------------------------
 
