@@ -38,7 +38,7 @@ def _check_rate_and_ntk(eta, lam0) -> tuple[float, float]:
     return eta, lam0
 
 
-def uv_trajectory(eta, lam0, f0, n, steps: int, label=0.0):
+def uv_trajectory(eta, lam0, f0, n, steps: int, label=0.0, uv_map=None):
     r"""(f_t, lam_t) for t = 0..steps under GD on the uv model, from the derived map.
 
     Iterates ``catapult.uv_map`` (for label $y=0$:
@@ -50,6 +50,9 @@ def uv_trajectory(eta, lam0, f0, n, steps: int, label=0.0):
     Raises ``ValueError`` for eta <= 0, lam0 <= 0, n < 1, steps < 0, and for
     $|f_0 - 0| > \sqrt n \lambda_0 / 2$, which no pair of vectors realises
     ($|u\cdot v| \le (|u|^2 + |v|^2)/2$).
+
+    ``uv_map``: the Formula to iterate (default ``catapult.uv_map``); verify passes a
+    perturbed one to check that a wrong map is caught.
     """
     eta, lam0 = _check_rate_and_ntk(eta, lam0)
     f0, n, label = _real("f0", f0), _real("n", n), _real("label", label)
@@ -63,13 +66,12 @@ def uv_trajectory(eta, lam0, f0, n, steps: int, label=0.0):
                          f"(|u.v| <= (|u|^2 + |v|^2) / 2)")
     dtype = jnp.result_type(float)
     args = (jnp.asarray(x, dtype) for x in (eta, lam0, f0, label, n))
-    return _iterate(*args, steps=int(steps))
+    step = (uv_map or _uv_map()).jax  # (eta, lam, f, y, n) -> (f_next, lam_next)
+    return _iterate(*args, steps=int(steps), step=step)
 
 
-@functools.partial(jax.jit, static_argnames="steps")
-def _iterate(eta, lam0, f0, label, n, steps):
-    step = _uv_map().jax  # (eta, lam, f, y, n) -> (f_next, lam_next)
-
+@functools.partial(jax.jit, static_argnames=("steps", "step"))
+def _iterate(eta, lam0, f0, label, n, steps, step):
     def body(state, _):
         f, lam = state
         f_next, lam_next = step(eta, lam, f, label, n)
@@ -79,15 +81,16 @@ def _iterate(eta, lam0, f0, label, n, steps):
     return jnp.concatenate([f0[None], fs]), jnp.concatenate([lam0[None], lams])
 
 
-def phase(eta, lam0) -> str:
+def phase(eta, lam0, critical_lr=None, max_lr=None) -> str:
     """"lazy" (eta < critical_lr), "catapult" (critical_lr <= eta < max_lr) or "divergent".
 
     The boundaries are the Formulas ``catapult.critical_lr`` = 2/lam0 and
-    ``catapult.max_lr`` = 4/lam0 (uv model, label 0, large width).
+    ``catapult.max_lr`` = 4/lam0 (uv model, label 0, large width); other Formulas
+    of ``lam0`` may be passed in their place.
     """
     eta, lam0 = _check_rate_and_ntk(eta, lam0)
-    if eta < float(_critical_lr()(lam0=lam0)):
+    if eta < float((critical_lr or _critical_lr())(lam0=lam0)):
         return "lazy"
-    if eta < float(_max_lr()(lam0=lam0)):
+    if eta < float((max_lr or _max_lr())(lam0=lam0)):
         return "catapult"
     return "divergent"
