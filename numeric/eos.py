@@ -24,7 +24,8 @@ import jax.numpy as jnp
 
 from numeric.sharpness import sharpness
 
-__all__ = ["EoSRun", "init_mlp", "mlp_output", "mse_loss", "train_with_sharpness", "ACTIVATIONS"]
+__all__ = ["EoSRun", "init_mlp", "mlp_output", "mse_loss", "train_with_sharpness", "quadratic_growth",
+           "ACTIVATIONS"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -128,3 +129,37 @@ def train_with_sharpness(params, x, y, etas, betas, steps: int, activation: str,
                           record_every=int(record_every), lanczos=int(lanczos))
     diverged = ~jnp.isfinite(losses[:, -1]) | (losses[:, -1] > losses[:, 0])
     return EoSRun(losses, tops, jnp.arange(blocks + 1) * int(record_every), diverged)
+
+
+# --- one quadratic mode, iterated directly ---------------------------------------------------
+def _quadratic_step(method: str, eta, beta, lam, now, before):
+    if method == "gd":
+        return now - eta * lam * now
+    if method == "heavy_ball":
+        return now - eta * lam * now + beta * (now - before)
+    look_ahead = now + beta * (now - before)  # nesterov
+    return look_ahead - eta * lam * look_ahead
+
+
+@functools.partial(jax.jit, static_argnames=("method", "steps"))
+def _quadratic_growth(method, eta, beta, lam, steps):
+    def step(state, _):
+        now, before = state
+        return (_quadratic_step(method, eta, beta, lam, now, before), now), None
+
+    one = jnp.ones_like(lam)
+    (now, before), _ = jax.lax.scan(step, (one, one), None, length=steps)
+    return jnp.sqrt(now**2 + before**2)
+
+
+def quadratic_growth(method: str, eta: float, beta: float, lam, steps: int = 2000) -> jax.Array:
+    """|(x_T, x_{T-1})| after T steps of the method on the loss lam x^2 / 2 from x_0 = x_{-1} = 1.
+
+    Grows without bound when the method is unstable at curvature ``lam`` and
+    shrinks when it is stable (``lam`` may be an array: one run per entry).
+    """
+    if method not in ("gd", "heavy_ball", "nesterov"):
+        raise ValueError(f"method = {method!r} is unknown; valid: ('gd', 'heavy_ball', 'nesterov')")
+    lam = jnp.asarray(lam, jnp.result_type(float))
+    return _quadratic_growth(method, jnp.asarray(eta, lam.dtype), jnp.asarray(beta, lam.dtype), lam,
+                             steps=int(steps))
