@@ -22,7 +22,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 __all__ = ["UVRun", "uv_vectors", "gd_uv", "TwoLayerRun", "init_two_layer", "two_layer_output",
-           "ntk_top_eigenvalue", "train_two_layer", "ACTIVATIONS"]
+           "ntk_gram", "ntk_top_eigenvalue", "train_two_layer", "ACTIVATIONS"]
 
 ACTIVATIONS = ("linear", "relu")
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -136,10 +136,21 @@ def _summed_loss(params, x, y, activation):
     return 0.5 * jnp.sum((two_layer_output(params, x, activation) - y) ** 2)
 
 
-def _ntk_top(params, x, activation):
+def _ntk_gram(params, x, activation):
     flat, unravel = ravel_pytree(params)
     jac = jax.jacobian(lambda p: two_layer_output(unravel(p), x, activation))(flat)
-    return jnp.linalg.eigvalsh(jnp.matmul(jac, jac.T, precision=_HIGHEST))[-1]
+    return jnp.matmul(jac, jac.T, precision=_HIGHEST)
+
+
+def _ntk_top(params, x, activation):
+    return jnp.linalg.eigvalsh(_ntk_gram(params, x, activation))[-1]
+
+
+def ntk_gram(params, x, activation: str) -> jax.Array:
+    """The empirical NTK Gram matrix J J^T (m x m) of the outputs on the rows of ``x``."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation = {activation!r} is unknown; valid: {ACTIVATIONS}")
+    return _ntk_gram(params, jnp.asarray(x), activation)
 
 
 def ntk_top_eigenvalue(params, x, activation: str) -> jax.Array:

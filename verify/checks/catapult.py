@@ -56,8 +56,10 @@ def _sweep(ctx: Context, activation: str, width: int):
     return ctx.memoise(("catapult/sweep", activation, width, ctx.size), compute)
 
 
-def _widths(ctx: Context) -> tuple[int, ...]:
-    return (128, 512) if ctx.quick else (256, 1024, 4096)
+def _widths(ctx: Context, activation: str = "linear") -> tuple[int, ...]:
+    if not ctx.quick:
+        return (256, 1024, 4096)
+    return (128, 512) if activation == "linear" else (512,)
 
 
 @check("catapult.uv_map", uses={"uv_map": "catapult.uv_map"}, smoke=True)
@@ -65,6 +67,7 @@ def uv_map(ctx: Context, uv_map):
     """The derived (f, lam) map iterated vs GD on explicit vectors u, v, in all three phases."""
     n, steps = (200, 100) if ctx.smoke else (1000, 300)
     u, v = sim.uv_vectors(ctx.key("uv_map"), n, 1.0, 0.3)
+    curves = {"step": np.arange(steps + 1)}
     for eta_lam0, label in ((1.5, 0.0), (3.0, 0.0), (3.9, 0.0), (4.5, 0.0), (3.0, 0.7)):
         direct = sim.gd_uv(u, v, eta_lam0, steps, label=label)
         f, lam = uv_trajectory(eta_lam0, float(direct.lam[0]), float(direct.f[0]), n, steps,
@@ -74,12 +77,23 @@ def uv_map(ctx: Context, uv_map):
         scale = float(np.max(np.abs(np.asarray(direct.f)[ok])))
         err_f = np.max(np.abs(np.asarray(f)[ok] - np.asarray(direct.f)[ok])) / scale
         err_lam = np.max(np.abs(np.asarray(lam)[ok] / np.asarray(direct.lam)[ok] - 1))
+        if label == 0.0 and eta_lam0 in (1.5, 3.0, 4.5):
+            curves[f"lam, eta*lam0={eta_lam0}"] = np.where(ok, lam, np.nan)
+            curves[f"measured lam, eta*lam0={eta_lam0}"] = np.where(ok, direct.lam, np.nan)
+            curves[f"loss, eta*lam0={eta_lam0}"] = np.where(ok, 0.5 * np.asarray(f) ** 2, np.nan)
+            curves[f"measured loss, eta*lam0={eta_lam0}"] = np.where(ok, 0.5 * np.asarray(direct.f) ** 2,
+                                                                      np.nan)
         yield compare(f"eta*lam0={eta_lam0}, y={label}, n={n}, {int(ok.sum())} steps: f / max|f|",
                       0.0, err_f, 1e-9,
                       "float64 round-off in u, v, amplified while f grows through the catapult "
                       "(<= 1e-13 seen); compared while |f| < 1e6", relative=False)
         yield compare(f"eta*lam0={eta_lam0}, y={label}, n={n}: lam", 0.0, err_lam, 1e-9,
                       "float64 round-off, as for f", relative=False)
+    for what in ("lam", "loss"):
+        ys = [k for k in curves if k.split(",")[0].split()[-1] == what]
+        ctx.figure(f"catapult_uv_{what}", {"step": curves["step"], **{k: curves[k] for k in ys}}, x="step",
+                   ys=ys, logy=what == "loss", title=f"uv model, n={n}, lam0=1: {what} in the lazy, "
+                   "catapult and divergent phases (lines: derived map; markers: GD on u, v)")
 
 
 @check("catapult.uv_phases", uses={"critical_lr": "catapult.critical_lr", "max_lr": "catapult.max_lr"},
@@ -98,6 +112,33 @@ def uv_phases(ctx: Context, critical_lr, max_lr):
                               "drift O(f0^2/n)); or final lam < 2/eta (catapult)")
 
 
+def _phase_figures(ctx: Context, critical_lr, max_lr) -> None:
+    """Final NTK / lam0 and max loss over (eta * lam0, width), with the predicted boundaries."""
+    columns = {"eta*lam0": _GRID}
+    # prediction: lam stays lam0 (lazy); in the catapult the final lam is below 2/eta; none beyond
+    lazy = _GRID < float(critical_lr(lam0=1.0))
+    catapult = ~lazy & (_GRID < float(max_lr(lam0=1.0)))
+    columns["predicted lazy: lam/lam0 = 1"] = np.where(lazy, 1.0, np.nan)
+    columns["predicted catapult: lam/lam0 < 2/(eta lam0)"] = np.where(catapult, 2 / _GRID, np.nan)
+    grid_rows = {"eta*lam0": [], "width": [], "final lam / lam0": [], "log10 max loss": []}
+    for width in _widths(ctx):
+        lam0, run = _sweep(ctx, "linear", width)
+        ratio = np.where(run.diverged, np.nan, run.ntk_final / lam0)
+        columns[f"measured width={width}"] = ratio
+        peak = np.where(run.diverged, np.nan, np.log10(np.max(run.losses, axis=1)))
+        for key, values in (("eta*lam0", _GRID), ("width", np.full(_GRID.shape, width)),
+                            ("final lam / lam0", ratio), ("log10 max loss", peak)):
+            grid_rows[key].extend(values)
+    ctx.figure("catapult_final_ntk", columns, x="eta*lam0", ys=[k for k in columns if k != "eta*lam0"],
+               title="two-layer linear nets: final NTK / lam0 (missing: diverged); predicted "
+                     "boundaries 2/lam0, 4/lam0")
+    for name in ("final lam / lam0", "log10 max loss"):
+        ctx.figure(f"catapult_phase_diagram_{name.split()[-1].replace('/', '')}",
+                   {k: v for k, v in grid_rows.items() if k in ("eta*lam0", "width", name)},
+                   x="eta*lam0", ys=(name,), grid_y="width",
+                   title=f"two-layer linear nets: {name} (blank: diverged)")
+
+
 def _boundary(grid, phases, below: str) -> tuple[float, float]:
     """Midpoint and half-width of the grid interval where the phase stops being ``below``."""
     last = max(i for i, p in enumerate(phases) if p == below)
@@ -107,6 +148,7 @@ def _boundary(grid, phases, below: str) -> tuple[float, float]:
 @check("catapult.two_layer_linear", uses={"critical_lr": "catapult.critical_lr", "max_lr": "catapult.max_lr"})
 def two_layer_linear(ctx: Context, critical_lr, max_lr):
     """Wide two-layer linear nets (NTK param., summed loss): lazy/catapult/divergent at 2/lam0, 4/lam0."""
+    _phase_figures(ctx, critical_lr, max_lr)
     for width in _widths(ctx):
         lam0, run = _sweep(ctx, "linear", width)
         etas = _GRID / lam0
@@ -132,7 +174,7 @@ def two_layer_linear(ctx: Context, critical_lr, max_lr):
        cites=cite("lewkowycz2020", "sec. 3 (ReLU nets: maximal rate about 12/lam0)"))
 def two_layer_relu(ctx: Context, critical_lr):
     """Wide two-layer ReLU nets: lazy/catapult boundary at 2/lam0; divergence vs the paper's ~12/lam0."""
-    for width in _widths(ctx):
+    for width in _widths(ctx, "relu"):
         lam0, run = _sweep(ctx, "relu", width)
         etas = _GRID / lam0
         phases = [_measured_phase(bool(d), float(lf), lam0, e)
@@ -147,3 +189,42 @@ def two_layer_relu(ctx: Context, critical_lr):
                      f"{first_divergent:g})", 12.0, _GRID[max(converged)],
                      "the paper's ~12/lam0 is empirical for deep ReLU nets on real data; here 8 "
                      "synthetic points, two layers: no bound is claimed")
+
+
+@check("catapult.loss_spike", uses={"uv_map": "catapult.uv_map"})
+def loss_spike(ctx: Context, uv_map):
+    """Loss spike of the catapult: the uv model's prediction vs two-layer linear networks."""
+    width = 512 if ctx.quick else 4096
+    # (a) One example with |x|^2 = d: the linear net IS the uv model (u = W x / sqrt(d)).
+    d, label = 4, 0.5
+    direction = jax.random.normal(ctx.key("loss_spike/x"), (1, d))
+    x = jnp.sqrt(d) * direction / jnp.linalg.norm(direction)
+    params = sim.init_two_layer(ctx.key("loss_spike/init"), width, d)
+    lam0 = float(sim.ntk_top_eigenvalue(params, x, "linear"))
+    f0 = float(sim.two_layer_output(params, x, "linear")[0])
+    steps, grid = 200, (1.5, 3.0)
+    run = sim.train_two_layer(params, x, jnp.array([label]), np.array(grid) / lam0, steps, "linear")
+    for i, eta_lam0 in enumerate(grid):
+        f, _ = uv_trajectory(eta_lam0 / lam0, lam0, f0, width, steps, label=label, uv_map=uv_map)
+        predicted = 0.5 * (np.asarray(f) - label) ** 2
+        yield compare(f"one example, width={width}, eta*lam0={eta_lam0}: max loss", predicted.max(),
+                      np.asarray(run.losses[i]).max(), 1e-9, "exact equivalence (u = W x / sqrt(d), "
+                      "|x|^2 = d); float64 round-off amplified through the catapult")
+    # (b) The 8-point data set: the uv model for the residual along the top NTK eigenvector.
+    x, y = _dataset(ctx)
+    for w in _widths(ctx):
+        lam0, run = _sweep(ctx, "linear", w)
+        params = sim.init_two_layer(ctx.key(f"catapult/init/{w}"), w, x.shape[1])
+        gram = np.asarray(sim.ntk_gram(params, x, "linear"))
+        values, vectors = np.linalg.eigh(gram)
+        residual = np.asarray(sim.two_layer_output(params, x, "linear") - y)
+        along = float(vectors[:, -1] @ residual)
+        rest = 0.5 * float(residual @ residual - along**2)
+        for eta_lam0 in (2.5, 3.0, 3.5):
+            i = int(np.flatnonzero(_GRID == eta_lam0)[0])
+            r, _ = uv_trajectory(eta_lam0 / lam0, lam0, along, w, 300, uv_map=uv_map)
+            predicted = 0.5 * float(np.max(np.asarray(r) ** 2)) + rest
+            yield inform(f"8 points, width={w}, eta*lam0={eta_lam0}: max loss (uv prediction, measured)",
+                         predicted, float(np.max(run.losses[i])),
+                         "heuristic mapping (top-mode residual as the uv output, n = width); the "
+                         "other modes and the labels couple in: reported, no bound claimed")

@@ -67,6 +67,17 @@ def gd_edge(ctx: Context, threshold):
     """GD on an MLP sharpens to 2/eta and stays there; far below the edge (control) it never arrives."""
     for activation in _activations(ctx):
         etas, betas, run = _runs(ctx, activation)
+        sharp = {"step": run.sharpness_steps}
+        loss = {"step": np.arange(run.losses.shape[1])}
+        for i, eta in enumerate([*_GD_ETAS, _CONTROL_ETA]):
+            sharp[f"2/eta, eta={eta}"] = np.full(sharp["step"].shape, float(threshold(eta=eta)))
+            sharp[f"measured sharpness, eta={eta}"] = run.sharpness[i]
+            loss[f"loss, eta={eta}"] = run.losses[i]
+        sharp.pop(f"2/eta, eta={_CONTROL_ETA}")  # at 100 it would flatten the plot
+        ctx.figure(f"eos_sharpness_{activation}", sharp, x="step", ys=[k for k in sharp if k != "step"],
+                   title=f"{activation} MLP, full-batch GD: sharpness (markers) and 2/eta (lines)")
+        ctx.figure(f"eos_loss_{activation}", loss, x="step", ys=[k for k in loss if k != "step"], logy=True,
+                   title=f"{activation} MLP, full-batch GD: training loss")
         for i, eta in enumerate(_GD_ETAS):
             yield from _edge_rows(f"{activation}, GD eta={eta}", run.losses[i], run.sharpness[i],
                                   float(threshold(eta=eta)))
