@@ -89,11 +89,11 @@ def uv_map(ctx: Context, uv_map):
                       "(<= 1e-13 seen); compared while |f| < 1e6", relative=False)
         yield compare(f"eta*lam0={eta_lam0}, y={label}, n={n}: lam", 0.0, err_lam, 1e-9,
                       "float64 round-off, as for f", relative=False)
+    shown = slice(0, 80)  # the catapult is over by then; later the direct loss sits at round-off
     for what in ("lam", "loss"):
         ys = [k for k in curves if k.split(",")[0].split()[-1] == what]
-        ctx.figure(f"catapult_uv_{what}", {"step": curves["step"], **{k: curves[k] for k in ys}}, x="step",
-                   ys=ys, logy=what == "loss", title=f"uv model, n={n}, lam0=1: {what} in the lazy, "
-                   "catapult and divergent phases (lines: derived map; markers: GD on u, v)")
+        ctx.figure(f"catapult_uv_{what}", {k: curves[k][shown] for k in ("step", *ys)}, x="step",
+                   ys=ys, logy=what == "loss", title=f"uv model, n={n}: {what} (lines: map; markers: GD)")
 
 
 @check("catapult.uv_phases", uses={"critical_lr": "catapult.critical_lr", "max_lr": "catapult.max_lr"},
@@ -120,23 +120,15 @@ def _phase_figures(ctx: Context, critical_lr, max_lr) -> None:
     catapult = ~lazy & (_GRID < float(max_lr(lam0=1.0)))
     columns["predicted lazy: lam/lam0 = 1"] = np.where(lazy, 1.0, np.nan)
     columns["predicted catapult: lam/lam0 < 2/(eta lam0)"] = np.where(catapult, 2 / _GRID, np.nan)
-    grid_rows = {"eta*lam0": [], "width": [], "final lam / lam0": [], "log10 max loss": []}
+    peaks = {"eta*lam0": _GRID}
     for width in _widths(ctx):
         lam0, run = _sweep(ctx, "linear", width)
-        ratio = np.where(run.diverged, np.nan, run.ntk_final / lam0)
-        columns[f"measured width={width}"] = ratio
-        peak = np.where(run.diverged, np.nan, np.log10(np.max(run.losses, axis=1)))
-        for key, values in (("eta*lam0", _GRID), ("width", np.full(_GRID.shape, width)),
-                            ("final lam / lam0", ratio), ("log10 max loss", peak)):
-            grid_rows[key].extend(values)
+        columns[f"measured width={width}"] = np.where(run.diverged, np.nan, run.ntk_final / lam0)
+        peaks[f"measured width={width}"] = np.where(run.diverged, np.nan, np.max(run.losses, axis=1))
     ctx.figure("catapult_final_ntk", columns, x="eta*lam0", ys=[k for k in columns if k != "eta*lam0"],
-               title="two-layer linear nets: final NTK / lam0 (missing: diverged); predicted "
-                     "boundaries 2/lam0, 4/lam0")
-    for name in ("final lam / lam0", "log10 max loss"):
-        ctx.figure(f"catapult_phase_diagram_{name.split()[-1].replace('/', '')}",
-                   {k: v for k, v in grid_rows.items() if k in ("eta*lam0", "width", name)},
-                   x="eta*lam0", ys=(name,), grid_y="width",
-                   title=f"two-layer linear nets: {name} (blank: diverged)")
+               title="linear nets: final NTK / lam0 (missing: diverged)")
+    ctx.figure("catapult_max_loss", peaks, x="eta*lam0", ys=[k for k in peaks if k != "eta*lam0"],
+               logy=True, title="linear nets: max loss over the run (missing: diverged)")
 
 
 def _boundary(grid, phases, below: str) -> tuple[float, float]:

@@ -75,9 +75,9 @@ def gd_edge(ctx: Context, threshold):
             loss[f"loss, eta={eta}"] = run.losses[i]
         sharp.pop(f"2/eta, eta={_CONTROL_ETA}")  # at 100 it would flatten the plot
         ctx.figure(f"eos_sharpness_{activation}", sharp, x="step", ys=[k for k in sharp if k != "step"],
-                   title=f"{activation} MLP, full-batch GD: sharpness (markers) and 2/eta (lines)")
+                   title=f"{activation} MLP, GD: sharpness (markers), 2/eta (lines)")
         ctx.figure(f"eos_loss_{activation}", loss, x="step", ys=[k for k in loss if k != "step"], logy=True,
-                   title=f"{activation} MLP, full-batch GD: training loss")
+                   title=f"{activation} MLP, GD: training loss")
         for i, eta in enumerate(_GD_ETAS):
             yield from _edge_rows(f"{activation}, GD eta={eta}", run.losses[i], run.sharpness[i],
                                   float(threshold(eta=eta)))
