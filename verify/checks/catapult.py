@@ -57,6 +57,8 @@ def _sweep(ctx: Context, activation: str, width: int):
 
 
 def _widths(ctx: Context, activation: str = "linear") -> tuple[int, ...]:
+    if ctx.smoke:
+        return (128,)
     if not ctx.quick:
         return (256, 1024, 4096)
     return (128, 512) if activation == "linear" else (512,)
@@ -137,10 +139,12 @@ def _boundary(grid, phases, below: str) -> tuple[float, float]:
     return (grid[last] + grid[last + 1]) / 2, (grid[last + 1] - grid[last]) / 2
 
 
-@check("catapult.two_layer_linear", uses={"critical_lr": "catapult.critical_lr", "max_lr": "catapult.max_lr"})
+@check("catapult.two_layer_linear", uses={"critical_lr": "catapult.critical_lr", "max_lr": "catapult.max_lr"},
+       smoke=True)
 def two_layer_linear(ctx: Context, critical_lr, max_lr):
     """Wide two-layer linear nets (NTK param., summed loss): lazy/catapult/divergent at 2/lam0, 4/lam0."""
-    _phase_figures(ctx, critical_lr, max_lr)
+    if not ctx.smoke:
+        _phase_figures(ctx, critical_lr, max_lr)
     for width in _widths(ctx):
         lam0, run = _sweep(ctx, "linear", width)
         etas = _GRID / lam0
@@ -162,7 +166,7 @@ def two_layer_linear(ctx: Context, critical_lr, max_lr):
                           "grid points, reported at their midpoint")
 
 
-@check("catapult.two_layer_relu", uses={"critical_lr": "catapult.critical_lr"},
+@check("catapult.two_layer_relu", uses={"critical_lr": "catapult.critical_lr"}, smoke=True,
        cites=cite("lewkowycz2020", "sec. 3 (ReLU nets: maximal rate about 12/lam0)"))
 def two_layer_relu(ctx: Context, critical_lr):
     """Wide two-layer ReLU nets: lazy/catapult boundary at 2/lam0; divergence vs the paper's ~12/lam0."""
@@ -183,10 +187,10 @@ def two_layer_relu(ctx: Context, critical_lr):
                      "synthetic points, two layers: no bound is claimed")
 
 
-@check("catapult.loss_spike", uses={"uv_map": "catapult.uv_map"})
+@check("catapult.loss_spike", uses={"uv_map": "catapult.uv_map"}, smoke=True)
 def loss_spike(ctx: Context, uv_map):
     """Loss spike of the catapult: the uv model's prediction vs two-layer linear networks."""
-    width = 512 if ctx.quick else 4096
+    width = {"smoke": 128, "quick": 512, "full": 4096}[ctx.size]
     # (a) One example with |x|^2 = d: the linear net IS the uv model (u = W x / sqrt(d)).
     d, label = 4, 0.5
     direction = jax.random.normal(ctx.key("loss_spike/x"), (1, d))

@@ -3,7 +3,8 @@
 MLP runs: 128 points in 8 dimensions with random +-1 labels, a depth-2 width-16 MLP
 (standard parameterisation), mean squared error, full-batch GD and heavy ball from one
 initialisation; the sharpness is measured every 20 steps (12 Lanczos iterations) by Lanczos on Hessian-vector
-products (``numeric.sharpness``). Quick: ReLU, 1200 steps; full: ReLU and tanh, 3000 steps.
+products (``numeric.sharpness``). Smoke: one GD and one heavy-ball run, 1200 steps;
+quick: ReLU, 1200 steps; full: ReLU and tanh, 3000 steps.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ _SETTLE_REASON = ("EoS: the sharpness hovers at or just above the threshold (Coh
                   "median over the last 40% of steps; spread and overshoot <= 3.5% in tuning runs")
 
 
+def _gd_etas(ctx: Context) -> tuple[float, ...]:
+    return _GD_ETAS[:1] if ctx.smoke else _GD_ETAS
+
+
+def _heavy_ball(ctx: Context) -> tuple[tuple[float, float], ...]:
+    return _HEAVY_BALL[:1] if ctx.smoke else _HEAVY_BALL
+
+
 def _runs(ctx: Context, activation: str):
     """All configurations of one activation in one vmapped call (memoised)."""
 
@@ -31,9 +40,9 @@ def _runs(ctx: Context, activation: str):
         x = jax.random.normal(ctx.key("eos/x"), (128, 8))
         y = jnp.sign(jax.random.normal(ctx.key("eos/y"), (128,)))
         params = sim.init_mlp(ctx.key("eos/init"), 8, 16, 2)
-        etas = [*_GD_ETAS, _CONTROL_ETA] + [e for e, _ in _HEAVY_BALL]
-        betas = [0.0] * (len(_GD_ETAS) + 1) + [b for _, b in _HEAVY_BALL]
-        steps = 1200 if ctx.quick else 3000
+        etas = [*_gd_etas(ctx), _CONTROL_ETA] + [e for e, _ in _heavy_ball(ctx)]
+        betas = [0.0] * (len(_gd_etas(ctx)) + 1) + [b for _, b in _heavy_ball(ctx)]
+        steps = 1200 if ctx.quick else 3000  # smoke too: the early overshoot settles by ~step 700
         run = sim.train_with_sharpness(params, x, y, np.array(etas), np.array(betas), steps, activation,
                                        record_every=20, lanczos=12, key=ctx.key("eos/lanczos"))
         return etas, betas, jax.tree_util.tree_map(np.asarray, run)
@@ -62,14 +71,14 @@ def _edge_rows(label: str, losses, sharp, threshold: float):
                           "categorical: last vs first loss of the window; any step up in it")
 
 
-@check("eos.gd_edge", uses={"threshold": "eos.gd_sharpness_threshold"})
+@check("eos.gd_edge", uses={"threshold": "eos.gd_sharpness_threshold"}, smoke=True)
 def gd_edge(ctx: Context, threshold):
     """GD on an MLP sharpens to 2/eta and stays there; far below the edge (control) it never arrives."""
     for activation in _activations(ctx):
         etas, betas, run = _runs(ctx, activation)
         sharp = {"step": run.sharpness_steps}
         loss = {"step": np.arange(run.losses.shape[1])}
-        for i, eta in enumerate([*_GD_ETAS, _CONTROL_ETA]):
+        for i, eta in enumerate([*_gd_etas(ctx), _CONTROL_ETA]):
             sharp[f"2/eta, eta={eta}"] = np.full(sharp["step"].shape, float(threshold(eta=eta)))
             sharp[f"measured sharpness, eta={eta}"] = run.sharpness[i]
             loss[f"loss, eta={eta}"] = run.losses[i]
@@ -78,7 +87,7 @@ def gd_edge(ctx: Context, threshold):
                    title=f"{activation} MLP, GD: sharpness (markers), 2/eta (lines)")
         ctx.figure(f"eos_loss_{activation}", loss, x="step", ys=[k for k in loss if k != "step"], logy=True,
                    title=f"{activation} MLP, GD: training loss")
-        for i, eta in enumerate(_GD_ETAS):
+        for i, eta in enumerate(_gd_etas(ctx)):
             yield from _edge_rows(f"{activation}, GD eta={eta}", run.losses[i], run.sharpness[i],
                                   float(threshold(eta=eta)))
         i = etas.index(_CONTROL_ETA)
@@ -95,12 +104,12 @@ def gd_edge(ctx: Context, threshold):
                      "how far below the edge the control run stays")
 
 
-@check("eos.heavy_ball_edge", uses={"threshold": "eos.heavy_ball_sharpness_threshold"})
+@check("eos.heavy_ball_edge", uses={"threshold": "eos.heavy_ball_sharpness_threshold"}, smoke=True)
 def heavy_ball_edge(ctx: Context, threshold):
     """Heavy ball on an MLP sharpens to (2 + 2 beta)/eta and stays there (two momenta)."""
     activation = "relu"  # tanh heavy-ball runs converge to a minimum below the edge (see the report)
     etas, betas, run = _runs(ctx, activation)
-    for eta, beta in _HEAVY_BALL:
+    for eta, beta in _heavy_ball(ctx):
         i = next(j for j, (e, b) in enumerate(zip(etas, betas)) if e == eta and b == beta)
         yield from _edge_rows(f"{activation}, heavy ball eta={eta}, beta={beta}", run.losses[i],
                               run.sharpness[i], float(threshold(eta=eta, beta=beta)))
