@@ -95,7 +95,7 @@ def uv_map(ctx: Context, uv_map):
     for what in ("lam", "loss"):
         ys = [k for k in curves if k.split(",")[0].split()[-1] == what]
         ctx.figure(f"catapult_uv_{what}", {k: curves[k][shown] for k in ("step", *ys)}, x="step",
-                   ys=ys, logy=what == "loss", title=f"uv model, n={n}: {what} (lines: map; markers: GD)")
+                   ys=ys, logy=True, title=f"uv model, n={n}: {what} (lines: map; markers: GD)")
 
 
 @check("catapult.uv_phases", uses={"critical_lr": "catapult.critical_lr", "max_lr": "catapult.max_lr"},
