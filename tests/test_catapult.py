@@ -41,12 +41,12 @@ def test_boundaries_are_2_and_4_over_lam0(name, published):
 # --- uv_trajectory ------------------------------------------------------------------
 def test_uv_trajectory_matches_hand_iteration_of_the_published_map():
     fv, lv, want_f, want_l = 0.3, 1.0, [0.3], [1.0]
-    for _ in range(50):
+    for _ in range(100):
         fv, lv = (1 - 3.0 * lv + 9.0 * fv**2 / 100) * fv, lv + 3.0 * fv**2 / 100 * (3.0 * lv - 4)
         want_f.append(fv)
         want_l.append(lv)
-    got_f, got_l = catapult.uv_trajectory(3.0, 1.0, 0.3, 100, 50)
-    assert got_f.dtype == jnp.float64 and got_f.shape == (51,) and got_l.shape == (51,)
+    got_f, got_l = catapult.uv_trajectory(3.0, 1.0, 0.3, 100, 100)
+    assert got_f.dtype == jnp.float64 and got_f.shape == (101,) and got_l.shape == (101,)
     scale = np.max(np.abs(want_f))
     np.testing.assert_allclose(got_f / scale, np.array(want_f) / scale, atol=1e-12)  # round-off, |f| grows
     np.testing.assert_allclose(got_l, want_l, rtol=1e-12)
@@ -62,9 +62,9 @@ def test_uv_trajectory_matches_gd_on_explicit_vectors_with_a_label():
 
 
 def test_three_phases_of_the_trajectory():
-    _, lazy = catapult.uv_trajectory(1.5, 1.0, 0.5, 1000, 300)
-    _, cat = catapult.uv_trajectory(3.0, 1.0, 0.5, 1000, 300)
-    f_div, _ = catapult.uv_trajectory(4.5, 1.0, 0.5, 1000, 300)
+    _, lazy = catapult.uv_trajectory(1.5, 1.0, 0.5, 1000, 100)
+    _, cat = catapult.uv_trajectory(3.0, 1.0, 0.5, 1000, 100)
+    f_div, _ = catapult.uv_trajectory(4.5, 1.0, 0.5, 1000, 100)
     # lam drifts by sum_t eta f_t^2 (4 - eta lam) / n ~ 1.5 * 2.5 * 0.25 / (1 - 0.25) / 1000 = 1.25e-3
     assert abs(float(lazy[-1]) - 1.0) < 2e-3
     assert float(cat[-1]) < 2 / 3.0  # the catapult pushes lam below 2/eta
@@ -104,14 +104,14 @@ def test_uv_vectors_realise_lam0_and_f0():
 
 
 def test_gd_uv_matches_numpy_loop():
-    u, v = sim.uv_vectors(jax.random.key(2), 20, 1.0, 0.2)
-    run = sim.gd_uv(u, v, 0.5, 30, label=0.3)
+    u, v = sim.uv_vectors(jax.random.key(2), 300, 1.0, 0.2)  # shapes as in the test above: one compile
+    run = sim.gd_uv(u, v, 0.5, 100, label=0.3)
     a, b = np.asarray(u), np.asarray(v)
-    for _ in range(30):
-        r = a @ b / np.sqrt(20) - 0.3
-        a, b = a - 0.5 * r * b / np.sqrt(20), b - 0.5 * r * a / np.sqrt(20)
-    assert float(run.f[-1]) == pytest.approx(a @ b / np.sqrt(20), rel=1e-12)
-    assert float(run.lam[-1]) == pytest.approx((a @ a + b @ b) / 20, rel=1e-12)
+    for _ in range(100):
+        r = a @ b / np.sqrt(300) - 0.3
+        a, b = a - 0.5 * r * b / np.sqrt(300), b - 0.5 * r * a / np.sqrt(300)
+    assert float(run.f[-1]) == pytest.approx(a @ b / np.sqrt(300), rel=1e-12)
+    assert float(run.lam[-1]) == pytest.approx((a @ a + b @ b) / 300, rel=1e-12)
     assert not bool(run.diverged)
 
 
