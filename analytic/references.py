@@ -77,6 +77,11 @@ REFERENCES: dict[str, Reference] = {
     "sohl2020": Reference("Sohl-Dickstein et al.", 2020, "On the infinite width limit of neural "
                           "networks with a standard parameterization", arxiv="2001.07301v1"),
     # --- catapult and edge of stability (add below) ---------------------------------------------
+    "lewkowycz2020": Reference("Lewkowycz, Bahri, Dyer, Sohl-Dickstein, Gur-Ari", 2020, "The large "
+                               "learning rate phase of deep learning: the catapult mechanism",
+                               arxiv="2003.02218v1"),
+    "cohen2021": Reference("Cohen, Kaur, Li, Kolter, Talwalkar", 2021, "Gradient Descent on Neural "
+                           "Networks Typically Occurs at the Edge of Stability", arxiv="2103.00065v3"),
 
     # --- optimizers and normalization (add below) ---------------------------------------------
 
