@@ -44,8 +44,9 @@ def uv_trajectory(eta, lam0, f0, n, steps: int, label=0.0, uv_map=None):
     Iterates ``catapult.uv_map`` (for label $y=0$:
     $f' = (1 - \eta\lambda + \eta^2 f^2/n) f$, $\lambda' = \lambda + (\eta f^2/n)(\eta\lambda - 4)$)
     from $(f_0, \lambda_0)$ with ``jax.lax.scan``. Returns two arrays of shape
-    ``(steps + 1,)`` in float64 when x64 is on. A divergent run is returned as it is
-    (values grow to inf/nan): divergence is a result, not an error.
+    ``(steps + 1,)`` in float64 when x64 is on. A divergent run is returned as it is:
+    its values grow to +-inf and stay there (never NaN); divergence is a result, not an
+    error.
 
     Raises ``ValueError`` for eta <= 0, lam0 <= 0, n < 1, steps < 0, and for
     $|f_0 - 0| > \sqrt n \lambda_0 / 2$, which no pair of vectors realises
@@ -75,6 +76,9 @@ def _iterate(eta, lam0, f0, label, n, steps, step):
     def body(state, _):
         f, lam = state
         f_next, lam_next = step(eta, lam, f, label, n)
+        # Past overflow inf - inf would give NaN: a divergent run stays at +-inf instead.
+        f_next = jnp.where(jnp.isnan(f_next), jnp.copysign(jnp.inf, f), f_next)
+        lam_next = jnp.where(jnp.isnan(lam_next), jnp.copysign(jnp.inf, lam), lam_next)
         return (f_next, lam_next), (f_next, lam_next)
 
     _, (fs, lams) = jax.lax.scan(body, (f0, lam0), None, length=steps)
