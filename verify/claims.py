@@ -141,13 +141,10 @@ def linear_method_claim(name: str, *, radius: Formula, step: Callable, parameter
         radius = radius or fixed["radius"]
         worst_case = worst_case or fixed["worst_case"]
         n = max(8, runs // 4) if ctx.smoke else runs
-        k_par, k_lam, k_h, k_x = jax.random.split(ctx.key(name), 4)
-        params = {k: jnp.asarray(v, jnp.float64) for k, v in parameters(k_par, n).items()}
-        inner = jax.random.uniform(k_lam, (n, dim - 2), minval=mu_, maxval=L_)
-        lams = jnp.concatenate([jnp.full((n, 1), mu_), jnp.full((n, 1), L_), inner], axis=1)
-        hessians = jax.vmap(sim.random_hessian)(jax.random.split(k_h, n), lams)
-        state0 = tuple(jax.random.normal(k, (n, dim)) for k in jax.random.split(k_x, state_size))
-        measured = np.asarray(sim.run_linear_method(step, hessians, params, state0, steps).rate)
+        drawn = sim.run_on_random_quadratics(step, parameters, ctx.key(name), runs=n, dim=dim, mu=mu_,
+                                             L=L_, state_size=state_size, steps=steps)
+        params, lams = drawn.params, drawn.eigenvalues
+        measured = np.asarray(drawn.run.rate)
         names = [p for p in radius.param_names if p != "lam"]
         per_mode = radius.jax(*(params[p][:, None] if p != "lam" else lams for p in radius.param_names))
         predicted = np.asarray(per_mode).max(-1)

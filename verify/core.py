@@ -283,6 +283,14 @@ def registry() -> dict[str, Check]:
     for info in pkgutil.iter_modules(verify.checks.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"verify.checks.{info.name}")
+    # Checks outside the project: a package declares [project.entry-points."tdtk.checks"]
+    # name = "module" (importing it registers its checks) or "module:function" (called).
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="tdtk.checks"):
+        loaded = entry.load()
+        if callable(loaded) and not isinstance(loaded, Check):
+            loaded()
     return {name: _resolved(chk) for name, chk in list(_REGISTRY.items())}
 
 
