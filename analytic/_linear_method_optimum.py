@@ -57,13 +57,13 @@ def _numeric_minimiser(worst: Formula, tuned, domains):
                 vals[name] = to_param(u, name, mu_, L_)
             return np.asarray(f(*(vals[n] for n in order)), float)
 
-        samples = rng.uniform(-8, 8, size=(4000, len(tuned)))
+        samples = rng.uniform(-8, 8, size=(2000, len(tuned)))
         vals = value(samples.T)
         vals = np.where(np.isfinite(vals), vals, np.inf)
         best = None
-        for start in samples[np.argsort(vals)[:4]]:
+        for start in samples[np.argsort(vals)[:3]]:
             res = optimize.minimize(lambda us: float(value(us)), start, method="Nelder-Mead",
-                                    options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 2000})
+                                    options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 1500})
             if best is None or res.fun < best.fun:
                 best = res
         out = {name: float(to_param(u, name, mu_, L_)) for name, u in zip(tuned_names, best.x)}

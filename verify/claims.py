@@ -69,10 +69,10 @@ def _negative_control(label, wrong_prediction, measurement, tolerance, relative)
 
 
 def _make(name: str, uses: dict, run: Callable, cites: str, description: str,
-          register: bool) -> core.Check:
+          register: bool, smoke: bool = False) -> core.Check:
     if register:
-        return core.check(name, uses=uses, cites=cites, description=description)(run)
-    return core.Check(name, run, cites, description, tuple(uses.items()))
+        return core.check(name, uses=uses, cites=cites, description=description, smoke=smoke)(run)
+    return core.Check(name, run, cites, description, tuple(uses.items()), smoke=smoke)
 
 
 def claim(name: str, *, prediction, measurement: Callable, inputs, tolerance, reason: str,
@@ -165,7 +165,7 @@ def linear_method_claim(name: str, *, radius: Formula, step: Callable, parameter
                    x="predicted", ys=("measured",), title=f"{name}: measured rate vs derived radius")
 
     return _make(name, uses, run, cites or getattr(radius, "source", ""), f"measured contraction vs derived spectral "
-                 f"radius of a user-defined method ({name})", register)
+                 f"radius of a user-defined method ({name})", register, smoke=True)
 
 
 def rows(check: core.Check | str, size: str = "quick", seed: int = 0) -> list[core.Row]:
