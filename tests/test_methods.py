@@ -213,3 +213,14 @@ def test_numeric_methods_imports_neither_sympy_nor_analytic():
     code = "import numeric.methods, sys; print(any(m.split('.')[0] in ('analytic', 'sympy') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_docstring_examples_run_in_float64():
+    import doctest
+
+    import analytic._linear_method
+    import verify.claims
+
+    for module in (methods, analytic._linear_method, verify.claims):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -10,10 +10,10 @@ Methods: quasi-hyperbolic momentum (Ma and Yarats 2019, arXiv:1810.06801v4), ``q
 
 Example:
     >>> from analytic import methods
-    >>> methods.qhm_critical_alpha.expr
-    2*(beta + 1)/(lam*(-2*beta*nu + beta + 1))
-    >>> methods.qhm_spectral_radius(alpha=0.5, beta=0.9, nu=0.7, lam=1.0)
-    Array(0.8660254, dtype=float64)
+    >>> methods.qhm_critical_alpha.expr          # p(-1) = 0 solved for alpha
+    -2*(beta + 1)/(lam*(2*beta*nu - beta - 1))
+    >>> methods.qhm_spectral_radius(alpha=0.5, beta=0.9, nu=0.7, lam=1.0)  # complex: sqrt(det M)
+    Array(0.87464278, dtype=float64)
 """
 
 from analytic.methods import _qhm
