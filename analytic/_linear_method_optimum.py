@@ -8,7 +8,7 @@ Symbolic first: sympy solves the equal-ripple candidates for the tuned parameter
   radius of each end mode is smallest for its $c$);
 * order 2, one parameter: $D(\mu) = 0$ or $D(L) = 0$;
 
-and a candidate is accepted only when a numeric minimisation of the worst case
+a candidate is solved only if the numeric optimum satisfies it (to 1e-3), and accepted only when a numeric minimisation of the worst case
 (random search then scipy Nelder-Mead, seeded) at the probe intervals
 ``[1, 4], [1, 30], [1, 100]`` finds no better value (to 1e-7). Otherwise the optimum is
 numeric: computed per interval on call, and ``Optimum.how`` says so.
@@ -111,9 +111,16 @@ def optimise(method, tuned: tuple, fixed: dict) -> Optimum:
     f = sp.lambdify(worst.params, worst.expr, "numpy")
     order = [p.name for p in worst.params]
 
+    at_numeric = minimise(*_PROBES[-1])  # where the numeric optimum is, on the widest probe
     tried = []
     for label, equations, end_radii in _candidates(method, tuned):
         equations = [sp.sympify(e).subs(subs) for e in equations]
+        # sympy.solve only a system the numeric optimum satisfies (else it cannot be the optimum,
+        # and solving it can take minutes)
+        point = {mu: _PROBES[-1][0], L: _PROBES[-1][1], **{p: at_numeric[p.name] for p in tuned}}
+        if any(abs(complex(sp.sympify(e).subs(point).evalf())) > 1e-3 for e in equations):
+            tried.append(label)
+            continue
         try:  # check=False: every solution is checked numerically below
             solutions = sp.solve(equations, list(tuned), dict=True, check=False)
         except NotImplementedError:
