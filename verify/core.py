@@ -284,13 +284,11 @@ def registry() -> dict[str, Check]:
         if not info.name.startswith("_"):
             importlib.import_module(f"verify.checks.{info.name}")
     # Checks outside the project: a package declares [project.entry-points."tdtk.checks"]
-    # name = "module" (importing it registers its checks) or "module:function" (called).
+    # name = "its_checks_module"; importing that module (once, cached) registers its checks.
     from importlib.metadata import entry_points
 
     for entry in entry_points(group="tdtk.checks"):
-        loaded = entry.load()
-        if callable(loaded) and not isinstance(loaded, Check):
-            loaded()
+        entry.load()
     return {name: _resolved(chk) for name, chk in list(_REGISTRY.items())}
 
 
