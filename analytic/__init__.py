@@ -20,8 +20,9 @@ import importlib
 import pkgutil
 
 from analytic.formula import Formula
+from analytic._linear_method import LinearMethod, linear_method
 
-__all__ = ["Formula", "FAMILIES", "catalog", "get", "names"]
+__all__ = ["Formula", "FAMILIES", "LinearMethod", "catalog", "get", "linear_method", "names"]
 
 # Every subpackage not starting with "_" is a family (found without importing it).
 FAMILIES: tuple[str, ...] = tuple(sorted(

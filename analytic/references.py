@@ -105,6 +105,8 @@ REFERENCES: dict[str, Reference] = {
     # --- games, implicit regularisation, bilevel (add below) ----------------------------------
 
     # --- user-defined methods (add below) -----------------------------------------------------
+    "ma2019": Reference("Ma and Yarats", 2019, "Quasi-hyperbolic momentum and Adam for deep learning",
+                        arxiv="1810.06801v4"),
 
 }
 

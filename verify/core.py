@@ -309,6 +309,12 @@ def registry() -> dict[str, Check]:
     for info in pkgutil.iter_modules(verify.checks.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"verify.checks.{info.name}")
+    # Checks outside the project: a package declares [project.entry-points."tdtk.checks"]
+    # name = "its_checks_module"; importing that module (once, cached) registers its checks.
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="tdtk.checks"):
+        entry.load()
     return {name: _resolved(chk) for name, chk in list(_REGISTRY.items())}
 
 

@@ -1,0 +1,7 @@
+"""Symbols of the methods family: the interval ``[mu, L]`` and QHM's discount ``nu``."""
+
+import sympy as sp
+
+from analytic._linear_method import L, mu, z  # noqa: F401  (created once, with linear_method)
+
+nu = sp.Symbol("nu", nonnegative=True)  # QHM immediate discount factor, in [0, 1]
