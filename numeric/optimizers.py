@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
-    "QuadraticRun", "frozen_adam_quadratic", "NoiseUpdates", "adam_noise_updates",
+    "QuadraticRun", "frozen_adam_quadratic", "frozen_adam_diverges", "NoiseUpdates", "adam_noise_updates",
     "NaturalGradientRun", "natural_gradient_least_squares", "AdamRun", "adam_full_batch",
 ]
 
@@ -86,6 +86,28 @@ def frozen_adam_quadratic(H, preconditioner, x0, eta, beta1, steps: int) -> Quad
     growth = (norms[-1] / half) ** (1.0 / (steps - steps // 2))
     diverged = ~jnp.all(jnp.isfinite(norms)) | (norms[-1] > half)
     return QuadraticRun(norms, diverged, growth)
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _frozen_adam_diverges(H, inv_p, x0, etas, beta1, steps):
+    def one(eta):
+        norms = _frozen_adam_scan(H, inv_p, x0, eta, beta1, steps=steps)
+        return ~jnp.all(jnp.isfinite(norms)) | (norms[-1] > norms[steps // 2])
+
+    return jax.vmap(one)(etas)
+
+
+def frozen_adam_diverges(H, preconditioner, x0, etas, beta1, steps: int) -> jax.Array:
+    """``diverged`` of :func:`frozen_adam_quadratic` for each learning rate in ``etas`` (vmap)."""
+    H = jnp.asarray(H)
+    p = jnp.asarray(preconditioner, H.dtype)
+    if H.ndim != 2 or p.shape != (H.shape[0],) or not bool(jnp.all(p > 0)):
+        raise ValueError(f"need a square H and a positive preconditioner of matching length, "
+                         f"got {H.shape} and {p.shape}")
+    _check_positive("etas", etas)
+    _check_unit_interval("beta1", beta1)
+    return _frozen_adam_diverges(H, 1.0 / p, jnp.asarray(x0, H.dtype), jnp.asarray(etas, H.dtype),
+                                 jnp.asarray(beta1, H.dtype), steps=_check_steps(steps))
 
 
 class NoiseUpdates(NamedTuple):
