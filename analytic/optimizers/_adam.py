@@ -51,7 +51,7 @@ def _adam_sharpness_threshold() -> Formula:
     (threshold,) = sp.solve(charpoly.subs(z, -1), lam)
     numerator, denominator = sp.fraction(sp.factor(threshold))  # print as (2 + 2 b)/(eta (1 - b))
     return Formula(
-        expr=sp.expand(-numerator) / sp.factor(-denominator),
+        expr=sp.simplify(-numerator) / sp.simplify(-denominator),
         params=(eta, beta1),
         source=cite("cohen2022", "sec. 2, eq. (1) and the threshold 38/eta at beta1 = 0.9"),
         derived=True,
