@@ -36,29 +36,33 @@ _UNIT = sp.Interval.Ropen(0, 1)
 
 
 def scale_invariant_gradient(dim: int = 3):
-    """(w, grad) for a generic scale-invariant loss L(w) = F(w / |w|) in ``dim`` dimensions."""
+    """(w, J, f): the gradient of L(w) = F(w / |w|) is J^T f, J = d(w/|w|)/dw, f = grad F there."""
     w = sp.Matrix(sp.symbols(f"w1:{dim + 1}", real=True))
-    F = sp.Function("F")
-    loss = F(*(w / sp.sqrt(w.dot(w))))
-    return w, sp.Matrix([sp.diff(loss, wi) for wi in w])
+    f = sp.Matrix(sp.symbols(f"f1:{dim + 1}", real=True))
+    return w, (w / sp.sqrt(w.dot(w))).jacobian(w), f
 
 
 @FORMULAS.register("norm_growth")
 def _norm_growth() -> Formula:
-    w, g = scale_invariant_gradient()
-    if sp.simplify(w.dot(g)) != 0:
+    w, J, f = scale_invariant_gradient()
+    # Euler: J w = d/dc (cw/|cw|) at c = 1 = 0, so w . grad L = (J w) . f = 0 for every F.
+    if any(sp.simplify(entry) != 0 for entry in J * w):
         raise ArithmeticError("the gradient of F(w/|w|) should be orthogonal to w")
+    c = sp.Symbol("c", positive=True)  # and grad L(c w) = grad L(w) / c
+    if any(sp.simplify(entry) != 0 for entry in c * J.subs({x: c * x for x in w}, simultaneous=True) - J):
+        raise ArithmeticError("the gradient of F(w/|w|) should scale as 1/|w|")
+    g = J.T * f
     step = w - eta * g
-    cross = sp.simplify(sp.expand(step.dot(step)) - w.dot(w) - eta**2 * g.dot(g))
-    if cross != 0:
+    cross = sp.expand(step.dot(step) - w.dot(w) - eta**2 * g.dot(g))  # = -2 eta (J w) . f
+    if sp.simplify(cross) != 0:
         raise ArithmeticError(f"|w - eta g|^2 - |w|^2 - eta^2 |g|^2 = {cross}, expected 0")
     return Formula(
         expr=w_sq + eta**2 * g_sq,
         params=(w_sq, eta, g_sq),
         source=cite("arora2019", "Lemma 2.4 and eq. (5) (no weight decay)"),
         derived=True,
-        derivation="sympy: w . grad F(w/|w|) simplifies to 0, so |w - eta g|^2 expands to "
-                    "|w|^2 + eta^2 |g|^2 (the cross term vanishes)",
+        derivation="sympy: for L(w) = F(w/|w|), grad L = J^T grad F with J w = 0 (simplified), so "
+                    "|w - eta g|^2 expands to |w|^2 + eta^2 |g|^2 (the cross term vanishes)",
         conditions=("GD/SGD without weight decay or momentum on weights the loss is invariant to "
                     "rescaling; exact at every step (Pythagoras)",),
         description="|w_{t+1}|^2 from |w_t|^2 and |g_t|^2 for a scale-invariant weight",

@@ -122,7 +122,7 @@ def dropout_ridge_penalty(ctx: Context, penalty):
     The expected gradient is linear in w with mask-independent coefficients, so the mean iterate
     follows GD on the expected objective exactly: the only error is Monte Carlo."""
     n, d = (40, 6) if ctx.quick else (200, 20)
-    chains, steps = (16, 2000) if ctx.smoke else ((64, 4000) if ctx.quick else (512, 20000))
+    chains, steps = (16, 2000) if ctx.smoke else ((32, 3000) if ctx.quick else (512, 20000))
     rng = _rng(ctx, "dropout")
     X = rng.normal(size=(n, d)) * np.geomspace(0.5, 2.0, d)
     y = X @ rng.normal(size=d) + 0.5 * rng.normal(size=n)
