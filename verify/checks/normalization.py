@@ -93,8 +93,9 @@ def equilibrium_angular_update(ctx: Context, pytorch, ema, adamw, norm):
         if optimizer == "sgd":
             gw_sq = (trace.grad_sq * trace.norm_sq)[window].mean(0)
             measured = np.sqrt(trace.norm_sq[window]).mean(0)
+            norm_predicted = np.asarray(norm(eta=eta, wd=wd, gw_sq=gw_sq))
             yield compare("sgd: equilibrium |w| from the measured |g|^2 |w|^2 (W1, W2)",
-                          np.asarray(norm(eta=eta, wd=wd, gw_sq=gw_sq)), measured, 2e-2,
+                          norm_predicted, measured, 2e-2,
                           "|g|^2|w|^2 fluctuates and drifts as the loss falls: Jensen and "
                           "non-stationarity, ~1% at this window")
     eta, wd, beta1 = 0.01, 0.2, 0.9
@@ -108,9 +109,11 @@ def equilibrium_angular_update(ctx: Context, pytorch, ema, adamw, norm):
         **{f"predicted_{k}": np.full(steps.shape, v[2]) for k, v in figure.items()},
     }, x="step", ys=tuple(f"{kind}_{k}" for k in figure for kind in ("predicted", "measured")),
         logy=True, title="angular update per step of W1 (50-step mean) vs equilibrium")
-    ctx.figure("normalization_weight_norm", {"step": steps, **{f"norm_{k}": v[3] for k, v in figure.items()}},
-               x="step", ys=tuple(f"norm_{k}" for k in figure), logy=True,
-               title="|W1| converging to equilibrium under weight decay")
+    ctx.figure("normalization_weight_norm", {
+        "step": steps, "predicted_sgd": np.full(steps.shape, float(norm_predicted[0])),
+        **{f"measured_{k}": v[3] for k, v in figure.items()}},
+        x="step", ys=("predicted_sgd", *(f"measured_{k}" for k in figure)), logy=True,
+        title="|W1| converging to equilibrium (line: SGD equilibrium norm)")
 
 
 @check("normalization.dropout_ridge_penalty", uses={"penalty": "normalization.dropout_ridge_penalty"},

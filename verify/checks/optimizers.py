@@ -68,7 +68,7 @@ def adam_sharpness_threshold(ctx: Context, threshold):
         "predicted": np.concatenate([line, np.full(len(betas), np.nan)]),
         "measured": np.concatenate([np.full(grid.size, np.nan), measured]),
     }, x="beta1", ys=("predicted", "measured"), logy=True,
-        title="frozen-preconditioner Adam: eta x lam_max(P^-1 H) at divergence (38 at beta1 = 0.9)")
+        title="frozen Adam: eta * lam_max(P^-1 H) at divergence vs (2+2b1)/(1-b1)")
 
 
 @check("optimizers.adam_noise_rms_update", uses={"rms": "optimizers.adam_noise_rms_update"}, smoke=True)
