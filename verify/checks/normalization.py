@@ -51,7 +51,7 @@ def norm_growth(ctx: Context, growth):
 
 def _equilibrium(ctx: Context, optimizer: str, eta: float, wd: float, beta: float):
     x, y, params, readout = _synthetic_task(ctx)
-    steps = 2000 if ctx.quick else 20000
+    steps = 3000 if ctx.quick else 20000
     trace = sim.NormTrace(*map(np.asarray, sim.train_normalized_mlp(
         ctx.key(f"equilibrium/{optimizer}"), x, y, readout, params, optimizer, eta, wd, beta, steps=steps)))
     window = slice(steps // 2, None)
@@ -63,7 +63,7 @@ def _equilibrium(ctx: Context, optimizer: str, eta: float, wd: float, beta: floa
     return trace, window, ratio, standard_error
 
 
-_SETTINGS = (("sgd", 0.5, 4e-3, 0.0), ("pytorch", 0.1, 4e-3, 0.9), ("ema", 0.5, 1e-2, 0.8))
+_SETTINGS = (("sgd", 0.5, 4e-3, 0.0), ("pytorch", 0.05, 4e-3, 0.9), ("ema", 0.5, 1e-2, 0.8))
 
 
 @check("normalization.equilibrium_angular_update",
