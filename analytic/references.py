@@ -84,6 +84,26 @@ REFERENCES: dict[str, Reference] = {
                            "Networks Typically Occurs at the Edge of Stability", arxiv="2103.00065v3"),
 
     # --- optimizers and normalization (add below) ---------------------------------------------
+    "cohen2022": Reference("Cohen, Ghorbani, Krishnan, Agarwal, Medapati, Badura, Suo, Cardoze, "
+                           "Nado, Dahl, Gilmer", 2022, "Adaptive Gradient Methods at the Edge of "
+                           "Stability", arxiv="2207.14484v2"),  # version not confirmed
+    "kingma2014": Reference("Kingma and Ba", 2014, "Adam: A Method for Stochastic Optimization",
+                            arxiv="1412.6980v9"),
+    "martens2014": Reference("Martens", 2014, "New insights and perspectives on the natural "
+                             "gradient method", arxiv="1412.1193v11"),
+    "arora2019": Reference("Arora, Li, Lyu", 2019, "Theoretical Analysis of Auto Rate-Tuning by "
+                           "Batch Normalization", arxiv="1812.03981v2"),  # version not confirmed
+    "wan2021": Reference("Wan, Zhu, Zhang, Sun", 2021, "Spherical Motion Dynamics: Learning Dynamics "
+                         "of Normalized Neural Network using SGD and Weight Decay", arxiv="2006.08419v4"),
+    "kosson2024": Reference("Kosson, Messmer, Jaggi", 2024, "Rotational Equilibrium: How Weight Decay "
+                            "Balances Learning Across Neural Networks", arxiv="2305.17212v4"),
+    "srivastava2014": Reference("Srivastava, Hinton, Krizhevsky, Sutskever, Salakhutdinov", 2014,
+                                "Dropout: A Simple Way to Prevent Neural Networks from Overfitting",
+                                venue="JMLR 15(56)"),
+    "wager2013": Reference("Wager, Wang, Liang", 2013, "Dropout Training as Adaptive Regularization",
+                           arxiv="1307.1493v2"),  # version not confirmed
+    "ioffe2015": Reference("Ioffe and Szegedy", 2015, "Batch Normalization: Accelerating Deep Network "
+                           "Training by Reducing Internal Covariate Shift", arxiv="1502.03167v3"),
 
     # --- signal propagation (add below) -------------------------------------------------------
 

@@ -1,0 +1,87 @@
+r"""Adam and RMSprop with EMA momentum: the stability threshold and the noise-driven update.
+
+Model statement (Cohen et al. 2022, arXiv:2207.14484v2, sec. 2 / eq. (1)): with the
+preconditioner $P$ frozen,
+
+$$m_{t+1} = \beta_1 m_t + (1-\beta_1)\nabla L(\theta_t),\qquad
+  \theta_{t+1} = \theta_t - \eta P^{-1} m_{t+1}.$$
+
+On a quadratic $L = \tfrac12\theta^\top H\theta$ the change of variables
+$u = P^{1/2}\theta$ makes the dynamics those of EMA heavy ball on
+$S = P^{-1/2}HP^{-1/2}$, which has the spectrum of $P^{-1}H$. Along an eigenvector of
+$S$ with eigenvalue $\lambda$ the state $(m, x)$ evolves by a 2x2 matrix whose
+characteristic polynomial sympy forms; a root crosses the unit circle at $z=-1$, which
+gives the threshold on the preconditioned sharpness.
+
+Noise: with $g_t$ i.i.d. zero-mean, variance $\sigma^2$ per coordinate and
+$\beta_2\to 1$, $\sqrt{\hat v}\to\sigma$ and the update $\eta m/\sigma$ has the
+stationary variance of an AR(1) process, which sympy solves for.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from analytic._registry import Formulas
+from analytic.formula import Formula
+from analytic.optimizers._symbols import beta1
+from analytic.references import cite
+from analytic.symbols import eta, lam
+
+FORMULAS = Formulas("optimizers")
+_BETA1_DOMAIN = sp.Interval.Ropen(0, 1)
+
+
+def ema_momentum_iteration_matrix(step: sp.Expr, momentum: sp.Expr, eigenvalue: sp.Expr) -> sp.Matrix:
+    """The matrix taking (m_t, x_t) to (m_{t+1}, x_{t+1}) on one mode of curvature ``eigenvalue``.
+
+    Read off the update rule: m' = b m + (1 - b) lam x, x' = x - step m'.
+    """
+    m, x = sp.symbols("m x", real=True)
+    m_next = momentum * m + (1 - momentum) * eigenvalue * x
+    x_next = x - step * m_next
+    return sp.Matrix([m_next, x_next]).jacobian([m, x])
+
+
+@FORMULAS.register("adam_sharpness_threshold")
+def _adam_sharpness_threshold() -> Formula:
+    z = sp.Symbol("z")
+    charpoly = ema_momentum_iteration_matrix(eta, beta1, lam).charpoly(z).as_expr()
+    # A real root leaves the unit disc through z = -1 (through z = +1 only at lam = 0).
+    (threshold,) = sp.solve(charpoly.subs(z, -1), lam)
+    numerator, denominator = sp.fraction(sp.factor(threshold))  # print as (2 + 2 b)/(eta (1 - b))
+    return Formula(
+        expr=sp.simplify(-numerator) / sp.simplify(-denominator),
+        params=(eta, beta1),
+        source=cite("cohen2022", "sec. 2, eq. (1) and the threshold 38/eta at beta1 = 0.9"),
+        derived=True,
+        derivation="charpoly of the 2x2 (m, x) iteration matrix of EMA momentum on one mode of "
+                   "P^-1 H, solved for lam at the root z = -1 (sympy.solve)",
+        conditions=("frozen preconditioner P; the iteration is stable iff lam_max(P^-1 H) is below "
+                    "this threshold (for 0 <= beta1 < 1)",),
+        domains={"beta1": _BETA1_DOMAIN},
+        description="largest stable preconditioned sharpness lam_max(P^-1 H) of Adam/RMSprop "
+                    "with EMA momentum",
+    )
+
+
+@FORMULAS.register("adam_noise_rms_update")
+def _adam_noise_rms_update() -> Formula:
+    var_m, sigma2 = sp.symbols("var_m sigma2_noise", positive=True)
+    # Stationary variance of m <- beta1 m + (1 - beta1) g with white g of variance sigma2.
+    (stationary,) = sp.solve(sp.Eq(var_m, beta1**2 * var_m + (1 - beta1) ** 2 * sigma2), var_m)
+    # beta2 -> 1: v -> E[g^2] = sigma2, so the update is eta m / sqrt(sigma2).
+    rms = sp.sqrt(sp.factor(eta**2 * stationary / sigma2))
+    return Formula(
+        expr=sp.simplify(rms),
+        params=(eta, beta1),
+        source=cite("kingma2014", "Algorithm 1"),
+        derived=True,
+        derivation="stationary variance of the AR(1) recursion m <- beta1 m + (1 - beta1) g "
+                   "(sympy.solve), divided by v = sigma^2 (beta2 -> 1), square root",
+        conditions=("gradient = stationary, temporally white, zero-mean noise; beta2 -> 1 "
+                    "(the finite-beta2 correction is O(1 - beta2) and not included); "
+                    "eps of Adam negligible against sqrt(v)",),
+        domains={"beta1": _BETA1_DOMAIN},
+        description="steady-state RMS of Adam's per-coordinate update under pure gradient noise",
+    )

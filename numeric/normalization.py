@@ -1,0 +1,178 @@
+"""Networks with normalised hidden layers, weight decay and dropout, trained directly.
+
+Independent of ``analytic``: nothing here knows a closed form.
+
+* A two-hidden-layer network whose hidden pre-activations go through layer norm without
+  gain, bias or epsilon, ``f(x) = a . relu(LN(W2 relu(LN(W1 x)))) / sqrt(width)`` with a
+  fixed readout ``a``: the loss is exactly invariant to rescaling ``W1`` or ``W2``.
+  Optimisers (weight decay ``wd`` on ``W1`` and ``W2``):
+
+  - ``"sgd"``:      ``w <- w - eta (g + wd w)``
+  - ``"pytorch"``:  ``v <- beta v + g + wd w``,           ``w <- w - eta v``
+  - ``"ema"``:      ``v <- beta v + (1 - beta)(g + wd w)``, ``w <- w - eta v``
+  - ``"adamw"``:    Adam moments of ``g`` (``beta1 = beta``, ``beta2 = 0.999``, bias
+    corrected, ``eps = 1e-12``), ``w <- w - eta (m_hat / (sqrt(v_hat) + eps) + wd w)``.
+
+* Least squares with inverted dropout on the inputs: each step draws a fresh
+  Bernoulli(1 - p) mask per sample and feature, scales kept inputs by ``1/(1-p)`` and
+  takes a full-batch gradient step.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["OPTIMIZERS", "init_normalized_mlp", "normalized_mlp", "NormTrace", "train_normalized_mlp",
+           "DropoutRun", "dropout_sgd_least_squares"]
+
+OPTIMIZERS = ("sgd", "pytorch", "ema", "adamw")
+_LAYERS = ("W1", "W2")
+
+
+def _layer_norm(h):
+    centred = h - h.mean(axis=-1, keepdims=True)
+    return centred / jnp.sqrt(jnp.mean(centred**2, axis=-1, keepdims=True))
+
+
+def normalized_mlp(params, readout, x):
+    """Outputs of the layer-normalised network on inputs ``x`` (n, d_in)."""
+    h = jax.nn.relu(_layer_norm(x @ params["W1"].T))
+    h = jax.nn.relu(_layer_norm(h @ params["W2"].T))
+    return h @ readout / jnp.sqrt(readout.shape[0])
+
+
+def init_normalized_mlp(key, d_in: int, width: int, scale: float = 1.0, dtype=None):
+    """Gaussian hidden weights (entries N(0, scale^2 / fan_in)) and a fixed Gaussian readout."""
+    dtype = dtype or jnp.result_type(float)
+    k1, k2, k3 = jax.random.split(key, 3)
+    params = {"W1": scale * jax.random.normal(k1, (width, d_in), dtype) / np.sqrt(d_in),
+              "W2": scale * jax.random.normal(k2, (width, width), dtype) / np.sqrt(width)}
+    return params, jax.random.normal(k3, (width,), dtype)
+
+
+def _loss(params, readout, x, y):
+    return 0.5 * jnp.mean((normalized_mlp(params, readout, x) - y) ** 2)
+
+
+class NormTrace(NamedTuple):
+    """Per step t (rows) and hidden layer (columns W1, W2), all before the step's update
+    except ``step_sq`` and ``next_norm_sq``."""
+
+    norm_sq: jax.Array  # |w_t|^2
+    grad_sq: jax.Array  # |g_t|^2 (minibatch loss gradient, weight decay excluded)
+    grad_dot_weight: jax.Array  # <w_t, g_t>
+    step_sq: jax.Array  # |w_{t+1} - w_t|^2
+    next_norm_sq: jax.Array  # |w_{t+1}|^2
+    losses: jax.Array  # minibatch loss at w_t
+
+
+@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps"))
+def _train(key, x, y, readout, params, eta, wd, beta, damp, optimizer, batch, steps):
+    grad_fn = jax.value_and_grad(_loss)
+    zeros = {k: jnp.zeros_like(v) for k, v in params.items()}
+
+    def step(state, inputs):
+        w, m, s = state
+        k, t = inputs
+        idx = jax.random.randint(k, (batch,), 0, x.shape[0])  # with replacement
+        loss, g = grad_fn(w, readout, x[idx], y[idx])
+        if optimizer == "adamw":
+            new_m = {n: beta * m[n] + (1 - beta) * g[n] for n in w}
+            new_s = {n: 0.999 * s[n] + 0.001 * g[n] ** 2 for n in w}
+            new_w = {n: w[n] - eta * (new_m[n] / (1 - beta**t)
+                                      / (jnp.sqrt(new_s[n] / (1 - 0.999**t)) + 1e-12) + wd * w[n])
+                     for n in w}
+        else:  # sgd / pytorch / ema: one graph, the damping of the new gradient is traced
+            new_m = {n: beta * m[n] + damp * (g[n] + wd * w[n]) for n in w}
+            new_s = s
+            new_w = {n: w[n] - eta * new_m[n] for n in w}
+
+        def per_layer(fn):
+            return jnp.stack([fn(n) for n in _LAYERS])
+
+        record = (per_layer(lambda n: jnp.sum(w[n] ** 2)), per_layer(lambda n: jnp.sum(g[n] ** 2)),
+                  per_layer(lambda n: jnp.sum(w[n] * g[n])),
+                  per_layer(lambda n: jnp.sum((new_w[n] - w[n]) ** 2)),
+                  per_layer(lambda n: jnp.sum(new_w[n] ** 2)), loss)
+        return (new_w, new_m, new_s), record
+
+    dtype = x.dtype
+    inputs = (jax.random.split(key, steps), jnp.arange(1, steps + 1, dtype=dtype))
+    _, records = jax.lax.scan(step, (params, zeros, zeros), inputs)
+    return NormTrace(*records)
+
+
+def train_normalized_mlp(key, x, y, readout, params, optimizer: str, eta, wd, beta=0.0,
+                         batch: int = 32, steps: int = 1000) -> NormTrace:
+    """Minibatch training of the layer-normalised network; returns the per-step norm trace."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer = {optimizer!r} is unknown; valid: {OPTIMIZERS}")
+    if not np.isfinite(eta) or eta <= 0:
+        raise ValueError(f"eta must be finite and > 0, got {eta!r}")
+    if not np.isfinite(wd) or wd < 0:
+        raise ValueError(f"wd must be finite and >= 0, got {wd!r}")
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    if not 1 <= batch <= x.shape[0]:
+        raise ValueError(f"batch must be in [1, {x.shape[0]}], got {batch!r}")
+    if int(steps) < 1:
+        raise ValueError(f"steps must be >= 1, got {steps!r}")
+    if optimizer == "sgd" and beta != 0.0:
+        raise ValueError(f"plain SGD has no momentum: beta must be 0, got {beta!r}")
+    dtype = x.dtype
+    damp = 1.0 - beta if optimizer == "ema" else 1.0
+    return _train(key, x, y, jnp.asarray(readout, dtype), params, jnp.asarray(eta, dtype),
+                  jnp.asarray(wd, dtype), jnp.asarray(beta, dtype), jnp.asarray(damp, dtype),
+                  optimizer="adamw" if optimizer == "adamw" else "momentum",
+                  batch=int(batch), steps=int(steps))
+
+
+class DropoutRun(NamedTuple):
+    """Per chain: the weights averaged over the steps after burn-in, and the final weights."""
+
+    mean_weights: jax.Array  # (chains, d)
+    final_weights: jax.Array  # (chains, d)
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "burn_in", "chains"))
+def _dropout_chains(key, X, y, keep, eta, steps, burn_in, chains):
+    n, d = X.shape
+
+    def chain(k):
+        def step(w, kk):
+            mask = jax.random.bernoulli(kk, keep, (n, d)).astype(X.dtype) / keep
+            Xm = X * mask
+            w = w - eta * Xm.T @ (Xm @ w - y) / n
+            return w, w
+
+        _, ws = jax.lax.scan(step, jnp.zeros(d, X.dtype), jax.random.split(k, steps))
+        return ws[burn_in:].mean(axis=0), ws[-1]
+
+    return jax.vmap(chain)(jax.random.split(key, chains))
+
+
+def dropout_sgd_least_squares(key, X, y, p: float, eta: float, steps: int, burn_in: int,
+                              chains: int) -> DropoutRun:
+    """SGD on ``||(X * mask) w - y||^2 / (2n)`` with a fresh inverted-dropout mask each step.
+
+    ``p`` is the drop probability. ``chains`` independent runs (vmap) from w = 0; each
+    averages its iterates after ``burn_in`` steps (Polyak averaging).
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"p (the drop probability) must be in [0, 1), got {p!r}")
+    if not np.isfinite(eta) or eta <= 0:
+        raise ValueError(f"eta must be finite and > 0, got {eta!r}")
+    if not 0 <= burn_in < steps or chains < 1:
+        raise ValueError(f"need 0 <= burn_in < steps and chains >= 1, got {burn_in}, {steps}, {chains}")
+    X, y = jnp.asarray(X), jnp.asarray(y)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be (n, d) and y (n,), got {X.shape} and {y.shape}")
+    mean, final = _dropout_chains(key, X, y, jnp.asarray(1.0 - p, X.dtype), jnp.asarray(eta, X.dtype),
+                                  steps=int(steps), burn_in=int(burn_in), chains=int(chains))
+    return DropoutRun(mean, final)

@@ -1,0 +1,109 @@
+"""analytic.normalization against published forms and independent computations; numeric.normalization."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import sympy as sp
+
+from analytic import normalization
+from analytic.normalization._symbols import beta1, g_sq, gw_sq, p, w_sq, wd
+from analytic.symbols import beta, eta
+from numeric import normalization as sim
+
+
+# --- derived expressions equal the published forms (symbolic) ------------------
+@pytest.mark.parametrize("name, published", [
+    ("norm_growth", w_sq + eta**2 * g_sq),  # Arora, Li, Lyu 2019
+    ("equilibrium_angular_update", sp.sqrt(2 * eta * wd / (1 + beta))),  # Wan et al. 2021
+    ("ema_equilibrium_angular_update", sp.sqrt(2 * eta * wd * (1 - beta) / (1 + beta))),
+    ("adamw_equilibrium_angular_update", sp.sqrt(2 * eta * wd * (1 - beta1) / (1 + beta1))),  # Kosson
+    ("sgd_equilibrium_norm", (eta * gw_sq / (wd * (2 - eta * wd))) ** sp.Rational(1, 4)),
+    ("dropout_ridge_penalty", p / (1 - p)),  # Srivastava et al. (1-q)/q with q = 1 - p
+])
+def test_derivation_matches_published_form(name, published):
+    derived = getattr(normalization, name)
+    assert derived.derived
+    assert sp.simplify(derived.expr - published) == 0 or sp.simplify(
+        (derived.expr / published) - 1) == 0
+
+
+def test_srivastava_retention_convention():
+    q = sp.Symbol("q", positive=True)  # retention probability in Srivastava et al.
+    assert sp.simplify(normalization.dropout_ridge_penalty.expr.subs(p, 1 - q) - (1 - q) / q) == 0
+
+
+def test_angular_update_by_iterating_the_second_moment_recursions():
+    # Iterate A, B, C (g _|_ w, <g, v> = 0, |g|^2 = G / A) to the fixed point numerically.
+    e, l, b = 0.1, 0.01, 0.9
+    A, B, C = 1.0, 0.0, 0.0
+    for _ in range(20000):
+        C_next = b * b * C + 1.0 / A + l * l * A + 2 * b * l * B
+        wv = b * B + l * A
+        A, B, C = A - 2 * e * wv + e * e * C_next, wv - e * C_next, C_next
+    got = float(normalization.equilibrium_angular_update(eta=e, wd=l, beta=b))
+    assert np.sqrt(e * e * C / A) == pytest.approx(got, rel=1e-10)
+
+
+def test_dropout_fixed_point_by_monte_carlo_of_the_objective():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    w = normalization.dropout_fixed_point(X, y, 0.3)
+    # Exact expectation of the dropout objective over all 2^18 masks is too many; use the closed
+    # gradient of E||(X*M/(1-p)) w - y||^2 element by element instead (independent algebra).
+    keep = 0.7
+    second = X.T @ X + (1 / keep - 1) * np.diag(np.diag(X.T @ X))
+    np.testing.assert_allclose(second @ w, X.T @ y, rtol=1e-10)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: normalization.equilibrium_angular_update(eta=0.0, wd=0.1, beta=0.9), "'eta' = 0.0"),
+    (lambda: normalization.equilibrium_angular_update(eta=0.1, wd=-0.1, beta=0.9), "'wd' = -0.1"),
+    (lambda: normalization.equilibrium_angular_update(eta=0.1, wd=0.1, beta=1.0), "'beta' = 1.0"),
+    (lambda: normalization.adamw_equilibrium_angular_update(eta=0.1, wd=0.1, beta1=1.0), "'beta1' = 1.0"),
+    (lambda: normalization.dropout_ridge_penalty(p=1.0), "'p' = 1.0"),
+    (lambda: normalization.dropout_ridge_penalty(p=-0.1), "'p' = -0.1"),
+    (lambda: normalization.sgd_equilibrium_norm(eta=10.0, wd=1.0, gw_sq=1.0), "eta"),
+])
+def test_bad_input_raises_value_error_naming_parameter(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# --- numeric ------------------------------------------------------------------------
+def test_normalized_mlp_is_scale_invariant():
+    params, a = sim.init_normalized_mlp(jax.random.key(0), 4, 8)
+    x = jax.random.normal(jax.random.key(1), (5, 4))
+    scaled = {"W1": 3.0 * params["W1"], "W2": 0.2 * params["W2"]}
+    np.testing.assert_allclose(sim.normalized_mlp(scaled, a, x), sim.normalized_mlp(params, a, x),
+                               rtol=1e-12)
+
+
+def test_ema_momentum_equals_pytorch_momentum_with_rescaled_step():
+    params, a = sim.init_normalized_mlp(jax.random.key(0), 4, 8)
+    x, y = jax.random.normal(jax.random.key(1), (64, 4)), jax.random.normal(jax.random.key(2), (64,))
+    ema = sim.train_normalized_mlp(jax.random.key(3), x, y, a, params, "ema", 0.5, 0.01, 0.8, 16, 50)
+    torch = sim.train_normalized_mlp(jax.random.key(3), x, y, a, params, "pytorch", 0.1, 0.01, 0.8, 16, 50)
+    np.testing.assert_allclose(ema.norm_sq, torch.norm_sq, rtol=1e-10)
+
+
+def test_dropout_sgd_without_dropout_is_least_squares():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    run = sim.dropout_sgd_least_squares(jax.random.key(0), X, y, 0.0, 0.3, 400, 300, 2)
+    np.testing.assert_allclose(run.final_weights, np.tile([1.0, -2.0, 0.5], (2, 1)), rtol=1e-8)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: sim.dropout_sgd_least_squares(jax.random.key(0), np.eye(2), np.ones(2), 1.0, 0.1, 10, 5, 1), "p "),
+    (lambda: sim.train_normalized_mlp(jax.random.key(0), jnp.ones((4, 2)), jnp.ones(4), jnp.ones(3),
+                                      {}, "lion", 0.1, 0.0), "optimizer"),
+    (lambda: sim.train_normalized_mlp(jax.random.key(0), jnp.ones((4, 2)), jnp.ones(4), jnp.ones(3),
+                                      {}, "sgd", 0.1, -1.0), "wd"),
+    (lambda: sim.train_normalized_mlp(jax.random.key(0), jnp.ones((4, 2)), jnp.ones(4), jnp.ones(3),
+                                      {}, "sgd", 0.1, 0.0, 0.9, 2), "beta must be 0"),
+])
+def test_numeric_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

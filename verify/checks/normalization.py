@@ -1,0 +1,177 @@
+"""Normalisation, weight decay and dropout: ``analytic.normalization`` against direct training."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from analytic.normalization import dropout_fixed_point
+from numeric import linreg as ls
+from numeric import normalization as sim
+from verify.core import Context, check, compare, inform
+
+
+def _rng(ctx: Context, salt: str) -> np.random.Generator:
+    return np.random.default_rng(np.asarray(jax.random.key_data(ctx.key(salt))).tolist())
+
+
+def _synthetic_task(ctx: Context):
+    """Inputs, noisy teacher labels, initial hidden weights and the fixed readout (shared)."""
+    def build():
+        n, d_in, width = (1024, 8, 32) if ctx.quick else (16384, 32, 256)
+        rng = _rng(ctx, "normalization/task")
+        x = rng.normal(size=(n, d_in))
+        y = rng.normal(size=n)  # pure label noise: the gradient noise is stationary
+        params, readout = sim.init_normalized_mlp(ctx.key("normalization/init"), d_in, width)
+        return jnp.asarray(x), jnp.asarray(y), params, readout
+    return ctx.memoise("normalization/task", build)
+
+
+@check("normalization.norm_growth", uses={"growth": "normalization.norm_growth"}, smoke=True)
+def norm_growth(ctx: Context, growth):
+    """SGD without weight decay on a layer-normalised network: |w_{t+1}|^2 = |w_t|^2 + eta^2 |g_t|^2
+    at every step (Pythagoras), and the gradient is orthogonal to w."""
+    x, y, params, readout = _synthetic_task(ctx)
+    eta, steps = 0.5, (100 if ctx.smoke else 400)
+    trace = sim.NormTrace(*map(np.asarray, sim.train_normalized_mlp(
+        ctx.key("norm_growth"), x, y, readout, params, "sgd", eta, 0.0, steps=steps)))
+    predicted = growth(w_sq=trace.norm_sq, eta=eta, g_sq=trace.grad_sq)
+    yield compare(f"|w_(t+1)|^2, hidden layers W1 and W2, {steps} steps", predicted,
+                  trace.next_norm_sq, 1e-12,
+                  "exact identity; float64 round-off in the sums of squares (~1e-15 relative)")
+    cosine = np.abs(trace.grad_dot_weight) / np.sqrt(trace.grad_sq * trace.norm_sq)
+    yield compare("max |cos(w_t, g_t)| (scale invariance: g _|_ w)", 0.0, float(np.max(cosine)), 1e-12,
+                  "layer norm without epsilon is exactly scale invariant; float64 round-off",
+                  relative=False)
+    growth_total = float(trace.next_norm_sq[-1, 0] / trace.norm_sq[0, 0])
+    yield inform("|W1|^2 growth factor over the run (effective lr eta/|w|^2 falls by it)", 1.0,
+                 growth_total, "no weight decay: the norm only grows")
+
+
+def _equilibrium(ctx: Context, optimizer: str, eta: float, wd: float, beta: float):
+    x, y, params, readout = _synthetic_task(ctx)
+    steps = 3000 if ctx.quick else 20000
+    trace = sim.NormTrace(*map(np.asarray, sim.train_normalized_mlp(
+        ctx.key(f"equilibrium/{optimizer}"), x, y, readout, params, optimizer, eta, wd, beta, steps=steps)))
+    window = slice(steps // 2, None)
+    blocks = 10  # the window in consecutive blocks: their spread measures noise and drift
+    step_sq = trace.step_sq[window].reshape(blocks, -1, 2).mean(1)
+    norm_sq = trace.norm_sq[window].reshape(blocks, -1, 2).mean(1)
+    ratio = np.sqrt(step_sq.mean(0) / norm_sq.mean(0))
+    standard_error = np.sqrt(step_sq / norm_sq).std(0, ddof=1) / np.sqrt(blocks)
+    return trace, window, ratio, standard_error
+
+
+_SETTINGS = (("sgd", 0.5, 4e-3, 0.0), ("pytorch", 0.05, 4e-3, 0.9), ("ema", 0.5, 1e-2, 0.8))
+
+
+@check("normalization.equilibrium_angular_update",
+       uses={"pytorch": "normalization.equilibrium_angular_update",
+             "ema": "normalization.ema_equilibrium_angular_update",
+             "adamw": "normalization.adamw_equilibrium_angular_update",
+             "norm": "normalization.sgd_equilibrium_norm"},
+       blind={"adamw": "reported as INFO: the AdamW form is leading order in eta wd with Adam's "
+                       "normaliser taken as a scalar; no bound is claimed"})
+def equilibrium_angular_update(ctx: Context, pytorch, ema, adamw, norm):
+    """Layer-normalised network with weight decay: the measured angular update per step
+    sqrt(mean |w_{t+1} - w_t|^2 / mean |w_t|^2) over the second half of training vs the
+    equilibrium value; SGD's equilibrium norm from the measured scale-free gradient norm."""
+    figure = {}
+    for optimizer, eta, wd, beta in _SETTINGS:
+        formula = ema if optimizer == "ema" else pytorch
+        trace, window, ratio, standard_error = _equilibrium(ctx, optimizer, eta, wd, beta)
+        predicted = float(formula(eta=eta, wd=wd, beta=beta))
+        yield compare(f"{optimizer}: eta={eta}, wd={wd}, beta={beta} (W1, W2)", predicted, ratio,
+                      4 * standard_error / predicted + 2e-3,
+                      "4 standard errors over 10 blocks of the second half (noise and residual "
+                      "drift of the equilibrium) + 2e-3 for the window's boundary terms")
+        steps = np.arange(trace.norm_sq.shape[0])
+        update = np.sqrt(trace.step_sq[:, 0] / trace.norm_sq[:, 0])
+        smooth = np.convolve(update, np.ones(50) / 50, mode="same")
+        figure[optimizer] = (steps, smooth, predicted, np.sqrt(trace.norm_sq[:, 0]))
+        if optimizer == "sgd":
+            gw_sq = (trace.grad_sq * trace.norm_sq)[window].mean(0)
+            measured = np.sqrt(trace.norm_sq[window]).mean(0)
+            norm_predicted = np.asarray(norm(eta=eta, wd=wd, gw_sq=gw_sq))
+            yield compare("sgd: equilibrium |w| from the measured |g|^2 |w|^2 (W1, W2)",
+                          norm_predicted, measured, 2e-2,
+                          "|g|^2|w|^2 fluctuates and drifts as the loss falls: Jensen and "
+                          "non-stationarity, ~1% at this window")
+    eta, wd, beta1 = 0.01, 0.2, 0.9
+    _, _, ratio, _ = _equilibrium(ctx, "adamw", eta, wd, beta1)
+    yield inform(f"adamw: eta={eta}, wd={wd}, beta1={beta1}, W1", float(adamw(eta=eta, wd=wd, beta1=beta1)),
+                 float(ratio[0]), "leading order in eta wd, scalar normaliser: an approximation")
+    steps = figure["sgd"][0]
+    ctx.figure("normalization_angular_update", {
+        "step": steps,
+        **{f"measured_{k}": v[1] for k, v in figure.items()},
+        **{f"predicted_{k}": np.full(steps.shape, v[2]) for k, v in figure.items()},
+    }, x="step", ys=tuple(f"{kind}_{k}" for k in figure for kind in ("predicted", "measured")),
+        logy=True, title="angular update per step of W1 (50-step mean) vs equilibrium")
+    ctx.figure("normalization_weight_norm", {
+        "step": steps, "predicted_sgd": np.full(steps.shape, float(norm_predicted[0])),
+        **{f"measured_{k}": v[3] for k, v in figure.items()}},
+        x="step", ys=("predicted_sgd", *(f"measured_{k}" for k in figure)), logy=True,
+        title="|W1| converging to equilibrium (line: SGD equilibrium norm)")
+
+
+@check("normalization.dropout_ridge_penalty", uses={"penalty": "normalization.dropout_ridge_penalty"},
+       smoke=True)
+def dropout_ridge_penalty(ctx: Context, penalty):
+    """SGD with sampled inverted-dropout masks on least squares: the mean iterate (Polyak average
+    over steps, mean over chains) vs the minimiser of least squares + p/(1-p) sum_j (X^T X)_jj w_j^2.
+
+    The expected gradient is linear in w with mask-independent coefficients, so the mean iterate
+    follows GD on the expected objective exactly: the only error is Monte Carlo."""
+    n, d = (40, 6) if ctx.quick else (200, 20)
+    chains, steps = (16, 2000) if ctx.smoke else ((32, 3000) if ctx.quick else (512, 20000))
+    rng = _rng(ctx, "dropout")
+    X = rng.normal(size=(n, d)) * np.geomspace(0.5, 2.0, d)
+    y = X @ rng.normal(size=d) + 0.5 * rng.normal(size=n)
+    for p in (0.2, 0.5):
+        curvature = np.linalg.eigvalsh(X.T @ X / n)[-1] / (1 - p)
+        run = sim.dropout_sgd_least_squares(ctx.key(f"dropout/{p}"), X, y, p, 0.5 / curvature, steps,
+                                            steps // 2, chains)
+        means = np.asarray(run.mean_weights)
+        se = means.std(axis=0, ddof=1) / np.sqrt(chains)
+        predicted = np.asarray(dropout_fixed_point(X, y, p, penalty=penalty))
+        yield compare(f"p={p}: mean SGD iterate, {d} weights, {chains} chains", predicted, means.mean(0),
+                      5 * se, "5 Monte Carlo standard errors (spread over independent chains)",
+                      relative=False)
+
+
+def _exact_design(ctx: Context, n: int, scale: float, rho: float) -> np.ndarray:
+    """Two centred features whose sample covariance is exactly [[s^2, rho s], [rho s, 1]]."""
+    z = np.asarray(ls.whiten_features(_rng(ctx, "conditioning").normal(size=(n, 2))))
+    cov = np.array([[scale**2, rho * scale], [rho * scale, 1.0]])
+    return z @ np.linalg.cholesky(cov).T
+
+
+@check("normalization.batchnorm_conditioning",
+       uses={"kappa_formula": "linreg.two_feature_kappa", "steps_formula": "linreg.optimal_steps",
+             "optimal_lr": "linreg.optimal_lr"})
+def batchnorm_conditioning(ctx: Context, kappa_formula, steps_formula, optimal_lr):
+    """GD iteration counts at the optimal learning rate for a linear layer on raw, standardised
+    (batch-norm style) and whitened inputs vs kappa of each Hessian."""
+    scale, rho, eps = 10.0, 0.8, 1e-6
+    X = _exact_design(ctx, 64 if ctx.quick else 1024, scale, rho)
+    w_star = np.array([0.7, -1.3])
+    designs = {"raw": (X, scale), "standardised": (np.asarray(ls.standardize_features(X)), 1.0)}
+    for label, (A, s) in designs.items():
+        kappa = float(kappa_formula(scale=s, rho=rho))
+        ev = np.linalg.eigvalsh(A.T @ A / A.shape[0])
+        eta = float(optimal_lr(lam_min=ev[0], lam_max=ev[-1]))
+        predicted = int(np.ceil(steps_formula(kappa=kappa, eps=eps)))
+        budget = int(np.ceil(2 * ev[-1] / ev[0] * np.log(1 / eps))) + 10
+        run = ls.gd_least_squares(A, A @ w_star, np.zeros(2), eta, budget)
+        err = np.linalg.norm(np.asarray(run.weights) - w_star, axis=-1)
+        measured = int(np.argmax(err / err[0] <= eps))
+        yield compare(f"{label} (scale={s:g}, rho={rho}): GD steps to 1e-6, kappa={kappa:.4g}",
+                      predicted, measured, 1.0, "integer step count; on two modes at the optimal lr "
+                      "the error contracts exactly by the rate each step", relative=False)
+    W = np.asarray(ls.whiten_features(X))
+    run = ls.gd_least_squares(W, W @ w_star, np.zeros(2), 1.0, 3)
+    err = np.linalg.norm(np.asarray(run.weights) - w_star, axis=-1)
+    yield compare("whitened: kappa = 1, GD at eta = 1/lam converges in one step", 0.0, err[1] / err[0],
+                  1e-12, "float64 round-off", relative=False)
