@@ -105,6 +105,10 @@ def format_row(result: Result | dict, width: int | None = None, verbose: bool = 
     return "\n".join(lines)
 
 
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
 def counts(rows: Iterable[Result | dict]) -> dict[str, int]:
     """Rows by status: ``passed`` and ``failed`` checks, ``info`` rows (which are not checks)."""
     statuses = [row_record(r)["status"] for r in rows]
@@ -116,7 +120,7 @@ def summary(results: list[Result | dict], seconds: float) -> str:
     """"N checks passed, M informational in S s" (and the failed ones, named)."""
     c = counts(results)
     checks = c["passed"] + c["failed"]
-    text = f"{c['passed']} checks passed" if not c["failed"] else \
+    text = f"{c['passed']} {_plural(c['passed'], 'check')} passed" if not c["failed"] else \
         f"{c['failed']} of {checks} checks FAILED, {c['passed']} passed"
     if c["info"]:
         text += f", {c['info']} informational"
