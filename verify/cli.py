@@ -21,8 +21,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--num-devices", default="1", metavar="N|all",
                         help="devices of the chosen platform that the checks may shard over "
                              "(a mesh in the Context; default 1)")
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
-    parser.add_argument("--figures", metavar="DIR", help="write figure data (CSV, and PNG with matplotlib)")
+    parser.add_argument("--json", metavar="PATH", help="also write the run as JSON to PATH (rows with their citations, environment, seed, figure data: --from reads it back)")
+    parser.add_argument("--figures", metavar="DIR", help="write each figure's data as CSV to DIR, and its image (see --format) "
+                             "with matplotlib")
     parser.add_argument("--format", choices=("png", "pdf", "svg"), default="png", dest="fmt",
                         help="image format of --figures (pdf and svg are vector; default png)")
     parser.add_argument("--report", metavar="PATH",

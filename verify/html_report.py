@@ -41,13 +41,14 @@ h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--lin
             border-bottom: 1px solid var(--line); display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
 .controls input[type=search] { width: 22rem; max-width: 100%; padding: .3rem .5rem; font: inherit; }
 .family { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1rem; }
-@media (min-width: 1200px) { .family.has-figures { grid-template-columns: minmax(0, 1fr) minmax(340px, 30rem); } }
+@media (min-width: 1100px) { .family.has-figures { grid-template-columns: minmax(0, 1fr) minmax(300px, 27rem); } }
+.rows { min-width: 0; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: .86rem; }
 th, td { text-align: left; vertical-align: top; padding: .25rem .4rem; border-bottom: 1px solid var(--line); }
-th { background: #eef1f5; position: sticky; top: 2.9rem; }
+th { background: #eef1f5; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.reason { color: #3a4252; min-width: 16rem; }
-td.label { min-width: 11rem; }
+td.reason { color: #3a4252; min-width: 12rem; width: 45%; }
+td.label { min-width: 8rem; }
 tr.check td { background: #f7f8fa; border-top: 2px solid var(--line); }
 tr.check .desc { color: #4b5363; }
 tr.FAIL td { background: var(--fail-bg); }
@@ -63,7 +64,6 @@ a { color: #1f5fae; }
 @media print {
   .controls { display: none; }
   body { max-width: none; padding: 0; font-size: 11px; }
-  th { position: static; }
   .family, .family.has-figures { grid-template-columns: minmax(0, 1fr); }
   .figures { flex-direction: row; flex-wrap: wrap; }
   figure { width: 48%; }
