@@ -1,6 +1,6 @@
 """Figures from ``ctx.figure(...)`` data: one plotting convention, CSV beside every image.
 
-The convention (DESIGN.md, "Figures"):
+The convention, for every figure:
 
 * a *prediction* (a series named ``predicted*``, ``prediction*``, ``theory*``) is a line;
   a *measurement* (``measured*``, ``trained*``, ``empirical*``, ``simulated*``, or any
