@@ -116,6 +116,15 @@ def test_html_is_self_contained_failures_first_and_cites_linked():
     assert page.count("data:image/svg+xml;base64,") == 1 and "data:text/csv;base64," in page
 
 
+def test_figures_pdf_from_a_saved_run(tmp_path, capsys):
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(_record(), default=str))
+    assert cli.main(["--from", str(saved), "--figures", str(tmp_path / "f"), "--format", "pdf", "-v"]) == 1
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == ["fam_curve.csv", "fam_curve.pdf"]
+    printed = capsys.readouterr().out
+    assert "reason: why" in printed and "1 of 3 checks FAILED" in printed  # -v: every reason
+
+
 def test_link_citations():
     html = html_report.link_citations("A 2019, arXiv:1903.08560v5, Thm 1; B <2020>, arXiv:2001.12345")
     assert '<a href="https://arxiv.org/abs/1903.08560v5"' in html
@@ -170,24 +179,21 @@ def test_every_figure_of_a_small_run_follows_the_convention(small_run):
 
 @pytest.fixture(scope="module")
 def rendered(small_run, tmp_path_factory):
-    """``python -m verify --from run.json --report run.html --figures f --format pdf`` (in-process)."""
+    """``python -m verify --from run.json --report run.html`` (in-process)."""
     _, path = small_run
     out = tmp_path_factory.mktemp("report")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = cli.main(["--from", str(path), "--report", str(out / "run.html"), "--figures", str(out / "f"),
-                         "--format", "pdf"])
+        code = cli.main(["--from", str(path), "--report", str(out / "run.html")])
     return code, printed.getvalue(), out
 
 
-def test_report_from_json_and_figures_pdf(rendered, small_run):
+def test_report_from_json(rendered, small_run):
     code, printed, out = rendered
     assert code == 0 and re.search(r"\d+ checks passed in 1\.0 s", printed) and "report:" in printed
     page = (out / "run.html").read_text()
     assert page.count("data:image/svg+xml;base64,") == 3
     assert 'href="https://arxiv.org/abs/1408.3595v3"' in page  # Lessard et al., the momentum check
-    assert sorted(p.name for p in (out / "f").iterdir())[:2] == ["linreg_gd_loss_curve.csv",
-                                                                  "linreg_gd_loss_curve.pdf"]
     assert cli.main(["linreg", "--from", str(small_run[1])]) == 2
 
 

@@ -41,14 +41,15 @@ h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--lin
             border-bottom: 1px solid var(--line); display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
 .controls input[type=search] { width: 22rem; max-width: 100%; padding: .3rem .5rem; font: inherit; }
 .family { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1rem; }
-@media (min-width: 1100px) { .family.has-figures { grid-template-columns: minmax(0, 1fr) minmax(300px, 27rem); } }
+@media (min-width: 1100px) { .family.has-figures { grid-template-columns: minmax(0, 1fr) minmax(280px, 25rem); } }
 .rows { min-width: 0; overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: .86rem; }
+table { border-collapse: collapse; width: 100%; font-size: .86rem; table-layout: fixed; min-width: 40rem; }
+col.status { width: 3.4rem; } col.label { width: 16%; } col.num { width: 5.5rem; }
 th, td { text-align: left; vertical-align: top; padding: .25rem .4rem; border-bottom: 1px solid var(--line); }
 th { background: #eef1f5; }
-td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.reason { color: #3a4252; min-width: 12rem; width: 45%; }
-td.label { min-width: 8rem; }
+td.num { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+td.reason { color: #3a4252; overflow-wrap: anywhere; }
+td.label { overflow-wrap: anywhere; }
 tr.check td { background: #f7f8fa; border-top: 2px solid var(--line); }
 tr.check .desc { color: #4b5363; }
 tr.FAIL td { background: var(--fail-bg); }
@@ -220,7 +221,9 @@ def render(record: dict, title: str = "verify report") -> str:
         fam_rows = [r for r in rows if _family(r["check"]) == family]
         fc = counts(fam_rows)
         figs_html = "".join(_figure_html(f) for f in figures_by_family.get(family, []))
-        table = ("<table><thead><tr><th></th><th>row</th><th>prediction</th><th>measurement</th>"
+        table = ('<table><colgroup><col class="status"><col class="label"><col class="num"><col class="num">'
+                 '<col class="num"><col class="num"><col></colgroup>'
+                 "<thead><tr><th></th><th>row</th><th>predicted</th><th>measured</th>"
                  "<th>error</th><th>tolerance</th><th>reason for the tolerance</th></tr></thead>"
                  + _rows_html(fam_rows, checks) + "</table>") if fam_rows else ""
         tally = f'{fc["passed"]} passed' + (f', {fc["failed"]} FAILED' if fc["failed"] else "") + \
