@@ -21,8 +21,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--num-devices", default="1", metavar="N|all",
                         help="devices of the chosen platform that the checks may shard over "
                              "(a mesh in the Context; default 1)")
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
-    parser.add_argument("--figures", metavar="DIR", help="write figure data (CSV, and PNG with matplotlib)")
+    parser.add_argument("--json", metavar="PATH", help="also write the run as JSON to PATH (rows with their citations, environment, seed, figure data: --from reads it back)")
+    parser.add_argument("--figures", metavar="DIR", help="write each figure's data as CSV to DIR, and its image (see --format) "
+                             "with matplotlib")
+    parser.add_argument("--format", choices=("png", "pdf", "svg"), default="png", dest="fmt",
+                        help="image format of --figures (pdf and svg are vector; default png)")
+    parser.add_argument("--report", metavar="PATH",
+                        help="also write one self-contained HTML page of the run (rows, figures) to PATH")
+    parser.add_argument("--from", metavar="JSON", dest="from_json",
+                        help="do not run checks: read a run saved with --json and print its table "
+                             "(with --report, --figures: render them from it)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print the reason for the tolerance under every row (default: under "
+                             "failed and informational rows only)")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--seed", type=int, default=0, help="base seed of every check's PRNG keys")
     parser.add_argument("--time-limit", type=float, default=1800.0, metavar="SECONDS",
@@ -62,14 +73,15 @@ def main(argv=None) -> int:
 
     from verify import core, figures, report
 
+    if args.from_json:
+        return _from_json(args)
     try:
         checks = core.select(args.names)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.list:
-        for chk in checks:
-            print(f"{chk.name:40s} {chk.description}  [{chk.cites}]")
+        print(report.list_checks(checks))
         return 0
     if args.time_limit < 0:
         print(f"error: --time-limit must be >= 0 seconds, got {args.time_limit}", file=sys.stderr)
@@ -84,24 +96,78 @@ def main(argv=None) -> int:
     print(f"verify: {len(checks)} checks, {'quick' if args.quick else 'full'} size, "
           f"device {device.platform}:{getattr(device, 'device_kind', device)}"
           f"{f' x {len(devices)}' if len(devices) > 1 else ''}, jax {jax.__version__}")
-    print(report.header(), flush=True)
-    results = []
+    print(report.header(verbose=args.verbose), flush=True)
+    results, figure_checks = [], []
     start = time.perf_counter()
     with jax.default_device(device):
         for i, chk in enumerate(checks, 1):
-            print(f"  [{i}/{len(checks)}] {chk.name} ...", file=sys.stderr, flush=True)
+            print(_progress(i, len(checks), chk.name, time.perf_counter() - start), file=sys.stderr,
+                  flush=True)
             for result in core.run([chk], ctx):
                 results.append(result)
-                print(report.format_row(result), flush=True)
+                print(report.format_row(result, verbose=args.verbose), flush=True)
+            figure_checks += [chk.name] * (len(ctx.figures) - len(figure_checks))
     seconds = time.perf_counter() - start
     print(report.summary(results, seconds))
-    if args.json:
-        with open(args.json, "w") as handle:
-            handle.write(report.to_json(results, args.quick, seconds))
-    if args.figures:
-        written = figures.write_all(ctx.figures, args.figures)
-        print(f"figure data: {len(written)} files in {args.figures}")
+    if args.json or args.report:
+        record = report.run_record(
+            results, args.quick, seconds, size=ctx.size, seed=args.seed, checks=checks,
+            figures=[figures.to_record(f, c) for f, c in zip(ctx.figures, figure_checks)],
+            argv=list(sys.argv[1:] if argv is None else argv), devices=len(devices))
+        _write_outputs(args, record, ctx.figures)
+    elif args.figures:
+        _write_outputs(args, None, ctx.figures)
     return 0 if results and all(r.passed for r in results) else 1
+
+
+def _progress(i: int, n: int, name: str, elapsed: float) -> str:
+    """``[i/n] name ... (elapsed; ETA at the mean pace of the checks so far)``."""
+    text = f"  [{i}/{n}] {name} ..."
+    if i > 1 and elapsed > 30:
+        left = elapsed / (i - 1) * (n - i + 1)
+        text += f" ({elapsed:.0f} s elapsed, about {left:.0f} s left at the pace so far)"
+    return text
+
+
+def _write_outputs(args, record, figure_list) -> None:
+    """--json, --figures DIR [--format], --report PATH, from a run or a loaded record."""
+    import json
+
+    from verify import figures, html_report
+
+    if args.json and record is not None:
+        with open(args.json, "w") as handle:
+            json.dump(record, handle, indent=1, default=str)
+    if args.figures:
+        written = figures.write_all(figure_list, args.figures, args.fmt)
+        print(f"figure data: {len(written)} files in {args.figures}")
+    if args.report:
+        path = html_report.write(record, args.report)
+        print(f"report: {path}")
+
+
+def _from_json(args) -> int:
+    """``--from run.json``: the table of a saved run, and its report/figures when asked."""
+    from verify import figures, report
+
+    if args.names:
+        print("error: --from renders a saved run; give no check names with it", file=sys.stderr)
+        return 2
+    try:
+        record = report.load(args.from_json)
+    except (OSError, ValueError) as exc:
+        print(f"error: --from {args.from_json}: {exc}", file=sys.stderr)
+        return 2
+    env = record.get("environment", {})
+    print(f"verify: {args.from_json}: {len(record['rows'])} rows, {record.get('size', '?')} size, "
+          f"device {env.get('backend', '?')}:{env.get('device', '?')}, jax {env.get('jax', '?')}")
+    print(report.header(verbose=args.verbose))
+    for row in record["rows"]:
+        print(report.format_row(row, verbose=args.verbose))
+    print(report.summary(record["rows"], float(record.get("seconds", 0.0))))
+    args.json = None  # the record is already a file
+    _write_outputs(args, record, [figures.from_record(f) for f in record["figures"]])
+    return 0 if record["rows"] and all(r["passed"] for r in record["rows"]) else 1
 
 
 def _mutate(checks, args) -> int:

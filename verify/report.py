@@ -1,51 +1,133 @@
-"""The table `python -m verify` prints, and its JSON form."""
+"""The table `python -m verify` prints, and the JSON record of a run (which the HTML report reads).
+
+The table fits the terminal width: a check name is never cut (one too long for its
+column gets a line of its own, the numbers on the next), a value too long for its cell
+is repeated in full below the row, and the reason for the tolerance is wrapped under
+the row for failed and informational rows (for every row with ``verbose``). The summary
+counts *checks* (rows with a tolerance) and *informational* rows apart.
+
+The JSON record (:func:`run_record`) keeps every field of every row plus the check's
+citation and description, the run's size, seed, environment and versions, and the
+figure data, so that ``python -m verify --from run.json --report run.html`` can render
+a run made elsewhere.
+"""
 
 from __future__ import annotations
 
+import datetime
+import importlib.metadata
+import inspect
 import json
+import math
 import platform
+import shutil
+import textwrap
 from collections.abc import Iterable
 
 import jax
 
 from verify.core import Result
 
-COLUMNS = (("check", 44), ("prediction", 12), ("measurement", 12), ("error", 9),
-           ("tolerance", 9), ("ok", 4), ("sec", 6))
+__all__ = ["COLUMNS", "terminal_width", "header", "format_row", "summary", "counts", "environment",
+           "versions", "row_record", "run_record", "to_json", "load", "describe", "list_checks"]
+
+# Value columns after the name: (title, width).
+COLUMNS = (("prediction", 12), ("measurement", 12), ("error", 9), ("tolerance", 9), ("ok", 4),
+           ("sec", 6))
+_VALUES_WIDTH = sum(w for _, w in COLUMNS) + len(COLUMNS)
+_REASON_INDENT = "    "
 
 
-def _fmt(value, width: int) -> str:
+def terminal_width(default: int = 120) -> int:
+    """Columns of the terminal (``$COLUMNS``, else ``default`` when not a terminal), at least 60."""
+    return max(60, shutil.get_terminal_size((default, 24)).columns)
+
+
+def _name_width(width: int) -> int:
+    return max(20, min(60, width - _VALUES_WIDTH))
+
+
+def _text(value) -> str:
     if isinstance(value, float):
-        text = f"{value:.6g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-    else:
-        text = str(value)
-    return text[:width].ljust(width)
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.6g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+    return str(value)
 
 
-def header() -> str:
-    line = " ".join(name.ljust(w) for name, w in COLUMNS) + " reason"
-    return line + "\n" + "-" * len(line)
+def _cell(value, width: int) -> tuple[str, bool]:
+    """The cell text (cut with "~" if too long) and whether it was cut."""
+    text = _text(value)
+    if len(text) <= width:
+        return text.ljust(width), False
+    return text[: width - 1] + "~", True
 
 
-def format_row(result: Result) -> str:
-    row = result.row
-    cells = (result.name, row.prediction, row.measurement, row.error, row.tolerance,
-             result.status, f"{result.seconds:.1f}")
-    name_width = COLUMNS[0][1]
-    name = result.name if len(result.name) <= name_width else result.name[: name_width - 1] + "~"
-    cells = (name,) + cells[1:]
-    return " ".join(_fmt(c, w) for c, (_, w) in zip(cells, COLUMNS)) + " " + row.reason
+def header(width: int | None = None, verbose: bool = False) -> str:
+    width = width or terminal_width()
+    line = "check".ljust(_name_width(width)) + " " + " ".join(t.ljust(w) for t, w in COLUMNS)
+    note = "reasons below failed and INFO rows" + ("" if verbose else "; -v for every row")
+    return line.rstrip() + "\n" + note + "\n" + "-" * min(width, len(line))
 
 
-def summary(results: list[Result], seconds: float) -> str:
-    failed = [r for r in results if not r.passed]
-    info = sum(r.status == "INFO" for r in results)
-    checked = len(results) - info
-    text = f"{checked - len(failed)}/{checked} rows passed in {seconds:.1f} s"
-    if info:
-        text += f" ({info} informational rows, not checks)"
+def row_record(result: Result | dict, cites: str = "", description: str = "") -> dict:
+    """One row as a JSON-ready dict (every field of the row and its check)."""
+    if isinstance(result, dict):
+        return result
+    r = result.row
+    return {"check": result.check, "label": r.label, "name": result.name,
+            "prediction": r.prediction, "measurement": r.measurement, "error": r.error,
+            "tolerance": r.tolerance, "reason": r.reason, "passed": result.passed,
+            "status": result.status, "informational": r.informational, "seconds": result.seconds,
+            "cites": cites, "description": description}
+
+
+def format_row(result: Result | dict, width: int | None = None, verbose: bool = False) -> str:
+    """The row's line(s): name and values; then full values and the reason where needed."""
+    row = row_record(result)
+    width = width or terminal_width()
+    name_width = _name_width(width)
+    values = (row["prediction"], row["measurement"], row["error"], row["tolerance"], row["status"],
+              f"{row['seconds']:.1f}")
+    cells, cut = zip(*(_cell(v, w) for v, (_, w) in zip(values, COLUMNS)))
+    lines = []
+    name = row["name"]
+    if len(name) > name_width:
+        lines.append(name)
+        name = ""
+    lines.append((name.ljust(name_width) + " " + " ".join(cells)).rstrip())
+    wrap = dict(width=width, initial_indent=_REASON_INDENT, subsequent_indent=_REASON_INDENT + "  ")
+    if any(cut[:2]):
+        lines += textwrap.wrap(f"predicted: {_text(row['prediction'])}; measured: "
+                               f"{_text(row['measurement'])}", **wrap)
+    if verbose or row["status"] != "PASS":
+        lines += textwrap.wrap("reason: " + row["reason"], **wrap)
+    return "\n".join(lines)
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
+def counts(rows: Iterable[Result | dict]) -> dict[str, int]:
+    """Rows by status: ``passed`` and ``failed`` checks, ``info`` rows (which are not checks)."""
+    statuses = [row_record(r)["status"] for r in rows]
+    return {"passed": statuses.count("PASS"), "failed": statuses.count("FAIL"),
+            "info": statuses.count("INFO"), "rows": len(statuses)}
+
+
+def summary(results: list[Result | dict], seconds: float) -> str:
+    """"N checks passed, M informational in S s" (and the failed ones, named)."""
+    c = counts(results)
+    checks = c["passed"] + c["failed"]
+    text = f"{c['passed']} {_plural(c['passed'], 'check')} passed" if not c["failed"] else \
+        f"{c['failed']} of {checks} checks FAILED, {c['passed']} passed"
+    if c["info"]:
+        text += f", {c['info']} informational"
+    text += f" in {seconds:.1f} s"
+    failed = [row_record(r)["name"] for r in results if row_record(r)["status"] == "FAIL"]
     if failed:
-        text += "; FAILED: " + ", ".join(r.name for r in failed)
+        text += "\nFAILED:\n" + "\n".join("  " + name for name in failed)
     return text
 
 
@@ -60,15 +142,76 @@ def environment() -> dict:
     }
 
 
-def to_json(results: Iterable[Result], quick: bool, seconds: float) -> str:
-    rows = [
-        {
-            "check": r.check, "label": r.row.label, "name": r.name,
-            "prediction": r.row.prediction, "measurement": r.row.measurement,
-            "error": r.row.error, "tolerance": r.row.tolerance, "reason": r.row.reason,
-            "passed": r.passed, "status": r.status, "seconds": r.seconds,
-        }
-        for r in results
-    ]
-    return json.dumps({"quick": quick, "seconds": seconds, "environment": environment(),
-                       "rows": rows}, indent=2, default=str)
+def versions() -> dict[str, str]:
+    """Installed versions of the packages a run depends on (absent ones left out)."""
+    out = {"python": platform.python_version()}
+    for package in ("jax", "jaxlib", "numpy", "scipy", "sympy", "matplotlib"):
+        try:
+            out[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def describe(chk) -> str:
+    """A check's description: its docstring's first paragraph (whole sentences), or as given."""
+    doc = inspect.getdoc(chk.run) or ""
+    first = " ".join(doc.split("\n\n")[0].split())
+    if first.startswith(chk.description.strip()):
+        return first
+    return chk.description
+
+
+def list_checks(checks, width: int | None = None) -> str:
+    """``--list``: each check's name, then its whole description and citation, wrapped."""
+    width = width or terminal_width()
+    lines = []
+    for chk in checks:
+        lines.append(chk.name)
+        wrap = dict(width=width, initial_indent=_REASON_INDENT, subsequent_indent=_REASON_INDENT)
+        lines += textwrap.wrap(describe(chk), **wrap)
+        if chk.cites:
+            lines += textwrap.wrap(f"[{chk.cites}]", **wrap)
+    return "\n".join(lines)
+
+
+def run_record(results: Iterable[Result | dict], quick: bool, seconds: float, *, size: str = "",
+               seed: int | None = None, checks=(), figures: Iterable[dict] = (),
+               argv: list[str] | None = None, devices: int = 1) -> dict:
+    """Everything about a run that the table, the JSON file and the HTML report show."""
+    by_name = {c.name: c for c in checks}
+    rows = []
+    for r in results:
+        rec = dict(row_record(r))
+        chk = by_name.get(rec["check"])
+        if chk is not None:
+            rec["cites"] = rec.get("cites") or chk.cites
+            rec["description"] = rec.get("description") or describe(chk)
+        rows.append(rec)
+    return {"quick": quick, "size": size or ("quick" if quick else "full"), "seed": seed,
+            "seconds": seconds, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"),
+            "argv": list(argv or []), "num_devices": devices, "environment": environment(),
+            "versions": versions(), "counts": counts(rows),
+            "checks": [{"name": c.name, "description": describe(c), "cites": c.cites} for c in checks],
+            "rows": rows, "figures": list(figures)}
+
+
+def to_json(results: Iterable[Result | dict], quick: bool, seconds: float, **extra) -> str:
+    """The run as JSON text (see :func:`run_record` for ``extra``)."""
+    return json.dumps(run_record(results, quick, seconds, **extra), indent=1, default=str)
+
+
+def load(path) -> dict:
+    """A record written by ``--json`` (older files without cites or figures load too)."""
+    with open(path) as handle:
+        record = json.load(handle)
+    if not isinstance(record, dict) or "rows" not in record:
+        raise ValueError(f"{path}: not a `python -m verify --json` file (no 'rows')")
+    for row in record["rows"]:
+        row.setdefault("cites", "")
+        row.setdefault("description", "")
+        row.setdefault("informational", row.get("tolerance") in (math.inf, "inf", "Infinity"))
+    record.setdefault("figures", [])
+    record.setdefault("counts", counts(record["rows"]))
+    return record
