@@ -116,6 +116,9 @@ class Figure(NamedTuple):
     logy: bool = False
     title: str = ""
     grid_y: str = ""  # when set, (x, grid_y) is a 2-D grid and each of ys is a heatmap
+    ylabel: str = ""  # y-axis (or colour-bar) label; default from the column names
+    reference: dict | None = None  # lines the claim predicts: {"slope": -0.5}, {"hline": y or
+    # (y, label) or a list}, {"vline": x or (x, label)}, {"contour": 1.0} on heatmaps
 
 
 @dataclasses.dataclass
@@ -179,9 +182,15 @@ class Context:
         return self.memo[key]
 
     def figure(self, name: str, columns: dict[str, Any], x: str, ys: Iterable[str],
-               logx: bool = False, logy: bool = False, title: str = "", grid_y: str = "") -> None:
+               logx: bool = False, logy: bool = False, title: str = "", grid_y: str = "",
+               ylabel: str = "", reference: dict | None = None) -> None:
         """Record figure data: equal-length columns; ``ys`` against ``x`` (curves), or
-        heatmaps over the grid ``(x, grid_y)`` when ``grid_y`` names a column."""
+        heatmaps over the grid ``(x, grid_y)`` when ``grid_y`` names a column.
+        ``reference`` draws the lines a claim predicts (keys slope, hline, vline, contour)."""
+        unknown = set(reference or {}) - {"slope", "hline", "vline", "contour"}
+        if unknown:
+            raise ValueError(f"figure {name!r}: unknown reference keys {sorted(unknown)}; "
+                             f"use slope, hline, vline or contour")
         cols = {k: np.asarray(v).ravel() for k, v in columns.items()}
         lengths = {len(v) for v in cols.values()}
         if len(lengths) != 1:
@@ -189,7 +198,8 @@ class Context:
         missing = [c for c in (x, *ys, *([grid_y] if grid_y else [])) if c not in cols]
         if missing:
             raise ValueError(f"figure {name!r}: no columns {missing}; columns are {list(cols)}")
-        self.figures.append(Figure(name, cols, x, tuple(ys), logx, logy, title, grid_y))
+        self.figures.append(Figure(name, cols, x, tuple(ys), logx, logy, title, grid_y, ylabel,
+                                   dict(reference) if reference else None))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,12 +214,21 @@ class Check:
 
     name: str
     run: Callable[..., Iterator[Row]]
-    cites: str
+    declared_cites: str  # what the check cites beyond its Formulas' sources ("" for none)
     description: str
     uses: tuple[tuple[str, str], ...] = ()
     blind: tuple[tuple[str, str], ...] = ()
     smoke: bool = False
     no_formula: str = ""  # why a claim of this check involves no Formula (a conservation law, say)
+
+    @property
+    def cites(self) -> str:
+        """``declared_cites``, else the sources of the Formulas it uses (derived on first access)."""
+        if self.declared_cites:
+            return self.declared_cites
+        if "_cites" not in self.__dict__:
+            object.__setattr__(self, "_cites", _cites_of(dict(self.uses)))
+        return self.__dict__["_cites"]
 
     def formulas(self, **overrides) -> dict[str, Any]:
         """The Formulas this check uses, from the catalogue unless overridden by keyword."""
@@ -261,10 +280,6 @@ def _cites_of(uses: dict[str, str]) -> str:
     return "; ".join(seen)
 
 
-class _LazyCites(str):
-    """Placeholder so that registering a check does no sympy work (resolved by registry())."""
-
-
 def check(name: str, uses: dict[str, str] | None = None, cites: str = "", description: str = "",
           blind: dict[str, str] | None = None, smoke: bool = False, no_formula: str = ""):
     """Register a generator function ``fn(ctx, **formulas) -> Iterator[Row]`` as a check.
@@ -286,8 +301,8 @@ def check(name: str, uses: dict[str, str] | None = None, cites: str = "", descri
     def register(fn):
         if name in _REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
-        doc = description or (fn.__doc__ or "").strip().split("\n")[0]
-        chk = Check(name, fn, cites or _LazyCites(""), doc, tuple(uses.items()),
+        doc = description or " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
+        chk = Check(name, fn, cites, doc, tuple(uses.items()),
                     tuple(blind.items()), smoke, no_formula)
         _REGISTRY[name] = chk
         return chk
@@ -296,9 +311,7 @@ def check(name: str, uses: dict[str, str] | None = None, cites: str = "", descri
 
 
 def _resolved(chk: Check) -> Check:
-    if isinstance(chk.cites, _LazyCites):
-        chk = dataclasses.replace(chk, cites=_cites_of(dict(chk.uses)))
-        _REGISTRY[chk.name] = chk
+    """(Kept for callers of the old API: citations now resolve lazily, on first access.)"""
     return chk
 
 
@@ -315,7 +328,7 @@ def registry() -> dict[str, Check]:
 
     for entry in entry_points(group="tdtk.checks"):
         entry.load()
-    return {name: _resolved(chk) for name, chk in list(_REGISTRY.items())}
+    return dict(_REGISTRY)
 
 
 def select(patterns: Iterable[str] = ()) -> list[Check]:

@@ -121,7 +121,8 @@ def convergence_with_width(ctx: Context, **formulas):
                               "3 sigma", relative=False)
         ctx.figure(f"kernels_error_vs_width_{activation}", {"width": np.array(widths), **table},
                    x="width", ys=tuple(table), logx=True, logy=True,
-                   title=f"{activation}: RMS normalised error of empirical NNGP / NTK")
+                   title=f"{activation}: RMS normalised error of empirical NNGP / NTK",
+                   reference={"slope": -0.5})
 
 
 @check("kernels.monte_carlo_nngp", uses=_DUALS, cites=cite("lee2018", "eq. (4)"), smoke=True,

@@ -124,7 +124,8 @@ def gradient_flow_limit(ctx: Context, flow):
         gaps.append(np.max(np.abs(losses - flow_loss)) / flow_loss[0])
     fit = scipy.stats.linregress(np.log(etas), np.log(gaps))
     ctx.figure("linreg_gradient_flow_limit", {"eta": etas, "max_relative_gap": gaps}, x="eta",
-               ys=("max_relative_gap",), logx=True, logy=True, title="GD vs gradient flow")
+               ys=("max_relative_gap",), logx=True, logy=True, title="GD vs gradient flow",
+               reference={"slope": 1.0})
     yield compare("log-log slope of gap vs eta", 1.0, fit.slope, 0.1,
                   "GD - flow = O(eta) + O(eta^2): the eta^2 term tilts the fit at the largest eta",
                   relative=False)
@@ -180,7 +181,8 @@ def ridgeless_risk(ctx: Context, risk, ridge_risk):
         "measured": np.concatenate([nan_dense, m])[order],
         "standard_error": np.concatenate([nan_dense, se])[order],
     }, x="gamma", ys=("predicted", "measured"), logx=True, logy=True,
-        title=f"double descent: min-norm least squares, n={n}, r2={r2}, sigma2={sigma2}")
+        title=f"double descent: min-norm least squares, n={n}, r2={r2}, sigma2={sigma2}",
+        reference={"vline": (1.0, "interpolation threshold gamma = 1")})
 
 
 @check("linreg.feature_conditioning", uses={"kappa_formula": "linreg.two_feature_kappa"})

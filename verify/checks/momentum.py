@@ -74,7 +74,8 @@ def spectral_radius_grid(ctx: Context, heavy_ball, nesterov, heavy_ball_discrimi
         ctx.figure(f"momentum_{method}_rate_heatmap", {"alpha": A, "beta": B, "predicted": top,
                                                        "measured": worst}, x="alpha",
                    ys=("predicted", "measured"), grid_y="beta",
-                   title=f"{method}: worst-case rate over lam in {lams.tolist()}, kappa = 8")
+                   title=f"{method}: worst-case rate over lam in {lams.tolist()}, kappa = 8",
+                   reference={"contour": 1.0})
 
 
 def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps):
