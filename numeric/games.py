@@ -82,20 +82,23 @@ def _step(method: str, A, eta, momentum, state):
     raise ValueError(f"unknown method {method!r}; methods are {METHODS}")
 
 
-@functools.partial(jax.jit, static_argnames=("method", "steps"))
-def _run(A, x0, y0, eta, momentum, method, steps, x_prev=None, y_prev=None):
+def _run(A, x0, y0, eta, momentum, x_prev, y_prev, method_index, steps):
+    """One trajectory; ``method_index`` (traced) picks the update by ``lax.switch``, so
+    every method shares one compilation per shape."""
+    branches = [functools.partial(_step, m) for m in METHODS]
+
     def norm(state):
         return jnp.sqrt(sum(jnp.sum(s**2) for s in state))
 
     def advance(carry, _):
         state, log_scale = carry
-        state = _step(method, A, eta, momentum, state)
+        state = jax.lax.switch(method_index, branches, A, eta, momentum, state)
         size = norm(state)
         state = tuple(s / size for s in state)
         log_scale = log_scale + jnp.log(size)
         return (state, log_scale), (state[0], state[1], log_scale)
 
-    start = (x0, y0, x0 if x_prev is None else x_prev, y0 if y_prev is None else y_prev)
+    start = (x0, y0, x_prev, y_prev)
     size = norm(start)
     start = tuple(s / size for s in start)
     _, (xs, ys, logs) = jax.lax.scan(advance, (start, jnp.log(size)), None, length=steps)
@@ -105,11 +108,11 @@ def _run(A, x0, y0, eta, momentum, method, steps, x_prev=None, y_prev=None):
     return xs, ys, logs
 
 
-@functools.partial(jax.jit, static_argnames=("method", "steps"))
-def _run_batch(A, x0, y0, eta, momentum, x_prev, y_prev, method, steps):
-    one = functools.partial(_run.__wrapped__, method=method, steps=steps)
-    return jax.vmap(lambda *args: one(*args[:5], x_prev=args[5], y_prev=args[6]))(
-        A, x0, y0, eta, momentum, x_prev, y_prev)
+@functools.partial(jax.jit, static_argnames="steps")
+def _run_batch(A, x0, y0, eta, momentum, x_prev, y_prev, method_index, steps):
+    one = functools.partial(_run, steps=steps)
+    return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, None))(
+        A, x0, y0, eta, momentum, x_prev, y_prev, method_index)
 
 
 def _check_run(method, A, x0, y0, eta, momentum, steps, batch: bool) -> None:
@@ -149,7 +152,8 @@ def run_batch(method: str, A, x0, y0, eta, steps: int, momentum=0.0, x_prev=None
     batch = A.shape[0]
     eta = jnp.broadcast_to(jnp.asarray(eta, A.dtype), (batch,))
     momentum = jnp.broadcast_to(jnp.asarray(momentum, A.dtype), (batch,))
-    xs, ys, logs = _run_batch(A, x0, y0, eta, momentum, x_prev, y_prev, method=method, steps=int(steps))
+    xs, ys, logs = _run_batch(A, x0, y0, eta, momentum, x_prev, y_prev, METHODS.index(method),
+                              steps=int(steps))
     return GameTrajectory(xs, ys, logs, logs[:, -1] - logs[:, 0] > jnp.log(10.0))
 
 
@@ -163,6 +167,5 @@ def run_method(method: str, A, x0, y0, eta, steps: int, momentum=0.0) -> GameTra
     """
     A, x0, y0 = jnp.asarray(A), jnp.asarray(x0), jnp.asarray(y0)
     _check_run(method, A, x0, y0, eta, momentum, steps, batch=False)
-    xs, ys, logs = _run(A, x0, y0, jnp.asarray(eta, A.dtype), jnp.asarray(momentum, A.dtype),
-                        method=method, steps=int(steps))
-    return GameTrajectory(xs, ys, logs, logs[-1] - logs[0] > jnp.log(10.0))
+    run = run_batch(method, A[None], x0[None], y0[None], eta, steps, momentum)
+    return GameTrajectory(*(field[0] for field in run))

@@ -20,33 +20,43 @@ from verify.core import Context, check, compare, compare_outcome
 _RESOLVED = 1e-10  # a mode's share of the (unit-norm) state below which round-off dominates it
 
 
-def _game(ctx: Context, sigmas):
-    A, U, V = sim.random_bilinear_game(ctx.key(f"games/A/{len(sigmas)}"), jnp.asarray(sigmas, jnp.float64))
-    return A, np.asarray(U), np.asarray(V)
+_DIM = 8  # the random game is 8 x 8; mode i of a run uses its singular pair i mod 8
+_BATCH = 128  # runs are padded to a multiple of this: one compilation serves every check
+
+
+def _singular_vectors(ctx: Context):
+    _, U, V = sim.random_bilinear_game(ctx.key("games/A"), jnp.linspace(0.25, 1.0, _DIM))
+    return np.asarray(U), np.asarray(V)
 
 
 def _mode_log_norms(ctx: Context, method: str, sigmas, etas, steps: int, momentum=0.0):
     """log |mode i of z_t| for every (eta, i): array (len(etas), len(sigmas), steps + 1), and the
     mode's share of the state (to know where it is resolved).
 
-    Mode i runs in the random game restricted to its singular pair, ``sigma_i u_i v_i^T``:
-    in the full game, round-off leaks a mode into the others at 1e-16, and a faster-
-    growing one then buries it within a few steps; here the other directions see a zero
-    singular value and the leak stays at round-off.
+    The mode of singular value sigma_i runs in the random game restricted to one singular
+    pair, ``sigma_i u v^T``: in the full game, round-off leaks a mode into the others at
+    1e-16, and a faster-growing one buries it within a few steps; here the other
+    directions see a zero singular value and the leak stays at round-off.
     """
-    _, U, V = _game(ctx, sigmas)
+    U, V = _singular_vectors(ctx)
     sigmas, etas = np.asarray(sigmas, float), np.asarray(etas, float)
-    rank_one = sigmas[:, None, None] * U.T[:, :, None] * V.T[:, None, :]  # (modes, d, d)
+    pair = np.arange(sigmas.size) % _DIM
+    u, v = U[:, pair].T, V[:, pair].T  # (modes, d)
+    rank_one = sigmas[:, None, None] * u[:, :, None] * v[:, None, :]
     n_eta, n_mode = etas.size, sigmas.size
-    A = np.broadcast_to(rank_one, (n_eta,) + rank_one.shape).reshape(-1, *rank_one.shape[1:])
-    x0 = np.broadcast_to(U.T, (n_eta,) + U.T.shape).reshape(-1, U.shape[0])
-    y0 = np.broadcast_to(V.T, (n_eta,) + V.T.shape).reshape(-1, V.shape[0])
+    runs = n_eta * n_mode
+    padded = -(-runs // _BATCH) * _BATCH
+    index = np.arange(padded) % runs  # padding repeats runs (their results are dropped)
+    A = np.broadcast_to(rank_one, (n_eta,) + rank_one.shape).reshape(-1, _DIM, _DIM)[index]
+    x0 = np.broadcast_to(u, (n_eta,) + u.shape).reshape(-1, _DIM)[index]
+    y0 = np.broadcast_to(v, (n_eta,) + v.shape).reshape(-1, _DIM)[index]
     # A generic history z_{-1} (the two-step methods): a start at rest can miss an eigenvector.
-    run = sim.run_batch(method, A, x0, y0, np.repeat(etas, n_mode), steps, momentum,
+    run = sim.run_batch(method, A, x0, y0, np.repeat(etas, n_mode)[index], steps, momentum,
                         x_prev=0.3 * x0, y_prev=-0.7 * y0)
-    share = np.sqrt(np.einsum("btd,bd->bt", np.asarray(run.x), x0) ** 2
-                    + np.einsum("btd,bd->bt", np.asarray(run.y), y0) ** 2)
-    logs = np.log(share) + np.asarray(run.log_scale)
+    with np.errstate(divide="ignore"):  # a mode can vanish exactly (then unresolved, not fitted)
+        share = np.sqrt(np.einsum("btd,bd->bt", np.asarray(run.x), x0) ** 2
+                        + np.einsum("btd,bd->bt", np.asarray(run.y), y0) ** 2)[:runs]
+        logs = np.log(share) + np.asarray(run.log_scale)[:runs]
     return logs.reshape(n_eta, n_mode, -1), share.reshape(n_eta, n_mode, -1)
 
 
@@ -83,7 +93,7 @@ def _rates(ctx: Context, method: str, sigmas, etas, steps: int, momentum=0.0):
 
 def _grid(ctx: Context):
     if ctx.smoke:
-        return np.linspace(0.4, 1.0, 3), np.linspace(0.1, 2.5, 7), 200
+        return np.linspace(0.4, 1.0, 3), np.linspace(0.1, 2.5, 7), 300
     if ctx.quick:
         return np.linspace(0.25, 1.0, 6), np.linspace(0.1, 2.5, 17), 300
     return np.linspace(0.1, 1.0, 19), np.linspace(0.05, 2.5, 50), 1000
@@ -146,7 +156,7 @@ def _outcome(rate: float, tolerance: float) -> str:
 def step_size_ranges(ctx: Context, alternating_max, extragradient_max, optimistic_max):
     """Just below / above each derived step-size limit, direct runs rotate or converge / grow."""
     sigmas = np.array([0.5, 1.0]) if ctx.quick else np.array([0.2, 0.5, 1.0])
-    steps = 400 if ctx.quick else 2000
+    steps = _grid(ctx)[2]
     below = {"alternating_gda": "bounded", "extragradient": "converges", "optimistic_gda": "converges"}
     for method, limit in (("alternating_gda", alternating_max), ("extragradient", extragradient_max),
                           ("optimistic_gda", optimistic_max)):
@@ -179,7 +189,7 @@ def _argmin_step(ctx: Context, method: str, sigma: float, steps: int, points: in
                                     "optimistic_step": "games.optimistic_gda_optimal_step"})
 def optimal_steps(ctx: Context, extragradient_step, optimistic_step):
     """The step with the smallest measured rate (zoomed grid search on direct runs) vs the derived one."""
-    steps = 300 if ctx.quick else 1000
+    steps = _grid(ctx)[2]
     for method, formula in (("extragradient", extragradient_step), ("optimistic_gda", optimistic_step)):
         for sigma in (0.5, 1.0):
             measured = _argmin_step(ctx, method, sigma, steps)
@@ -193,7 +203,7 @@ def optimal_steps(ctx: Context, extragradient_step, optimistic_step):
 def negative_momentum(ctx: Context, momentum_radius, alternating):
     """Alternating GDA only rotates; negative momentum makes it converge (Gidel et al. 2019)."""
     sigmas = np.linspace(0.25, 1.0, 4) if ctx.quick else np.linspace(0.1, 1.0, 10)
-    steps = 400 if ctx.quick else 2000
+    steps = _grid(ctx)[2]
     eta = 1.0  # eta sigma_max = 1: alternating GDA rotates on every mode
     momenta = np.array([-0.6, -0.4, -0.2, 0.0, 0.2]) if ctx.quick else np.linspace(-0.8, 0.4, 13)
     worst_predicted, worst_measured, worst_tolerance = [], [], []
