@@ -205,13 +205,13 @@ def negative_momentum(ctx: Context, momentum_radius, alternating):
     sigmas = np.linspace(0.25, 1.0, 4) if ctx.quick else np.linspace(0.1, 1.0, 10)
     steps = _grid(ctx)[2]
     eta = 1.0  # eta sigma_max = 1: alternating GDA rotates on every mode
-    momenta = np.array([-0.6, -0.4, -0.2, 0.0, 0.2]) if ctx.quick else np.linspace(-0.8, 0.4, 13)
+    momenta = np.round(np.linspace(-0.7, 0.3, 11), 12) if ctx.quick else np.round(np.linspace(-0.8, 0.4, 25), 12)
     worst_predicted, worst_measured, worst_tolerance = [], [], []
     for m in momenta:
         method = "negative_momentum"
         measured, tolerance = _rates(ctx, method, sigmas, np.array([eta]), steps, float(m))
         predicted = np.asarray(momentum_radius.jax(eta, m, sigmas))
-        yield compare(f"momentum={m:+.1f}, every sigma", predicted, measured[0], tolerance[0],
+        yield compare(f"momentum={m:+.2f}, every sigma", predicted, measured[0], tolerance[0],
                       "fitted log-slope: 3 max|residual|/N + 2/N (see games.rates)")
         worst_predicted.append(predicted.max())
         worst_measured.append(measured[0].max())
