@@ -226,5 +226,4 @@ def negative_momentum(ctx: Context, momentum_radius, alternating):
     ctx.figure("games_negative_momentum", {"momentum": momenta, "predicted": worst_predicted,
                                           "measured": worst_measured, "tolerance": worst_tolerance},
                x="momentum", ys=("predicted", "measured"),
-               title=f"alternating GDA with momentum, eta={eta}: worst-case rate over sigma in "
-                     f"[{sigmas[0]:g}, {sigmas[-1]:g}]")
+               title=f"alternating GDA + momentum, eta={eta}: worst rate, sigma in [{sigmas[0]:g}, {sigmas[-1]:g}]")
