@@ -52,7 +52,7 @@ def modified_flow(ctx: Context, loss, modified):
     ctx.figure("implicit_trajectories", {"time": eta * np.arange(steps + 1), "flow_w2": flow[:, 1],
                                          "modified_flow_w2": mod[:, 1], "measured_gd_w2": gd[:, 1]},
                x="time", ys=("flow_w2", "modified_flow_w2", "measured_gd_w2"),
-               title=f"w2(t) on (w1 w2 - y)^2, eta={eta}: GD, flow, modified flow (RK4, dt = eta)")
+               title=f"w2(t) on (w1 w2 - y)^2, eta={eta}: GD, flow, modified flow")
 
 
 @check("implicit.balance_drift", smoke=True, uses={"drift": "implicit.factorisation_balance_drift"})
