@@ -47,8 +47,7 @@ def modified_flow(ctx: Context, loss, modified):
                                        "eta_reference": np.asarray(gaps_flow)[0] * etas / etas[0],
                                        "eta2_reference": np.asarray(gaps_modified)[0] * (etas / etas[0]) ** 2},
                x="eta", ys=("eta_reference", "eta2_reference", "measured_gd_vs_flow", "measured_gd_vs_modified_flow"),
-               logx=True, logy=True, title=f"(w1 w2 - y)^2 at T={_TIME}: |GD - flow| (slope 1), "
-                                           f"|GD - modified flow| (slope 2)")
+               logx=True, logy=True, title=f"(w1 w2 - y)^2, T={_TIME}: GD vs flow / modified flow")
     eta, horizon = 0.04, 1.0
     steps = int(round(horizon / eta))
     gd = np.asarray(sim.gd_factorisation(_START, _TARGET, eta, steps).weights)
