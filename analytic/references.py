@@ -123,6 +123,20 @@ REFERENCES: dict[str, Reference] = {
                               "Scaling Laws", arxiv="2402.01092v1"),
 
     # --- games, implicit regularisation, bilevel (add below) ----------------------------------
+    "korpelevich1976": Reference("Korpelevich", 1976, "The extragradient method for finding saddle "
+                                 "points and other problems", venue="Ekonomika i Matematicheskie Metody 12"),
+    "daskalakis2018": Reference("Daskalakis, Ilyas, Syrgkanis, Zeng", 2018, "Training GANs with Optimism",
+                                arxiv="1711.00141v2"),
+    "gidel2019": Reference("Gidel, Askari Hemmat, Pezeshki, Le Priol, Huang, Lacoste-Julien, Mitliagkas",
+                           2019, "Negative Momentum for Improved Game Dynamics", arxiv="1807.04740v5"),
+    "zhang2019games": Reference("Zhang and Yu", 2019, "Convergence of Gradient Methods on Bilinear "
+                                "Zero-Sum Games", arxiv="1908.05699v5"),
+    "barrett2021": Reference("Barrett and Dherin", 2021, "Implicit Gradient Regularization",
+                             arxiv="2009.11162v3"),
+    "smith2021": Reference("Smith, Dherin, Barrett, De", 2021, "On the Origin of Implicit Regularization "
+                           "in Stochastic Gradient Descent", arxiv="2101.12176v1"),
+    "wu2018": Reference("Wu, Ren, Liao, Grosse", 2018, "Understanding Short-Horizon Bias in Stochastic "
+                        "Meta-Optimization", arxiv="1803.02021v1"),
 
     # --- user-defined methods (add below) -----------------------------------------------------
     "ma2019": Reference("Ma and Yarats", 2019, "Quasi-hyperbolic momentum and Adam for deep learning",
