@@ -12,7 +12,13 @@ A Formula is a small immutable record (a frozen dataclass, not a pytree):
 * ``domains``: narrower valid ranges for some parameters than the Symbols'
   assumptions give (for example ``kappa`` in ``[1, oo)``);
 * ``constraints``: relations between parameters that valid inputs satisfy, as
-  sympy relationals (for example ``L >= mu``).
+  sympy relationals (for example ``L >= mu``);
+* ``evaluate_as``: optionally, an expression equal to ``expr`` that is stable in
+  floating point where ``expr`` is not (a removable 0/0 at a stability edge, an
+  ``inf/inf`` overflow, a catastrophic cancellation); ``f.jax`` compiles it instead
+  of ``expr``. It is tied to the ``expr`` it was written for: a Formula whose
+  ``expr`` is replaced (``dataclasses.replace``, as the negative controls do) or
+  differentiated evaluates its own ``expr`` again. Tests check the two agree.
 
 Evaluate by keyword, ``f(eta=0.1, lam=2.0)``: inputs are checked against their
 valid ranges (a ``ValueError`` names the parameter, the value and the range), then
@@ -165,6 +171,17 @@ def _real_array(formula: str, name: str, value: Any) -> np.ndarray:
     return a.astype(float)
 
 
+@dataclasses.dataclass(frozen=True)
+class _StableForm:
+    """A stable evaluation form and the ``expr`` it equals (it applies to that expr only)."""
+
+    for_expr: Any
+    exprs: tuple
+
+    def __repr__(self) -> str:
+        return f"{self.exprs[0] if len(self.exprs) == 1 else self.exprs}"
+
+
 @dataclasses.dataclass(frozen=True, eq=True)
 class Formula:
     """A closed form with provenance; see the module docstring.
@@ -185,6 +202,7 @@ class Formula:
     domains: tuple[tuple[str, sp.Set], ...] = ()
     description: str = ""
     constraints: tuple[sp.Basic, ...] = ()
+    evaluate_as: Any = None  # a stable form of expr for evaluation (see the module docstring)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -219,6 +237,11 @@ class Formula:
         for pname, _ in self.domains:
             if pname not in names:
                 raise ValueError(f"{self.name}: domain given for unknown parameter {pname!r}")
+        if self.evaluate_as is not None and not isinstance(self.evaluate_as, _StableForm):
+            stable = _as_expr_tuple(self.evaluate_as)
+            if len(stable) != len(exprs) or not _free_symbols(stable) <= set(params):
+                raise ValueError(f"{self.name}: evaluate_as must have expr's shape and only its params")
+            object.__setattr__(self, "evaluate_as", _StableForm(self.expr, stable))
         object.__setattr__(self, "constraints", tuple(self.constraints))
         for rel in self.constraints:
             if not isinstance(rel, sp.core.relational.Relational) or not rel.free_symbols <= set(params):
@@ -253,6 +276,14 @@ class Formula:
         raise ValueError(f"{self.name}: no parameter {key!r}; parameters are {self.param_names}")
 
     # -- evaluation -----------------------------------------------------------------
+    @property
+    def evaluated_expr(self):
+        """What ``f.jax`` compiles: ``evaluate_as`` where it was written for this ``expr``, else ``expr``."""
+        stable = self.evaluate_as
+        if stable is None or stable.for_expr != self.expr:
+            return self.expr
+        return stable.exprs if isinstance(self.expr, tuple) else stable.exprs[0]
+
     @functools.cached_property
     def jax(self):
         """``jax.jit`` of the lambdified expression; positional args in ``params`` order.
@@ -261,7 +292,7 @@ class Formula:
         not depend on still shapes the output), does no range checking, and may be
         used under ``jax.vmap``/``jax.grad``/``jax.jit``.
         """
-        raw = sp.lambdify(self.params, self.expr, modules="jax")
+        raw = sp.lambdify(self.params, self.evaluated_expr, modules="jax")
         is_tuple = isinstance(self.expr, tuple)
 
         def evaluate(*args):
@@ -445,7 +476,11 @@ class Formula:
         exprs = tuple(e.subs(resolved) for e in _as_expr_tuple(self.expr))
         expr = exprs if isinstance(self.expr, tuple) else exprs[0]
         shown = ", ".join(f"{k.name}={v}" for k, v in resolved.items())
-        return self._with_expr(expr, f"{self.name}[{shown}]", f"{self.name} with {shown} substituted")
+        out = self._with_expr(expr, f"{self.name}[{shown}]", f"{self.name} with {shown} substituted")
+        if self.evaluated_expr is not self.expr:
+            stable = tuple(e.subs(resolved) for e in _as_expr_tuple(self.evaluated_expr))
+            out = dataclasses.replace(out, evaluate_as=stable if isinstance(expr, tuple) else stable[0])
+        return out
 
     # -- display ----------------------------------------------------------------------
     def latex(self) -> str:
