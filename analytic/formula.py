@@ -301,7 +301,9 @@ class Formula:
             dtype = jnp.result_type(*args) if args else jnp.result_type(float)
             if not jnp.issubdtype(dtype, jnp.inexact):
                 dtype = jnp.result_type(float)
-            out = raw(*args)
+            # One shape for all: lambdify prints And/Or of conditions as jnp.asarray([...]) of them,
+            # which needs equal shapes (a scalar c next to an array alpha would not stack).
+            out = raw(*jnp.broadcast_arrays(*args)) if args else raw()
 
             def shaped(x):
                 return jnp.broadcast_to(jnp.asarray(x, dtype=dtype), shape)

@@ -103,8 +103,9 @@ def valid_value(domain: sp.Set, draw) -> float | int:
 
 
 def _holds(formula, values: dict) -> bool:
-    for rel in formula.constraints:
-        if not bool(rel.subs({s: sp.Float(values[s.name], 30) for s in rel.free_symbols})):
+    for rel, test in zip(formula.constraints, formula._constraint_tests):
+        names = sorted(s.name for s in rel.free_symbols)
+        if not bool(test(*(float(values[n]) for n in names))):
             return False
     return True
 
@@ -234,7 +235,28 @@ def check_broadcast(formula, draw, k: int = 3) -> None:
                                        err_msg=f"{formula.name} at {p}")
 
 
-CHECKS = {"valid": check_valid, "invalid": check_invalid, "broadcast": check_broadcast}
+def check_stable_form(formula, draw) -> None:
+    """Where a Formula evaluates a stable ``evaluate_as`` form, it equals ``expr`` at valid points."""
+    if formula.evaluated_expr is formula.expr:
+        return
+    point = valid_point(formula, draw)
+    if point is None:
+        return
+    stable = formula.jax(*(float(point[n]) for n in formula.param_names))
+    stable = stable if isinstance(stable, tuple) else (stable,)
+    for got, exact in zip(stable, _reference(formula, point, formula.param_names[0])):
+        # float64 round-off of a few dozen flops, amplified by the value's own conditioning
+        assert float(got) == pytest.approx(exact, rel=1e-9, abs=1e-300), f"{formula.name} at {point}"
+
+
+CHECKS = {"valid": check_valid, "invalid": check_invalid, "broadcast": check_broadcast,
+          "stable_form": check_stable_form}
+
+# kernels (being converted elsewhere) states "k12**2 <= k11 * k22" as a condition but not as a
+# constraint, so valid-looking random draws violate it and the Formula (rightly) refuses its NaN.
+KNOWN = {f"kernels.{n}-valid": "kernels do not declare k12**2 <= k11*k22 as a constraint yet"
+         for n in ("relu_nngp", "erf_nngp", "relu_derivative", "erf_derivative", "relu_fc_depth1",
+                   "relu_fc_depth2", "erf_fc_depth1", "erf_fc_depth2")}
 
 
 @functools.cache
@@ -259,7 +281,81 @@ def _run_property(name: str, prop: str) -> None:
     run()
 
 
-@pytest.mark.parametrize("prop", sorted(CHECKS))
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name, prop", [
+    pytest.param(n, p, marks=[pytest.mark.xfail(reason=KNOWN[f"{n}-{p}"], strict=False)]
+                 if f"{n}-{p}" in KNOWN else []) for n in NAMES for p in sorted(CHECKS)])
 def test_property(name, prop):
     _run_property(name, prop)
+
+
+# -- edges: where a denominator of the closed form vanishes inside the valid range ------------
+EDGE_FAMILIES = ("linreg", "nqm", "momentum", "deeplinear")
+
+
+def _reference(formula, point: dict, at: str):
+    """Each component at ``point`` by sympy at 50 digits; the sympy.limit in ``at`` where 0/0."""
+    subs = {p: sp.Rational(point[p.name]) if float(point[p.name]).is_integer() else sp.Float(point[p.name], 50)
+            for p in formula.params}
+    out = []
+    for e in formula.expr if isinstance(formula.expr, tuple) else (formula.expr,):
+        v = sp.N(e.subs(subs), 50)
+        if v is sp.nan or not v.is_number:
+            sym = formula.symbol(at)
+            v = sp.N(sp.limit(e.subs({k: x for k, x in subs.items() if k != sym}), sym, subs[sym]), 50)
+        out.append(float(v) if v.is_finite else (math.inf if v in (sp.oo, sp.zoo) else -math.inf))
+    return out
+
+
+def _edge_points(formula, draw, tries: int = 30):
+    """(parameter, point on a vanishing denominator inside the valid range) pairs."""
+    from analytic._edges import denominator_zeros
+    for pname, root in denominator_zeros(formula):
+        for _ in range(tries):
+            point = valid_point(formula, draw)
+            if point is None:
+                break
+            if formula.domain(pname) in (sp.Naturals, sp.Naturals0):
+                value = root
+            else:
+                value = root.subs({formula.symbol(n): v for n, v in point.items() if n != pname})
+            if not value.is_number or not value.is_real:
+                continue
+            value = int(value) if value.is_integer else float(value)
+            edge = dict(point, **{pname: value})
+            if np.isfinite(value) and value in formula.domain(pname) and _holds(formula, edge):
+                yield pname, edge
+                break
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n.split(".")[0] in EDGE_FAMILIES])
+def test_vanishing_denominators_evaluate_to_the_limit_on_and_near_the_edge(name):
+    formula = _formula(name)
+    for pname, edge in _edge_points(formula, _NumpyDraw(sum(map(ord, name)))):
+        offsets = (0.0, -1e-8, 1e-8) if isinstance(edge[pname], float) else (0.0,)
+        # A pole (the value grows like 1/distance) or a removable 0/0 (it stays put)?
+        if offsets[1:]:
+            far, near = (max(abs(x) for x in _reference(formula, dict(edge, **{pname: edge[pname] * (1 + d)}),
+                                                         pname)) for d in (1e-4, 1e-6))
+            removable = near < 10 * far
+        else:
+            removable = all(math.isfinite(x) for x in _reference(formula, edge, pname))
+        for offset in offsets:
+            point = dict(edge, **{pname: edge[pname] * (1 + offset)}) if offset else edge
+            if point[pname] not in formula.domain(pname) or not _holds(formula, point):
+                continue
+            got = formula(**point)
+            got = [float(g) for g in (got if isinstance(got, tuple) else (got,))]
+            exact = _reference(formula, point, pname)
+            for g, x in zip(got, exact):
+                assert not math.isnan(g)
+                if not removable and offset == 0.0:
+                    # On a pole (up to rounding of the edge value): inf, or as huge as the exact value.
+                    assert math.isinf(g) or g == pytest.approx(x, rel=0.5), f"{name} at {point}"
+                    continue
+                if math.isinf(x):
+                    assert g == x, f"{name} at {point}: {g}, a divergence {x}"
+                    continue
+                # Removable 0/0: the stable form keeps float64 round-off (no 1e-8 cancellation).
+                # Next to a pole the value itself has condition number ~1/offset: 1e8 * eps.
+                rtol = 1e-12 if removable else 1e-6
+                assert g == pytest.approx(x, rel=rtol, abs=1e-300), f"{name} at {point} ({pname} edge)"

@@ -10,6 +10,7 @@ Sources: Saxe, McClelland, Ganguli 2013 (two layers); Arora, Cohen, Hazan 2018 (
 from __future__ import annotations
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
 from analytic._registry import Formulas
 from analytic.deeplinear._hypergeometric import hyp2f1_one
@@ -60,8 +61,9 @@ def _saxe_mode_strength() -> Formula:
     solution = sp.dsolve(ode, mode(t), ics={mode(0): u0}, hint="Bernoulli").rhs  # logistic
     return Formula(
         expr=sp.simplify(solution),
-        # Divided through by exp(2 s t / tau): no inf/inf once the exponential overflows.
-        evaluate_as=s * u0 / (u0 + (s - u0) * sp.exp(-2 * s * t / tau)),
+        # Divided through by exp(2 s t / tau): no inf/inf once the exponential overflows, and
+        # a denominator of two positive terms (no cancellation when s t / tau is tiny).
+        evaluate_as=s * u0 / (s * sp.exp(-2 * s * t / tau) - u0 * expm1(-2 * s * t / tau)),
         params=(s, u0, tau, t),
         source=_SAXE,
         derived=True,
@@ -179,8 +181,9 @@ def _symmetric_eigenvalue() -> Formula:
     solution = sp.dsolve(ode, b(t), ics={b(0): sigma0}, hint="Bernoulli").rhs  # logistic
     return Formula(
         expr=sp.simplify(solution),
-        # Divided through by exp(s t): no inf/inf once the exponential overflows.
-        evaluate_as=s * sigma0 / (sigma0 + (s - sigma0) * sp.exp(-s * t)),
+        # Divided through by exp(s t): no inf/inf once the exponential overflows, and a
+        # denominator of two positive terms (no cancellation when s t is tiny).
+        evaluate_as=s * sigma0 / (s * sp.exp(-s * t) - sigma0 * expm1(-s * t)),
         params=(s, sigma0, t),
         source=cite("arora2018", "symmetric case B = A^2 (N = 2 with equal symmetric factors)"),
         derived=True,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from analytic._edges import below_pole
 from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.nqm._symbols import B, c, h, p, theta_cross, theta_prev_sq, theta_sq
@@ -198,6 +199,7 @@ def _steady_state_loss(method: str) -> Formula:
     loss = sp.factor(sp.simplify(h * point[theta_sq] / 2))
     return Formula(
         expr=sp.Piecewise((loss, _stable(alpha, beta, spec["power"])), (sp.oo, True)),
+        evaluate_as=below_pole(loss, _stable(alpha, beta, spec["power"]), zero_when=sp.Eq(c, 0)),
         params=spec["params"], source=cite("zhang2019", spec["where"]), derived=True,
         derivation=spec["derivation"],
         conditions=(f"the limit t -> oo of 1/2 h E[theta_t^2]; oo where {spec['unstable']}",),
@@ -214,6 +216,7 @@ def _sgd_steady_state_loss() -> Formula:
     loss = sp.factor(h * fixed / 2)
     return Formula(
         expr=sp.Piecewise((loss, _stable(alpha, 0, 0)), (sp.oo, True)),
+        evaluate_as=below_pole(loss, _stable(alpha, 0, 0), zero_when=sp.Eq(c, 0)),
         params=(alpha, h, c, B),
         source=cite("zhang2019", "sec. 3.1 (SGD dynamics of the NQM)"), derived=True,
         derivation="sympy.solve of s = (1 - alpha h)^2 s + alpha^2 c / B (SGD second moment); times h/2",
