@@ -12,7 +12,13 @@ A Formula is a small immutable record (a frozen dataclass, not a pytree):
 * ``domains``: narrower valid ranges for some parameters than the Symbols'
   assumptions give (for example ``kappa`` in ``[1, oo)``);
 * ``constraints``: relations between parameters that valid inputs satisfy, as
-  sympy relationals (for example ``L >= mu``).
+  sympy relationals (for example ``L >= mu``);
+* ``evaluate_as``: optionally, an expression equal to ``expr`` that is stable in
+  floating point where ``expr`` is not (a removable 0/0 at a stability edge, an
+  ``inf/inf`` overflow, a catastrophic cancellation); ``f.jax`` compiles it instead
+  of ``expr``. It is tied to the ``expr`` it was written for: a Formula whose
+  ``expr`` is replaced (``dataclasses.replace``, as the negative controls do) or
+  differentiated evaluates its own ``expr`` again. Tests check the two agree.
 
 Evaluate by keyword, ``f(eta=0.1, lam=2.0)``: inputs are checked against their
 valid ranges (a ``ValueError`` names the parameter, the value and the range), then
@@ -20,6 +26,17 @@ passed to ``f.jax``, a cached ``jax.jit`` of ``sympy.lambdify(params, expr,
 modules="jax")`` that broadcasts over arrays and composes with ``jax.vmap`` and
 ``jax.grad``. ``f.jax`` takes the parameters positionally, in ``f.params`` order,
 and does no checking (it may be traced).
+
+The keyword call is the *checked* path and runs on concrete values only: under
+``jax.jit``/``jax.vmap``/``jax.grad`` tracing it refuses (a ``TypeError`` pointing
+to ``f.jax``), because a traced value cannot be range-checked without a host
+round trip. Its checks, in order: each value is a real number or a rectangular
+array of them (``TypeError`` for bool, str, None, complex and ragged lists), finite
+and inside ``f.domain(name)`` (``ValueError``), the shapes broadcast, the
+``constraints`` hold; and the result is not NaN (a ``ValueError`` naming the
+inputs and the Formula's "valid when" conditions, never a silent NaN). ``inf`` is
+returned where the exact value diverges (an ``oo`` branch of a ``Piecewise``) or
+overflows float64.
 """
 
 from __future__ import annotations
@@ -99,9 +116,9 @@ def _in_domain(values: np.ndarray, domain: sp.Set) -> np.ndarray:
 
 def _describe_domain(domain: sp.Set) -> str:
     if domain is sp.Naturals0:
-        return "the integers {0, 1, 2, ...}"
+        return "{0, 1, 2, ...}"
     if domain is sp.Naturals:
-        return "the integers {1, 2, 3, ...}"
+        return "{1, 2, 3, ...}"
     if domain == sp.Reals:
         return "the finite reals"
     if isinstance(domain, sp.Interval):
@@ -115,6 +132,54 @@ def _describe_domain(domain: sp.Set) -> str:
 
 def _is_traced(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
+
+
+def format_value(value: Any) -> str:
+    """A number as a user reads it in a message: ``4.0``, not ``np.float64(4.0)``."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (complex, np.complexfloating)):
+        return repr(complex(value))
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return format_value(value.item())
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _real_array(formula: str, name: str, value: Any) -> np.ndarray:
+    """``value`` as a real float array, or a TypeError naming the parameter."""
+    what = f"{formula}: parameter {name!r}"
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be a real number, got the boolean {value}")
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{what} must be a real number, got {type(value).__name__} {format_value(value)}")
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError):
+        raise TypeError(f"{what} must be a number or a rectangular array of numbers, got a ragged "
+                        f"{type(value).__name__}: {format_value(value)}") from None
+    if a.dtype == bool:
+        raise TypeError(f"{what} must be real numbers, got booleans")
+    if np.iscomplexobj(a):
+        raise TypeError(f"{what} must be real, got complex {format_value(value)}")
+    if not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"{what} must be numeric, got {type(value).__name__} {format_value(value)}")
+    return a.astype(float)
+
+
+@dataclasses.dataclass(frozen=True)
+class _StableForm:
+    """A stable evaluation form and the ``expr`` it equals (it applies to that expr only)."""
+
+    for_expr: Any
+    exprs: tuple
+
+    def __repr__(self) -> str:
+        return f"{self.exprs[0] if len(self.exprs) == 1 else self.exprs}"
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
@@ -137,6 +202,7 @@ class Formula:
     domains: tuple[tuple[str, sp.Set], ...] = ()
     description: str = ""
     constraints: tuple[sp.Basic, ...] = ()
+    evaluate_as: Any = None  # a stable form of expr for evaluation (see the module docstring)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -171,6 +237,11 @@ class Formula:
         for pname, _ in self.domains:
             if pname not in names:
                 raise ValueError(f"{self.name}: domain given for unknown parameter {pname!r}")
+        if self.evaluate_as is not None and not isinstance(self.evaluate_as, _StableForm):
+            stable = _as_expr_tuple(self.evaluate_as)
+            if len(stable) != len(exprs) or not _free_symbols(stable) <= set(params):
+                raise ValueError(f"{self.name}: evaluate_as must have expr's shape and only its params")
+            object.__setattr__(self, "evaluate_as", _StableForm(self.expr, stable))
         object.__setattr__(self, "constraints", tuple(self.constraints))
         for rel in self.constraints:
             if not isinstance(rel, sp.core.relational.Relational) or not rel.free_symbols <= set(params):
@@ -192,13 +263,27 @@ class Formula:
         raise ValueError(f"{self.name}: no parameter {name!r}; parameters are {self.param_names}")
 
     def symbol(self, name: str | sp.Symbol) -> sp.Symbol:
-        """The parameter Symbol called ``name`` (or ``name`` itself if it is one)."""
+        """The parameter Symbol called ``name``.
+
+        A Symbol is matched by its name: ``sympy.Symbol('eta')`` finds the parameter
+        ``eta`` even though the parameter carries assumptions (positive, ...) and so is
+        a different sympy object; the parameter's own Symbol is returned.
+        """
+        key = name.name if isinstance(name, sp.Symbol) else name
         for p in self.params:
-            if p == name or p.name == name:
+            if p.name == key:
                 return p
-        raise ValueError(f"{self.name}: no parameter {name!r}; parameters are {self.param_names}")
+        raise ValueError(f"{self.name}: no parameter {key!r}; parameters are {self.param_names}")
 
     # -- evaluation -----------------------------------------------------------------
+    @property
+    def evaluated_expr(self):
+        """What ``f.jax`` compiles: ``evaluate_as`` where it was written for this ``expr``, else ``expr``."""
+        stable = self.evaluate_as
+        if stable is None or stable.for_expr != self.expr:
+            return self.expr
+        return stable.exprs if isinstance(self.expr, tuple) else stable.exprs[0]
+
     @functools.cached_property
     def jax(self):
         """``jax.jit`` of the lambdified expression; positional args in ``params`` order.
@@ -207,7 +292,7 @@ class Formula:
         not depend on still shapes the output), does no range checking, and may be
         used under ``jax.vmap``/``jax.grad``/``jax.jit``.
         """
-        raw = sp.lambdify(self.params, self.expr, modules="jax")
+        raw = sp.lambdify(self.params, self.evaluated_expr, modules="jax")
         is_tuple = isinstance(self.expr, tuple)
 
         def evaluate(*args):
@@ -216,7 +301,9 @@ class Formula:
             dtype = jnp.result_type(*args) if args else jnp.result_type(float)
             if not jnp.issubdtype(dtype, jnp.inexact):
                 dtype = jnp.result_type(float)
-            out = raw(*args)
+            # One shape for all: lambdify prints And/Or of conditions as jnp.asarray([...]) of them,
+            # which needs equal shapes (a scalar c next to an array alpha would not stack).
+            out = raw(*jnp.broadcast_arrays(*args)) if args else raw()
 
             def shaped(x):
                 return jnp.broadcast_to(jnp.asarray(x, dtype=dtype), shape)
@@ -243,23 +330,47 @@ class Formula:
                 f"expected exactly {names}"
             )
         values = [kwargs[n] for n in names]
+        traced = [n for n in names if _is_traced(kwargs[n])]
+        if traced:
+            raise TypeError(
+                f"{self.name}: the keyword call checks values and cannot be traced (jax.jit, vmap, "
+                f"grad; traced: {traced}); inside traced code use {self.name}.jax("
+                f"{', '.join(names)}), positional and unchecked, and check concrete inputs "
+                f"beforehand with {self.name}.check_arguments(...)"
+            )
         self.check_arguments(**kwargs)
-        return self.jax(*values)
+        out = self.jax(*values)
+        self._refuse_nan(out, kwargs)
+        return out
+
+    def _refuse_nan(self, out, kwargs) -> None:
+        """A NaN at checked inputs is an error that names them, never a silent result."""
+        for component in out if isinstance(out, tuple) else (out,):
+            nan = np.isnan(np.asarray(component))
+            if not nan.any():
+                continue
+            i = np.unravel_index(int(np.argmax(nan)), nan.shape) if nan.ndim else ()
+            shown = ", ".join(
+                f"{n} = {format_value(np.broadcast_to(np.asarray(v, dtype=float), nan.shape)[i])}"
+                for n, v in kwargs.items())
+            conditions = "; ".join(self.conditions)
+            raise ValueError(
+                f"{self.name} is NaN at {shown}: the closed form is undefined there (0/0, inf - inf "
+                f"or a stated condition violated)"
+                + (f"; it is valid when: {conditions}" if conditions else "")
+            )
 
     def check_arguments(self, **kwargs) -> None:
-        """Raise ``ValueError`` for a value outside its range, a NaN/inf, or a shape clash."""
+        """Raise ``TypeError`` for a non-real value (bool, str, None, complex, a ragged
+        list) and ``ValueError`` for a value outside its range, a NaN/inf, a shape clash
+        or a violated constraint. Traced values are skipped (their shapes still count)."""
         shapes = {}
         for n, v in kwargs.items():
             if _is_traced(v):
                 shapes[n] = jnp.shape(v)
                 continue
-            a = np.asarray(v)
+            a = _real_array(self.name, n, v)
             shapes[n] = a.shape
-            if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-                raise TypeError(f"{self.name}: parameter {n!r} must be numeric, got {type(v).__name__}")
-            if np.iscomplexobj(a):
-                raise TypeError(f"{self.name}: parameter {n!r} must be real, got complex {v!r}")
-            a = a.astype(float)
             bad = ~np.isfinite(a)
             if bad.any():
                 raise ValueError(
@@ -345,14 +456,33 @@ class Formula:
         resolved = {}
         for k, v in mapping.items():
             sym = self.symbol(k)
-            val = sp.sympify(v)
-            if isinstance(v, float) and not math.isfinite(v):
-                raise ValueError(f"{self.name}.subs: {sym.name} = {v} is not finite")
+            if isinstance(v, (bool, np.bool_)) or v is None or isinstance(v, (str, bytes)):
+                raise TypeError(f"{self.name}.subs: {sym.name} must be a number or a sympy expression, "
+                                f"got {format_value(v)}")
+            val = sp.sympify(v.item() if isinstance(v, np.generic) else v)
+            if val.free_symbols or not isinstance(val, sp.Expr):
+                resolved[sym] = val  # an expression: checked below where sympy can decide
+                continue
+            if not (val.is_real and val.is_finite):
+                raise ValueError(f"{self.name}.subs: {sym.name} = {format_value(v)} is not a finite real")
+            dom = self.domain(sym.name)
+            if not _in_domain(np.asarray(float(val)), dom):
+                raise ValueError(f"{self.name}.subs: {sym.name} = {format_value(v)} is outside its valid "
+                                 f"range {_describe_domain(dom)}")
             resolved[sym] = val
+        for rel in self.constraints:  # relations the substituted values already decide
+            if rel.subs(resolved) is sp.false:
+                raise ValueError(f"{self.name}.subs: the values violate {rel} ("
+                                 + ", ".join(f"{s.name} = {resolved[s]}" for s in rel.free_symbols
+                                             if s in resolved) + ")")
         exprs = tuple(e.subs(resolved) for e in _as_expr_tuple(self.expr))
         expr = exprs if isinstance(self.expr, tuple) else exprs[0]
         shown = ", ".join(f"{k.name}={v}" for k, v in resolved.items())
-        return self._with_expr(expr, f"{self.name}[{shown}]", f"{self.name} with {shown} substituted")
+        out = self._with_expr(expr, f"{self.name}[{shown}]", f"{self.name} with {shown} substituted")
+        if self.evaluated_expr is not self.expr:
+            stable = tuple(e.subs(resolved) for e in _as_expr_tuple(self.evaluated_expr))
+            out = dataclasses.replace(out, evaluate_as=stable if isinstance(expr, tuple) else stable[0])
+        return out
 
     # -- display ----------------------------------------------------------------------
     def latex(self) -> str:

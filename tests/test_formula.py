@@ -61,7 +61,7 @@ def test_mismatched_shapes_are_value_errors(mode):
 
 
 def test_non_numeric_argument_is_type_error(mode):
-    with pytest.raises(TypeError, match="'lam' must be numeric"):
+    with pytest.raises(TypeError, match="'lam' must be a real number, got str"):
         mode(eta=0.1, lam="big", t=1)
 
 
@@ -110,7 +110,7 @@ def test_display(mode):
     assert mode.latex() == sp.latex((1 - eta * lam) ** t)
     assert mode._repr_latex_().startswith("$\\displaystyle")
     text = str(mode)
-    assert "test.mode(eta, lam, t)" in text and "stated" in text and "t in the integers" in text
+    assert "test.mode(eta, lam, t)" in text and "stated" in text and "t in {0, 1, 2, ...}" in text
     assert "Formula('test.mode'" in repr(mode)
 
 
@@ -191,3 +191,110 @@ def test_a_formula_must_say_whether_it_was_derived():
         Formula("t.x", params=(eta,), derived=True)
     unnamed = Formula(expr=2 / eta, params=(eta,), derived=True)  # a REPL user's own: no name needed
     assert float(unnamed(eta=4.0)) == 0.5
+
+
+# --- validation without gaps (issue 18) and edges (issue 22) ----------------------------
+@pytest.mark.parametrize("value, text", [
+    (True, "boolean"), (np.array([True, False]), "booleans"), (None, "NoneType"), ("1.0", "str"),
+    (1 + 2j, "complex"), ([[1.0], [1.0, 2.0]], "ragged"),
+])
+def test_non_real_arguments_are_type_errors_naming_the_parameter(mode, value, text):
+    with pytest.raises(TypeError, match=rf"parameter 'lam'.*{text}"):
+        mode(eta=0.1, lam=value, t=1)
+
+
+def test_messages_print_plain_numbers():
+    from analytic.formula import format_value
+    assert format_value(np.float64(4.0)) == "4.0" and format_value(np.int64(3)) == "3"
+    rate = analytic.get("linreg.optimal_rate")
+    with pytest.raises(ValueError) as info:
+        rate(kappa=np.float64(0.5))
+    assert "np." not in str(info.value) and "0.5" in str(info.value)
+
+
+def test_keyword_call_refuses_tracing_and_points_to_jax():
+    rate = analytic.get("linreg.optimal_rate")
+    with pytest.raises(TypeError, match=r"cannot be traced.*linreg.optimal_rate.jax\(kappa\)"):
+        jax.jit(lambda k: rate(kappa=k))(0.5)
+    assert float(jax.jit(rate.jax)(3.0)) == 0.5  # the traced path: positional, unchecked
+
+
+def test_nan_at_checked_inputs_is_an_error_naming_inputs_and_conditions():
+    f = Formula("test.sqrt_gap", sp.sqrt(lam - eta), (eta, lam), source="t", derived=False,
+                conditions=("lam >= eta",))
+    with pytest.raises(ValueError, match=r"NaN at eta = 2.0, lam = 1.0.*valid when: lam >= eta"):
+        f(eta=[0.5, 2.0], lam=1.0)
+
+
+def test_subs_matches_symbols_by_name_and_checks_ranges():
+    rate = analytic.get("linreg.optimal_rate")
+    plain = sp.Symbol("kappa")  # no assumptions: a different sympy object than the parameter
+    assert float(rate.subs({plain: 3}).expr) == 0.5
+    with pytest.raises(ValueError, match=r"kappa = 0.5 is outside its valid range \[1, oo\)"):
+        rate.subs(kappa=0.5)
+    with pytest.raises(ValueError, match="not a finite real"):
+        rate.subs(kappa=float("inf"))
+    learning = analytic.get("deeplinear.saxe_learning_time")
+    with pytest.raises(ValueError, match="violate u0 < uf"):
+        learning.subs(u0=2, uf=1)
+
+
+def test_evaluate_as_is_tied_to_its_expr():
+    import dataclasses
+    loss = analytic.get("nqm.sgd_expected_loss")
+    assert loss.evaluated_expr is not loss.expr
+    wrong = dataclasses.replace(loss, expr=sp.Rational(11, 10) * loss.expr)  # a negative control
+    assert wrong.evaluated_expr is wrong.expr
+    args = dict(alpha=0.3, h=2.0, c=1.0, B=2.0, t=7, e0=1.0)
+    assert float(wrong(**args)) == pytest.approx(1.1 * float(loss(**args)), rel=1e-12)
+    fixed = loss.subs(B=2)  # subs carries the stable form along
+    assert fixed.evaluated_expr is not fixed.expr
+    assert float(fixed(alpha=1.0, h=2.0, c=1.0, t=10, e0=1.0)) == pytest.approx(6.0, rel=1e-15)
+
+
+def _sgd_loss_mpmath(alpha, h, c, B, t, e0):
+    import mpmath as mp
+    with mp.workdps(40):
+        a, h, c, B, e0 = (mp.mpf(float(x)) for x in (alpha, h, c, B, e0))
+        r = (1 - a * h) ** 2
+        return float(h / 2 * (e0**2 * r**t + a**2 * c / B * mp.fsum(r**k for k in range(int(t)))))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1 - 1e-8, 1 + 1e-8, 1 - 1e-4, 0.5])
+def test_sgd_expected_loss_at_and_near_the_stability_edge(scale):
+    # alpha h = 2 scale; at scale = 1 the closed form is 0/0, the limit is h/2 (e0^2 + t alpha^2 c/B).
+    loss = analytic.get("nqm.sgd_expected_loss")
+    args = (scale, 2.0, 1.0, 2.0, 10, 1.0)
+    want = _sgd_loss_mpmath(*args)
+    got = float(loss(alpha=scale, h=2.0, c=1.0, B=2.0, t=10, e0=1.0))
+    assert got == pytest.approx(want, rel=4e-16 * 10)  # float64 round-off of ~10 flops: no cancellation
+    if scale == 1.0:
+        assert got == 6.0
+    # float32: the stable form keeps float32 round-off (the edge +-1e-8 rounds to the edge itself).
+    got32 = loss.jax(*(np.float32(a) for a in args))
+    assert got32.dtype == np.float32
+    assert float(got32) == pytest.approx(_sgd_loss_mpmath(*(np.float32(a) for a in args)), rel=1e-6)
+    # gradients: finite, continuous across the edge, equal to central differences of the exact sum
+    grad = jax.grad(loss.jax)(*(float(a) for a in args))
+    step = 1e-6
+    numeric = (_sgd_loss_mpmath(scale + step, *args[1:]) - _sgd_loss_mpmath(scale - step, *args[1:])) / (2 * step)
+    assert np.isfinite(grad) and float(grad) == pytest.approx(numeric, rel=1e-6)  # O(step^2) truncation
+
+
+def test_overflow_gives_inf_or_the_limit_never_nan():
+    from analytic import deeplinear, linreg
+    assert float(linreg.two_feature_kappa(scale=1e300, rho=0.5)) == np.inf  # exact ~1e600
+    assert float(linreg.two_feature_kappa(scale=1e-7, rho=0.9999998)) == pytest.approx(
+        2.5000002499274143e20, rel=1e-9)  # was inf: lambda_- lost to cancellation
+    assert float(deeplinear.saxe_mode_strength(s=1e3, u0=1.0, tau=1e-3, t=1e3)) == 1e3  # exp overflows: s
+    assert float(deeplinear.symmetric_eigenvalue(s=2.0, sigma0=0.1, t=1e4)) == 2.0
+    assert float(deeplinear.saxe_learning_time(s=1e-3, u0=1e-4, uf=5e-4, tau=1e3)) == pytest.approx(
+        1e3 / 2e-3 * np.log(5 * 0.9e-3 / 0.5e-3), rel=1e-13)  # the power of the log overflowed
+
+
+def test_ridgeless_risk_at_the_interpolation_peak():
+    from analytic import linreg
+    got = linreg.ridgeless_risk(gamma=np.array([1.0, 1 - 1e-8, 1 + 1e-8]), r2=1.0, sigma2=0.0)
+    # sigma2 = 0: both sides tend to 0; r2 (gamma - 1) / gamma above, 0 below (no cancellation)
+    np.testing.assert_allclose(got, [0.0, 0.0, 1e-8 / (1 + 1e-8)], rtol=1e-7, atol=0)
+    assert float(linreg.ridgeless_risk(gamma=1.0, r2=1.0, sigma2=0.5)) == np.inf  # the peak

@@ -10,6 +10,7 @@ Sources: Saxe, McClelland, Ganguli 2013 (two layers); Arora, Cohen, Hazan 2018 (
 from __future__ import annotations
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
 from analytic._registry import Formulas
 from analytic.deeplinear._hypergeometric import hyp2f1_one
@@ -60,6 +61,9 @@ def _saxe_mode_strength() -> Formula:
     solution = sp.dsolve(ode, mode(t), ics={mode(0): u0}, hint="Bernoulli").rhs  # logistic
     return Formula(
         expr=sp.simplify(solution),
+        # Divided through by exp(2 s t / tau): no inf/inf once the exponential overflows, and
+        # a denominator of two positive terms (no cancellation when s t / tau is tiny).
+        evaluate_as=s * u0 / (s * sp.exp(-2 * s * t / tau) - u0 * expm1(-2 * s * t / tau)),
         params=(s, u0, tau, t),
         source=_SAXE,
         derived=True,
@@ -83,6 +87,8 @@ def _saxe_learning_time() -> Formula:
     (time,) = [r for r in roots if r.subs(at).evalf().is_extended_real]
     return Formula(
         expr=sp.simplify(sp.logcombine(sp.expand_log(time, force=True), force=True)),
+        # The power taken out of the log: (ratio)**(tau / 2s) overflows for tau >> s.
+        evaluate_as=tau / (2 * s) * (sp.log(uf / u0) + sp.log((s - u0) / (s - uf))),
         params=(s, u0, uf, tau),
         source=_SAXE,
         derived=True,
@@ -175,6 +181,9 @@ def _symmetric_eigenvalue() -> Formula:
     solution = sp.dsolve(ode, b(t), ics={b(0): sigma0}, hint="Bernoulli").rhs  # logistic
     return Formula(
         expr=sp.simplify(solution),
+        # Divided through by exp(s t): no inf/inf once the exponential overflows, and a
+        # denominator of two positive terms (no cancellation when s t is tiny).
+        evaluate_as=s * sigma0 / (s * sp.exp(-s * t) - sigma0 * expm1(-s * t)),
         params=(s, sigma0, t),
         source=cite("arora2018", "symmetric case B = A^2 (N = 2 with equal symmetric factors)"),
         derived=True,

@@ -63,6 +63,13 @@ def _ridgeless_risk() -> Formula:
         branches.append(sp.factor(sp.simplify(limit.subs(a, a_of_gamma))))
     return Formula(
         expr=sp.Piecewise((branches[0], gamma < 1), (branches[1], True)),
+        # The same branches without the cancellation of r2 (gamma - 1)^2 expanded near
+        # gamma = 1, and the value at gamma = 1 itself: oo (the interpolation peak), or the
+        # limit 0 of both sides when sigma2 = 0.
+        evaluate_as=sp.Piecewise((sigma2 * gamma / (1 - gamma), gamma < 1),
+                                 (r2 * (gamma - 1) / gamma, sp.Eq(sigma2, 0)),
+                                 (r2 * (gamma - 1) / gamma + sigma2 / (gamma - 1), gamma > 1),
+                                 (sp.oo, True)),
         params=(gamma, r2, sigma2),
         source=cite("hmrt2019", "Theorem 1 (isotropic features) and eq. (8)"),
         derived=True,

@@ -135,6 +135,10 @@ def _two_feature_kappa() -> Formula:
     small, big = sorted(hessian.eigenvals(), key=lambda ev: ev.subs({scale: 2, rho: sp.Rational(1, 3)}))
     return Formula(
         expr=sp.simplify(big / small),
+        # lambda_+ / lambda_- = lambda_+^2 / det with det = scale^2 (1 - rho^2), divided through
+        # by scale^2: no inf/inf overflow for large or tiny scale, no cancellation in lambda_-.
+        evaluate_as=(scale + 1 / scale + sp.sqrt((scale - 1 / scale) ** 2 + 4 * rho**2)) ** 2
+        / (4 * (1 - rho) * (1 + rho)),
         params=(scale, rho),
         source=f"{cite('goh2017', 'elongated quadratics')}; "
                f"{cite('lecun1998', 'sec. 4.3 (normalising and decorrelating inputs)')}",

@@ -10,7 +10,9 @@ Every Formula here is derived from :func:`_update` and :func:`_expectation`.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
 
+from analytic._edges import below_pole
 from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.nqm._symbols import B, c, h, p, theta_cross, theta_prev_sq, theta_sq
@@ -93,6 +95,31 @@ def _sgd_mean() -> Formula:
     )
 
 
+def _sgd_expected_loss_stable() -> sp.Expr:
+    r"""The same loss, finite and accurate at and near the stability edge alpha h = 2.
+
+    With $r = (1 - \alpha h)^2$ and $d = 1 - r = \alpha h (2 - \alpha h)$ the closed form is
+    $\tfrac h2 [e_0^2 r^t + \tfrac{\alpha^2 c}{B} G_t]$ with the geometric sum
+    $G_t = \sum_{k<t} r^k = (1 - r^t)/d$, a removable 0/0 at $d = 0$ (the edge, where
+    $G_t = t$ and the loss grows linearly). $G_t = -\mathrm{expm1}(t\,\mathrm{log1p}(-d))/d$
+    has no cancellation for any $d < 1$; $d = 1$ ($r = 0$) gives $G_t = \min(t, 1)$. The
+    special points use a safe $d$ in the other branches so that ``jax.grad`` is finite
+    there too; a zero ``e0``/``c`` times an overflowed $r^t$ is 0, not NaN.
+    """
+    d = alpha * h * (2 - alpha * h)
+    at_edge, at_zero_r = sp.Eq(d, 0), sp.Eq(d, 1)
+    # d moved off the special points (an added constant, which sympy does not push into 1/d).
+    safe_d = d + sp.Piecewise((sp.Rational(1, 2), at_edge), (-sp.Rational(1, 2), at_zero_r), (0, True))
+    # At the special points: the value and the first-order term in d, so that grad is right too
+    # (dG/dd = -t(t - 1)/2 at d = 0, and -1 for t >= 2 at d = 1).
+    geometric = sp.Piecewise((t - d * t * (t - 1) / 2, at_edge),
+                             (sp.Min(t, 1) + (1 - d) * sp.Piecewise((1, t >= 2), (0, True)), at_zero_r),
+                             (-expm1(t * log1p(-safe_d)) / safe_d, True))
+    transient = sp.Piecewise((0, sp.Eq(e0, 0)), (e0**2 * ((1 - alpha * h) ** 2) ** t, True))
+    noise = sp.Piecewise((0, sp.Eq(c, 0)), (alpha**2 * c / B * geometric, True))
+    return h * (transient + noise) / 2
+
+
 @FORMULAS.register("sgd_expected_loss")
 def _sgd_expected_loss() -> Formula:
     s = sp.Function("s")
@@ -101,6 +128,7 @@ def _sgd_expected_loss() -> Formula:
     solution = sp.rsolve(s(k + 1) - forward, s(k), {s(0): e0**2})
     return Formula(
         expr=sp.simplify(h * solution.subs(k, t) / 2), params=(alpha, h, c, B, t, e0),
+        evaluate_as=_sgd_expected_loss_stable(),
         source=cite("zhang2019", "sec. 3.1 (SGD dynamics of the NQM)"), derived=True,
         derivation="E[theta_{k+1}^2] expanded from the SGD update (E xi = 0, E xi^2 = c/B); "
                    "sympy.rsolve with theta_0 = e0; times h/2",
@@ -171,6 +199,7 @@ def _steady_state_loss(method: str) -> Formula:
     loss = sp.factor(sp.simplify(h * point[theta_sq] / 2))
     return Formula(
         expr=sp.Piecewise((loss, _stable(alpha, beta, spec["power"])), (sp.oo, True)),
+        evaluate_as=below_pole(loss, _stable(alpha, beta, spec["power"]), zero_when=sp.Eq(c, 0)),
         params=spec["params"], source=cite("zhang2019", spec["where"]), derived=True,
         derivation=spec["derivation"],
         conditions=(f"the limit t -> oo of 1/2 h E[theta_t^2]; oo where {spec['unstable']}",),
@@ -187,6 +216,7 @@ def _sgd_steady_state_loss() -> Formula:
     loss = sp.factor(h * fixed / 2)
     return Formula(
         expr=sp.Piecewise((loss, _stable(alpha, 0, 0)), (sp.oo, True)),
+        evaluate_as=below_pole(loss, _stable(alpha, 0, 0), zero_when=sp.Eq(c, 0)),
         params=(alpha, h, c, B),
         source=cite("zhang2019", "sec. 3.1 (SGD dynamics of the NQM)"), derived=True,
         derivation="sympy.solve of s = (1 - alpha h)^2 s + alpha^2 c / B (SGD second moment); times h/2",
