@@ -24,6 +24,8 @@ _WILLIAMS = cite("williams1997", "eq. (11)")
 _PRICE = cite("price1958")
 _ANGLE_DOMAIN = sp.Interval(0, sp.pi)
 _PAIR_CONDITION = "k12**2 <= k11 * k22 (a covariance matrix)"
+_PAIR = sp.Le(k12**2, k11 * k22)  # the same, enforced on keyword calls
+_DISTINCT_PAIR = sp.Lt(k12**2, k11 * k22)  # two distinct points (the depth forms' derivative is 0/0 at k12^2 = k11 k22)
 
 ACTIVATIONS = ("relu", "erf")
 
@@ -53,6 +55,7 @@ def _nngp(activation: str) -> Formula:
         derived=False,
         derivation="stated from the paper; checked by quadrature, Monte Carlo and limits in the tests",
         conditions=(_PAIR_CONDITION,),
+        constraints=(_PAIR,),
         description=f"E[{activation}(u) {activation}(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]])",
     )
 
@@ -67,6 +70,7 @@ def _derivative(activation: str) -> Formula:
         derived=True,
         derivation=f"Price's theorem: sympy.diff of kernels.{activation}_nngp with respect to k12",
         conditions=(_PAIR_CONDITION,),
+        constraints=(_PAIR,),
         description=f"E[{activation}'(u) {activation}'(v)] (derivative kernel of the NTK)",
     )
 
@@ -231,7 +235,9 @@ def _fc_symbolic(activation: str, depth: int) -> Formula:
         derivation=f"{depth} step(s) of K' = sigma_w^2 E[phi phi] + sigma_b^2, "
                    f"Theta' = K' + sigma_w^2 E[phi' phi'] Theta (sympy subs of the dual maps)",
         conditions=("k11, k22, k12: the input-layer kernel K^1 = sigma_w^2 x.x'/d + sigma_b^2 = Theta^1",
-                    "NTK parameterisation, scalar output", _PAIR_CONDITION),
+                    "NTK parameterisation, scalar output", _PAIR_CONDITION,
+                    "off-diagonal: k12**2 < k11 k22 strictly (coincident points are fc_kernels' diagonal)"),
+        constraints=(_DISTINCT_PAIR,),
         description=f"(NNGP, NTK) of a depth-{depth} {activation} network, off-diagonal entry",
     )
 
