@@ -37,6 +37,11 @@ def _phi(activation):
     return ACTIVATIONS[activation]
 
 
+@functools.cache
+def _slope(phi):
+    return jnp.vectorize(jax.grad(phi))
+
+
 class Propagation(NamedTuple):
     """Per seed and hidden layer l = 1..depth."""
 
@@ -64,7 +69,7 @@ def _propagate_one(key, x, sigma_w, sigma_b, *, phi, depth, width):
 
     h_last, hs = jax.lax.scan(forward, h1, keys[1:depth])
     hs = jnp.concatenate([hs, h_last[None]])  # (depth, 2, width)
-    slope = jnp.vectorize(jax.grad(phi))
+    slope = _slope(phi)
     v = jax.random.normal(keys[depth], (width,), dtype)
 
     def backward(delta, inputs):  # delta = dF/dh^{l+1}; returns dF/dh^l
@@ -90,9 +95,14 @@ def propagate(key, activation, x, depth: int, width: int, sigma_w, sigma_b, n_se
         if int(value) != value or value < (2 if name == "depth" else 1):
             raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= "
                              f"{2 if name == 'depth' else 1})")
-    phi = _phi(activation)
+    return Propagation(*_propagate(key, x, sigma_w, sigma_b, phi=_phi(activation), depth=int(depth),
+                                   width=int(width), n_seeds=int(n_seeds)))
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "n_seeds"))
+def _propagate(key, x, sigma_w, sigma_b, *, phi, depth, width, n_seeds):
     run = jax.vmap(lambda k: _propagate_one(k, x, sigma_w, sigma_b, phi=phi, depth=depth, width=width))
-    return Propagation(*run(jax.random.split(key, n_seeds)))
+    return run(jax.random.split(key, n_seeds))
 
 
 def layer_gains(key, activation, x, depth, width, sigma_w, sigma_b, n_seeds):

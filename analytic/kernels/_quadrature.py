@@ -100,7 +100,9 @@ def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights / math.sqrt(2 * math.pi)
 
 
+@functools.cache
 def _slope(phi: Callable) -> Callable:
+    """phi' elementwise (one object per phi, so that jitted callers hit their cache)."""
     return jnp.vectorize(jax.grad(phi))
 
 
@@ -113,6 +115,7 @@ def gaussian_expectation(f: Callable, q, order: int = DEFAULT_ORDER):
     return jnp.sum(values * jnp.asarray(weights, q.dtype), axis=-1)
 
 
+@functools.partial(jax.jit, static_argnames=("f", "order"))
 def _pair_expectation(f: Callable, k11, k22, k12, order: int):
     """E[f(u) f(v)] for the Gaussian pair, summing over z_1 in a scan (memory ~ pairs x order)."""
     nodes, weights = gauss_hermite(order)

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from analytic.formula import Formula
-from analytic.kernels._quadrature import _pair_expectation, activation_function, gaussian_expectation
+from analytic.kernels._quadrature import _pair_expectation, _slope, activation_function, gaussian_expectation
 
 __all__ = ["DepthScales", "variance_map", "variance_fixed_point", "chi1", "depth_scales",
            "critical_init", "order_chaos_boundary", "init_variance"]
@@ -52,10 +52,6 @@ def _check_positive(name, value, allow_zero=False):
         raise ValueError(f"{name} = {value!r} is outside its valid range "
                          f"{'[0, oo)' if allow_zero else '(0, oo)'}")
     return v
-
-
-def _slope(phi):
-    return jnp.vectorize(jax.grad(phi))
 
 
 def variance_map(activation, q, sigma_w, sigma_b):
@@ -105,21 +101,26 @@ def depth_scales(activation, sigma_w, sigma_b, *, depth_scale: Formula | None = 
     chi_1 = float(sigma_w**2 * gaussian_expectation(lambda u: _slope(phi)(u) ** 2, qa, ORDER))
     chi_q = float(jax.grad(lambda x: variance_map(phi, x, sigma_w, sigma_b))(qa))
 
-    def corr_map(c):
-        return (sigma_w**2 * _pair_expectation(phi, qa, qa, c * qa, PAIR_ORDER) + sigma_b**2) / qa
-
-    c = jax.lax.fori_loop(0, 500, lambda _, c: jnp.clip(corr_map(c), -1, 1), jnp.asarray(0.0))
-    c_star = float(c)
-    if chi_1 < 1 or c_star > 1 - 1e-6:
-        c_star = 1.0
-        chi_c = chi_1
+    if chi_1 <= 1:  # ordered phase (or its edge): c* = 1 attracts and chi_c = chi_1
+        c_star, chi_c = 1.0, chi_1
     else:
+        c = _correlation_fixed_point(phi, qa, jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float))
+        c_star = float(c)
         chi_c = float(sigma_w**2 * _pair_expectation(_slope(phi), qa, qa, c * qa, PAIR_ORDER))
 
     def xi(x):
         return float(depth_scale(chi=x)) if 0 < x < 1 else math.inf
 
     return DepthScales(q, chi_1, c_star, chi_c, chi_q, xi(chi_q), xi(chi_c))
+
+
+@functools.partial(jax.jit, static_argnames=("phi",))
+def _correlation_fixed_point(phi, q, sigma_w, sigma_b):
+    """The stable c* < 1 of the chaotic phase, iterating the correlation map from c = 0."""
+    def step(_, c):
+        return jnp.clip((sigma_w**2 * _pair_expectation(phi, q, q, c * q, PAIR_ORDER) + sigma_b**2) / q, -1, 1)
+
+    return jax.lax.fori_loop(0, 300, step, jnp.asarray(0.0, q.dtype))
 
 
 def _bisect(fn, lo, hi, iterations=60):

@@ -17,6 +17,11 @@ from verify.core import Context, check, compare
 _TANH_SIGMA_B = 0.05
 
 
+def _size(ctx: Context):
+    """(width, seeds, depth) shared by the simulations (one compilation per activation)."""
+    return (512, 8, 16) if ctx.quick else (2048, 32, 40)
+
+
 def _pair(ctx: Context, salt: str, correlation: float, d: int = 16, radius: float = 1.0):
     """Two inputs with x.x/d = radius^2 and the given correlation."""
     z = np.asarray(jax.random.normal(ctx.key(salt), (2, d)))
@@ -65,8 +70,8 @@ def quadrature_duals(ctx: Context, erf_nngp, erf_derivative, relu_nngp, relu_der
        "infinite-width limit itself", uses={})
 def tanh_kernel_width(ctx: Context):
     """Empirical NNGP / NTK of random tanh networks -> fc_kernels(activation="tanh"), error ~ width^-1/2."""
-    widths = (128, 512, 2048) if ctx.quick else (256, 1024, 4096, 16384)
-    seeds, depth = (3, 2) if ctx.quick else (8, 3)
+    widths = (64, 256, 1024) if ctx.quick else (256, 1024, 4096, 16384)
+    seeds, depth = (2, 2) if ctx.quick else (8, 3)
     x = jax.random.normal(ctx.key("tanh_ntk/x"), (4, 8), jnp.float64)
     x = x * math.sqrt(8) / jnp.linalg.norm(x, axis=1, keepdims=True)
     predicted = kernels.fc_kernels(x, None, depth, "tanh", 1.4, 0.1)
@@ -93,7 +98,7 @@ def tanh_kernel_width(ctx: Context):
                                             "erf_nngp": "kernels.erf_nngp"})
 def variance_propagation(ctx: Context, erf_variance_map, erf_nngp):
     """q^l and c^l of random deep networks, layer by layer, vs the variance and correlation maps."""
-    width, seeds, depth = (512, 8, 12) if ctx.quick else (4096, 32, 30)
+    width, seeds, depth = _size(ctx)
     sigma_w, sigma_b = 2.0, 0.2
     x = _pair(ctx, "prop/x", 0.5)
     run = sim.propagate(ctx.key("prop/erf"), "erf", x, depth, width, sigma_w, sigma_b, seeds)
@@ -122,8 +127,16 @@ def variance_propagation(ctx: Context, erf_variance_map, erf_nngp):
                title=f"erf network, sigma_w={sigma_w}, sigma_b={sigma_b}: q^l and c^l, width {width}")
 
 
-def _measured_gain(ctx, salt, activation, sigma_w, sigma_b, depth, width, seeds, radius=1.0, skip=3):
+def _radius_at(sigma_w, sigma_b, q_star):
+    """Input radius |x|/sqrt(d) that puts q^1 = sigma_w^2 |x|^2/d + sigma_b^2 at q* (tiny where q* = 0)."""
+    if not math.isfinite(q_star):
+        return 1.0
+    return math.sqrt(max(q_star - sigma_b**2, 1e-4 * sigma_w**2)) / sigma_w
+
+
+def _measured_gain(ctx, salt, activation, sigma_w, sigma_b, radius=1.0, skip=3):
     """Per-layer gain of the squared gradient norm: fitted slope of log mean |delta^l|^2 over l > skip."""
+    width, seeds, depth = _size(ctx)
     x = _pair(ctx, f"{salt}/x", 0.5, radius=radius)
     run = sim.propagate(ctx.key(salt), activation, x, depth, width, sigma_w, sigma_b, seeds)
     g = np.asarray(run.grad_sq).mean(axis=0)
@@ -132,25 +145,40 @@ def _measured_gain(ctx, salt, activation, sigma_w, sigma_b, depth, width, seeds,
     return math.exp(-fit.slope), g
 
 
+def _gain_tolerance(ctx, skip=3):
+    width, seeds, depth = _size(ctx)
+    span = depth - 1 - skip
+    return 4 * math.sqrt(2 / (width * seeds * span)) + 0.01
+
+
+_GAIN_REASON = ("fitted per-layer gain of mean |delta^l|^2: each layer multiplies by a mean of seeds*width "
+                "terms (relative std sqrt(2/(seeds*width))), slope of a random walk over the fitted span, "
+                "4 sigma; + 0.01 for q^l not exactly at q*")
+
+
 @check("signal.gradient_growth", uses={"growth": "signal.gradient_growth", "relu_chi1": "kernels.relu_chi1"})
 def gradient_growth(ctx: Context, growth, relu_chi1):
     """Squared gradient norms per layer ~ chi_1^(L-l): below, at and above critical (ReLU and tanh)."""
-    width, seeds, depth = (512, 8, 16) if ctx.quick else (2048, 32, 40)
-    span = depth - 1 - 3
+    width, seeds, depth = _size(ctx)
     tanh_crit = theory.critical_init("tanh", _TANH_SIGMA_B)
-    cases = [("relu", s, 0.0, float(relu_chi1(sigma_w=s))) for s in (1.2, math.sqrt(2), 1.6)]
-    cases += [("tanh", f * tanh_crit, _TANH_SIGMA_B, theory.chi1("tanh", f * tanh_crit, _TANH_SIGMA_B))
-              for f in (0.8, 1.0, 1.25)]
-    reason = ("per-layer gain sqrt(2/width) relative noise per layer and seed, averaged over seeds, "
-              "accumulated over the fitted layers: 4 sigma on the growth over {span} layers")
-    for activation, sigma_w, sigma_b, chi in cases:
-        gain, g = _measured_gain(ctx, f"grad/{activation}/{sigma_w:.3f}", activation, sigma_w, sigma_b,
-                                 depth, width, seeds)
-        predicted = float(growth(chi=chi, layers=span))
-        tol = 4 * math.sqrt(2 * span / (width * seeds)) + 0.03 * span / 12
-        yield compare(f"{activation} sigma_w={sigma_w:.3f}: |delta^4|^2/|delta^L|^2 over {span} layers",
-                      predicted, gain**span, tol, reason.format(span=span) + "; + 0.25% per layer for q^l "
-                      "not yet at q*")
+    cases = [("relu", s, 0.0, float(relu_chi1(sigma_w=s)), 1.0) for s in (1.2, math.sqrt(2), 1.6)]
+    for f in (0.8, 1.0, 1.25):
+        w = f * tanh_crit
+        q_star = theory.variance_fixed_point("tanh", w, _TANH_SIGMA_B)
+        cases.append(("tanh", w, _TANH_SIGMA_B, theory.chi1("tanh", w, _TANH_SIGMA_B),
+                      _radius_at(w, _TANH_SIGMA_B, q_star)))
+    rows = {}
+    for activation, sigma_w, sigma_b, chi, radius in cases:
+        gain, g = _measured_gain(ctx, f"grad/{activation}/{sigma_w:.3f}", activation, sigma_w, sigma_b, radius)
+        predicted = float(growth(chi=chi, layers=1))
+        yield compare(f"{activation} sigma_w={sigma_w:.3f} sigma_b={sigma_b}: |delta^l|^2 gain per layer",
+                      predicted, gain, _gain_tolerance(ctx), _GAIN_REASON)
+        rows[f"{activation}_{sigma_w:.3f}"] = (g / g[-1], np.asarray(growth(chi=chi, layers=np.arange(depth)[::-1])))
+    columns = {"layer": np.arange(1, depth + 1)}
+    for key, (measured, predicted) in rows.items():
+        columns[f"predicted_{key}"], columns[f"measured_{key}"] = predicted, measured
+    ctx.figure("signal_gradient_growth", columns, x="layer", ys=tuple(columns)[1:], logy=True,
+               title="|dF/dh^l|^2 / |dF/dh^L|^2 vs chi_1^(L-l): below, at, above critical")
 
 
 @check("signal.critical_init", uses={"relu_critical": "signal.relu_critical_sigma_w",
@@ -160,20 +188,18 @@ def gradient_growth(ctx: Context, growth, relu_chi1):
                                      "relu_xavier": "signal.relu_xavier_variance"})
 def critical_init(ctx: Context, relu_critical, zero_bias, erf_boundary, kaiming, xavier, relu_xavier):
     """At the derived initialisation, random deep networks neither grow nor shrink signals and gradients."""
-    width, seeds, depth = (512, 8, 16) if ctx.quick else (2048, 32, 40)
-    span = depth - 1 - 3
-    tol = 4 * math.sqrt(2 * span / (width * seeds)) / span + 0.01
-    reason = ("per-layer gain, fitted over the last layers: 4 sigma of the mean of seeds*width squared "
-              "Gaussians per layer over the span; + 0.01 for q^l not at q*")
+    width, seeds, depth = _size(ctx)
+    erf_w = theory.critical_init("erf", 0.3, erf_boundary=erf_boundary)
+    erf_radius = _radius_at(erf_w, 0.3, float(kernels.variance_fixed_point("erf", erf_w, 0.3)))
     rows = [("relu", theory.critical_init("relu", 0.2, relu_critical=relu_critical), 0.2, 1.0),
-            ("erf", theory.critical_init("erf", 0.3, erf_boundary=erf_boundary), 0.3, 1.0),
+            ("erf", erf_w, 0.3, erf_radius),
             ("tanh", theory.critical_init("tanh", 0.0, zero_bias=zero_bias), 0.0, 0.02)]
     for activation, sigma_w, sigma_b, radius in rows:
-        gain, _ = _measured_gain(ctx, f"crit/{activation}", activation, sigma_w, sigma_b, depth, width, seeds,
-                                 radius=radius)
+        gain, _ = _measured_gain(ctx, f"crit/{activation}", activation, sigma_w, sigma_b, radius=radius)
         yield compare(f"{activation} sigma_b={sigma_b}: gradient gain per layer at critical_init = {sigma_w:.4f}",
-                      1.0, gain, tol + (0.01 if radius < 1 else 0), reason + (
-                          "; tanh at sigma_b = 0 from q^1 = 4e-4: chi_1(q) = 1 - O(q), + 0.01" if radius < 1 else ""))
+                      1.0, gain, _gain_tolerance(ctx) + (0.01 if activation == "tanh" else 0), _GAIN_REASON + (
+                          "; tanh at sigma_b = 0 from q^1 = 4e-4: chi_1(q) = 1 - O(q), + 0.01"
+                          if activation == "tanh" else ""))
     x = _pair(ctx, "init/x", 0.5)
     for label, activation, variance in (("kaiming 2/fan_in, ReLU", "relu", float(kaiming(fan_in=width))),
                                         ("xavier 2/(fan_in+fan_out), linear", "linear",
@@ -193,8 +219,8 @@ def critical_init(ctx: Context, relu_critical, zero_bias, erf_boundary, kaiming,
     grid_w, grid_b = np.meshgrid(sws, sbs)
     predicted = np.array([math.log(theory.chi1("tanh", w, b)) for w, b in zip(grid_w.ravel(), grid_b.ravel())])
     xg = _pair(ctx, "phase/x", 0.5)
-    gains = jax.vmap(lambda w, b: sim.layer_gains(ctx.key("phase"), "tanh", xg, 10, 256, w, b, 4))(
-        jnp.asarray(grid_w.ravel()), jnp.asarray(grid_b.ravel()))
+    gains = [float(sim.layer_gains(ctx.key("phase"), "tanh", xg, 8, 128, w, b, 4))
+             for w, b in zip(grid_w.ravel(), grid_b.ravel())]
     ctx.figure("signal_phase_diagram_tanh", {"sigma_w": grid_w.ravel(), "sigma_b": grid_b.ravel(),
                                              "predicted_log_chi1": predicted,
                                              "measured_log_gain": np.log(np.asarray(gains))},
@@ -212,14 +238,15 @@ def critical_init(ctx: Context, relu_critical, zero_bias, erf_boundary, kaiming,
 @check("signal.depth_scale", uses={"depth_scale": "signal.depth_scale"})
 def depth_scale(ctx: Context, depth_scale):
     """Ordered phase: 1 - c^l decays as exp(-l / xi_c), xi_c = -1/log chi_c (tanh, measured by a fit)."""
-    width, seeds, depth = (1024, 16, 10) if ctx.quick else (4096, 64, 16)
+    width, seeds, depth = _size(ctx)
+    fitted = slice(2, 10)  # layers 3..10: beyond, 1 - c^l is at the finite-width noise floor
     for sigma_w, sigma_b in ((1.2, 0.6), (1.0, 0.5)):
         scales = theory.depth_scales("tanh", sigma_w, sigma_b, depth_scale=depth_scale)
         x = _pair(ctx, f"xi/x/{sigma_w}", 0.8, radius=math.sqrt(scales.q_star))
         run = sim.propagate(ctx.key(f"xi/{sigma_w}"), "tanh", x, depth, width, sigma_w, sigma_b, seeds)
         gap = 1 - np.asarray(run.correlation).mean(axis=0)
         layers = np.arange(1, depth + 1)
-        fit = scipy.stats.linregress(layers[2:], np.log(gap[2:]))
+        fit = scipy.stats.linregress(layers[fitted], np.log(gap[fitted]))
         yield compare(f"tanh sigma_w={sigma_w} sigma_b={sigma_b}: xi_c", scales.xi_c, -1 / fit.slope, 0.06,
                       "log-linear fit of 1 - c^l over layers 3..L: finite-width noise in c ~ "
                       "(1 - c) sqrt(2/(seeds*width)) and the O((1-c)^2) curvature of the map, 6%")
