@@ -19,7 +19,7 @@ _TANH_SIGMA_B = 0.05
 
 def _size(ctx: Context):
     """(width, seeds, depth) shared by the simulations (one compilation per activation)."""
-    return (256, 8, 14) if ctx.quick else (2048, 32, 40)
+    return (128, 4, 10) if ctx.smoke else (256, 8, 14) if ctx.quick else (2048, 32, 40)
 
 
 def _pair(ctx: Context, salt: str, correlation: float, d: int = 16, radius: float = 1.0):
@@ -34,7 +34,7 @@ def _pair(ctx: Context, salt: str, correlation: float, d: int = 16, radius: floa
 
 @check("signal.quadrature_duals", uses={"erf_nngp": "kernels.erf_nngp", "erf_derivative": "kernels.erf_derivative",
                                         "relu_nngp": "kernels.relu_nngp",
-                                        "relu_derivative": "kernels.relu_derivative"})
+                                        "relu_derivative": "kernels.relu_derivative"}, smoke=True)
 def quadrature_duals(ctx: Context, erf_nngp, erf_derivative, relu_nngp, relu_derivative):
     """Gauss-Hermite dual maps of any activation vs the closed forms (erf, ReLU) and Monte Carlo (tanh, GELU)."""
     pairs = [(1.0, 1.0, 0.3), (0.5, 0.8, -0.4), (1.0, 0.7, 0.8)]
@@ -49,7 +49,7 @@ def quadrature_duals(ctx: Context, erf_nngp, erf_derivative, relu_nngp, relu_der
                 yield compare(f"{act} {kind} k=({k11},{k22},{k12})", float(formula(k11=k11, k22=k22, k12=k12)),
                               float(quad.jax(jnp.asarray(k11), jnp.asarray(k22), jnp.asarray(k12))), tol,
                               tolerances[act][2], relative=False)
-    n = 200_000 if ctx.quick else 4_000_000
+    n = 100_000 if ctx.smoke else 200_000 if ctx.quick else 4_000_000
     for act in ("tanh", "gelu"):
         phi = kernels.activation_function(act)
         slope = jnp.vectorize(jax.grad(phi))
@@ -94,7 +94,7 @@ def tanh_kernel_width(ctx: Context):
                   relative=False)
 
 
-@check("signal.variance_propagation", uses={"erf_nngp": "kernels.erf_nngp"})
+@check("signal.variance_propagation", uses={"erf_nngp": "kernels.erf_nngp"}, smoke=True)
 def variance_propagation(ctx: Context, erf_nngp):
     """q^l and c^l of random deep networks, layer by layer, vs the variance and correlation maps
     (both from E[erf(u) erf(v)]: q^{l+1} = sigma_w^2 E(q, q, q) + sigma_b^2)."""
@@ -161,7 +161,8 @@ _GAIN_REASON = ("fitted per-layer gain of mean |delta^l|^2: each layer multiplie
                 "4 sigma; + 0.01 for q^l not exactly at q*")
 
 
-@check("signal.gradient_growth", uses={"growth": "signal.gradient_growth", "relu_chi1": "kernels.relu_chi1"})
+@check("signal.gradient_growth", uses={"growth": "signal.gradient_growth", "relu_chi1": "kernels.relu_chi1"},
+       smoke=True)
 def gradient_growth(ctx: Context, growth, relu_chi1):
     """Squared gradient norms per layer ~ chi_1^(L-l): below, at and above critical (ReLU and tanh)."""
     width, seeds, depth = _size(ctx)
@@ -190,7 +191,7 @@ def gradient_growth(ctx: Context, growth, relu_chi1):
                                      "zero_bias": "signal.zero_bias_critical_sigma_w",
                                      "erf_boundary": "signal.erf_order_chaos_boundary",
                                      "kaiming": "signal.kaiming_variance", "xavier": "signal.xavier_variance",
-                                     "relu_xavier": "signal.relu_xavier_variance"})
+                                     "relu_xavier": "signal.relu_xavier_variance"}, smoke=True)
 def critical_init(ctx: Context, relu_critical, zero_bias, erf_boundary, kaiming, xavier, relu_xavier):
     """At the derived initialisation, random deep networks neither grow nor shrink signals and gradients."""
     width, seeds, depth = _size(ctx)
@@ -218,6 +219,8 @@ def critical_init(ctx: Context, relu_critical, zero_bias, erf_boundary, kaiming,
                       (q[-1] / q[0]) ** (1 / (depth - 1)), 4 * math.sqrt(2 / (seeds * width * (depth - 1))) + 0.005,
                       "(q^L/q^1)^(1/(L-1)): relative noise sqrt(2/(seeds*width)) per layer, compounded over "
                       "L-1 layers then rooted, 4 sigma; + 0.005 for the O(1/width) bias")
+    if ctx.smoke:  # (the figures below carry no row)
+        return
     # the phase diagram: predicted chi_1 (tanh, numeric; erf, closed-form boundary) vs measured gain
     sws = np.linspace(0.6, 2.6, 6 if ctx.quick else 11)
     sbs = np.linspace(0.0, 1.0, 5 if ctx.quick else 11)
@@ -237,10 +240,10 @@ def critical_init(ctx: Context, relu_critical, zero_bias, erf_boundary, kaiming,
         "erf_sigma_b": [float(erf_boundary(sigma_w=w)) for w in curve_w],
         "tanh_sigma_b": [theory.order_chaos_boundary("tanh", w) for w in curve_w]},
         x="sigma_w", ys=("erf_sigma_b", "tanh_sigma_b"),
-        title="order/chaos boundary chi_1 = 1: sigma_b(sigma_w) (chaotic below the curve)")
+        title="order/chaos boundary chi_1 = 1 (chaotic below)")
 
 
-@check("signal.depth_scale", uses={"depth_scale": "signal.depth_scale"})
+@check("signal.depth_scale", uses={"depth_scale": "signal.depth_scale"}, smoke=True)
 def depth_scale(ctx: Context, depth_scale):
     """Ordered phase: 1 - c^l decays as exp(-l / xi_c), xi_c = -1/log chi_c (tanh, measured by a fit)."""
     width, seeds, depth = _size(ctx)
