@@ -75,8 +75,12 @@ def variance_fixed_point(activation, sigma_w, sigma_b, q0: float = 1.0):
     phi = activation_function(activation)
     _check_positive("sigma_w", sigma_w)
     _check_positive("sigma_b", sigma_b, allow_zero=True)
-    q = float(_fixed_point(phi, jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float), jnp.asarray(q0, float)))
-    return math.inf if q > _RUNAWAY else q
+    sw, sb = jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float)
+    q = float(_fixed_point(phi, sw, sb, jnp.asarray(q0, float)))
+    moved = abs(float(variance_map(phi, q, sw, sb)) - q) if q <= _RUNAWAY else math.inf
+    # still moving by more than round-off after the iterations: no fixed point (ReLU at sigma_w^2 = 2
+    # and sigma_b > 0 grows by sigma_b^2 per layer, slower ones still drift)
+    return math.inf if moved > 1e-9 * max(q, 1.0) else q
 
 
 def chi1(activation, sigma_w, sigma_b, q0: float = 1.0):
@@ -151,16 +155,16 @@ def critical_init(activation, sigma_b=0.0, *, relu_critical: Formula | None = No
     sigma_b = _check_positive("sigma_b", sigma_b, allow_zero=True)
     if activation == "relu":
         return float((FORMULAS["relu_critical_sigma_w"]() if relu_critical is None else relu_critical)())
-    if activation == "erf":
-        boundary = FORMULAS["erf_order_chaos_boundary"]() if erf_boundary is None else erf_boundary
-        lo = math.sqrt(math.pi) / 2
-        return _bisect(lambda s: float(boundary.jax(s)) - sigma_b, lo, 50.0)
     phi = activation_function(activation)
     zero = jnp.asarray(0.0)
     if sigma_b == 0 and float(phi(zero)) == 0 and float(jax.grad(phi)(zero)) != 0:
         # q* = 0 is a fixed point; it loses stability where chi_1(0) = sigma_w^2 phi'(0)^2 = 1
         zero_bias = FORMULAS["zero_bias_critical_sigma_w"]() if zero_bias is None else zero_bias
         return float(zero_bias(slope0=abs(float(jax.grad(phi)(zero)))))
+    if activation == "erf":
+        boundary = FORMULAS["erf_order_chaos_boundary"]() if erf_boundary is None else erf_boundary
+        lo = math.sqrt(math.pi) / 2
+        return _bisect(lambda s: float(boundary.jax(s)) - sigma_b, lo, 50.0)
     return _bisect(lambda s: chi1(activation, s, sigma_b) - 1, 0.05, 20.0, iterations=40)
 
 
