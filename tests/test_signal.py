@@ -65,7 +65,9 @@ def test_quadrature_derivative_map_is_the_k12_derivative_of_the_nngp_map():  # P
 
 def test_fc_kernels_quadrature_path_agrees_with_exact_relu_and_erf():
     x = jax.random.normal(jax.random.key(0), (5, 6))
-    for act, tol in (("erf", 1e-6), ("relu", 1e-2)):  # erf: quadrature at variances ~2-3; relu: the kink
+    # erf: the derivative map's quadrature error at variances ~2-3 accumulates in the NTK (~2e-5);
+    # relu: the kink (algebraic convergence)
+    for act, tol in (("erf", 1e-4), ("relu", 1e-2)):
         exact = kernels.fc_kernels(x, None, 3, act, 1.4, 0.1)
         quad = kernels.fc_kernels(x, None, 3, kernels.activation_function(act), 1.4, 0.1)
         for a, b in zip(exact, quad):
