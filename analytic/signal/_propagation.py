@@ -80,7 +80,7 @@ def variance_fixed_point(activation, sigma_w, sigma_b, q0: float = 1.0):
     moved = abs(float(variance_map(phi, q, sw, sb)) - q) if q <= _RUNAWAY else math.inf
     # still moving by more than round-off after the iterations: no fixed point (ReLU at sigma_w^2 = 2
     # and sigma_b > 0 grows by sigma_b^2 per layer, slower ones still drift)
-    return math.inf if moved > 1e-9 * max(q, 1.0) else q
+    return math.inf if moved > 1e-6 * max(q, 1.0) else q
 
 
 def chi1(activation, sigma_w, sigma_b, q0: float = 1.0):
@@ -147,8 +147,9 @@ def critical_init(activation, sigma_b=0.0, *, relu_critical: Formula | None = No
     sigma_b > 0). sigma_b = 0 and phi(0) = 0 (tanh, sin, linear, GELU, SiLU):
     ``signal.zero_bias_critical_sigma_w`` = 1/|phi'(0)|, where the fixed point q* = 0 loses
     stability (1 for tanh: Xavier; 2 for GELU and SiLU, whose q* may run away from q = 1 before). erf: the inverse of ``signal.erf_order_chaos_boundary`` (bisection). Any other
-    activation: bisection of chi_1(q*(sigma_w)) - 1 over sigma_w in (0.05, 20), q* reached from
-    q = 1; where q* runs away at the crossing the result is the edge of that jump.
+    activation: the first sigma_w of a log grid on (0.05, 20) where chi_1(q*(sigma_w)) >= 1 (q* reached
+    from q = 1), refined by bisection; where q* runs away at the crossing (GELU, SiLU, Mish at small
+    sigma_b) the result is the edge of that jump, not a point with chi_1 = 1.
     """
     from analytic.signal._initialisation import FORMULAS
 
@@ -165,7 +166,13 @@ def critical_init(activation, sigma_b=0.0, *, relu_critical: Formula | None = No
         boundary = FORMULAS["erf_order_chaos_boundary"]() if erf_boundary is None else erf_boundary
         lo = math.sqrt(math.pi) / 2
         return _bisect(lambda s: float(boundary.jax(s)) - sigma_b, lo, 50.0)
-    return _bisect(lambda s: chi1(activation, s, sigma_b) - 1, 0.05, 20.0, iterations=40)
+    # the first crossing from below on a log grid, then bisection inside it (chi_1 need not be
+    # monotone where q* runs away: ReLU-like activations)
+    grid = np.geomspace(0.05, 20.0, 80)
+    for lo, hi in zip(grid[:-1], grid[1:]):
+        if chi1(activation, hi, sigma_b) >= 1:
+            return _bisect(lambda s: chi1(activation, s, sigma_b) - 1, float(lo), float(hi), iterations=40)
+    raise ValueError(f"no sigma_w in (0.05, 20) has chi_1 >= 1 for this activation at sigma_b = {sigma_b}")
 
 
 def order_chaos_boundary(activation, sigma_w, *, erf_boundary: Formula | None = None) -> float:
