@@ -106,6 +106,15 @@ REFERENCES: dict[str, Reference] = {
                            "Training by Reducing Internal Covariate Shift", arxiv="1502.03167v3"),
 
     # --- signal propagation (add below) -------------------------------------------------------
+    "poole2016": Reference("Poole, Lahiri, Raghu, Sohl-Dickstein, Ganguli", 2016, "Exponential "
+                           "expressivity in deep neural networks through transient chaos", arxiv="1606.05340v2"),
+    "he2015": Reference("He, Zhang, Ren, Sun", 2015, "Delving Deep into Rectifiers: Surpassing "
+                        "Human-Level Performance on ImageNet Classification", arxiv="1502.01852v1"),
+    "glorot2010": Reference("Glorot and Bengio", 2010, "Understanding the difficulty of training deep "
+                            "feedforward neural networks", venue="AISTATS"),
+    "pennington2017": Reference("Pennington, Schoenholz, Ganguli", 2017, "Resurrecting the sigmoid in "
+                                "deep learning through dynamical isometry: theory and practice",
+                                arxiv="1711.04735v1"),
 
     # --- scaling laws (add below) ---------------------------------------------------------------
     "kaplan2020": Reference("Kaplan, McCandlish, Henighan, Brown, Chess, Child, Gray, Radford, Wu, "

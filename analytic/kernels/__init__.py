@@ -23,7 +23,9 @@ $\chi_1 = \sigma_w^2 E[\phi'(z)^2]$ are those of Schoenholz et al. 2017
 Sohl-Dickstein et al. 2020 (arXiv:2001.07301v1).
 
 Modules: ``_duals`` (dual maps, Price's-theorem derivatives, variance map, chi_1, angle
-forms, symbolic depth-1/2 kernels), ``_fc`` (kernel matrices :func:`fc_kernels`,
+forms, symbolic depth-1/2 kernels), ``_quadrature`` (Gauss-Hermite dual maps of any
+elementwise activation, used by :func:`fc_kernels` for names other than relu/erf and for
+callables), ``_fc`` (kernel matrices :func:`fc_kernels`,
 :func:`variance_fixed_point`), ``_training`` (infinite-width prediction
 :func:`infinite_width_mean`, :func:`max_learning_rate`), ``_safe_math`` (elementwise maths
 with finite values and gradients at the edges), ``_symbols``.
@@ -45,13 +47,16 @@ from analytic._registry import Formulas
 from analytic.kernels import _duals
 from analytic.kernels import _symbols as symbols
 from analytic.kernels._duals import ACTIVATIONS
+from analytic.kernels._quadrature import (NAMED_ACTIVATIONS, activation_function, gaussian_expectation,
+                                          quadrature_duals)
 from analytic.kernels._fc import (PARAMETERIZATIONS, Duals, Kernels, catalogue_duals, fc_kernels,
                                   variance_fixed_point)
 from analytic.kernels._training import TrainingPrediction, infinite_width_mean, max_learning_rate
 
 __all__ = ["FORMULAS", "ACTIVATIONS", "PARAMETERIZATIONS", "Duals", "Kernels", "catalogue_duals",
            "fc_kernels", "variance_fixed_point", "TrainingPrediction", "infinite_width_mean",
-           "max_learning_rate", "symbols"]
+           "max_learning_rate", "symbols", "NAMED_ACTIVATIONS", "activation_function",
+           "gaussian_expectation", "quadrature_duals"]
 
 FORMULAS = Formulas.merge(_duals.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)

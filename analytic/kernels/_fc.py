@@ -287,7 +287,9 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
             are computed (for n1 >= 256; mirrored, so those blocks are exactly symmetric),
             the input Gram is symmetrised, the diagonal angles are exactly 0, and the
             diagonal blocks are symmetric to within an ulp.
-        depth: number of hidden layers L >= 1. activation: "relu" or "erf".
+        depth: number of hidden layers L >= 1. activation: "relu" or "erf" (exact scale-free
+            path), or any other elementwise activation, by name ("tanh", "gelu", "silu", "sin",
+            "softplus", ...) or as a JAX function: Gauss-Hermite dual maps (``_quadrature``).
         sigma_w, sigma_b: weight and bias standard deviations (>= 0).
         parameterization: "ntk" (default) or "standard" (see the module docstring).
         duals: the per-layer Formulas, ``Duals(nngp, derivative)``; None (default) or the
@@ -308,6 +310,10 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
         >>> x = jax.random.normal(jax.random.key(0), (4, 10))
         >>> nngp, ntk = fc_kernels(x, None, depth=3, activation="relu", sigma_w=1.4, sigma_b=0.1)
     """
+    if (callable(activation) or activation not in ACTIVATIONS) and duals is None:
+        # any other elementwise activation (a name or a JAX function): quadrature dual maps
+        from analytic.kernels._quadrature import quadrature_fc_kernels
+        return quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization)
     check_arguments(x1, x2, depth, activation, sigma_w, sigma_b, parameterization)
     if duals is not None:
         if not isinstance(duals, Duals) or not all(isinstance(f, Formula) for f in duals):

@@ -1,0 +1,182 @@
+r"""Dual maps of any elementwise activation by Gauss-Hermite quadrature.
+
+For $(u, v) \sim N(0, [[k_{11}, k_{12}], [k_{12}, k_{22}]])$ write
+$u = \sqrt{k_{11}}\,z_1$, $v = \sqrt{k_{22}}\,(c z_1 + \sqrt{1 - c^2}\,z_2)$ with
+$c = k_{12}/\sqrt{k_{11}k_{22}}$ and $z_1, z_2$ independent standard normals; then
+$$E[\phi(u)\phi(v)] \approx \sum_{i,j} w_i w_j\, \phi(u_i)\,\phi(v_{ij})$$
+with the $m$-point probabilists' Gauss-Hermite rule $(z_i, w_i)$ (exact for polynomials
+of degree $< 2m$ in each variable). The derivative map $E[\phi'(u)\phi'(v)]$ uses
+$\phi' =$ ``jax.grad(phi)`` elementwise (the NTK needs it; Price's theorem makes it the
+$k_{12}$-derivative of the NNGP map, which the tests confirm).
+
+Accuracy (float64, default $m = 64$; measured against ``kernels.erf_nngp`` /
+``kernels.erf_derivative`` in ``tests/test_signal.py``): smooth activations converge
+geometrically in $m$ while $\sqrt{k}\,\phi'$ is not steep: erf maps to < 1e-12 for variances
+k <= 1, ~1e-8 at k ~ 2, ~1e-6 at k ~ 4 and only ~1e-3 at k ~ 10 (erf(sqrt(k) z) approaches a
+step; raise ``order``). A kink converges algebraically: the ReLU NNGP map is good to ~2e-3 and
+its step-function derivative map to ~1e-2 (use ``activation="relu"``, the exact scale-free
+path). float32: add ~1e-6 relative round-off of the sums.
+
+Used by :func:`analytic.kernels.fc_kernels` when ``activation`` is a callable or a name
+other than "relu"/"erf" (the closed-form fast path), and by the ``signal`` family.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["NAMED_ACTIVATIONS", "activation_function", "gauss_hermite", "gaussian_expectation",
+           "QuadratureMap", "quadrature_duals", "quadrature_fc_kernels"]
+
+DEFAULT_ORDER = 64
+
+
+def _gelu(z):
+    return jax.nn.gelu(z, approximate=False)
+
+
+def _linear(z):
+    return z
+
+
+# Names the quadrature path knows (relu and erf also have exact closed forms in fc_kernels).
+NAMED_ACTIVATIONS: dict[str, Callable] = {
+    "tanh": jnp.tanh, "gelu": _gelu, "silu": jax.nn.silu, "swish": jax.nn.silu, "sin": jnp.sin,
+    "softplus": jax.nn.softplus, "sigmoid": jax.nn.sigmoid, "linear": _linear,
+    "relu": jax.nn.relu, "erf": jax.scipy.special.erf,
+}
+
+
+def _probe_points() -> np.ndarray:
+    return np.array([-7.0, -2.5, -1.0, -0.3, 0.0, 0.2, 0.7, 1.5, 3.0, 7.0])
+
+
+def activation_function(activation) -> Callable:
+    """The JAX function of ``activation`` (a name of :data:`NAMED_ACTIVATIONS` or a callable),
+    checked to be elementwise and finite: ``phi(z)`` on a vector must equal ``phi`` applied to
+    each entry (a ValueError otherwise, e.g. for softmax or ``z - z.mean()``), and ``phi`` and
+    ``jax.grad(phi)`` must be finite on probe points in [-7, 7] (a ValueError names the point)."""
+    if isinstance(activation, str):
+        if activation not in NAMED_ACTIVATIONS:
+            raise ValueError(f"activation = {activation!r} is unknown; valid names: "
+                             f"{tuple(NAMED_ACTIVATIONS)}, or any elementwise JAX function")
+        return NAMED_ACTIVATIONS[activation]
+    if not callable(activation):
+        raise TypeError(f"activation must be a name or a callable, got {activation!r}")
+    z = jnp.asarray(_probe_points())
+    try:
+        whole = jnp.asarray(activation(z))
+        each = jnp.stack([jnp.asarray(activation(zi)) for zi in z])
+        slopes = jnp.stack([jax.grad(activation)(zi) for zi in z])
+    except Exception as error:  # noqa: BLE001 - re-raised with the contract
+        raise ValueError(f"activation {activation!r} must map a scalar to a scalar, elementwise "
+                         f"(failed on probe points: {error})") from error
+    if whole.shape != z.shape or each.shape != z.shape:
+        raise ValueError(f"activation {activation!r} is not elementwise: shape {z.shape} -> {whole.shape}")
+    for name, values in (("phi", each), ("phi'", slopes)):
+        bad = ~np.isfinite(np.asarray(values))
+        if bad.any():
+            raise ValueError(f"activation {activation!r}: {name}({float(z[bad][0])}) = "
+                             f"{float(values[bad][0])} is not finite")
+    if not np.allclose(np.asarray(whole), np.asarray(each), rtol=1e-5, atol=1e-6):
+        raise ValueError(f"activation {activation!r} is not elementwise: phi(vector) differs from "
+                         "phi applied to each entry")
+    return activation
+
+
+@functools.cache
+def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (summing to 1) of the probabilists' rule: E f(z) ~ sum w_i f(z_i)."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 2:
+        raise ValueError(f"order = {order!r} must be an integer >= 2 (quadrature nodes)")
+    nodes, weights = np.polynomial.hermite_e.hermegauss(order)
+    return nodes, weights / math.sqrt(2 * math.pi)
+
+
+@functools.cache
+def _slope(phi: Callable) -> Callable:
+    """phi' elementwise (one object per phi, so that jitted callers hit their cache)."""
+    return jnp.vectorize(jax.grad(phi))
+
+
+def gaussian_expectation(f: Callable, q, order: int = DEFAULT_ORDER):
+    """E[f(sqrt(q) z)], z ~ N(0, 1), broadcast over q (Gauss-Hermite, ``order`` nodes)."""
+    nodes, weights = gauss_hermite(order)
+    q = jnp.asarray(q)
+    z = jnp.asarray(nodes, q.dtype)
+    values = f(jnp.sqrt(q)[..., None] * z)
+    return jnp.sum(values * jnp.asarray(weights, q.dtype), axis=-1)
+
+
+@functools.partial(jax.jit, static_argnames=("f", "order"))
+def _pair_expectation(f: Callable, k11, k22, k12, order: int):
+    """E[f(u) f(v)] for the Gaussian pair, summing over z_1 in a scan (memory ~ pairs x order)."""
+    nodes, weights = gauss_hermite(order)
+    k11, k22, k12 = jnp.broadcast_arrays(*(jnp.asarray(k) for k in (k11, k22, k12)))
+    dtype = jnp.result_type(k11, float)
+    s1, s2 = jnp.sqrt(k11), jnp.sqrt(k22)
+    c = jnp.clip(k12 / jnp.where(s1 * s2 > 0, s1 * s2, 1), -1, 1)
+    s = jnp.sqrt(jnp.maximum((1 - c) * (1 + c), 0))
+    z = jnp.asarray(nodes, dtype)
+    w = jnp.asarray(weights, dtype)
+
+    def add(total, node):
+        z1, w1 = node
+        inner = jnp.sum(w * f(s2[..., None] * (c[..., None] * z1 + s[..., None] * z)), axis=-1)
+        return total + w1 * f(s1 * z1) * inner, None
+
+    total, _ = jax.lax.scan(add, jnp.zeros(k11.shape, dtype), (z, w))
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class QuadratureMap:
+    """E[f(u) f(v)] in (k11, k22, k12) by Gauss-Hermite quadrature, f = phi or phi'.
+
+    Hashable (a static argument of ``jax.jit``), with ``.jax(k11, k22, k12)`` like a
+    Formula's evaluator, so :func:`fc_kernels` applies it as it applies dual Formulas."""
+
+    phi: Callable
+    derivative: bool = False
+    order: int = DEFAULT_ORDER
+
+    def jax(self, k11, k22, k12):
+        f = _slope(self.phi) if self.derivative else self.phi
+        return _pair_expectation(f, k11, k22, k12, self.order)
+
+    __call__ = jax
+
+
+def quadrature_duals(activation, order: int = DEFAULT_ORDER):
+    """``Duals(nngp, derivative)`` of any elementwise activation, as :class:`QuadratureMap` s."""
+    from analytic.kernels._fc import Duals
+
+    phi = activation_function(activation)
+    gauss_hermite(order)  # validates order
+    return Duals(QuadratureMap(phi, False, order), QuadratureMap(phi, True, order))
+
+
+def quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk",
+                          order: int = DEFAULT_ORDER):
+    """:func:`fc_kernels` for any elementwise activation: the depth recursion on
+    $(K_{ii}, K_{jj}, K_{ij})$ with the quadrature dual maps (same conventions)."""
+    from analytic.kernels._fc import ACTIVATIONS, _fc_kernels_direct, check_arguments
+
+    duals = quadrature_duals(activation, order)
+    # (the activation is validated above; check the other arguments as fc_kernels does)
+    check_arguments(x1, x2, depth, ACTIVATIONS[0], sigma_w, sigma_b, parameterization)
+    x1 = jnp.asarray(x1)
+    x2 = x1 if x2 is None else jnp.asarray(x2)
+    dtype = jnp.result_type(x1, x2)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(float)
+    x1, x2 = x1.astype(dtype), x2.astype(dtype)
+    return _fc_kernels_direct(x1, x2, jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
+                              depth=int(depth), duals=duals, parameterization=parameterization)

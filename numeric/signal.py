@@ -1,0 +1,144 @@
+"""Random deep networks at initialisation: forward variance, correlation, backward gradients.
+
+Independent of ``analytic``. A network of ``depth`` hidden layers of ``width`` units,
+``h^1 = sigma_w / sqrt(d) W^1 x + sigma_b b^1``, ``h^{l+1} = sigma_w / sqrt(width) W^{l+1}
+phi(h^l) + sigma_b b^{l+1}`` with i.i.d. N(0, 1) entries (per-weight variance sigma_w^2 / fan_in),
+is drawn layer by layer inside a ``lax.scan`` (weights regenerated from the layer's key in the
+backward pass, never stored), for two inputs at once, ``vmap`` over seeds. Backward: the
+gradient of a random readout ``v . h^L`` (v ~ N(0, I)) with respect to each h^l,
+``delta^l = phi'(h^l) * (sigma_w / sqrt(width) W^{l+1 T} delta^{l+1})``.
+
+Also: empirical NNGP / NTK of one network with any activation (all parameters, NTK
+parameterisation, scalar output), for the kernels of activations ``numeric.mlp`` lacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["ACTIVATIONS", "Propagation", "propagate", "empirical_kernels", "layer_gains"]
+
+ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "erf": jax.scipy.special.erf,
+               "gelu": lambda z: jax.nn.gelu(z, approximate=False), "linear": lambda z: z,
+               "silu": jax.nn.silu, "sin": jnp.sin, "softplus": jax.nn.softplus}
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+def _phi(activation):
+    if callable(activation):
+        return activation
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation = {activation!r} is unknown; valid: {tuple(ACTIVATIONS)} or a callable")
+    return ACTIVATIONS[activation]
+
+
+@functools.cache
+def _slope(phi):
+    return jnp.vectorize(jax.grad(phi))
+
+
+class Propagation(NamedTuple):
+    """Per seed and hidden layer l = 1..depth."""
+
+    variance: jax.Array  # (seeds, depth, 2): mean over units of h^l(x_i)^2
+    correlation: jax.Array  # (seeds, depth): sum h(x_1) h(x_2) / sqrt(sum h(x_1)^2 sum h(x_2)^2)
+    grad_sq: jax.Array  # (seeds, depth): |d(v . h^L)/dh^l(x_1)|^2
+
+
+def _layer(key, width, n_in, dtype):
+    kw, kb = jax.random.split(key)
+    return jax.random.normal(kw, (n_in, width), dtype), jax.random.normal(kb, (width,), dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "depth", "width"))
+def _propagate_one(key, x, sigma_w, sigma_b, *, phi, depth, width):
+    dtype = x.dtype
+    d = x.shape[1]
+    keys = jax.random.split(key, depth + 1)
+    w, b = _layer(keys[0], width, d, dtype)
+    h1 = sigma_w / math.sqrt(d) * jnp.matmul(x, w, precision=_HIGHEST) + sigma_b * b
+
+    def forward(h, k):
+        w, b = _layer(k, width, width, dtype)
+        return sigma_w / math.sqrt(width) * jnp.matmul(phi(h), w, precision=_HIGHEST) + sigma_b * b, h
+
+    h_last, hs = jax.lax.scan(forward, h1, keys[1:depth])
+    hs = jnp.concatenate([hs, h_last[None]])  # (depth, 2, width)
+    slope = _slope(phi)
+    v = jax.random.normal(keys[depth], (width,), dtype)
+
+    def backward(delta, inputs):  # delta = dF/dh^{l+1}; returns dF/dh^l
+        k, h = inputs
+        w, _ = _layer(k, width, width, dtype)
+        new = slope(h[0]) * (sigma_w / math.sqrt(width) * jnp.matmul(w, delta, precision=_HIGHEST))
+        return new, new
+
+    _, deltas = jax.lax.scan(backward, v, (keys[1:depth], hs[:-1]), reverse=True)
+    grad_sq = jnp.concatenate([jnp.sum(deltas**2, axis=-1), jnp.sum(v**2)[None]])
+    variance = jnp.mean(hs**2, axis=-1)
+    correlation = jnp.sum(hs[:, 0] * hs[:, 1], -1) / jnp.sqrt(jnp.sum(hs[:, 0]**2, -1) * jnp.sum(hs[:, 1]**2, -1))
+    return variance, correlation, grad_sq
+
+
+def propagate(key, activation, x, depth: int, width: int, sigma_w, sigma_b, n_seeds: int) -> Propagation:
+    """Forward and backward statistics of ``n_seeds`` random networks on the two inputs ``x`` (2, d).
+
+    ``sigma_w``, ``sigma_b`` may be traced (vmap over a grid of them)."""
+    if x.ndim != 2 or x.shape[0] != 2:
+        raise ValueError(f"x must be (2, d): two inputs, got shape {x.shape}")
+    for name, value in (("depth", depth), ("width", width), ("n_seeds", n_seeds)):
+        if int(value) != value or value < (2 if name == "depth" else 1):
+            raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= "
+                             f"{2 if name == 'depth' else 1})")
+    return Propagation(*_propagate(key, x, sigma_w, sigma_b, phi=_phi(activation), depth=int(depth),
+                                   width=int(width), n_seeds=int(n_seeds)))
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "n_seeds"))
+def _propagate(key, x, sigma_w, sigma_b, *, phi, depth, width, n_seeds):
+    run = jax.vmap(lambda k: _propagate_one(k, x, sigma_w, sigma_b, phi=phi, depth=depth, width=width))
+    return run(jax.random.split(key, n_seeds))
+
+
+def layer_gains(key, activation, x, depth, width, sigma_w, sigma_b, n_seeds):
+    """Geometric-mean per-layer gain of the squared gradient norm over layers 1..depth."""
+    run = propagate(key, activation, x, depth, width, sigma_w, sigma_b, n_seeds)
+    g = jnp.mean(run.grad_sq, axis=0)
+    return (g[0] / g[-1]) ** (1 / (depth - 1))
+
+
+def _apply(params, x, phi, sigma_w, sigma_b):
+    a = x
+    for i, (w, b) in enumerate(params):
+        h = sigma_w / math.sqrt(a.shape[1]) * jnp.matmul(a, w, precision=_HIGHEST) + sigma_b * b
+        a = h if i == len(params) - 1 else phi(h)
+    return a[:, 0], a
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "depth", "width"))
+def empirical_kernels(key, x, sigma_w, sigma_b, *, activation, depth, width):
+    """(NNGP estimate from the last hidden layer, empirical NTK) of one random network on x (n, d)."""
+    phi = _phi(activation)
+    dims = [x.shape[1]] + [width] * depth + [1]
+    keys = jax.random.split(key, len(dims) - 1)
+    params = [_layer(k, n_out, n_in, x.dtype) for k, n_in, n_out in zip(keys, dims[:-1], dims[1:])]
+    jac = jax.jacobian(lambda p: _apply(p, x, phi, sigma_w, sigma_b)[0])(params)
+    flat = jnp.concatenate([j.reshape(x.shape[0], -1) for j in jax.tree_util.tree_leaves(jac)], axis=1)
+    ntk = jnp.matmul(flat, flat.T, precision=_HIGHEST)
+    a = phi(_hidden(params, x, phi, sigma_w, sigma_b))
+    nngp = sigma_w**2 * jnp.matmul(a, a.T, precision=_HIGHEST) / width + sigma_b**2
+    return nngp, ntk
+
+
+def _hidden(params, x, phi, sigma_w, sigma_b):
+    a = x
+    h = x
+    for w, b in params[:-1]:
+        h = sigma_w / math.sqrt(a.shape[1]) * jnp.matmul(a, w, precision=_HIGHEST) + sigma_b * b
+        a = phi(h)
+    return h
