@@ -147,7 +147,7 @@ def _finite_n_gap(n: int, d: int, sigma2: float) -> float:
 def ridgeless_risk(ctx: Context, risk, ridge_risk):
     """Double descent: Monte Carlo min-norm (and ridge) risk vs the asymptotic formula."""
     r2, sigma2 = 1.0, 0.25
-    n, trials = (100, 200) if ctx.quick else (400, 1000)
+    n, trials = (100, 100) if ctx.quick else (400, 1000)
     gammas = [0.25, 0.5, 2.0, 4.0] if ctx.quick else [0.1, 0.25, 0.5, 0.75, 1.5, 2.0, 4.0, 8.0]
     points = []
     for gamma in gammas:
