@@ -148,7 +148,7 @@ def test_exact_correlations():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"sigma_w": -1.0}, "sigma_w"), ({"sigma_b": -0.1}, "sigma_b"), ({"depth": 0}, "depth"),
-    ({"activation": "tanh"}, "activation"), ({"x2": np.ones((2, 4))}, "features"),
+    ({"activation": "nope"}, "activation"), ({"x2": np.ones((2, 4))}, "features"),
     ({"x1": np.array([[np.nan, 1, 2]])}, "x1"), ({"sigma_w": np.inf}, "sigma_w"),
     ({"parameterization": "mup"}, "parameterization"),
 ])
