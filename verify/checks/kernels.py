@@ -12,7 +12,24 @@ import scipy.stats
 from analytic import kernels as theory
 from analytic.references import cite
 from numeric import mlp as sim
-from verify.core import Context, check, compare, compare_outcome
+from verify.core import Context, check, compare, compare_outcome, symbolic_only
+
+_ANGLE_FORM = ("an angle form of a dual map, the building block of fc_kernels' stable recursion: "
+               "tests/test_kernels.py checks it equal to the pair form (which kernels.dual_maps "
+               "compares with quadrature and Monte Carlo), and tests/test_kernels_fc.py checks "
+               "fc_kernels against a naive recursion of the pair forms")
+_DEPTH_FORM = ("the depth-1/2 network kernel written out symbolically (for display and derivation): "
+               "tests/test_kernels.py checks it against fc_kernels, which the checks compare with "
+               "trained and sampled networks")
+symbolic_only({
+    **{f"kernels.{name}": _ANGLE_FORM for name in (
+        "relu_nngp_angular", "relu_derivative_angular", "relu_nngp_deficit", "erf_nngp_angular",
+        "erf_derivative_angular")},
+    **{f"kernels.{act}_fc_depth{d}": _DEPTH_FORM for act in ("relu", "erf") for d in (1, 2)},
+    "kernels.relu_variance_map": "sigma_w^2 q / 2 + sigma_b^2, the diagonal of kernels.relu_nngp: "
+    "tests/test_kernels.py checks it against the pair form; kernels.variance_map compares its fixed "
+    "point (kernels.relu_variance_fixed_point) with deep ReLU networks",
+})
 
 _ACTIVATIONS = ("relu", "erf")
 # The per-layer Formulas every fc_kernels prediction is built from (through ``duals=``).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import jax
 
+from verify.core import symbolic_only
 from verify.claims import linear_method_claim
 
 _MU, _L = 0.5, 4.0  # eigenvalue interval of the random quadratics (kappa = 8)
@@ -35,3 +36,13 @@ qhm_random_quadratics = linear_method_claim(
     "methods.qhm_random_quadratics", radius="methods.qhm_spectral_radius",
     worst_case="methods.qhm_worst_case_rate", step=qhm_step, parameters=_qhm_parameters,
     state_size=2, interval=(_MU, _L), dim=6, runs=48, steps=600, tolerance=0.01)
+
+
+symbolic_only({
+    "methods.qhm_discriminant": "sign of the QHM characteristic polynomial's discriminant (which root "
+    "regime): tests/test_methods.py checks it against numpy eigenvalues at 4000 random points",
+    "methods.qhm_stability": "the Jury margins of QHM: tests/test_methods.py checks them against the "
+    "radius crossing 1; methods.qhm_random_quadratics checks divergence iff radius > 1 by direct runs",
+    "methods.qhm_critical_alpha": "the step where a QHM root reaches -1: tests/test_methods.py checks "
+    "the radius is 1 there; the same edge is what methods.qhm_random_quadratics' divergence row sees",
+})

@@ -9,7 +9,16 @@ from analytic.scaling import BESIROGLU_2024, CHINCHILLA_FITS, HOFFMANN_2022, HOF
 from analytic.scaling import KAPLAN_2020
 from analytic.scaling import fit as fit_law
 from numeric import scaling as sim
-from verify.core import Context, check, compare, inform
+from verify.core import Context, check, compare, inform, symbolic_only
+
+symbolic_only({
+    "scaling.kaplan_loss": "Kaplan et al.'s eq. (1.5) as stated; scaling.kaplan_vs_chinchilla checks the "
+    "allocation exponent derived from it against brute-force minimisation of the same law written "
+    "independently in numeric/scaling.py",
+    "scaling.examples_for_steps": "the S-E hyperbola (S/S_min - 1)(E/E_min - 1) = 1, derived from the "
+    "one-step gain: tests/test_scaling.py checks it symbolically; scaling.noise_scale measures its "
+    "ingredients (the best gain and learning rate per batch size), not the hyperbola by training",
+})
 
 # float64 resolves L to ~2e-16 L; at the optimum L is flat in log N (L'' ~ 0.01 .. 0.1), so the
 # brute-force minimiser is fixed only to |d log N| ~ sqrt(4e-16 L / L'') ~ 1e-7 .. 1e-6.
