@@ -299,6 +299,8 @@ def check(name: str, uses: dict[str, str] | None = None, cites: str = "", descri
                          f"that are not in uses")
 
     def register(fn):
+        if not uses and not cites:
+            raise ValueError(f"check {name!r} uses no Formula, so it must say what it cites (cites=...)")
         if name in _REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
         doc = description or " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.stats
 
 from analytic import kernels, signal as theory
+from analytic.references import cite
 from numeric import signal as sim
 from verify.core import Context, check, compare
 
@@ -67,7 +68,8 @@ def quadrature_duals(ctx: Context, erf_nngp, erf_derivative, relu_nngp, relu_der
 
 @check("signal.tanh_kernel_width", no_formula="the tanh kernels come from the quadrature dual maps, which "
        "signal.quadrature_duals checks against closed forms and Monte Carlo; the claim here is the "
-       "infinite-width limit itself", uses={})
+       "infinite-width limit itself", uses={},
+       cites=f"{cite('jacot2018', 'Theorems 1-2')}; {cite('lee2018', 'eq. (4)')}")
 def tanh_kernel_width(ctx: Context):
     """Empirical NNGP / NTK of random tanh networks -> fc_kernels(activation="tanh"), error ~ width^-1/2."""
     widths = (64, 256, 1024) if ctx.quick else (256, 1024, 4096, 16384)
