@@ -30,6 +30,10 @@ callables), ``_fc`` (kernel matrices :func:`fc_kernels`,
 :func:`infinite_width_mean`, :func:`max_learning_rate`), ``_safe_math`` (elementwise maths
 with finite values and gradients at the edges), ``_symbols``.
 
+Its direct simulation is ``numeric/mlp.py`` (finite MLPs in both parameterisations, empirical
+NNGP and NTK), shared with the ``signal`` and ``catapult`` checks, so there is no
+``numeric/kernels.py``.
+
 Example:
     >>> import jax.numpy as jnp
     >>> from analytic import kernels
