@@ -31,7 +31,7 @@ callables), ``_fc`` (kernel matrices :func:`fc_kernels`,
 with finite values and gradients at the edges), ``_symbols``.
 
 Its direct simulation is ``numeric/mlp.py`` (finite MLPs in both parameterisations, empirical
-NNGP and NTK), a shared simulator (``numeric/signal.py`` builds on it), so there is no
+NNGP and NTK; ``numeric/signal.py`` covers other activations), so there is no
 ``numeric/kernels.py``.
 
 Example:
