@@ -98,6 +98,23 @@ class Optimum:
     rate_kappa: Formula | None = None
     _minimise: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
 
+    def steps(self) -> Formula:
+        r"""Iterations to relative error eps at this rate, to leading order: sympy.solve of
+        $\rho(\kappa)^n = \varepsilon$ (the prefactor of a double root is in
+        :meth:`LinearMethod.mode_error`). Needs a symbolic ``rate_kappa``."""
+        from analytic.symbols import eps
+
+        if self.rate_kappa is None:
+            raise ValueError("steps: this optimum has no closed-form rate in kappa (it is numeric "
+                             "or depends on mu and L apart)")
+        n = sp.Symbol("n", positive=True)
+        (expr,) = sp.solve(sp.Eq(n * sp.log(self.rate_kappa.expr), sp.log(eps)), n)
+        return Formula(expr=expr, params=(kappa, eps), source=self.rate_kappa.source, derived=True,
+                       derivation=f"sympy.solve of ({self.rate_kappa.expr})**n = eps for n",
+                       domains={"kappa": sp.Interval.open(1, sp.oo), "eps": sp.Interval.open(0, 1)},
+                       description="iterations to relative error eps at the tuned worst-case rate "
+                                   "(leading order)")
+
     def __call__(self, mu: float, L: float, **fixed) -> dict[str, float]:
         if not (np.isfinite(mu) and np.isfinite(L) and 0 < mu <= L):
             raise ValueError(f"optimum: need 0 < mu <= L (finite), got mu = {mu}, L = {L}")
@@ -190,6 +207,76 @@ class LinearMethod:
         if key not in self._cache:
             self._cache[key] = optimise(self, tuned, fixed)
         return self._cache[key]
+
+    def mode_error(self, at: Mapping, initial: Mapping, steps: sp.Symbol | None = None,
+                   modulus: bool = True) -> Formula:
+        r"""Exact first state component after ``steps`` steps of one mode, by ``sympy.rsolve``.
+
+        ``at`` fixes parameters (the eigenvalue ``lam`` among them) to numbers or
+        expressions, e.g. a tuning from :meth:`optimum` at ``lam = mu``; ``initial``
+        gives the state at step 0 (``{x: 1, x_prev: 1}``: started at rest). By
+        Cayley-Hamilton the first component obeys the charpoly's recurrence
+        $x_{k+2} = b x_{k+1} - c x_k$ with $x_0$ and $x_1$ from one step of the update;
+        sympy solves it, the double root ($D = 0$, detected symbolically) included,
+        where the error carries the $(1 + a k)$ prefactor that the spectral radius alone
+        misses. Expressions in ``mu`` and ``L`` are rewritten in ``kappa`` when ``mu``
+        drops out. Returns a Formula of ``steps`` (default ``analytic.symbols.t``): the
+        modulus $|x_t|$ (``modulus=True``, written $|r|^t\,|\text{prefactor}|$ at a double
+        root so that large ``t`` neither overflows nor meets a negative base), else $x_t$.
+        """
+        from analytic.symbols import t as default_steps
+
+        steps = default_steps if steps is None else steps
+        by_name = {p.name: p for p in (*self.params, *self.state, mu, L)}
+        sub = {by_name.get(k, k) if isinstance(k, str) else k: sp.sympify(v) for k, v in at.items()}
+        unknown = [k for k in sub if k not in self.params]
+        if unknown:
+            raise ValueError(f"at: {unknown} are not parameters of {self.name} "
+                             f"({[p.name for p in self.params]})")
+        start = {by_name.get(k, k) if isinstance(k, str) else k: sp.sympify(v) for k, v in initial.items()}
+        if set(start) != set(self.state):
+            raise ValueError(f"initial: give every state variable {[s.name for s in self.state]}, "
+                             f"got {[str(k) for k in start]}")
+        tidy = _tidy_in_kappa
+        coefficients = [tidy(c.subs(sub)) for c in self.coefficients]
+        x0 = tidy(start[self.state[0]])
+        x1 = tidy(self.update[0].subs(start).subs(sub))
+        k = sp.Symbol("k", integer=True, nonnegative=True)
+        x = sp.Function("x")
+        if self.order == 1:
+            (b,) = coefficients
+            solution = tidy(sp.Abs(b)) ** k * tidy(sp.Abs(x0)) if modulus else x0 * b**k
+            how = "x_k = b^k x_0"
+        elif self.order == 2:
+            b, c = coefficients
+            r = sp.Symbol("r")
+            if tidy(b**2 - 4 * c) == 0:  # a double root r = b/2: solve in r, then substitute
+                a0, a1 = sp.symbols("a0 a1")  # solved in general, then x_0, x_1 and r substituted
+                solution = sp.rsolve(x(k + 2) - 2 * r * x(k + 1) + r**2 * x(k), x(k), {x(0): a0, x(1): a1})
+                if solution is not None:  # r^k (x_0 + a k): keep the power apart (stable for large k)
+                    root = tidy(b / 2)
+                    prefactor = sp.simplify(sp.powsimp(sp.expand(solution / r**k), force=True))
+                    prefactor = tidy(prefactor.subs({a0: x0, a1: x1, r: root}))
+                    solution = (tidy(sp.Abs(root)) ** k * tidy(sp.Abs(prefactor)) if modulus
+                                else root**k * prefactor)
+                how = "double root r = b/2 (D = 0 simplifies to zero): rsolve of x[k+2] = 2r x[k+1] - r^2 x[k]"
+            else:
+                solution = sp.rsolve(x(k + 2) - b * x(k + 1) + c * x(k), x(k), {x(0): x0, x(1): x1})
+                how = f"rsolve of x[k+2] = ({b}) x[k+1] - ({c}) x[k]"
+                if solution is not None and modulus:
+                    solution = sp.Abs(solution)
+            if solution is None:
+                raise ValueError(f"{self.name}: sympy.rsolve found no closed form for b = {b}, c = {c}")
+        else:
+            raise ValueError(f"{self.name}: mode_error needs order 1 or 2, got {self.order}")
+        expr = solution.subs(k, steps)
+        fixed = ", ".join(f"{p} = {v}" for p, v in sub.items())
+        return self._formula(
+            expr, "mode_error",
+            f"Cayley-Hamilton: x_k obeys the charpoly recurrence; {how}; x_0 = {x0}, x_1 = {x1} at "
+            f"{fixed}", (f"the first state component after {steps} steps, started at "
+                         f"{ {str(s): str(v) for s, v in start.items()} }",),
+            extra=(steps, kappa, mu, L))
 
     def radius_numeric(self, **values) -> np.ndarray:
         """max |root| of the characteristic polynomial, numerically (numpy eigvals), any order."""
@@ -362,3 +449,12 @@ def _kappa_form(expr: sp.Expr) -> sp.Expr | None:
     if m in out.free_symbols:
         return None
     return sp.factor(sp.simplify(out.subs(v, sp.sqrt(kappa) - 1)))
+
+
+def _tidy_in_kappa(expr: sp.Expr) -> sp.Expr:
+    """Simplify with ``L = kappa mu`` and ``kappa > 1`` known, so that Abs and sqrt resolve."""
+    v = sp.Dummy("v", positive=True)  # kappa = (1 + v)^2 > 1
+    m = sp.Dummy("m", positive=True)  # mu = m^2
+    out = sp.sympify(expr).subs(L, kappa * mu).subs({kappa: (1 + v) ** 2, mu: m**2})
+    out = sp.factor(sp.simplify(out))
+    return sp.factor(sp.simplify(out.subs({v: sp.sqrt(kappa) - 1, m: sp.sqrt(mu)})))

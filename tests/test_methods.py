@@ -224,3 +224,29 @@ def test_docstring_examples_run_in_float64():
     for module in (methods, analytic._linear_method, verify.claims):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_user_updates_reproduce_step_counts_and_slowest_mode_errors():
+    """*_steps, *_slowest_mode_error and the Nesterov textbook bound from the user path."""
+    sq_l, sq_mu = sp.sqrt(L), sp.sqrt(mu)
+    r_hb = ((sq_l - sq_mu) / (sq_l + sq_mu))
+    tunings = {  # (method, tuning, slowest eigenvalue, initial state at rest)
+        "gd": (_gd(), {alpha: 2 / (L + mu), lam: mu}, {x: 1}),
+        "heavy_ball": (_heavy_ball(), {alpha: 4 / (sq_l + sq_mu) ** 2, beta: r_hb**2, lam: L},
+                       {x: 1, x_prev: 1}),
+        "nesterov": (_nesterov(), {alpha: 1 / L, beta: r_hb, lam: mu}, {x: 1, x_prev: 1}),
+    }
+    for method, (m, at, start) in tunings.items():
+        ours = m.mode_error(at, start)
+        ref = analytic.get(f"momentum.{method}_slowest_mode_error")
+        assert {p.name for p in ours.params} == {"kappa", "t"}, method
+        assert _same(ours.expr, ref.expr), method  # sympy: the difference simplifies to 0
+    for method, build, tuned in (("gd", _gd, (alpha,)), ("heavy_ball", _heavy_ball, (alpha, beta))):
+        steps = build().optimum(*tuned).steps()
+        assert _same(steps.expr, analytic.get(f"momentum.{method}_steps").expr), method
+    # Nesterov's textbook tuning: its worst case on [mu, L] is the textbook bound 1 - 1/sqrt(kappa)
+    kappas = np.geomspace(1.5, 1e4, 100)
+    worst = _nesterov().worst_case_rate.jax(1 / kappas, (np.sqrt(kappas) - 1) / (np.sqrt(kappas) + 1),
+                                            1.0, kappas)
+    bound = analytic.get("momentum.nesterov_textbook_bound").jax(kappas)
+    np.testing.assert_allclose(worst, bound, rtol=0, atol=1e-7)  # double root at mu: sqrt(round-off)
