@@ -28,8 +28,17 @@ def perturbed(formula):
         formula.expr, tuple) else wrong[0], derived=False, derivation="deliberately wrong by 10%")
 
 
+_CONTEXTS: dict[str, core.Context] = {}  # one per check for this test module's runs
+
+
 def _context(chk: core.Check) -> core.Context:
-    return core.Context(size="smoke" if chk.smoke else "quick")
+    """One Context per check, shared by its perturbed runs: simulations a check makes through
+    ``ctx.measure`` run once (they depend on their arguments only, never on a Formula)."""
+    if chk.name not in _CONTEXTS:
+        _CONTEXTS[chk.name] = core.Context(size="smoke" if chk.smoke else "quick")
+    ctx = _CONTEXTS[chk.name]
+    ctx.figures.clear()
+    return ctx
 
 
 def _cases():

@@ -33,10 +33,10 @@ def test_mlp_sharpness_matches_the_dense_hessian():
     params = {"w1": jax.random.normal(key, (5, 16)), "w2": jax.random.normal(jax.random.key(2), (16,))}
     x, y = jax.random.normal(key, (20, 5)), jnp.ones(20)
     flat, unravel = ravel_pytree(params)
-    dense = jax.hessian(lambda f: _mlp_loss(unravel(f), x, y))(flat)
+    dense = jax.jit(jax.hessian(lambda f: _mlp_loss(unravel(f), x, y)))(flat)  # jit: one compile
     hvp = hessian_vector_product(_mlp_loss, params, x, y)
     v = jax.random.normal(jax.random.key(3), flat.shape)
-    np.testing.assert_allclose(hvp(v), dense @ v, rtol=1e-10, atol=1e-12)  # float64 round-off
+    np.testing.assert_allclose(jax.jit(hvp)(v), dense @ v, rtol=1e-10, atol=1e-12)  # float64 round-off
     result = sharpness(_mlp_loss, params, (x, y), iterations=96)  # 96 = parameter count: exact
     assert float(result.eigenvalue) == pytest.approx(np.linalg.eigvalsh(np.asarray(dense))[-1], rel=1e-9)
 

@@ -34,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print the reason for the tolerance under every row (default: under "
                              "failed and informational rows only)")
-    parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    parser.add_argument("--list", action="store_true", help="list the checks and the Formulas each compares, and exit (with -v: their citations too, which derives every Formula: slower)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of every check's PRNG keys")
     parser.add_argument("--time-limit", type=float, default=1800.0, metavar="SECONDS",
                         help="per-check time limit; a check past it is a failed row (0: none; default 1800)")
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.list:
-        print(report.list_checks(checks))
+        print(report.list_checks(checks, cites=args.verbose))
         return 0
     if args.time_limit < 0:
         print(f"error: --time-limit must be >= 0 seconds, got {args.time_limit}", file=sys.stderr)

@@ -181,6 +181,21 @@ class Context:
             self.memo[key] = compute()
         return self.memo[key]
 
+    def measure(self, simulate: Callable[..., Any], *args, **kwargs) -> Any:
+        """``simulate(*args, **kwargs)``, memoised in this Context by the function and the
+        values of its arguments (arrays and PRNG keys by content).
+
+        Checks call their ``numeric`` simulations through it. A measurement depends only
+        on its arguments (``numeric`` never sees a Formula), so a Context shared by several
+        runs of one check, as the negative-control tests share one per check, simulates
+        once; an argument computed from a Formula (a step size at the predicted optimum)
+        is part of the key, so a wrong Formula gets its own simulation.
+        """
+        key = ("measure", getattr(simulate, "__module__", ""), getattr(simulate, "__qualname__",
+                                                                       repr(simulate)),
+               _frozen(args), _frozen(tuple(sorted(kwargs.items()))))
+        return self.memoise(key, lambda: simulate(*args, **kwargs))
+
     def figure(self, name: str, columns: dict[str, Any], x: str, ys: Iterable[str],
                logx: bool = False, logy: bool = False, title: str = "", grid_y: str = "",
                ylabel: str = "", reference: dict | None = None) -> None:
@@ -200,6 +215,25 @@ class Context:
             raise ValueError(f"figure {name!r}: no columns {missing}; columns are {list(cols)}")
         self.figures.append(Figure(name, cols, x, tuple(ys), logx, logy, title, grid_y, ylabel,
                                    dict(reference) if reference else None))
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a simulation argument: arrays and PRNG keys by content."""
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, tuple(_frozen(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _frozen(v)) for k, v in sorted(value.items())))
+    if isinstance(value, jax.Array) and jax.dtypes.issubdtype(value.dtype, jax.dtypes.prng_key):
+        value = jax.random.key_data(value)
+    if isinstance(value, (jax.Array, np.ndarray, np.generic)):
+        a = np.asarray(value)
+        return ("array", a.shape, str(a.dtype), a.tobytes())
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(f"Context.measure: cannot key a {type(value).__name__} argument; pass "
+                        f"numbers, strings, arrays, keys, or tuples/dicts of them") from None
+    return value
 
 
 @dataclasses.dataclass(frozen=True)

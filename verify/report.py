@@ -162,16 +162,21 @@ def describe(chk) -> str:
     return chk.description
 
 
-def list_checks(checks, width: int | None = None) -> str:
-    """``--list``: each check's name, then its whole description and citation, wrapped."""
+def list_checks(checks, width: int | None = None, cites: bool = True) -> str:
+    """``--list``: each check's name, its whole description, the Formulas it compares and
+    (``cites=True``) its citation, wrapped. Citations of undeclared checks come from their
+    Formulas' sources, so ``cites=True`` derives every Formula the checks use."""
     width = width or terminal_width()
     lines = []
     for chk in checks:
         lines.append(chk.name)
         wrap = dict(width=width, initial_indent=_REASON_INDENT, subsequent_indent=_REASON_INDENT)
         lines += textwrap.wrap(describe(chk), **wrap)
-        if chk.cites:
-            lines += textwrap.wrap(f"[{chk.cites}]", **wrap)
+        if chk.uses:
+            lines += textwrap.wrap("compares: " + ", ".join(sorted({n for _, n in chk.uses})), **wrap)
+        cited = chk.cites if cites else chk.declared_cites
+        if cited:
+            lines += textwrap.wrap(f"[{cited}]", **wrap)
     return "\n".join(lines)
 
 

@@ -33,7 +33,7 @@ def gd_loss_curve(ctx: Context, mode_error):
     d, n, steps, lam_min = (20, 60, 200, 0.05) if ctx.quick else (200, 600, 2000, 0.005)
     X, y, w_star, ev, errors = _problem(ctx, "gd_loss_curve", np.geomspace(lam_min, 2.0, d), n)
     eta = 0.9
-    measured = sim.gd_least_squares(X, y, jnp.zeros(d), eta, steps).losses
+    measured = ctx.measure(sim.gd_least_squares, X, y, jnp.zeros(d), eta, steps).losses
     t = jnp.arange(steps + 1.0)[:, None]
     mode_errors = mode_error.jax(eta, ev[None, :], t, errors[None, :])
     predicted = 0.5 * jnp.sum(ev * mode_errors**2, axis=-1)
@@ -57,7 +57,7 @@ def critical_lr(ctx: Context, threshold):
     X, y, _, ev, _ = _problem(ctx, "critical_lr", spectrum, n)
     eta_c = float(threshold(lam_max=float(ev[-1])))
     for factor in (0.99, 1.01):
-        run = sim.gd_least_squares(X, y, jnp.zeros(d), factor * eta_c, steps)
+        run = ctx.measure(sim.gd_least_squares, X, y, jnp.zeros(d), factor * eta_c, steps)
         outcome = "diverges" if bool(run.diverged) else "converges"
         yield compare_outcome(f"eta={factor}*critical", "converges" if factor < 1 else "diverges",
                               outcome, "categorical: converged (loss fell) or diverged (grew/inf)")
@@ -89,7 +89,7 @@ def optimal_rate(ctx: Context, rate, steps_formula, optimal_lr):
         spectrum = np.concatenate([[1.0], np.geomspace(3.0, kappa / 3.0, d - 2), [kappa]])
         X, y, w_star, ev, _ = _problem(ctx, f"optimal_rate/{kappa}", spectrum, 4 * d)
         eta = float(optimal_lr(lam_min=float(ev[0]), lam_max=float(ev[-1])))
-        run = sim.gd_least_squares(X, y, jnp.zeros(d), eta, int(15 * kappa))
+        run = ctx.measure(sim.gd_least_squares, X, y, jnp.zeros(d), eta, int(15 * kappa))
         measured = _contraction(run.weights, w_star)
         yield compare(f"kappa={kappa:g}", float(rate(kappa=kappa)), measured, 1e-6,
                       "interior modes (eigenvalues in [3, kappa/3]) have decayed by > 1e6 relative "
@@ -100,7 +100,7 @@ def optimal_rate(ctx: Context, rate, steps_formula, optimal_lr):
         eps = 1e-6
         eta = float(optimal_lr(lam_min=1.0, lam_max=kappa))
         predicted = float(np.ceil(steps_formula(kappa=kappa, eps=eps)))
-        run = sim.gd_least_squares(X, y, jnp.zeros(2), eta, int(2 * predicted) + 10)
+        run = ctx.measure(sim.gd_least_squares, X, y, jnp.zeros(2), eta, int(2 * predicted) + 10)
         err = np.linalg.norm(np.asarray(run.weights) - np.asarray(w_star), axis=-1)
         measured = float(np.argmax(err / err[0] <= eps))
         yield compare(f"steps to eps=1e-6, kappa={kappa:g}", predicted, measured, 1.0,
@@ -117,7 +117,7 @@ def gradient_flow_limit(ctx: Context, flow):
     gaps = []
     for eta in etas:
         steps = int(round(horizon / eta))
-        losses = np.asarray(sim.gd_least_squares(X, y, jnp.zeros(d), eta, steps).losses)
+        losses = np.asarray(ctx.measure(sim.gd_least_squares, X, y, jnp.zeros(d), eta, steps).losses)
         times = eta * np.arange(steps + 1)
         flow_errors = flow.jax(ev[None, :], times[:, None], errors[None, :])
         flow_loss = 0.5 * np.sum(ev * np.asarray(flow_errors) ** 2, axis=-1)
@@ -152,7 +152,7 @@ def ridgeless_risk(ctx: Context, risk, ridge_risk):
     points = []
     for gamma in gammas:
         d = int(round(gamma * n))
-        est = sim.min_norm_risk(ctx.key(f"ridgeless/{gamma}"), n, d, r2, sigma2, trials)
+        est = ctx.measure(sim.min_norm_risk, ctx.key(f"ridgeless/{gamma}"), n, d, r2, sigma2, trials)
         predicted = float(risk(gamma=d / n, r2=r2, sigma2=sigma2))
         finite_n_gap = _finite_n_gap(n, d, sigma2)
         points.append((d / n, predicted, est.mean, est.standard_error))
@@ -161,7 +161,7 @@ def ridgeless_risk(ctx: Context, risk, ridge_risk):
                       f"{finite_n_gap:.2g} at n={n}", relative=False)
     for gamma, penalty in ((0.5, 0.5), (2.0, 0.5)):
         d = int(gamma * n)
-        est = sim.ridge_risk(ctx.key(f"ridge/{gamma}"), n, d, r2, sigma2, penalty, trials)
+        est = ctx.measure(sim.ridge_risk, ctx.key(f"ridge/{gamma}"), n, d, r2, sigma2, penalty, trials)
         predicted = float(ridge_risk(gamma=gamma, r2=r2, sigma2=sigma2, ridge=penalty))
         yield compare(f"ridge={penalty}, gamma={gamma:g}", predicted, est.mean,
                       4 * est.standard_error + 2.0 * predicted / n,

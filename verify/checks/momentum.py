@@ -55,7 +55,7 @@ def spectral_radius_grid(ctx: Context, heavy_ball, nesterov, heavy_ball_discrimi
     for method, radius in formulas.items():
         predicted = np.asarray(radius.jax(A[..., None], B[..., None], lams))
         regimes = np.sign(np.asarray(discriminants[method].jax(A[..., None], B[..., None], lams)))
-        run = sim.sweep(method, quadratic, alphas, betas, steps)
+        run = ctx.measure(sim.sweep, method, quadratic, alphas, betas, steps)
         per_mode, worst = _measured_rates(run, min_points=150)
         ok = np.isfinite(per_mode)
         for code, name in ((1, "real"), (-1, "complex")):
@@ -81,7 +81,7 @@ def spectral_radius_grid(ctx: Context, heavy_ball, nesterov, heavy_ball_discrimi
 def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps):
     lams = np.geomspace(1.0, kappa, 6)
     quadratic = sim.quadratic_with_spectrum(ctx.key(salt), lams)
-    run = sim.run(method, quadratic, alpha, beta, steps)
+    run = ctx.measure(sim.run, method, quadratic, alpha, beta, steps)
     return np.asarray(sim.contraction_rate(run.log_errors))
 
 
@@ -162,7 +162,7 @@ def steps_to_eps(ctx: Context, gd_error, heavy_ball_error, nesterov_error, gd_le
             quadratic = sim.quadratic_with_spectrum(ctx.key(f"steps/{method}/{kappa:g}"), lams)
             start = np.zeros(5)
             start[slowest] = 1.0  # the slowest eigen-direction, from rest
-            run = sim.run(method, quadratic, alpha, beta, steps, start)
+            run = ctx.measure(sim.run, method, quadratic, alpha, beta, steps, start)
             predicted.append(float(expected))
             measured.append(float(sim.steps_to_reach(run.log_errors, eps)))
             lead = float(leading_formula(kappa=kappa, eps=eps))
@@ -210,7 +210,7 @@ def stability_edge(ctx: Context, heavy_ball, nesterov):
     steps = 1500 if ctx.quick else 6000
     betas = np.array([0.0, 0.5, 0.9]) if ctx.quick else np.array([0.0, 0.25, 0.5, 0.75, 0.9])
     for method, critical in (("heavy_ball", heavy_ball), ("nesterov", nesterov)):
-        run = sim.sweep(method, quadratic, alphas, betas, steps)
+        run = ctx.measure(sim.sweep, method, quadratic, alphas, betas, steps)
         diverged = np.asarray(run.diverged)  # (alphas, betas)
         for j, beta in enumerate(betas):
             first = int(np.argmax(diverged[:, j])) if diverged[:, j].any() else len(alphas) - 1

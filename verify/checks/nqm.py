@@ -38,7 +38,7 @@ def loss_trajectory(ctx: Context, moment_step, sgd_formula):
                ("preconditioned", 16.0, 0.3, 0.5, 0.5))
     times = [int(t) for t in np.unique(np.geomspace(1, steps, 6).astype(int))]
     for i, (name, batch, lr, mom, power) in enumerate(configs):
-        run = mc.simulate_sweep(ctx.key(f"nqm.loss_trajectory.{name}"), h, c, 1.0, batch, lr, mom,
+        run = ctx.measure(mc.simulate_sweep, ctx.key(f"nqm.loss_trajectory.{name}"), h, c, 1.0, batch, lr, mom,
                                 power=power, steps=steps, chains=chains)
         mean, sem = np.asarray(run.loss_mean[0]), np.asarray(run.loss_sem[0])
         pred = np.asarray(expected_loss_curve(lr, mom, power, h, c, batch, 1.0, steps,
@@ -53,7 +53,7 @@ def loss_trajectory(ctx: Context, moment_step, sgd_formula):
                           Z * float(np.max(sem[times] / closed)),
                           f"{Z} x largest relative MC standard error ({chains} chains)")
     # The MC rows above cannot see a 10% slip (their tolerance is ~15%); a noise-free run can.
-    run = mc.simulate_sweep(ctx.key("nqm.loss_trajectory.noise_free"), h, 0.0 * c, 1.0, 4.0, 0.5, 0.0,
+    run = ctx.measure(mc.simulate_sweep, ctx.key("nqm.loss_trajectory.noise_free"), h, 0.0 * c, 1.0, 4.0, 0.5, 0.0,
                             steps=steps, chains=2)
     closed = np.asarray(sgd_formula(alpha=0.5, h=h[None, :], c=0.0, B=4.0, t=np.array(times)[:, None],
                                     e0=1.0)).sum(axis=1)
@@ -92,7 +92,7 @@ def steady_state(ctx: Context, sgd_formula, momentum_formula, preconditioned_for
     for name, batch, lr, mom, power, predict in cases:
         pred = np.asarray(predict())
         burn = _burn_in(lr, mom, power, h, c, batch, pred.sum(), moment_step, horizon)
-        meas = mc.steady_state_loss(ctx.key(f"nqm.steady_state.{name}"), h, c, batch, lr, mom, power,
+        meas = ctx.measure(mc.steady_state_loss, ctx.key(f"nqm.steady_state.{name}"), h, c, batch, lr, mom, power,
                                     burn_in=burn, steps=steps, chains=chains)
         rel = np.asarray(meas.loss_sem) / pred
         yield compare(f"{name} per-dimension steady state ({dim} dims, burn-in {burn})", pred,
@@ -102,13 +102,13 @@ def steady_state(ctx: Context, sgd_formula, momentum_formula, preconditioned_for
     lr = 1.05 * float(max_lr(beta=0.5, p=0.0, h=h[0]))
     predicted = "diverges" if np.isinf(float(momentum_formula(alpha=lr, beta=0.5, h=h[0], c=c[0],
                                                                 B=4.0))) else "converges"
-    run = mc.simulate_sweep(ctx.key("nqm.steady_state.unstable"), h, c, 1.0, 4.0, lr, 0.5,
+    run = ctx.measure(mc.simulate_sweep, ctx.key("nqm.steady_state.unstable"), h, c, 1.0, 4.0, lr, 0.5,
                             steps=400, chains=8)
     measured = "diverges" if bool(run.diverged[0]) else "converges"
     yield compare_outcome(f"momentum beta=0.5 at 1.05 x max_stable_lr (growth {float(run.growth_rate[0]):.3f}/step)",
                           predicted, measured, "categorical: loss > 1e6 x initial within 400 steps")
     # Just inside the limit the chains must not blow up (brackets max_stable_lr from below).
-    run = mc.simulate_sweep(ctx.key("nqm.steady_state.stable"), h, c, 1.0, 4.0, lr * 0.95 / 1.05, 0.5,
+    run = ctx.measure(mc.simulate_sweep, ctx.key("nqm.steady_state.stable"), h, c, 1.0, 4.0, lr * 0.95 / 1.05, 0.5,
                             steps=400, chains=8)
     yield compare_outcome("momentum beta=0.5 at 0.95 x max_stable_lr", "converges",
                           "diverges" if bool(run.diverged[0]) else "converges",
@@ -122,7 +122,7 @@ def sgd_mean(ctx: Context, mean):
     h, _ = _spectrum(dim)
     lr, theta0 = 1.5, 1.0  # alpha h_1 = 1.5: the stiffest mean oscillates in sign
     times = np.unique(np.geomspace(1, steps, 6).astype(int))
-    run = mc.simulate_sweep(ctx.key("nqm.sgd_mean"), h, 0.0 * h, theta0, 1.0, lr, 0.0, steps=steps, chains=2)
+    run = ctx.measure(mc.simulate_sweep, ctx.key("nqm.sgd_mean"), h, 0.0 * h, theta0, 1.0, lr, 0.0, steps=steps, chains=2)
     theta = np.asarray(mean(alpha=lr, h=h[None, :], t=times[:, None], e0=theta0))
     yield compare(f"1/2 sum h E[theta_t]^2 at t={[int(t) for t in times]}", 0.5 * np.sum(h * theta**2, axis=1),
                   np.asarray(run.loss_mean[0])[times], 1e-10,
@@ -163,7 +163,7 @@ def _measure(ctx, name, power, tuned, s, h, c, target, moment_step, max_lr):
         pred = np.asarray(steps_to_target(lrs, tuned.beta[i], power, h, c, batch, 1.0, target,
                                               s["max_steps"], moment_step=moment_step))
         steps = _bucket(1.3 * np.min(pred) + 8)
-        run = mc.simulate_sweep(ctx.key(f"nqm.steps.{name}.{i}"), h, c, 1.0, batch, lrs, tuned.beta[i],
+        run = ctx.measure(mc.simulate_sweep, ctx.key(f"nqm.steps.{name}.{i}"), h, c, 1.0, batch, lrs, tuned.beta[i],
                                 power=power, steps=steps, chains=s["chains"])
         hits = np.array([mc.first_crossing(m, target) for m in np.asarray(run.loss_mean)])
         # Standard error of a crossing time: loss SE at the crossing / |slope of the exact curve|.
