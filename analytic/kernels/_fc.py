@@ -202,7 +202,12 @@ def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization
         d = x1.shape[1]
         n1, u1 = _row_norms(x1)
         n2, u2 = _row_norms(x2)
-        cos = jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)[None]
+        # Coincident pairs (equal rows, detected per pair): angle exactly 0, as on the diagonal
+        # of K(X, X). Their cosine from the matmul is 1 - O(eps), an angle O(sqrt(eps)), and
+        # the angle is not differentiable there (|x - x'|-like): pinning it to 0 gives the
+        # symmetric (central) derivative, as the x2 = None path does.
+        eye = jnp.all(x1[:, None, :] == x2[None, :, :], axis=-1)[None]
+        cos = jnp.where(eye, 1, jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)[None])
         a1, a2 = (sigma_w * n1 / math.sqrt(d))[None], (sigma_w * n2 / math.sqrt(d))[None]
     sd1, sd2, w, k1 = _input_layer(a1, a2, cos, sigma_b)
     ntk = jnp.zeros_like(k1) if standard else k1
@@ -210,12 +215,12 @@ def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization
         shape = w.shape
         eye = ((jax.lax.broadcasted_iota(jnp.int32, shape, 0) < blocks)
                & (jax.lax.broadcasted_iota(jnp.int32, shape, 1) == jax.lax.broadcasted_iota(jnp.int32, shape, 2)))
+    w = jnp.where(eye, 0, w)
 
     def step(carry, index):
         sd1, sd2, w, ntk, nngp = carry
         sd1, sd2, w, ntk, new_nngp = layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard)
-        if symmetric:
-            w = jnp.where(eye, 0, w)
+        w = jnp.where(eye, 0, w)
         # The NNGP is only returned for the last layer: computing it there alone (lax.cond)
         # saves a pass per layer; a rolled loop (unroll=1) keeps XLA from fusing the whole
         # recursion into the final assembly of the output.
@@ -252,7 +257,8 @@ def _check_inputs(name: str, x) -> jax.Array:
         raise ValueError(f"{name} must be 2-D (points, features), got shape {a.shape}")
     if a.shape[1] < 1:
         raise ValueError(f"{name} must have at least one feature, got shape {a.shape}")
-    if not _traced(a) and not bool(jnp.all(jnp.isfinite(a))):
+    if not _traced(a) and not np.all(np.isfinite(np.asarray(a))):  # numpy: a concrete array
+        # closed over by a jitted function would be staged out by jnp
         bad = np.asarray(a)[~np.isfinite(np.asarray(a))].flat[0]
         raise ValueError(f"{name} contains a non-finite value ({bad}); inputs must be finite")
     return a
