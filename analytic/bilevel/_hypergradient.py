@@ -18,7 +18,7 @@ from analytic.formula import Formula
 METHODS = ("implicit", "unrolled", "truncated")
 
 
-def _matrix(name: str, value, rows: int | None = None) -> np.ndarray:
+def _matrix(name: str, value) -> np.ndarray:
     array = np.asarray(value, dtype=float)
     if array.ndim != 2 or array.shape[0] < 1 or not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be a finite 2-D array (examples x features), got shape {array.shape}")
@@ -46,8 +46,9 @@ def ridge_hypergradient(x_train, y_train, x_val, y_val, ridge, method: str = "im
         >>> import numpy as np
         >>> from analytic import bilevel
         >>> x, y = np.eye(2), np.array([1.0, 2.0])
-        >>> float(bilevel.ridge_hypergradient(x, y, x, y, 0.5))   # d/dridge of |w* - y|^2/4, w* = y/2.5
-        0.96
+        >>> # H = I/2, w* = y / (1 + 2 ridge) = y/2: dL_val/dridge = (w* - y).(-2y/4)/2 = |y|^2/8
+        >>> float(bilevel.ridge_hypergradient(x, y, x, y, 0.5))
+        0.625
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
