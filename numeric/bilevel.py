@@ -30,7 +30,7 @@ import numpy as np
 import scipy.optimize
 
 __all__ = ["RidgeData", "Hypergradients", "ridge_hypergradients", "validation_loss", "exact_validation_loss",
-           "nqm_expected_losses", "greedy_schedule_by_line_search", "horizon_optimal_schedule",
+           "exact_hypergradient", "nqm_expected_losses", "greedy_schedule_by_line_search", "horizon_optimal_schedule",
            "ScheduleRun", "sgd_with_schedule"]
 
 
@@ -150,17 +150,25 @@ def validation_loss(data, ridge, eta, steps, w0=None, ridge_last=None, last=None
                    int(np.max(steps))).reshape(shape)
 
 
+def _exact_loss(data: RidgeData, ridge):
+    n, d = data.x.shape
+    gram, moment = data.x.T @ data.x / n, data.x.T @ data.y / n
+    return _validation(data, jnp.linalg.solve(gram + ridge * jnp.eye(d, dtype=gram.dtype), moment))
+
+
 def exact_validation_loss(data, ridge):
     """``L_val(w*)`` at the exact ridge solution (a linear solve), broadcast over ``ridge``."""
     data = _as_data(data)
     _positive("ridge", ridge)
-    n, d = data.x.shape
-    gram, moment = data.x.T @ data.x / n, data.x.T @ data.y / n
+    values = jnp.ravel(jnp.asarray(ridge, data.x.dtype))
+    return jax.vmap(lambda r: _exact_loss(data, r))(values).reshape(np.shape(ridge))
 
-    def one(r):
-        return _validation(data, jnp.linalg.solve(gram + r * jnp.eye(d, dtype=gram.dtype), moment))
 
-    return jax.vmap(one)(jnp.ravel(jnp.asarray(ridge, data.x.dtype))).reshape(np.shape(ridge))
+def exact_hypergradient(data, ridge) -> jax.Array:
+    """``jax.grad`` of ``L_val(w*(ridge))`` through the linear solve of the exact ridge solution (scalar)."""
+    data = _as_data(data)
+    _positive("ridge", ridge)
+    return jax.grad(lambda r: _exact_loss(data, r))(jnp.asarray(float(ridge), data.x.dtype))
 
 
 # --- noisy quadratic model: exact moments, schedules, Monte Carlo --------------------------------

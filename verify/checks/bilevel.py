@@ -42,53 +42,60 @@ def ridge_hypergradient_check(ctx: Context, weight, ift, unrolled_weight, unroll
                   "central difference, step 1e-5: truncation ~ step^2 |L'''| ~ 1e-10, rounding ~ "
                   "eps L / step ~ 1e-11 (relative to |dL/dridge| ~ 0.1-1)")
     horizon = np.arange(0, 41 if ctx.smoke else 81)
-    measured = sim.ridge_hypergradients(data, _RIDGE, _ETA, horizon, w0=start)
-    predicted = predict("unrolled", eta=_ETA, steps=horizon)
-    yield compare(f"unrolled T = 0..{horizon[-1]}: closed form vs jax.grad through the loop",
-                  predicted[1:], np.asarray(measured.hypergradient)[1:], 1e-9,
-                  "float64 round-off of T matrix-vector steps and an eigendecomposition: ~1e-13 relative")
-    check_steps = horizon[[1, 5, 20, -1]]
-    plus = np.asarray(sim.validation_loss(data, _RIDGE + _DELTA, _ETA, check_steps, w0=start))
-    minus = np.asarray(sim.validation_loss(data, _RIDGE - _DELTA, _ETA, check_steps, w0=start))
-    yield compare(f"unrolled T = {list(check_steps)}: closed form vs central difference", predicted[check_steps],
-                  (plus - minus) / (2 * _DELTA), 1e-6,
-                  "central difference, step 1e-5: truncation and rounding errors ~1e-10 absolute; the hypergradient "
-                  "at T = 1 is ~1e-3, so relative 1e-6 leaves a margin of 10")
     steps, last = np.meshgrid([10, 40], [1, 3, 10])
-    truncated_measured = sim.ridge_hypergradients(data, _RIDGE, _ETA, steps, last, w0=start, max_steps=40)
+    steps, last = steps.ravel(), last.ravel()
+    fixed_k = np.maximum(horizon, 3)
+    # one vmapped jax.grad call for every (T, K): full backprop (K = T), truncated grid, K = 3, and T = 400
+    all_steps = np.concatenate([horizon, steps, fixed_k, [400]])
+    all_last = np.concatenate([horizon, last, np.full(horizon.shape, 3), [400]])
+    grads = np.asarray(sim.ridge_hypergradients(data, _RIDGE, _ETA, all_steps, all_last, w0=start).hypergradient)
+    measured, truncated_measured, fixed_k_measured, long = np.split(
+        grads, np.cumsum([horizon.size, steps.size, horizon.size]))
+    predicted = predict("unrolled", eta=_ETA, steps=horizon)
+    yield compare(f"unrolled T = 1..{horizon[-1]}: closed form vs jax.grad through the loop",
+                  predicted[1:], measured[1:], 1e-9,
+                  "float64 round-off of T matrix-vector steps and an eigendecomposition: ~1e-13 relative")
     truncated_predicted = predict("truncated", eta=_ETA, steps=steps, truncate=last)
     yield compare("truncated (T, K) in {10, 40} x {1, 3, 10}: closed form vs jax.grad with stop_gradient",
-                  truncated_predicted, np.asarray(truncated_measured.hypergradient), 1e-9,
-                  "float64 round-off: ~1e-13 relative")
-    plus = np.asarray(sim.validation_loss(data, _RIDGE, _ETA, steps, ridge_last=_RIDGE + _DELTA, last=last, w0=start))
-    minus = np.asarray(sim.validation_loss(data, _RIDGE, _ETA, steps, ridge_last=_RIDGE - _DELTA, last=last, w0=start))
-    yield compare("truncated: closed form vs central difference in the last K steps' penalty",
-                  truncated_predicted, (plus - minus) / (2 * _DELTA), 1e-6,
-                  "central difference, step 1e-5 (as above); truncated backprop = d/dridge of the last K steps only")
-    long = sim.ridge_hypergradients(data, _RIDGE, _ETA, [400], w0=start)
-    yield compare("implicit vs jax.grad through T = 400 steps", exact, float(long.hypergradient[0]), 1e-9,
+                  truncated_predicted, truncated_measured, 1e-9, "float64 round-off: ~1e-13 relative")
+    yield compare("implicit vs jax.grad through T = 400 steps", exact, float(long[0]), 1e-9,
                   "unrolled bias ~ T (1 - eta (lam_min + ridge))^T < 1e-20 at T = 400, plus round-off")
+    # finite differences: full unrolling (K = T) at a few T, and the truncated grid (penalty of the last K steps)
+    check_steps = horizon[[1, 5, 20, -1]]
+    fd_steps, fd_last = np.concatenate([check_steps, steps]), np.concatenate([check_steps, last])
+    shifted = np.asarray(sim.validation_loss(data, _RIDGE, _ETA, fd_steps[None], w0=start, last=fd_last[None],
+                                             ridge_last=np.array([[_RIDGE + _DELTA], [_RIDGE - _DELTA]])))
+    differences = (shifted[0] - shifted[1]) / (2 * _DELTA)
+    yield compare(f"unrolled T = {[int(v) for v in check_steps]}: closed form vs central difference",
+                  predicted[check_steps], differences[:check_steps.size], 1e-6,
+                  "central difference, step 1e-5: truncation and rounding errors ~1e-10 absolute on "
+                  "hypergradients of order 0.1-1")
+    yield compare("truncated: closed form vs central difference in the last K steps' penalty",
+                  truncated_predicted, differences[check_steps.size:], 1e-6,
+                  "central difference, step 1e-5 (as above); truncated backprop = d/dridge of the last K steps only")
     bias_predicted = np.abs(predicted - exact)
-    # measured bias: jax.grad through T steps minus the finite-difference exact hypergradient (both numeric)
-    fd_exact = (losses[1] - losses[0]) / (2 * _DELTA)
-    bias_measured = np.abs(np.asarray(measured.hypergradient) - fd_exact)
-    resolved = bias_predicted > 1e-6  # above the finite-difference error of the reference
+    # measured bias: jax.grad through T steps minus jax.grad through the exact linear solve (both numeric)
+    autodiff_exact = float(sim.exact_hypergradient(data, _RIDGE))
+    yield compare("implicit vs jax.grad through the exact linear solve", exact, autodiff_exact, 1e-10,
+                  "float64 round-off of a 5 x 5 solve and an eigendecomposition")
+    bias_measured = np.abs(measured - autodiff_exact)
+    resolved = bias_predicted > 1e-12  # above the round-off of the two hypergradients
     yield compare(f"unrolled bias |unrolled - implicit| at {int(resolved.sum())} values of T",
-                  bias_predicted[resolved], bias_measured[resolved], 1e-6 * abs(exact) / bias_predicted[resolved] + 1e-9,
-                  "both reference hypergradients carry the 1e-7-relative finite-difference error: "
-                  "absolute error <= 1e-6 |dL/dridge|", relative=True)
-    truncated_fixed_k = predict("truncated", eta=_ETA, steps=np.maximum(horizon, 3), truncate=3)
+                  bias_predicted[resolved], bias_measured[resolved],
+                  1e-13 / bias_predicted[resolved] + 1e-6,
+                  "float64 round-off of each hypergradient ~1e-14 absolute, plus 1e-6 relative")
+    fixed_k_predicted = predict("truncated", eta=_ETA, steps=fixed_k, truncate=3)
     ctx.figure("bilevel_hypergradient_bias", {
-        "T": horizon[1:], "unrolled_bias": bias_predicted[1:],
-        "truncated_K3_bias": np.abs(truncated_fixed_k - exact)[1:],
-        "measured_unrolled_bias": bias_measured[1:]},
-        x="T", ys=("unrolled_bias", "truncated_K3_bias", "measured_unrolled_bias"), logy=True,
-        title=f"ridge hypergradient bias vs unrolled steps T (eta={_ETA}, ridge={_RIDGE})",
-        ylabel="|dL_val/dridge - IFT value|")
+        "T": horizon[1:], "predicted_unrolled": bias_predicted[1:],
+        "predicted_truncated_K3": np.abs(fixed_k_predicted - exact)[1:],
+        "measured_unrolled": bias_measured[1:], "measured_truncated_K3": np.abs(fixed_k_measured - autodiff_exact)[1:]},
+        x="T", ys=("predicted_unrolled", "predicted_truncated_K3", "measured_unrolled", "measured_truncated_K3"),
+        logy=True, title=f"ridge hypergradient bias vs unrolled steps T (eta={_ETA}, ridge={_RIDGE})",
+        ylabel="|dL_val/dridge - implicit (IFT) value|")
 
 
 def _nqm(ctx: Context):
-    """Three curvatures a decade apart, noise proportional to curvature (Wu et al.'s choice), E theta_0^2 = 1."""
+    """Three curvatures a decade apart, noise proportional to curvature, E theta_0^2 = 1."""
     lam = np.array([1.0, 0.1, 0.01])
     return lam, lam.copy(), np.ones(3)
 
@@ -114,7 +121,7 @@ def short_horizon_bias(ctx: Context, numerator, denominator, moment, schedule_1d
     chains = 2000 if ctx.smoke else 8000 if ctx.quick else 100_000
     run = sim.sgd_with_schedule(ctx.key("bilevel.short_horizon_bias"), lam, noise, m0, rates, chains)
     times = np.array([1, horizon // 4, horizon // 2, horizon])
-    yield compare(f"greedy schedule's expected loss at t = {list(times)} vs Monte Carlo ({chains} chains)",
+    yield compare(f"greedy schedule's expected loss at t = {[int(v) for v in times]} vs Monte Carlo ({chains} chains)",
                   losses[times], np.asarray(run.loss_mean)[times], 4 * np.asarray(run.loss_sem)[times],
                   "4 Monte Carlo standard errors", relative=False)
     optimal = sim.horizon_optimal_schedule(lam, noise, m0, horizon, initial_lr=float(rates[0]))
@@ -141,9 +148,9 @@ def short_horizon_bias(ctx: Context, numerator, denominator, moment, schedule_1d
     yield compare_outcome(f"at a short horizon t = {short} the greedy schedule's loss is lower",
                           "greedy lower", "greedy lower" if losses[short] < optimal_losses[short] else "greedy higher",
                           "why a short-horizon meta-objective prefers the greedy (too small) rates")
-    t = np.arange(horizon)
     ctx.figure("bilevel_short_horizon_schedules", {
-        "t": t, "greedy_lr": rates, "measured_greedy_line_search": searched, "measured_horizon_optimal_lr": optimal},
-        x="t", ys=("greedy_lr", "measured_greedy_line_search", "measured_horizon_optimal_lr"), logy=True,
+        "step": np.arange(horizon), "predicted_greedy": rates, "measured_greedy": searched,
+        "measured_horizon_optimal": optimal},
+        x="step", ys=("predicted_greedy", "measured_greedy", "measured_horizon_optimal"), logy=True,
         title=f"NQM (lam = 1, 0.1, 0.01): greedy vs horizon-optimal learning rate, T = {horizon}",
-        ylabel="learning rate")
+        ylabel="learning rate (greedy: closed form vs line search; horizon-optimal: L-BFGS)")
