@@ -32,7 +32,7 @@ import sympy as sp
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
-from analytic.games._roots import max_root_modulus, quadratic_radius
+from analytic.games._roots import momentum_half_radius, quadratic_radius
 from analytic.games._symbols import momentum, sigma, z
 from analytic.references import cite
 from analytic.symbols import eta
@@ -109,11 +109,45 @@ def quadratic_factor(method: str) -> tuple[sp.Expr, sp.Expr]:
     return sp.simplify(-coeffs[1]), sp.simplify(coeffs[2])
 
 
+def half_polynomial(method: str = "negative_momentum") -> tuple[sp.Expr, sp.Symbol]:
+    r"""(q, w): a quartic q(w) whose roots squared, $z = w^2$, are the roots of ``method``'s charpoly.
+
+    The negative-momentum characteristic polynomial is $P(z) = p(z)^2 + (\eta\sigma)^2 z^3$
+    with $p = P|_{\eta\sigma = 0}$ a perfect square's root (sympy: ``factor`` of the
+    $\eta\sigma$-free part). Hence $P(w^2) = q(w)\,\bar q(w)$ with
+    $q(w) = p(w^2) - i\eta\sigma w^3$, $\bar q(w) = q(-w)$, and the roots of $P$ are the
+    squares of the roots of $q$. Near $\eta\sigma = 0$ the roots of $P$ are double
+    (at 1 and at the momentum), which no root finder resolves beyond about 1e-8; the
+    roots of $q$ there ($\pm1$, $\pm\sqrt{\beta}$) are simple, so their moduli come out to
+    float64 precision.
+    """
+    if method != "negative_momentum":
+        raise ValueError(f"half_polynomial is derived for 'negative_momentum' only, got {method!r}")
+    w = sp.Symbol("w")
+    poly = characteristic_polynomial(method)
+    coupling = sp.expand(poly - poly.subs(sigma, 0))
+    square = sp.factor(poly.subs(sigma, 0))
+    root = sp.sqrt(square)  # (z - 1)(z - momentum), up to sign
+    if not (square.is_Pow and square.exp == 2) and not all(
+            e % 2 == 0 for _, e in sp.factor_list(square)[1]):
+        raise ValueError(f"{method}: the sigma-free part {square} is not a perfect square")
+    root = sp.Mul(*[f ** (e // 2) for f, e in sp.factor_list(square)[1]])
+    rest = sp.cancel(coupling / z**3)  # (eta sigma)^2
+    amplitude = sp.sqrt(sp.factor(rest))
+    half = sp.expand(root.subs(z, w**2) - sp.I * amplitude * w**3)
+    if sp.expand(half * half.subs(w, -w) - poly.subs(z, w**2)) != 0:
+        raise ValueError(f"{method}: P(w^2) does not split as q(w) q(-w) with q = {half}")
+    evaluated = (w**2 - 1) * (w**2 - momentum) - sp.I * eta * sigma * w**3  # what momentum_half_radius solves
+    if sp.expand(half - evaluated) != 0 and sp.expand(half.subs(w, -w) - evaluated) != 0:
+        raise ValueError(f"{method}: q = {half} is not the quartic momentum_half_radius evaluates")
+    return half, w
+
+
 def radius_expression(method: str, safe: bool = True) -> sp.Expr:
     """The spectral radius of ``method`` as a sympy expression in eta, sigma (and momentum)."""
     if method == "negative_momentum":
-        coeffs = sp.Poly(characteristic_polynomial(method), z).all_coeffs()
-        return max_root_modulus(*[sp.factor(c) for c in coeffs[1:]])
+        half_polynomial(method)  # derives and checks the split P(w^2) = q(w) q(-w)
+        return momentum_half_radius(eta * sigma, momentum) ** 2
     b, c = quadratic_factor(method)
     return quadratic_radius(b, c, safe=safe)
 
@@ -131,8 +165,9 @@ _CONDITIONS = {
     "alternating_gda": "rho = 1 (a bounded rotation, det M = 1) for eta sigma < 2; rho > 1 above",
     "extragradient": "rho < 1 (converges) exactly for eta sigma < 1",
     "optimistic_gda": "rho < 1 (converges) exactly for eta sigma < 1/sqrt(3)",
-    "negative_momentum": "momentum in (-1, 1); the radius is the largest root modulus of the quartic "
-                         "characteristic polynomial, found by Durand-Kerner iteration in JAX",
+    "negative_momentum": "momentum in (-1, 1); the radius is the largest squared root modulus of the "
+                         "quartic q(w) with P(w^2) = q(w) q(-w) (simple roots where P has double ones), "
+                         "found by Durand-Kerner iteration in JAX",
 }
 
 
@@ -141,7 +176,8 @@ def _radius(method: str) -> Formula:
     params = (eta, momentum, sigma) if method == "negative_momentum" else (eta, sigma)
     derivation = ("sympy: Jacobian of the update in the state (iteration matrix), charpoly"
                   + (", factored over Q(i) into conjugate quadratics" if method == "optimistic_gda" else "")
-                  + ("; coefficients of the quartic handed to a JAX root finder" if method == "negative_momentum"
+                  + ("; P(w^2) split as q(w) q(-w) (the sigma-free part is a square), the coefficients "
+                     "of q handed to a JAX root finder" if method == "negative_momentum"
                      else "; largest root modulus in each discriminant regime"))
     return Formula(
         expr=expr,

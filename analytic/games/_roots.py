@@ -14,9 +14,13 @@ simplifies, and only then puts back $R = \sqrt{\pm D}$. JAX evaluates both branc
 of a ``Piecewise``, so each $\sqrt{\pm D}$ gets its argument replaced by 1 where its
 branch is not taken (``Heaviside``), and neither values nor gradients see a NaN.
 
-Polynomials of degree 4 without a factorisation (negative momentum) have no useful
-radical form: :func:`max_root_modulus` is a sympy function whose JAX evaluation finds
-the roots by Durand-Kerner (Weierstrass) iteration in complex arithmetic.
+Polynomials of degree 4 without a factorisation have no useful radical form:
+:func:`max_root_modulus` is a sympy function whose JAX evaluation finds the roots by
+Durand-Kerner (Weierstrass) iteration in complex arithmetic. Negative momentum's quartic
+has double roots at $\eta\sigma = 0$, which no root finder resolves beyond about 1e-8 (so
+arrays and scalars, compiled differently, disagreed in the 9th digit);
+:func:`momentum_half_radius` solves instead the quartic $q(w)$ with $P(w^2) = q(w)q(-w)$,
+whose roots there are simple, in a form evaluated to full relative precision.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import jax.numpy as jnp
 import sympy as sp
 from sympy.utilities.lambdify import implemented_function
 
-__all__ = ["quadratic_radius", "max_root_modulus", "durand_kerner_radius"]
+__all__ = ["quadratic_radius", "max_root_modulus", "durand_kerner_radius", "momentum_half_radius"]
 
 
 def quadratic_radius(b: sp.Expr, c: sp.Expr, safe: bool = True) -> sp.Expr:
@@ -78,6 +82,19 @@ def _modulus(square: sp.Expr, R: sp.Symbol, R_squared: sp.Expr) -> sp.Expr:
     return sp.simplify(sp.sqrt(sp.factor(sp.expand(square).xreplace({R**2: R_squared}))) / 2)
 
 
+def _durand_kerner(evaluate, n: int, bound, cdtype, iterations: int):
+    """The n roots of the monic polynomial ``evaluate`` (batched), from the Cauchy ``bound``."""
+    start = (0.4 + 0.9j) ** jnp.arange(n)
+    roots = (bound * start / jnp.abs(start)).astype(cdtype) * jnp.exp(0.25j)
+
+    def step(_, zs):
+        differences = zs[..., :, None] - zs[..., None, :]
+        differences = jnp.where(jnp.eye(n, dtype=bool), 1.0, differences)
+        return zs - evaluate(zs) / jnp.prod(differences, axis=-1)
+
+    return jax.lax.fori_loop(0, iterations, step, roots)
+
+
 def durand_kerner_radius(*coefficients, iterations: int = 400):
     """max |z| over the roots of ``z**n + c[0] z**(n-1) + ... + c[-1]`` (JAX, broadcasting).
 
@@ -87,13 +104,11 @@ def durand_kerner_radius(*coefficients, iterations: int = 400):
     about the square root of float64 precision, as for any root finder).
     """
     coeffs = jnp.broadcast_arrays(*[jnp.asarray(c) for c in coefficients])
-    real_dtype = jnp.result_type(*coeffs, float)
+    real_dtype = jnp.result_type(*[jnp.real(c) for c in coeffs], float)  # complex coefficients allowed
     cdtype = jnp.result_type(real_dtype, jnp.complex64)
     coeffs = jnp.stack([c.astype(cdtype) for c in coeffs], axis=-1)  # (..., n)
     n = coeffs.shape[-1]
     bound = 1 + jnp.max(jnp.abs(coeffs), axis=-1, keepdims=True)  # Cauchy bound on |roots|
-    start = (0.4 + 0.9j) ** jnp.arange(n)
-    roots = (bound * start / jnp.abs(start)).astype(cdtype) * jnp.exp(0.25j)
 
     def poly(zz):
         value = jnp.ones_like(zz)
@@ -101,15 +116,37 @@ def durand_kerner_radius(*coefficients, iterations: int = 400):
             value = value * zz + coeffs[..., k:k + 1]
         return value
 
-    def step(_, zs):
-        differences = zs[..., :, None] - zs[..., None, :]
-        differences = jnp.where(jnp.eye(n, dtype=bool), 1.0, differences)
-        return zs - poly(zs) / jnp.prod(differences, axis=-1)
+    roots = _durand_kerner(poly, n, bound, cdtype, iterations)
+    return jnp.max(jnp.abs(roots), axis=-1).astype(real_dtype)
 
-    roots = jax.lax.fori_loop(0, iterations, step, roots)
+
+def momentum_half_quartic_radius(coupling, momentum, iterations: int = 400):
+    r"""max |w| over the roots of $q(w) = (w^2 - 1)(w^2 - \beta) - i a w^3$ (JAX, broadcasting).
+
+    ``coupling`` $= a = \eta\sigma$, ``momentum`` $= \beta$. $q$ is evaluated as
+    $d\,(d + (1 - \beta)) - i a w^3$ with $d = (w - 1)(w + 1)$: near the double root
+    $w = 1$ of $\beta \to 1$, $a \to 0$ every term is then computed to relative float64
+    precision, so close roots are separated as far as the data allow (the monomial form
+    loses the digits a near-double root needs).
+    """
+    a, beta = jnp.broadcast_arrays(jnp.asarray(coupling), jnp.asarray(momentum))
+    real_dtype = jnp.result_type(a, beta, float)
+    cdtype = jnp.result_type(real_dtype, jnp.complex64)
+    a, gap = a.astype(real_dtype)[..., None], (1 - beta.astype(real_dtype))[..., None]
+
+    def quartic(w):
+        d = (w - 1) * (w + 1)
+        return d * (d + gap) - 1j * a * w**3
+
+    bound = 1 + jnp.maximum(jnp.maximum(a, jnp.abs(2 - gap)), jnp.abs(1 - gap))  # Cauchy bound
+    roots = _durand_kerner(quartic, 4, bound, cdtype, iterations)
     return jnp.max(jnp.abs(roots), axis=-1).astype(real_dtype)
 
 
 max_root_modulus = implemented_function("max_root_modulus", durand_kerner_radius)
 max_root_modulus.__doc__ = ("sympy function max_root_modulus(c1, ..., cn): the largest |z| over the "
                             "roots of z**n + c1 z**(n-1) + ... + cn, evaluated by Durand-Kerner in JAX")
+
+momentum_half_radius = implemented_function("momentum_half_radius", momentum_half_quartic_radius)
+momentum_half_radius.__doc__ = ("sympy function momentum_half_radius(a, beta): the largest |w| over the roots of "
+                                "(w**2 - 1)(w**2 - beta) - I a w**3, evaluated by Durand-Kerner in JAX")
