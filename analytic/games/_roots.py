@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import sympy as sp
 from sympy.utilities.lambdify import implemented_function
 
-__all__ = ["quadratic_radius", "max_root_modulus", "durand_kerner_radius", "momentum_half_radius"]
+__all__ = ["quadratic_radius", "complex_quadratic_radius", "max_root_modulus", "durand_kerner_radius", "momentum_half_radius"]
 
 
 def quadratic_radius(b: sp.Expr, c: sp.Expr, safe: bool = True) -> sp.Expr:
@@ -71,6 +71,22 @@ def quadratic_radius(b: sp.Expr, c: sp.Expr, safe: bool = True) -> sp.Expr:
     branches = [(real_branch.subs(R, sp.sqrt(real_arg)), D > 0),
                 (imag_branch.subs(R, sp.sqrt(imag_arg)), True)]
     return sp.piecewise_fold(sp.Piecewise(*branches))
+
+
+def complex_quadratic_radius(b: sp.Expr, c: sp.Expr) -> sp.Expr:
+    r"""max |z| over the roots $(b \pm \sqrt D)/2$ of $z^2 - bz + c$, with $b$, $c$ complex.
+
+    In real arithmetic: with $D = b^2 - 4c = p + iq$, the principal root is
+    $s = \sqrt{(|D| + p)/2} + i\,\mathrm{sign}(q)\sqrt{(|D| - p)/2}$, and
+    $|b \pm s|^2 = |b|^2 + |D| \pm 2\,\mathrm{Re}(\bar b s)$, so
+    $\rho = \tfrac12\sqrt{|b|^2 + |D| + 2|\mathrm{Re}(\bar b s)|}$.
+    """
+    b_re, b_im = (sp.expand(part) for part in sp.expand(b).as_real_imag())
+    p, q = (sp.expand(part) for part in sp.expand(b**2 - 4 * c).as_real_imag())
+    size = sp.sqrt(p**2 + q**2)
+    # Max(0, .): |D| -+ p can round to -1e-17 where q ~ 0; the exact value is >= 0
+    s_re, s_im = sp.sqrt(sp.Max(0, (size + p) / 2)), sp.sign(q) * sp.sqrt(sp.Max(0, (size - p) / 2))
+    return sp.sqrt(b_re**2 + b_im**2 + size + 2 * sp.Abs(b_re * s_re + b_im * s_im)) / 2
 
 
 def _modulus(square: sp.Expr, R: sp.Symbol, R_squared: sp.Expr) -> sp.Expr:
@@ -120,25 +136,27 @@ def durand_kerner_radius(*coefficients, iterations: int = 400):
     return jnp.max(jnp.abs(roots), axis=-1).astype(real_dtype)
 
 
-def momentum_half_quartic_radius(coupling, momentum, iterations: int = 400):
-    r"""max |w| over the roots of $q(w) = (w^2 - 1)(w^2 - \beta) - i a w^3$ (JAX, broadcasting).
+def momentum_half_quartic_radius(coupling, momentum, damping=0.0, iterations: int = 400):
+    r"""max |w| over the roots of $q(w) = (w^2 - 1)(w^2 - \beta) + c w^2 - i a w^3$ (JAX, broadcasting).
 
-    ``coupling`` $= a = \eta\sigma$, ``momentum`` $= \beta$. $q$ is evaluated as
-    $d\,(d + (1 - \beta)) - i a w^3$ with $d = (w - 1)(w + 1)$: near the double root
+    ``coupling`` $= a = \eta\sigma$, ``momentum`` $= \beta$, ``damping`` $= c = \eta\mu$ (0 on
+    a bilinear game). $q$ is evaluated as $d\,(d + (1 - \beta)) + c w^2 - i a w^3$ with
+    $d = (w - 1)(w + 1)$: near the double root
     $w = 1$ of $\beta \to 1$, $a \to 0$ every term is then computed to relative float64
     precision, so close roots are separated as far as the data allow (the monomial form
     loses the digits a near-double root needs).
     """
-    a, beta = jnp.broadcast_arrays(jnp.asarray(coupling), jnp.asarray(momentum))
-    real_dtype = jnp.result_type(a, beta, float)
+    a, beta, c = jnp.broadcast_arrays(jnp.asarray(coupling), jnp.asarray(momentum), jnp.asarray(damping))
+    real_dtype = jnp.result_type(a, beta, c, float)
     cdtype = jnp.result_type(real_dtype, jnp.complex64)
-    a, gap = a.astype(real_dtype)[..., None], (1 - beta.astype(real_dtype))[..., None]
+    a, c = a.astype(real_dtype)[..., None], c.astype(real_dtype)[..., None]
+    gap = (1 - beta.astype(real_dtype))[..., None]
 
     def quartic(w):
         d = (w - 1) * (w + 1)
-        return d * (d + gap) - 1j * a * w**3
+        return d * (d + gap) + c * w**2 - 1j * a * w**3
 
-    bound = 1 + jnp.maximum(jnp.maximum(a, jnp.abs(2 - gap)), jnp.abs(1 - gap))  # Cauchy bound
+    bound = 1 + jnp.maximum(jnp.maximum(a, jnp.abs(2 - gap - c)), jnp.abs(1 - gap))  # Cauchy bound
     roots = _durand_kerner(quartic, 4, bound, cdtype, iterations)
     return jnp.max(jnp.abs(roots), axis=-1).astype(real_dtype)
 
@@ -148,5 +166,5 @@ max_root_modulus.__doc__ = ("sympy function max_root_modulus(c1, ..., cn): the l
                             "roots of z**n + c1 z**(n-1) + ... + cn, evaluated by Durand-Kerner in JAX")
 
 momentum_half_radius = implemented_function("momentum_half_radius", momentum_half_quartic_radius)
-momentum_half_radius.__doc__ = ("sympy function momentum_half_radius(a, beta): the largest |w| over the roots of "
-                                "(w**2 - 1)(w**2 - beta) - I a w**3, evaluated by Durand-Kerner in JAX")
+momentum_half_radius.__doc__ = ("sympy function momentum_half_radius(a, beta, c): the largest |w| over the roots "
+                                "of (w**2 - 1)(w**2 - beta) + c w**2 - I a w**3, evaluated by Durand-Kerner in JAX")
