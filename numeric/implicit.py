@@ -1,19 +1,22 @@
-"""Gradient descent on scalar factorisation ``L(w1, w2) = (w1 w2 - y)^2``, run directly.
+"""Gradient descent on scalar factorisation ``L(w1, w2) = (w1 w2 - y)^2``, and shuffled minibatch SGD
+on least squares, run directly.
 
-Independent of ``analytic``: the gradient is written by hand,
-``dL/dw1 = 2 (w1 w2 - y) w2``, ``dL/dw2 = 2 (w1 w2 - y) w1``.
+Independent of ``analytic``: the gradients are written by hand,
+``dL/dw1 = 2 (w1 w2 - y) w2``, ``dL/dw2 = 2 (w1 w2 - y) w1``; a minibatch's
+``grad L_k(w) = X_k^T (X_k w - y_k) / B``.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["FactorisationRun", "gd_factorisation"]
+__all__ = ["FactorisationRun", "gd_factorisation", "mean_sgd_least_squares"]
 
 
 class FactorisationRun(NamedTuple):
@@ -52,3 +55,48 @@ def gd_factorisation(w0, y, eta, steps: int) -> FactorisationRun:
     balance = weights[:, 0] ** 2 - weights[:, 1] ** 2
     diverged = ~jnp.all(jnp.isfinite(losses)) | (losses[-1] > 10 * losses[0])
     return FactorisationRun(weights, losses, balance, diverged)
+
+
+@functools.partial(jax.jit, static_argnames="length")
+def _mean_sgd(features, targets, orders, w0, eta, epochs, length):
+    batch = features.shape[1]
+
+    def epoch_from(w, order):
+        def step(v, k):
+            return v - eta * features[k].T @ (features[k] @ v - targets[k]) / batch, None
+
+        return jax.lax.scan(step, w, order)[0]
+
+    def epoch(w, n):
+        w = jnp.where(n < epochs, jnp.mean(jax.vmap(epoch_from, in_axes=(None, 0))(w, orders), axis=0), w)
+        return w, w
+
+    _, path = jax.lax.scan(epoch, w0, jnp.arange(length))
+    return jnp.concatenate([w0[None], path])
+
+
+def mean_sgd_least_squares(features, targets, w0, eta, epochs: int, max_epochs: int | None = None) -> jax.Array:
+    """The mean SGD iterate over random shuffles, after every epoch (``epochs + 1`` rows).
+
+    ``features`` (m, B, d) and ``targets`` (m, B): m minibatches of B examples; each
+    epoch visits them in a uniformly random order with ``w <- w - eta grad L_k(w)``.
+    The epoch map is affine in ``w``, so the mean over shuffles is exactly the mean of
+    the epoch maps of all m! orders (a ``vmap``) applied to the mean iterate. Calls with
+    one ``max_epochs`` (>= ``epochs``) share one compilation.
+    """
+    features = jnp.asarray(features, dtype=jnp.result_type(float))
+    targets = jnp.asarray(targets, dtype=features.dtype)
+    if features.ndim != 3 or targets.shape != features.shape[:2] or not 1 <= features.shape[0] <= 6:
+        raise ValueError(f"features must be (m, B, d) and targets (m, B) with 1 <= m <= 6, got "
+                         f"{features.shape} and {targets.shape}")
+    w0 = jnp.asarray(w0, dtype=features.dtype)
+    if w0.shape != features.shape[2:]:
+        raise ValueError(f"w0 must have shape {features.shape[2:]}, got {w0.shape}")
+    if not float(eta) > 0 or not np.isfinite(float(eta)):
+        raise ValueError(f"eta must be finite and > 0, got {eta!r}")
+    length = int(epochs) if max_epochs is None else int(max_epochs)
+    if not 1 <= int(epochs) <= length:
+        raise ValueError(f"epochs must be in [1, max_epochs = {length}], got {epochs!r}")
+    orders = jnp.array(list(itertools.permutations(range(features.shape[0]))))
+    path = _mean_sgd(features, targets, orders, w0, jnp.asarray(eta, features.dtype), int(epochs), length)
+    return path[: int(epochs) + 1]
