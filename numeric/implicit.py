@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["FactorisationRun", "gd_factorisation", "mean_sgd_least_squares"]
+__all__ = ["FactorisationRun", "gd_factorisation", "mean_sgd_least_squares", "DeepLinearRun", "gd_deep_linear"]
 
 
 class FactorisationRun(NamedTuple):
@@ -100,3 +100,68 @@ def mean_sgd_least_squares(features, targets, w0, eta, epochs: int, max_epochs: 
     orders = jnp.array(list(itertools.permutations(range(features.shape[0]))))
     path = _mean_sgd(features, targets, orders, w0, jnp.asarray(eta, features.dtype), int(epochs), length)
     return path[: int(epochs) + 1]
+
+
+class DeepLinearRun(NamedTuple):
+    """``balances[t, i]`` = W_{i+2}^T W_{i+2} - W_{i+1} W_{i+1}^T (one per adjacent pair) at t = 0..steps."""
+
+    balances: tuple
+    weights: tuple
+    losses: jax.Array
+
+
+def _deep_linear_loss(weights, x, y):
+    product = x
+    for w in weights:
+        product = w @ product
+    return jnp.sum((product - y) ** 2) / (2 * x.shape[1])
+
+
+def _balances(weights):
+    return tuple(upper.T @ upper - lower @ lower.T for lower, upper in zip(weights, weights[1:]))
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "flow"))
+def _deep_linear(weights, x, y, eta, steps, flow):
+    gradient = jax.grad(_deep_linear_loss)
+
+    def field(ws):
+        return tuple(-g for g in gradient(ws, x, y))
+
+    def step(ws, _):
+        if flow:  # RK4 on the gradient flow with time step eta
+            k1 = field(ws)
+            k2 = field(tuple(w + eta / 2 * k for w, k in zip(ws, k1)))
+            k3 = field(tuple(w + eta / 2 * k for w, k in zip(ws, k2)))
+            k4 = field(tuple(w + eta * k for w, k in zip(ws, k3)))
+            ws = tuple(w + eta / 6 * (a + 2 * b + 2 * c + d) for w, a, b, c, d in zip(ws, k1, k2, k3, k4))
+        else:
+            ws = tuple(w + eta * g for w, g in zip(ws, field(ws)))
+        return ws, (ws, _balances(ws), _deep_linear_loss(ws, x, y))
+
+    _, (path, balances, losses) = jax.lax.scan(step, weights, None, length=steps)
+    first = jax.tree.map(lambda a: a[None], (weights, _balances(weights), _deep_linear_loss(weights, x, y)))
+    path, balances, losses = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), first, (path, balances, losses))
+    return path, balances, losses
+
+
+def gd_deep_linear(weights, x, y, eta, steps: int, flow: bool = False) -> DeepLinearRun:
+    """GD (or, with ``flow=True``, RK4 on the gradient flow, time step ``eta``) on ``|W_N...W_1 x - y|^2/(2n)``.
+
+    ``weights``: matrices W_1 (h_1, d), ..., W_N (k, h_{N-1}); ``x`` (d, n), ``y`` (k, n).
+    The gradient is ``jax.grad`` of the loss.
+    """
+    weights = tuple(jnp.asarray(w, dtype=jnp.result_type(float)) for w in weights)
+    x, y = jnp.asarray(x, weights[0].dtype), jnp.asarray(y, weights[0].dtype)
+    if len(weights) < 2 or any(w.ndim != 2 for w in weights) or x.ndim != 2 or y.ndim != 2:
+        raise ValueError("weights must be >= 2 matrices, x (d, n) and y (k, n) matrices")
+    shapes_ok = weights[0].shape[1] == x.shape[0] and weights[-1].shape[0] == y.shape[0] and all(
+        lower.shape[0] == upper.shape[1] for lower, upper in zip(weights, weights[1:]))
+    if not shapes_ok or x.shape[1] != y.shape[1]:
+        raise ValueError(f"shapes do not chain: {[w.shape for w in weights]}, x {x.shape}, y {y.shape}")
+    if not float(eta) > 0 or not np.isfinite(float(eta)):
+        raise ValueError(f"eta must be finite and > 0, got {eta!r}")
+    if int(steps) < 1:
+        raise ValueError(f"steps must be >= 1, got {steps!r}")
+    path, balances, losses = _deep_linear(weights, x, y, jnp.asarray(eta, x.dtype), int(steps), bool(flow))
+    return DeepLinearRun(balances, path, losses)

@@ -29,11 +29,12 @@ from analytic._registry import Formulas
 from analytic.implicit import _factorisation, _sgd
 from analytic.implicit import _symbols as symbols
 from analytic.implicit._backward_error import modified_flow, modified_loss
+from analytic.implicit._balance import deep_linear_balance_drift
 from analytic.implicit._flows import gradient_flow
 from analytic.implicit._sgd import LEAST_SQUARES_BATCHES, LEAST_SQUARES_TARGETS, sgd_modified_loss
 
 __all__ = ["FORMULAS", "modified_loss", "modified_flow", "gradient_flow", "sgd_modified_loss",
-           "LEAST_SQUARES_BATCHES", "LEAST_SQUARES_TARGETS", "symbols"]
+           "LEAST_SQUARES_BATCHES", "LEAST_SQUARES_TARGETS", "deep_linear_balance_drift", "symbols"]
 
 FORMULAS = Formulas.merge(_factorisation.FORMULAS, _sgd.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)
