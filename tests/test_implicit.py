@@ -145,3 +145,38 @@ def test_mean_sgd_matches_numpy_average_over_orders():
 def test_sgd_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --- balancedness of deep linear networks -------------------------------------------------
+def test_chain_balance_drift_is_eta_squared_gradient_difference():
+    from analytic.implicit._symbols import w3
+
+    loss = (w3 * w2 * w1 - y) ** 2 / 2
+    grads = [sp.diff(loss, w) for w in (w1, w2, w3)]
+    drift = implicit.chain_balance_drift.expr
+    for i in range(2):
+        assert sp.expand(drift[i] - eta**2 * (grads[i + 1] ** 2 - grads[i] ** 2)) == 0
+        flow = 2 * [w2, w3][i] * -grads[i + 1] - 2 * [w1, w2][i] * -grads[i]
+        assert sp.expand(flow) == 0  # d/dt (w_{i+1}^2 - w_i^2) = 0 under the flow
+
+
+def test_matrix_balance_drift_matches_gd_with_autodiff():
+    rng = np.random.default_rng(2)
+    weights = [0.6 * rng.normal(size=(3, 2)), 0.6 * rng.normal(size=(2, 3))]
+    x, target = rng.normal(size=(2, 5)), rng.normal(size=(2, 5))
+    run = sim.gd_deep_linear(weights, x, target, 0.1, 3)
+    for t in range(3):
+        predicted = implicit.deep_linear_balance_drift([np.asarray(w)[t] for w in run.weights], x, target, 0.1)
+        measured = np.asarray(run.balances[0])[t + 1] - np.asarray(run.balances[0])[t]
+        np.testing.assert_allclose(np.asarray(predicted[0]), measured, atol=1e-14)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: sim.gd_deep_linear([np.ones((2, 2))], np.ones((2, 3)), np.ones((2, 3)), 0.1, 3), "at least|>= 2"),
+    (lambda: sim.gd_deep_linear([np.ones((2, 2)), np.ones((3, 3))], np.ones((2, 3)), np.ones((3, 3)), 0.1, 3),
+     "do not chain"),
+    (lambda: sim.gd_deep_linear([np.ones((2, 2))] * 2, np.ones((2, 3)), np.ones((2, 3)), 0.0, 3), "eta"),
+])
+def test_deep_linear_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
