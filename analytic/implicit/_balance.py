@@ -34,7 +34,7 @@ def deep_linear_balance_drift(weights, x, y, eta):
         >>> import numpy as np
         >>> from analytic.implicit import deep_linear_balance_drift
         >>> w = [np.array([[1.0]]), np.array([[2.0]])]   # (w2 w1 - 1)^2/2: grads r w2 = 2, r w1 = 1 (r = 1)
-        >>> float(deep_linear_balance_drift(w, np.array([[1.0]]), np.array([[1.0]]), 0.1)[0][0, 0])  # eta^2 (1 - 4)
+        >>> round(float(deep_linear_balance_drift(w, np.array([[1.0]]), np.array([[1.0]]), 0.1)[0][0, 0]), 12)  # eta^2 (1 - 4)
         -0.03
     """
     weights = [jnp.asarray(w, dtype=jnp.result_type(float)) for w in weights]
