@@ -13,7 +13,7 @@ What sympy derives here, from the inner loss alone:
 * ``ridge_weight``: $w^\star = b/a$ (``solve`` of the stationarity condition);
 * ``ift_sensitivity``: the implicit function theorem,
   $dw^\star/d\rho = -(\partial_w^2 L)^{-1}\partial_w\partial_\rho L = -b/a^2$
-  (Bengio 2000; Pedregosa 2016, arXiv:1602.02355v6, eq. (4), version unconfirmed);
+  (Bengio 2000; also Pedregosa 2016, arXiv:1602.02355, version and equation unconfirmed);
 * ``unrolled_weight``: $w_T = b/a + (w_0 - b/a)\,r^T$ (``rsolve`` of the GD recurrence);
 * ``unrolled_sensitivity``: $dw_T/d\rho = -\tfrac{b}{a^2}(1 - r^T) - \eta T r^{T-1}(w_0 - b/a)$,
   whose bias against the IFT value, $\tfrac{b}{a^2}r^T - \eta T r^{T-1}(w_0 - b/a)$, decays
