@@ -146,6 +146,11 @@ REFERENCES: dict[str, Reference] = {
                            "in Stochastic Gradient Descent", arxiv="2101.12176v1"),
     "wu2018": Reference("Wu, Ren, Liao, Grosse", 2018, "Understanding Short-Horizon Bias in Stochastic "
                         "Meta-Optimization", arxiv="1803.02021v1"),
+    "bengio2000": Reference("Bengio", 2000, "Gradient-Based Optimization of Hyperparameters",
+                            venue="Neural Computation 12(8)"),
+    # arXiv:1810.10667, version unconfirmed: cited by its venue
+    "shaban2019": Reference("Shaban, Cheng, Hatch, Boots", 2019, "Truncated Back-propagation for Bilevel "
+                            "Optimization", venue="AISTATS 2019"),
 
     # --- user-defined methods (add below) -----------------------------------------------------
     "ma2019": Reference("Ma and Yarats", 2019, "Quasi-hyperbolic momentum and Adam for deep learning",

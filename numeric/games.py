@@ -1,4 +1,4 @@
-"""Min-max methods run directly on bilinear games ``f(x, y) = x^T A y``.
+"""Min-max methods run directly on bilinear games ``f(x, y) = x^T A y`` (and strongly monotone ones).
 
 Independent of ``analytic``: nothing here knows a spectral radius. The vector field
 is ``F(x, y) = (A y, -A^T x)`` (x descends, y ascends). Methods (step ``eta``):
@@ -14,6 +14,11 @@ is ``F(x, y) = (A y, -A^T x)`` (x descends, y ascends). Methods (step ``eta``):
 Linear dynamics grow or shrink geometrically, so the state (with its history) is
 rescaled to unit norm after every step and the logarithm of the scale is carried:
 the true iterate is ``exp(log_scale[t]) * x[t]``. No overflow, whatever the rate.
+
+With ``mu > 0`` the game is the strongly monotone
+``f(x, y) = mu/2 |x|^2 + x^T A y - mu/2 |y|^2``: ``grad_x f = mu x + A y``,
+``grad_y f = A^T x - mu y``, and every update above uses these gradients
+(``mu = 0``, the default, is the bilinear game).
 """
 
 from __future__ import annotations
@@ -61,28 +66,35 @@ def random_bilinear_game(key, singular_values, dtype=None) -> tuple[jax.Array, j
     return (U * s) @ V.T, U, V
 
 
-def _step(method: str, A, eta, momentum, state):
+def _step(method: str, A, eta, momentum, mu, state):
     x, y, xp, yp = state
+
+    def grad_x(u, v):
+        return mu * u + A @ v
+
+    def grad_y(u, v):
+        return A.T @ u - mu * v
+
     if method == "simultaneous_gda":
-        return x - eta * (A @ y), y + eta * (A.T @ x), x, y
+        return x - eta * grad_x(x, y), y + eta * grad_y(x, y), x, y
     if method == "alternating_gda":
-        x_new = x - eta * (A @ y)
-        return x_new, y + eta * (A.T @ x_new), x, y
+        x_new = x - eta * grad_x(x, y)
+        return x_new, y + eta * grad_y(x_new, y), x, y
     if method == "extragradient":
-        x_half, y_half = x - eta * (A @ y), y + eta * (A.T @ x)
-        return x - eta * (A @ y_half), y + eta * (A.T @ x_half), x, y
+        x_half, y_half = x - eta * grad_x(x, y), y + eta * grad_y(x, y)
+        return x - eta * grad_x(x_half, y_half), y + eta * grad_y(x_half, y_half), x, y
     if method == "optimistic_gda":
-        x_new = x - 2 * eta * (A @ y) + eta * (A @ yp)
-        y_new = y + 2 * eta * (A.T @ x) - eta * (A.T @ xp)
+        x_new = x - 2 * eta * grad_x(x, y) + eta * grad_x(xp, yp)
+        y_new = y + 2 * eta * grad_y(x, y) - eta * grad_y(xp, yp)
         return x_new, y_new, x, y
     if method == "negative_momentum":
-        x_new = x - eta * (A @ y) + momentum * (x - xp)
-        y_new = y + eta * (A.T @ x_new) + momentum * (y - yp)
+        x_new = x - eta * grad_x(x, y) + momentum * (x - xp)
+        y_new = y + eta * grad_y(x_new, y) + momentum * (y - yp)
         return x_new, y_new, x, y
     raise ValueError(f"unknown method {method!r}; methods are {METHODS}")
 
 
-def _run(A, x0, y0, eta, momentum, x_prev, y_prev, method_index, steps):
+def _run(A, x0, y0, eta, momentum, mu, x_prev, y_prev, method_index, steps):
     """One trajectory; ``method_index`` (traced) picks the update by ``lax.switch``, so
     every method shares one compilation per shape."""
     branches = [functools.partial(_step, m) for m in METHODS]
@@ -92,7 +104,7 @@ def _run(A, x0, y0, eta, momentum, x_prev, y_prev, method_index, steps):
 
     def advance(carry, _):
         state, log_scale = carry
-        state = jax.lax.switch(method_index, branches, A, eta, momentum, state)
+        state = jax.lax.switch(method_index, branches, A, eta, momentum, mu, state)
         size = norm(state)
         state = tuple(s / size for s in state)
         log_scale = log_scale + jnp.log(size)
@@ -109,13 +121,13 @@ def _run(A, x0, y0, eta, momentum, x_prev, y_prev, method_index, steps):
 
 
 @functools.partial(jax.jit, static_argnames="steps")
-def _run_batch(A, x0, y0, eta, momentum, x_prev, y_prev, method_index, steps):
+def _run_batch(A, x0, y0, eta, momentum, mu, x_prev, y_prev, method_index, steps):
     one = functools.partial(_run, steps=steps)
-    return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, None))(
-        A, x0, y0, eta, momentum, x_prev, y_prev, method_index)
+    return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None))(
+        A, x0, y0, eta, momentum, mu, x_prev, y_prev, method_index)
 
 
-def _check_run(method, A, x0, y0, eta, momentum, steps, batch: bool) -> None:
+def _check_run(method, A, x0, y0, eta, momentum, steps, batch: bool, mu=0.0) -> None:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; methods are {METHODS}")
     lead = A.shape[:1] if batch else ()
@@ -125,7 +137,8 @@ def _check_run(method, A, x0, y0, eta, momentum, steps, batch: bool) -> None:
     if int(steps) < 1:
         raise ValueError(f"steps must be >= 1, got {steps!r}")
     for name, value, ok, valid in (("eta", eta, lambda v: v > 0, "(0, oo)"),
-                                   ("momentum", momentum, lambda v: (-1 < v) & (v < 1), "(-1, 1)")):
+                                   ("momentum", momentum, lambda v: (-1 < v) & (v < 1), "(-1, 1)"),
+                                   ("mu", mu, lambda v: v >= 0, "[0, oo)")):
         if isinstance(value, jax.core.Tracer):
             continue
         v = np.asarray(value, dtype=float)
@@ -136,14 +149,14 @@ def _check_run(method, A, x0, y0, eta, momentum, steps, batch: bool) -> None:
             raise ValueError(f"{name} contains NaN or inf")
 
 
-def run_batch(method: str, A, x0, y0, eta, steps: int, momentum=0.0, x_prev=None, y_prev=None
-              ) -> GameTrajectory:
+def run_batch(method: str, A, x0, y0, eta, steps: int, momentum=0.0, x_prev=None, y_prev=None,
+              mu=0.0) -> GameTrajectory:
     """:func:`run_method` over a leading batch axis of ``A`` (B, m, n), ``x0`` (B, m),
     ``y0`` (B, n) (and ``x_prev``, ``y_prev`` like them); ``eta`` and ``momentum``
     broadcast to (B,). One compilation per method, shapes and ``steps``; every field
-    of the result gains the batch axis."""
+    of the result gains the batch axis. ``mu`` (broadcast to (B,)) makes the game strongly monotone."""
     A, x0, y0 = jnp.asarray(A), jnp.asarray(x0), jnp.asarray(y0)
-    _check_run(method, A, x0, y0, eta, momentum, steps, batch=True)
+    _check_run(method, A, x0, y0, eta, momentum, steps, batch=True, mu=mu)
     x_prev = x0 if x_prev is None else jnp.asarray(x_prev)
     y_prev = y0 if y_prev is None else jnp.asarray(y_prev)
     if x_prev.shape != x0.shape or y_prev.shape != y0.shape:
@@ -152,20 +165,22 @@ def run_batch(method: str, A, x0, y0, eta, steps: int, momentum=0.0, x_prev=None
     batch = A.shape[0]
     eta = jnp.broadcast_to(jnp.asarray(eta, A.dtype), (batch,))
     momentum = jnp.broadcast_to(jnp.asarray(momentum, A.dtype), (batch,))
-    xs, ys, logs = _run_batch(A, x0, y0, eta, momentum, x_prev, y_prev, METHODS.index(method),
+    mu = jnp.broadcast_to(jnp.asarray(mu, A.dtype), (batch,))
+    xs, ys, logs = _run_batch(A, x0, y0, eta, momentum, mu, x_prev, y_prev, METHODS.index(method),
                               steps=int(steps))
     return GameTrajectory(xs, ys, logs, logs[:, -1] - logs[:, 0] > jnp.log(10.0))
 
 
-def run_method(method: str, A, x0, y0, eta, steps: int, momentum=0.0) -> GameTrajectory:
+def run_method(method: str, A, x0, y0, eta, steps: int, momentum=0.0, mu=0.0) -> GameTrajectory:
     """Run ``method`` on ``x^T A y`` from ``(x0, y0)`` for ``steps`` steps (``lax.scan``).
 
     The two-step methods start at rest (``z_{-1} = z_0``; :func:`run_batch` takes
     another history). ``eta`` and ``momentum`` may be traced (vmap over them);
-    ``momentum`` is used by ``"negative_momentum"`` only. Divergence is a result:
+    ``momentum`` is used by ``"negative_momentum"`` only; ``mu > 0`` adds
+    ``mu/2 |x|^2 - mu/2 |y|^2`` (strongly monotone). Divergence is a result:
     see :class:`GameTrajectory`.
     """
     A, x0, y0 = jnp.asarray(A), jnp.asarray(x0), jnp.asarray(y0)
-    _check_run(method, A, x0, y0, eta, momentum, steps, batch=False)
-    run = run_batch(method, A[None], x0[None], y0[None], eta, steps, momentum)
+    _check_run(method, A, x0, y0, eta, momentum, steps, batch=False, mu=mu)
+    run = run_batch(method, A[None], x0[None], y0[None], eta, steps, momentum, mu=mu)
     return GameTrajectory(*(field[0] for field in run))

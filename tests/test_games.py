@@ -184,3 +184,59 @@ def test_divergence_is_a_flag_not_an_overflow():
 def test_numeric_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- strongly monotone game mu/2 |x|^2 + x^T A y - mu/2 |y|^2 ------------------------------
+@pytest.mark.parametrize("method", games.METHODS)
+def test_monotone_radius_is_the_largest_eigenvalue_modulus(method):
+    from analytic.games._iteration import iteration_matrix
+    from analytic.games._symbols import mu
+
+    formula = games.FORMULAS.get(f"{method}_monotone_radius")
+    matrix = sp.lambdify((eta, mu, sigma, momentum), iteration_matrix(method, True), "numpy")
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        e, m, s, b = rng.uniform(0.02, 2.5), rng.uniform(0.01, 1.0), rng.uniform(0.05, 1.5), rng.uniform(-0.9, 0.9)
+        kwargs = dict(eta=e, mu=m, sigma=s, **({"momentum": b} if method == "negative_momentum" else {}))
+        want = np.max(np.abs(np.linalg.eigvals(np.asarray(matrix(e, m, s, b), dtype=float))))
+        assert float(formula(**kwargs)) == pytest.approx(want, rel=1e-9)  # eigvals: ~1e-14 off double roots
+
+
+def test_monotone_simultaneous_form_and_bilinear_limit():
+    from analytic.games._symbols import mu
+
+    radius = games.simultaneous_gda_monotone_radius.expr
+    assert sp.simplify(radius - sp.sqrt((1 - eta * mu) ** 2 + eta**2 * sigma**2)) == 0
+    for method in games.METHODS:
+        kwargs = dict(eta=np.array([0.3, 0.9]), sigma=0.7, **({"momentum": -0.5} if method == "negative_momentum"
+                                                              else {}))
+        near = games.FORMULAS.get(f"{method}_monotone_radius")(mu=1e-12, **kwargs)
+        np.testing.assert_allclose(near, games.FORMULAS.get(f"{method}_radius")(**kwargs), rtol=1e-9)
+
+
+def test_negative_momentum_radius_arrays_equal_elementwise_calls_at_double_roots():
+    eta_values = np.array([1e-7, 1e-3, 1.0, 1e3, 1e-7])
+    beta_values = np.array([-0.9999998, 0.5, 0.9999998, 0.0, 0.9999998])
+    sigma_values = np.array([1e-7, 1e-3, 1e-7, 1e3, 1e-3])
+    together = np.asarray(games.negative_momentum_radius(eta=eta_values, momentum=beta_values, sigma=sigma_values))
+    for i in range(5):
+        alone = float(games.negative_momentum_radius(eta=eta_values[i], momentum=beta_values[i],
+                                                     sigma=sigma_values[i]))
+        assert together[i] == pytest.approx(alone, rel=1e-12)
+    # the double root at eta sigma -> 0: |z| = 1 + O((eta sigma)^2), resolved to float64 (was ~1e-8)
+    assert float(games.negative_momentum_radius(eta=1e-7, momentum=-0.5, sigma=1e-7)) == pytest.approx(1.0, abs=1e-14)
+
+
+def test_run_method_with_mu_matches_numpy():
+    rng = np.random.default_rng(0)
+    A, x0, y0 = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=2)
+    run = sim.run_method("alternating_gda", A, x0, y0, 0.1, 20, mu=0.3)
+    x, y = x0.copy(), y0.copy()
+    for _ in range(20):
+        x = x - 0.1 * (0.3 * x + A @ y)
+        y = y + 0.1 * (A.T @ x - 0.3 * y)
+    scale = np.exp(float(run.log_scale[-1]))
+    np.testing.assert_allclose(scale * np.asarray(run.x[-1]), x, rtol=1e-12)
+    np.testing.assert_allclose(scale * np.asarray(run.y[-1]), y, rtol=1e-12)
+    with pytest.raises(ValueError, match="mu"):
+        sim.run_method("alternating_gda", A, x0, y0, 0.1, 20, mu=-1.0)

@@ -99,3 +99,84 @@ def test_gd_factorisation_matches_numpy_loop():
 def test_numeric_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- SGD's implicit regulariser (Smith, Dherin, Barrett, De 2021) ---------------------------
+def test_sgd_modified_loss_is_smith_et_al_form():
+    c = sp.symbols("c1:4", real=True)
+    losses = [(a * b - c[0]) ** 2 / 2, (a + b**2 - c[1]) ** 2 / 2, (a**2 - c[2] * b) ** 2 / 2]
+    m = len(losses)
+    full = sum(losses) / m
+    grads = [[sp.diff(loss, p) for p in (a, b)] for loss in losses]
+    full_grad = [sp.diff(full, p) for p in (a, b)]
+    published = full + eta / 4 * sum(g**2 for g in full_grad) + eta / (4 * m) * sum(
+        (gk[i] - full_grad[i]) ** 2 for gk in grads for i in range(2))
+    assert sp.expand(implicit.sgd_modified_loss(losses, [a, b]) - published) == 0
+    assert implicit.sgd_least_squares_modified_loss.derived
+    # one minibatch: SGD is GD and the regulariser is GD's eta/4 |grad L|^2
+    assert sp.expand(implicit.sgd_modified_loss([losses[0]], [a, b]) - implicit.modified_loss(losses[0], [a, b])) == 0
+
+
+def test_mean_sgd_matches_numpy_average_over_orders():
+    import itertools
+
+    features, targets = np.array(implicit.LEAST_SQUARES_BATCHES), np.array(implicit.LEAST_SQUARES_TARGETS)
+    path = np.asarray(sim.mean_sgd_least_squares(features, targets, [1.0, -1.0], 0.1, 3, max_epochs=5))
+    w = np.array([1.0, -1.0])
+    for _ in range(3):
+        ends = []
+        for order in itertools.permutations(range(3)):
+            v = w.copy()
+            for k in order:
+                v = v - 0.1 * features[k].T @ (features[k] @ v - targets[k]) / 2
+            ends.append(v)
+        w = np.mean(ends, axis=0)
+    assert path.shape == (4, 2)
+    np.testing.assert_allclose(path[-1], w, rtol=1e-13)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: implicit.sgd_modified_loss(a**2, [a]), TypeError, "sequence of sympy expressions"),
+    (lambda: implicit.sgd_modified_loss([a] * 6, [a]), ValueError, "1 to 5 losses"),
+    (lambda: sim.mean_sgd_least_squares(np.ones((3, 2)), np.ones(3), [0.0], 0.1, 2), ValueError, "features"),
+    (lambda: sim.mean_sgd_least_squares(np.ones((3, 2, 2)), np.ones((3, 2)), [0.0, 0.0], 0.1, 5, 3),
+     ValueError, "epochs"),
+])
+def test_sgd_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# --- balancedness of deep linear networks -------------------------------------------------
+def test_chain_balance_drift_is_eta_squared_gradient_difference():
+    from analytic.implicit._symbols import w3
+
+    loss = (w3 * w2 * w1 - y) ** 2 / 2
+    grads = [sp.diff(loss, w) for w in (w1, w2, w3)]
+    drift = implicit.chain_balance_drift.expr
+    for i in range(2):
+        assert sp.expand(drift[i] - eta**2 * (grads[i + 1] ** 2 - grads[i] ** 2)) == 0
+        flow = 2 * [w2, w3][i] * -grads[i + 1] - 2 * [w1, w2][i] * -grads[i]
+        assert sp.expand(flow) == 0  # d/dt (w_{i+1}^2 - w_i^2) = 0 under the flow
+
+
+def test_matrix_balance_drift_matches_gd_with_autodiff():
+    rng = np.random.default_rng(2)
+    weights = [0.6 * rng.normal(size=(3, 2)), 0.6 * rng.normal(size=(2, 3))]
+    x, target = rng.normal(size=(2, 5)), rng.normal(size=(2, 5))
+    run = sim.gd_deep_linear(weights, x, target, 0.1, 3)
+    for t in range(3):
+        predicted = implicit.deep_linear_balance_drift([np.asarray(w)[t] for w in run.weights], x, target, 0.1)
+        measured = np.asarray(run.balances[0])[t + 1] - np.asarray(run.balances[0])[t]
+        np.testing.assert_allclose(np.asarray(predicted[0]), measured, atol=1e-14)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: sim.gd_deep_linear([np.ones((2, 2))], np.ones((2, 3)), np.ones((2, 3)), 0.1, 3), "at least|>= 2"),
+    (lambda: sim.gd_deep_linear([np.ones((2, 2)), np.ones((3, 3))], np.ones((2, 3)), np.ones((3, 3)), 0.1, 3),
+     "do not chain"),
+    (lambda: sim.gd_deep_linear([np.ones((2, 2))] * 2, np.ones((2, 3)), np.ones((2, 3)), 0.0, 3), "eta"),
+])
+def test_deep_linear_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -14,6 +14,14 @@ and optimal steps from those radii (``_steps``). With $a = \eta\sigma$:
 * alternating GDA with momentum $\beta$ (``negative_momentum_radius``): the largest
   root of $((z-1)(z-\beta))^2 + a^2 z^3$; $\beta < 0$ makes it converge.
 
+The strongly monotone game $\mu/2\lVert x\rVert^2 + x^\top A y - \mu/2\lVert y\rVert^2$ has
+the same five methods under ``{method}_monotone_radius`` (parameters ``eta``, ``mu``,
+``sigma``, and ``momentum``): 2x2 methods by the same root regimes, optimistic GDA along
+an eigenvalue $\mu \pm i\sigma$ of the field, negative momentum (as on the bilinear game)
+through the half quartic $q(w)$ with $P(w^2) = q(w)q(-w)$, whose roots stay simple where
+$P$ has double ones. E.g. simultaneous GDA: $\rho = \sqrt{(1 - \eta\mu)^2 + \eta^2\sigma^2}$,
+convergent for $\eta < 2\mu/(\mu^2 + \sigma^2)$.
+
 Sources: Korpelevich 1976 (extragradient); Daskalakis, Ilyas, Syrgkanis, Zeng 2018,
 arXiv:1711.00141v2 (optimistic GDA); Gidel et al. 2019, arXiv:1807.04740v5
 (alternating updates, negative momentum); Zhang and Yu 2019, arXiv:1908.05699v5

@@ -32,8 +32,8 @@ import sympy as sp
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
-from analytic.games._roots import max_root_modulus, quadratic_radius
-from analytic.games._symbols import momentum, sigma, z
+from analytic.games._roots import complex_quadratic_radius, momentum_half_radius, quadratic_radius
+from analytic.games._symbols import momentum, mu, sigma, z
 from analytic.references import cite
 from analytic.symbols import eta
 
@@ -42,22 +42,21 @@ METHODS = ("simultaneous_gda", "alternating_gda", "extragradient", "optimistic_g
 _x, _y, _x_prev, _y_prev = sp.symbols("x y x_prev y_prev", real=True)
 
 
-def game_value(x: sp.Expr, y: sp.Expr) -> sp.Expr:
-    """The per-mode bilinear game f = sigma x y (the model statement)."""
-    return sigma * x * y
+def game_value(x: sp.Expr, y: sp.Expr, monotone: bool = False) -> sp.Expr:
+    """The per-mode game: bilinear f = sigma x y, or (``monotone``) mu/2 x^2 + sigma x y - mu/2 y^2."""
+    return sigma * x * y + (mu / 2 * (x**2 - y**2) if monotone else 0)
 
 
-def _grad_x(x: sp.Expr, y: sp.Expr) -> sp.Expr:
-    return sp.diff(game_value(_x, _y), _x).subs({_x: x, _y: y}, simultaneous=True)
-
-
-def _grad_y(x: sp.Expr, y: sp.Expr) -> sp.Expr:
-    return sp.diff(game_value(_x, _y), _y).subs({_x: x, _y: y}, simultaneous=True)
-
-
-def update(method: str) -> tuple[tuple[sp.Expr, ...], tuple[sp.Symbol, ...]]:
-    """(new state, state) of one step of ``method`` on the per-mode game."""
+def update(method: str, monotone: bool = False) -> tuple[tuple[sp.Expr, ...], tuple[sp.Symbol, ...]]:
+    """(new state, state) of one step of ``method`` on the per-mode game (strongly monotone if asked)."""
     x, y, xp, yp = _x, _y, _x_prev, _y_prev
+
+    def _grad_x(u, v):
+        return sp.diff(game_value(_x, _y, monotone), _x).subs({_x: u, _y: v}, simultaneous=True)
+
+    def _grad_y(u, v):
+        return sp.diff(game_value(_x, _y, monotone), _y).subs({_x: u, _y: v}, simultaneous=True)
+
     if method == "simultaneous_gda":
         return (x - eta * _grad_x(x, y), y + eta * _grad_y(x, y)), (x, y)
     if method == "alternating_gda":
@@ -78,16 +77,34 @@ def update(method: str) -> tuple[tuple[sp.Expr, ...], tuple[sp.Symbol, ...]]:
 
 
 @functools.cache
-def iteration_matrix(method: str) -> sp.Matrix:
+def iteration_matrix(method: str, monotone: bool = False) -> sp.Matrix:
     """Jacobian of the update in the state: the per-mode iteration matrix M."""
-    new, state = update(method)
+    new, state = update(method, monotone)
     return sp.Matrix(new).jacobian(state)
 
 
 @functools.cache
-def characteristic_polynomial(method: str) -> sp.Expr:
+def characteristic_polynomial(method: str, monotone: bool = False) -> sp.Expr:
     """det(z I - M), expanded, in the complex variable ``z``."""
-    return sp.expand(iteration_matrix(method).charpoly(z).as_expr())
+    return sp.expand(iteration_matrix(method, monotone).charpoly(z).as_expr())
+
+
+def optimistic_monotone_factor() -> tuple[sp.Expr, sp.Expr]:
+    r"""(b, c) of $z^2 - bz + c$ carrying the root moduli of optimistic GDA on the monotone game.
+
+    The field is linear, $F = Jz$ with $J = [[\mu, \sigma], [-\sigma, \mu]]$, so along an
+    eigenvector of $J$ (eigenvalue $\lambda$, from sympy) the method is the scalar
+    recursion $z_{t+1} = (1 - 2\eta\lambda)z_t + \eta\lambda z_{t-1}$. The product over
+    the two (conjugate) eigenvalues is checked to be the characteristic polynomial.
+    """
+    field = sp.Matrix([sp.diff(game_value(_x, _y, True), _x), -sp.diff(game_value(_x, _y, True), _y)])
+    jacobian = field.jacobian([_x, _y])
+    eigenvalues = sorted(jacobian.eigenvals(), key=lambda e: sp.default_sort_key(sp.im(e)))
+    factors = [(1 - 2 * eta * lam_, -eta * lam_) for lam_ in eigenvalues]
+    product = sp.expand(sp.Mul(*[z**2 - b * z + c for b, c in factors]))
+    if sp.expand(product - characteristic_polynomial("optimistic_gda", True)) != 0:
+        raise ValueError("optimistic GDA: the eigenvalue factors do not multiply to the characteristic polynomial")
+    return factors[-1]
 
 
 @functools.cache
@@ -109,11 +126,52 @@ def quadratic_factor(method: str) -> tuple[sp.Expr, sp.Expr]:
     return sp.simplify(-coeffs[1]), sp.simplify(coeffs[2])
 
 
-def radius_expression(method: str, safe: bool = True) -> sp.Expr:
-    """The spectral radius of ``method`` as a sympy expression in eta, sigma (and momentum)."""
+def half_polynomial(method: str = "negative_momentum", monotone: bool = False) -> tuple[sp.Expr, sp.Symbol]:
+    r"""(q, w): a quartic q(w) whose roots squared, $z = w^2$, are the roots of ``method``'s charpoly.
+
+    The negative-momentum characteristic polynomial is $P(z) = p(z)^2 + (\eta\sigma)^2 z^3$
+    with $p = P|_{\eta\sigma = 0}$ a perfect square's root (sympy: ``factor`` of the
+    $\eta\sigma$-free part). Hence $P(w^2) = q(w)\,\bar q(w)$ with
+    $q(w) = p(w^2) - i\eta\sigma w^3$, $\bar q(w) = q(-w)$, and the roots of $P$ are the
+    squares of the roots of $q$. Near $\eta\sigma = 0$ the roots of $P$ are double
+    (at 1 and at the momentum), which no root finder resolves beyond about 1e-8; the
+    roots of $q$ there ($\pm1$, $\pm\sqrt{\beta}$) are simple, so their moduli come out to
+    float64 precision. On the strongly monotone game (``monotone``) the same split holds,
+    with $p$ the heavy-ball polynomial $z^2 - (1 + \beta - \eta\mu)z + \beta$.
+    """
+    if method != "negative_momentum":
+        raise ValueError(f"half_polynomial is derived for 'negative_momentum' only, got {method!r}")
+    w = sp.Symbol("w")
+    poly = characteristic_polynomial(method, monotone)
+    coupling = sp.expand(poly - poly.subs(sigma, 0))
+    square = sp.factor(poly.subs(sigma, 0))
+    root = sp.sqrt(square)  # (z - 1)(z - momentum), up to sign
+    if not (square.is_Pow and square.exp == 2) and not all(
+            e % 2 == 0 for _, e in sp.factor_list(square)[1]):
+        raise ValueError(f"{method}: the sigma-free part {square} is not a perfect square")
+    root = sp.Mul(*[f ** (e // 2) for f, e in sp.factor_list(square)[1]])
+    rest = sp.cancel(coupling / z**3)  # (eta sigma)^2
+    amplitude = sp.sqrt(sp.factor(rest))
+    half = sp.expand(root.subs(z, w**2) - sp.I * amplitude * w**3)
+    if sp.expand(half * half.subs(w, -w) - poly.subs(z, w**2)) != 0:
+        raise ValueError(f"{method}: P(w^2) does not split as q(w) q(-w) with q = {half}")
+    evaluated = ((w**2 - 1) * (w**2 - momentum) + (eta * mu * w**2 if monotone else 0)
+                 - sp.I * eta * sigma * w**3)  # what momentum_half_radius solves
+    if sp.expand(half - evaluated) != 0 and sp.expand(half.subs(w, -w) - evaluated) != 0:
+        raise ValueError(f"{method}: q = {half} is not the quartic momentum_half_radius evaluates")
+    return half, w
+
+
+def radius_expression(method: str, safe: bool = True, monotone: bool = False) -> sp.Expr:
+    """The spectral radius of ``method`` as a sympy expression in eta, sigma (momentum, mu)."""
     if method == "negative_momentum":
-        coeffs = sp.Poly(characteristic_polynomial(method), z).all_coeffs()
-        return max_root_modulus(*[sp.factor(c) for c in coeffs[1:]])
+        half_polynomial(method, monotone)  # derives and checks the split P(w^2) = q(w) q(-w)
+        return momentum_half_radius(eta * sigma, momentum, eta * mu if monotone else 0) ** 2
+    if monotone:
+        if method == "optimistic_gda":
+            return complex_quadratic_radius(*optimistic_monotone_factor())
+        coeffs = sp.Poly(characteristic_polynomial(method, True), z).all_coeffs()
+        return quadratic_radius(-coeffs[1], coeffs[2], safe=safe)
     b, c = quadratic_factor(method)
     return quadratic_radius(b, c, safe=safe)
 
@@ -131,8 +189,9 @@ _CONDITIONS = {
     "alternating_gda": "rho = 1 (a bounded rotation, det M = 1) for eta sigma < 2; rho > 1 above",
     "extragradient": "rho < 1 (converges) exactly for eta sigma < 1",
     "optimistic_gda": "rho < 1 (converges) exactly for eta sigma < 1/sqrt(3)",
-    "negative_momentum": "momentum in (-1, 1); the radius is the largest root modulus of the quartic "
-                         "characteristic polynomial, found by Durand-Kerner iteration in JAX",
+    "negative_momentum": "momentum in (-1, 1); the radius is the largest squared root modulus of the "
+                         "quartic q(w) with P(w^2) = q(w) q(-w) (simple roots where P has double ones), "
+                         "found by Durand-Kerner iteration in JAX",
 }
 
 
@@ -141,7 +200,8 @@ def _radius(method: str) -> Formula:
     params = (eta, momentum, sigma) if method == "negative_momentum" else (eta, sigma)
     derivation = ("sympy: Jacobian of the update in the state (iteration matrix), charpoly"
                   + (", factored over Q(i) into conjugate quadratics" if method == "optimistic_gda" else "")
-                  + ("; coefficients of the quartic handed to a JAX root finder" if method == "negative_momentum"
+                  + ("; P(w^2) split as q(w) q(-w) (the sigma-free part is a square), the coefficients "
+                     "of q handed to a JAX root finder" if method == "negative_momentum"
                      else "; largest root modulus in each discriminant regime"))
     return Formula(
         expr=expr,
@@ -156,3 +216,31 @@ def _radius(method: str) -> Formula:
 
 
 FORMULAS.register_variants("{method}_radius", method=METHODS)(_radius)
+
+
+_MONOTONE_CONDITIONS = {
+    "simultaneous_gda": "converges exactly for eta < 2 mu / (mu^2 + sigma^2)",
+    "alternating_gda": "every root regime of the 2 x 2 iteration matrix",
+    "extragradient": "every root regime of the 2 x 2 iteration matrix",
+    "optimistic_gda": "the larger root modulus of the factor along one eigenvalue mu + i sigma of the field",
+    "negative_momentum": "momentum in (-1, 1); largest squared root modulus of the half quartic q(w), "
+                         "Durand-Kerner in JAX",
+}
+
+
+def _monotone_radius(method: str) -> Formula:
+    params = (eta, momentum, mu, sigma) if method == "negative_momentum" else (eta, mu, sigma)
+    return Formula(
+        expr=radius_expression(method, monotone=True), params=params, source=_SOURCES[method], derived=True,
+        derivation="sympy: the update on mu/2 x^2 + sigma x y - mu/2 y^2, its Jacobian in the state, charpoly, "
+                   "largest root modulus" + {"optimistic_gda": " (factor along an eigenvalue of the field)",
+                                             "negative_momentum": " (P(w^2) = q(w) q(-w), q to a JAX root finder)"
+                                             }.get(method, " in each discriminant regime"),
+        conditions=(_MONOTONE_CONDITIONS[method],
+                    "per singular value sigma of A in f = mu/2 |x|^2 + x^T A y - mu/2 |y|^2"),
+        domains={"momentum": sp.Interval.open(-1, 1)} if method == "negative_momentum" else {},
+        description=f"spectral radius of {method.replace('_', ' ')} on one mode of a strongly monotone game",
+    )
+
+
+FORMULAS.register_variants("{method}_monotone_radius", method=METHODS)(_monotone_radius)

@@ -14,9 +14,13 @@ simplifies, and only then puts back $R = \sqrt{\pm D}$. JAX evaluates both branc
 of a ``Piecewise``, so each $\sqrt{\pm D}$ gets its argument replaced by 1 where its
 branch is not taken (``Heaviside``), and neither values nor gradients see a NaN.
 
-Polynomials of degree 4 without a factorisation (negative momentum) have no useful
-radical form: :func:`max_root_modulus` is a sympy function whose JAX evaluation finds
-the roots by Durand-Kerner (Weierstrass) iteration in complex arithmetic.
+Polynomials of degree 4 without a factorisation have no useful radical form:
+:func:`max_root_modulus` is a sympy function whose JAX evaluation finds the roots by
+Durand-Kerner (Weierstrass) iteration in complex arithmetic. Negative momentum's quartic
+has double roots at $\eta\sigma = 0$, which no root finder resolves beyond about 1e-8 (so
+arrays and scalars, compiled differently, disagreed in the 9th digit);
+:func:`momentum_half_radius` solves instead the quartic $q(w)$ with $P(w^2) = q(w)q(-w)$,
+whose roots there are simple, in a form evaluated to full relative precision.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import jax.numpy as jnp
 import sympy as sp
 from sympy.utilities.lambdify import implemented_function
 
-__all__ = ["quadratic_radius", "max_root_modulus", "durand_kerner_radius"]
+__all__ = ["quadratic_radius", "complex_quadratic_radius", "max_root_modulus", "durand_kerner_radius", "momentum_half_radius"]
 
 
 def quadratic_radius(b: sp.Expr, c: sp.Expr, safe: bool = True) -> sp.Expr:
@@ -69,6 +73,22 @@ def quadratic_radius(b: sp.Expr, c: sp.Expr, safe: bool = True) -> sp.Expr:
     return sp.piecewise_fold(sp.Piecewise(*branches))
 
 
+def complex_quadratic_radius(b: sp.Expr, c: sp.Expr) -> sp.Expr:
+    r"""max |z| over the roots $(b \pm \sqrt D)/2$ of $z^2 - bz + c$, with $b$, $c$ complex.
+
+    In real arithmetic: with $D = b^2 - 4c = p + iq$, the principal root is
+    $s = \sqrt{(|D| + p)/2} + i\,\mathrm{sign}(q)\sqrt{(|D| - p)/2}$, and
+    $|b \pm s|^2 = |b|^2 + |D| \pm 2\,\mathrm{Re}(\bar b s)$, so
+    $\rho = \tfrac12\sqrt{|b|^2 + |D| + 2|\mathrm{Re}(\bar b s)|}$.
+    """
+    b_re, b_im = (sp.expand(part) for part in sp.expand(b).as_real_imag())
+    p, q = (sp.expand(part) for part in sp.expand(b**2 - 4 * c).as_real_imag())
+    size = sp.sqrt(p**2 + q**2)
+    # Max(0, .): |D| -+ p can round to -1e-17 where q ~ 0; the exact value is >= 0
+    s_re, s_im = sp.sqrt(sp.Max(0, (size + p) / 2)), sp.sign(q) * sp.sqrt(sp.Max(0, (size - p) / 2))
+    return sp.sqrt(b_re**2 + b_im**2 + size + 2 * sp.Abs(b_re * s_re + b_im * s_im)) / 2
+
+
 def _modulus(square: sp.Expr, R: sp.Symbol, R_squared: sp.Expr) -> sp.Expr:
     """sqrt(square) / 2, in the shorter of two forms: as it stands (a perfect square in
     R stays one), or with R**2 replaced by its value (which can cancel, e.g. |z|^2 = c)."""
@@ -76,6 +96,19 @@ def _modulus(square: sp.Expr, R: sp.Symbol, R_squared: sp.Expr) -> sp.Expr:
     if as_is.is_polynomial(R) and sp.degree(as_is, R) <= 1:
         return as_is
     return sp.simplify(sp.sqrt(sp.factor(sp.expand(square).xreplace({R**2: R_squared}))) / 2)
+
+
+def _durand_kerner(evaluate, n: int, bound, cdtype, iterations: int):
+    """The n roots of the monic polynomial ``evaluate`` (batched), from the Cauchy ``bound``."""
+    start = (0.4 + 0.9j) ** jnp.arange(n)
+    roots = (bound * start / jnp.abs(start)).astype(cdtype) * jnp.exp(0.25j)
+
+    def step(_, zs):
+        differences = zs[..., :, None] - zs[..., None, :]
+        differences = jnp.where(jnp.eye(n, dtype=bool), 1.0, differences)
+        return zs - evaluate(zs) / jnp.prod(differences, axis=-1)
+
+    return jax.lax.fori_loop(0, iterations, step, roots)
 
 
 def durand_kerner_radius(*coefficients, iterations: int = 400):
@@ -87,13 +120,11 @@ def durand_kerner_radius(*coefficients, iterations: int = 400):
     about the square root of float64 precision, as for any root finder).
     """
     coeffs = jnp.broadcast_arrays(*[jnp.asarray(c) for c in coefficients])
-    real_dtype = jnp.result_type(*coeffs, float)
+    real_dtype = jnp.result_type(*[jnp.real(c) for c in coeffs], float)  # complex coefficients allowed
     cdtype = jnp.result_type(real_dtype, jnp.complex64)
     coeffs = jnp.stack([c.astype(cdtype) for c in coeffs], axis=-1)  # (..., n)
     n = coeffs.shape[-1]
     bound = 1 + jnp.max(jnp.abs(coeffs), axis=-1, keepdims=True)  # Cauchy bound on |roots|
-    start = (0.4 + 0.9j) ** jnp.arange(n)
-    roots = (bound * start / jnp.abs(start)).astype(cdtype) * jnp.exp(0.25j)
 
     def poly(zz):
         value = jnp.ones_like(zz)
@@ -101,15 +132,39 @@ def durand_kerner_radius(*coefficients, iterations: int = 400):
             value = value * zz + coeffs[..., k:k + 1]
         return value
 
-    def step(_, zs):
-        differences = zs[..., :, None] - zs[..., None, :]
-        differences = jnp.where(jnp.eye(n, dtype=bool), 1.0, differences)
-        return zs - poly(zs) / jnp.prod(differences, axis=-1)
+    roots = _durand_kerner(poly, n, bound, cdtype, iterations)
+    return jnp.max(jnp.abs(roots), axis=-1).astype(real_dtype)
 
-    roots = jax.lax.fori_loop(0, iterations, step, roots)
+
+def momentum_half_quartic_radius(coupling, momentum, damping=0.0, iterations: int = 400):
+    r"""max |w| over the roots of $q(w) = (w^2 - 1)(w^2 - \beta) + c w^2 - i a w^3$ (JAX, broadcasting).
+
+    ``coupling`` $= a = \eta\sigma$, ``momentum`` $= \beta$, ``damping`` $= c = \eta\mu$ (0 on
+    a bilinear game). $q$ is evaluated as $d\,(d + (1 - \beta)) + c w^2 - i a w^3$ with
+    $d = (w - 1)(w + 1)$: near the double root
+    $w = 1$ of $\beta \to 1$, $a \to 0$ every term is then computed to relative float64
+    precision, so close roots are separated as far as the data allow (the monomial form
+    loses the digits a near-double root needs).
+    """
+    a, beta, c = jnp.broadcast_arrays(jnp.asarray(coupling), jnp.asarray(momentum), jnp.asarray(damping))
+    real_dtype = jnp.result_type(a, beta, c, float)
+    cdtype = jnp.result_type(real_dtype, jnp.complex64)
+    a, c = a.astype(real_dtype)[..., None], c.astype(real_dtype)[..., None]
+    gap = (1 - beta.astype(real_dtype))[..., None]
+
+    def quartic(w):
+        d = (w - 1) * (w + 1)
+        return d * (d + gap) + c * w**2 - 1j * a * w**3
+
+    bound = 1 + jnp.maximum(jnp.maximum(a, jnp.abs(2 - gap - c)), jnp.abs(1 - gap))  # Cauchy bound
+    roots = _durand_kerner(quartic, 4, bound, cdtype, iterations)
     return jnp.max(jnp.abs(roots), axis=-1).astype(real_dtype)
 
 
 max_root_modulus = implemented_function("max_root_modulus", durand_kerner_radius)
 max_root_modulus.__doc__ = ("sympy function max_root_modulus(c1, ..., cn): the largest |z| over the "
                             "roots of z**n + c1 z**(n-1) + ... + cn, evaluated by Durand-Kerner in JAX")
+
+momentum_half_radius = implemented_function("momentum_half_radius", momentum_half_quartic_radius)
+momentum_half_radius.__doc__ = ("sympy function momentum_half_radius(a, beta, c): the largest |w| over the roots "
+                                "of (w**2 - 1)(w**2 - beta) + c w**2 - I a w**3, evaluated by Durand-Kerner in JAX")
