@@ -66,7 +66,8 @@ def _widths(ctx: Context, activation: str = "linear") -> tuple[int, ...]:
     if ctx.smoke:
         return (128,)
     # ReLU nets start at 512: at width 256 (full, 1000 steps) the NTK of the eta*lam0 = 1.9 run ends 7%
-    # below lam0 (finite-width drift carries lam_t across 2/eta), which moves the measured boundary.
+    # below lam0 (a finite-width shift of the boundary below 2/lam0), which the 5% lazy criterion reads as
+    # a catapult.
     if not ctx.quick:
         return (256, 1024, 4096) if activation == "linear" else (1024, 4096)
     return (128, 512) if activation == "linear" else (512,)
