@@ -129,7 +129,7 @@ def _figures(ctx: Context, name: str, title: str, curves: list[tuple[str, float 
 
 @check("eos.gd_edge", uses={"threshold": "eos.gd_sharpness_threshold"}, smoke=True)
 def gd_edge(ctx: Context, threshold):
-    """GD on tanh and ReLU MLPs sharpens to 2/eta and stays there; far below the edge (control) it never arrives."""
+    """GD on tanh and ReLU MLPs sharpens to 2/eta and stays there; far below the edge it never arrives."""
     runs = _runs(ctx)
     for activation in _activations(ctx):
         chosen = _selected(ctx, activation, "gd")
