@@ -2,9 +2,9 @@
 
 Sizes: the networks are 8 examples in 4 dimensions; quick uses widths 128 and 512
 (ReLU: 512), full 256, 1024 and 4096 (ReLU: 1024 and 4096). The network loss is the
-SUM 1/2 sum_i (f_i - y_i)^2, so the boundaries are in units of 1/lam0 with lam0 the top eigenvalue of the NTK Gram
-matrix J J^T (a mean loss would put them at 2m/lam0 and 4m/lam0). Every row of a
-two-layer net uses this summed-loss convention.
+SUM 1/2 sum_i (f_i - y_i)^2, so the boundaries are in units of 1/lam0 with lam0 the
+top eigenvalue of the NTK Gram matrix J J^T (a mean loss would put them at 2m/lam0
+and 4m/lam0). Every row of a two-layer net uses this summed-loss convention.
 
 Figures: the uv model's lam and loss in the three phases (map vs GD on u, v); the
 phase diagram over (eta * lam0, width) of the final NTK / lam0 and of the max loss,
