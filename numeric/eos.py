@@ -1,4 +1,4 @@
-r"""Full-batch GD and heavy ball on small MLPs, with the sharpness tracked along the way.
+r"""Full-batch GD, heavy ball and Nesterov on small MLPs, with the sharpness tracked along the way.
 
 Independent of ``analytic``: nothing here knows a stability threshold. A network
 $f(x) = w_L\cdot\phi(\dots\phi(W_1 x + b_1)\dots) + b_L$ (standard parameterisation,
@@ -6,11 +6,15 @@ weights $N(0, 1/n_{in})$, zero biases, $\phi$ = tanh or ReLU) is trained on the 
 squared error $L = \frac{1}{2m}\sum_i (f(x_i)-y_i)^2$ by
 
 * GD: $\theta_{t+1} = \theta_t - \eta\nabla L(\theta_t)$;
-* heavy ball: $\theta_{t+1} = \theta_t - \eta\nabla L(\theta_t) + \beta(\theta_t - \theta_{t-1})$.
+* heavy ball: $\theta_{t+1} = \theta_t - \eta\nabla L(\theta_t) + \beta(\theta_t - \theta_{t-1})$;
+* Nesterov: $\phi_t = \theta_t + \beta(\theta_t - \theta_{t-1})$,
+  $\theta_{t+1} = \phi_t - \eta\nabla L(\phi_t)$.
 
-Every ``record_every`` steps the sharpness (top Hessian eigenvalue of $L$) is measured
-with ``numeric.sharpness`` (Lanczos on Hessian-vector products), inside the same
-compiled ``lax.scan``.
+Every ``record_every`` steps the sharpness (top Hessian eigenvalue of $L$ at
+$\theta_t$) is measured with ``numeric.sharpness`` (Lanczos on Hessian-vector
+products), inside the same compiled ``lax.scan``. All runs of one call (learning
+rates, momenta, methods and activations may differ per run) share one compilation:
+the activation is selected per run with ``lax.switch``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from numeric.sharpness import sharpness
 
@@ -28,6 +33,7 @@ __all__ = ["EoSRun", "init_mlp", "mlp_output", "mse_loss", "train_with_sharpness
            "ACTIVATIONS"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
+_BRANCHES = tuple(ACTIVATIONS.values())  # lax.switch order: the order of ACTIVATIONS
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 
@@ -52,8 +58,7 @@ def init_mlp(key, in_dim: int, width: int, depth: int, dtype=None) -> list:
             for k, i, o in zip(keys, dims[:-1], dims[1:])]
 
 
-def mlp_output(params, x, activation: str):
-    phi = ACTIVATIONS[activation]
+def _forward(params, x, phi):
     a = x
     for w, b in params[:-1]:
         a = phi(jnp.matmul(a, w.T, precision=_HIGHEST) + b)
@@ -61,63 +66,74 @@ def mlp_output(params, x, activation: str):
     return (jnp.matmul(a, w.T, precision=_HIGHEST) + b)[:, 0]
 
 
+def mlp_output(params, x, activation: str):
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation = {activation!r} is unknown; valid: {tuple(ACTIVATIONS)}")
+    return _forward(params, x, ACTIVATIONS[activation])
+
+
 def mse_loss(params, x, y, activation: str):
     """1/(2m) sum_i (f(x_i) - y_i)^2."""
     return 0.5 * jnp.mean((mlp_output(params, x, activation) - y) ** 2)
 
 
-def _loss_tanh(params, x, y):
-    return mse_loss(params, x, y, "tanh")
+def _loss_switch(params, x, y, which):
+    """The mean squared error with activation number ``which`` (traced: one compile for all)."""
+    phi = lambda z: jax.lax.switch(which, _BRANCHES, z)  # noqa: E731
+    return 0.5 * jnp.mean((_forward(params, x, phi) - y) ** 2)
 
 
-def _loss_relu(params, x, y):
-    return mse_loss(params, x, y, "relu")
-
-
-_LOSSES = {"tanh": _loss_tanh, "relu": _loss_relu}  # module-level: one compile per activation
-
-
-@functools.partial(jax.jit, static_argnames=("activation", "steps", "record_every", "lanczos"))
-def _train(params, x, y, etas, betas, key, activation, steps, record_every, lanczos):
-    loss = _LOSSES[activation]
-
-    def one(eta, beta):
-        def gd_step(state, _):
+@functools.partial(jax.jit, static_argnames=("blocks", "record_every", "lanczos"))
+def _train(params, x, y, etas, betas, lookahead, which, key, blocks, record_every, lanczos):
+    def one(eta, beta, look, act):
+        def step(state, _):
             p, before = state
-            grads = jax.grad(loss)(p, x, y)
+            # heavy ball (look = 0) or Nesterov (look = 1): the gradient at p + look beta (p - before)
+            at = jax.tree_util.tree_map(lambda a, o: a + look * beta * (a - o), p, before)
+            grads = jax.grad(_loss_switch)(at, x, y, act)
             new = jax.tree_util.tree_map(lambda a, g, o: a - eta * g + beta * (a - o), p, grads, before)
-            return (new, p), loss(new, x, y)
+            return (new, p), _loss_switch(new, x, y, act)
 
-        def block(state, _):
-            state, losses = jax.lax.scan(gd_step, state, None, length=record_every)
-            top = sharpness(loss, state[0], (x, y), iterations=lanczos, key=key).eigenvalue
+        def block(state, _):  # sharpness at the block's start, then record_every steps
+            top = sharpness(_loss_switch, state[0], (x, y, act), iterations=lanczos, key=key).eigenvalue
+            state, losses = jax.lax.scan(step, state, None, length=record_every)
             return state, (losses, top)
 
-        blocks = steps // record_every
-        _, (losses, tops) = jax.lax.scan(block, (params, params), None, length=blocks)
-        start = sharpness(loss, params, (x, y), iterations=lanczos, key=key).eigenvalue
-        losses = jnp.concatenate([loss(params, x, y)[None], losses.ravel()])
-        return losses, jnp.concatenate([start[None], tops])
+        # blocks + 1 blocks: the last one's sharpness is at the final step; its steps are dropped
+        _, (losses, tops) = jax.lax.scan(block, (params, params), None, length=blocks + 1)
+        losses = jnp.concatenate([_loss_switch(params, x, y, act)[None], losses[:-1].ravel()])
+        return losses, tops
 
-    losses, tops = jax.vmap(one)(etas, betas)
-    return losses, tops
+    return jax.vmap(one)(etas, betas, lookahead, which)
 
 
-def train_with_sharpness(params, x, y, etas, betas, steps: int, activation: str,
-                         record_every: int = 10, lanczos: int = 20, key=None) -> EoSRun:
-    """Train from ``params`` once per (eta, beta) pair (``vmap``), recording the sharpness.
+def train_with_sharpness(params, x, y, etas, betas, steps: int, activation, record_every: int = 10,
+                         lanczos: int = 20, key=None, nesterov=False) -> EoSRun:
+    """Train from ``params`` once per run (``vmap``), recording the sharpness.
 
-    ``betas`` = 0 is GD. ``steps`` is rounded down to a multiple of ``record_every``.
+    One run per entry of ``etas``; ``betas`` (0 is GD), ``nesterov`` (False: heavy
+    ball) and ``activation`` (a name from ``ACTIVATIONS``, or one name per run)
+    broadcast against it. ``steps`` is rounded down to a multiple of ``record_every``.
     """
-    if activation not in ACTIVATIONS:
+    names = [activation] if isinstance(activation, str) else list(activation)
+    unknown = [a for a in names if a not in ACTIVATIONS]
+    if unknown or not names:
         raise ValueError(f"activation = {activation!r} is unknown; valid: {tuple(ACTIVATIONS)}")
     x, y = jnp.asarray(x), jnp.asarray(y)
     etas = jnp.atleast_1d(jnp.asarray(etas, x.dtype))
-    betas = jnp.broadcast_to(jnp.asarray(betas, x.dtype), etas.shape)
+    try:
+        betas = jnp.broadcast_to(jnp.asarray(betas, x.dtype), etas.shape)
+        look = jnp.broadcast_to(jnp.asarray(nesterov, x.dtype), etas.shape)
+        which = jnp.broadcast_to(jnp.asarray([list(ACTIVATIONS).index(a) for a in names]), etas.shape)
+    except ValueError as err:
+        raise ValueError(f"betas, nesterov and activation must broadcast to the {etas.shape[0]} "
+                         f"learning rates: {err}") from None
     if not bool(jnp.all(jnp.isfinite(etas) & (etas > 0))):
         raise ValueError(f"etas must be finite and > 0, got {etas}")
     if not bool(jnp.all((betas >= 0) & (betas < 1))):
         raise ValueError(f"betas must be in [0, 1), got {betas}")
+    if not bool(jnp.all((look == 0) | (look == 1))):
+        raise ValueError(f"nesterov must be booleans, got {np.asarray(nesterov)!r}")
     for name, v in (("steps", steps), ("record_every", record_every), ("lanczos", lanczos)):
         if isinstance(v, bool) or int(v) != v or v < 1:
             raise ValueError(f"{name} = {v!r} must be an integer >= 1")
@@ -125,7 +141,7 @@ def train_with_sharpness(params, x, y, etas, betas, steps: int, activation: str,
     if blocks < 1:
         raise ValueError(f"steps = {steps!r} must be >= record_every = {record_every!r}")
     key = jax.random.key(0) if key is None else key
-    losses, tops = _train(params, x, y, etas, betas, key, activation=activation, steps=blocks * int(record_every),
+    losses, tops = _train(params, x, y, etas, betas, look, which, key, blocks=blocks,
                           record_every=int(record_every), lanczos=int(lanczos))
     diverged = ~jnp.isfinite(losses[:, -1]) | (losses[:, -1] > losses[:, 0])
     return EoSRun(losses, tops, jnp.arange(blocks + 1) * int(record_every), diverged)

@@ -149,3 +149,17 @@ def test_train_two_layer_flags_divergence():
 def test_numeric_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_a_wrong_boundary_fails_a_row():
+    """Negative control: 3/lam0 in place of the derived 2/lam0 (or 4/lam0) is caught on trained nets."""
+    import dataclasses
+
+    from verify import core
+
+    chk = core.registry()["catapult.two_layer_linear"]
+    for arg, name in (("critical_lr", "critical_lr"), ("max_lr", "max_lr")):
+        wrong = dataclasses.replace(getattr(catapult, name), name="3/lam0", expr=3 / lam0, derived=False,
+                                    derivation="wrong")
+        rows = list(chk(core.Context(size="smoke"), **{arg: wrong}))
+        assert any(not r.passed for r in rows if "boundary" in r.label), arg

@@ -72,20 +72,26 @@ def test_train_with_sharpness_records_the_dense_hessian_top_eigenvalue():
     x = jax.random.normal(jax.random.key(0), (10, 3))
     y = jnp.sign(x[:, 0])
     params = sim.init_mlp(jax.random.key(1), 3, 4, 1)
-    run = sim.train_with_sharpness(params, x, y, [0.1, 0.1], [0.0, 0.5], 20, "tanh", record_every=10,
-                                   lanczos=21)  # 21 = parameter count: Lanczos is exact
+    # run 0: tanh GD; run 1: ReLU Nesterov (one compiled call for both)
+    run = sim.train_with_sharpness(params, x, y, [0.1, 0.1], [0.0, 0.5], 20, ["tanh", "relu"], record_every=10,
+                                   lanczos=21, nesterov=[False, True])  # 21 = parameter count: Lanczos is exact
     assert run.losses.shape == (2, 21) and run.sharpness.shape == (2, 3)
     flat, unravel = ravel_pytree(params)
     dense = jax.hessian(lambda p: sim.mse_loss(unravel(p), x, y, "tanh"))(flat)
     assert float(run.sharpness[0, 0]) == pytest.approx(np.linalg.eigvalsh(np.asarray(dense))[-1], rel=1e-8)
-    # hand-written GD for 10 steps gives the same loss
-    step = jax.jit(lambda p: jax.tree_util.tree_map(lambda a, g: a - 0.1 * g, p,
-                                                    jax.grad(sim.mse_loss)(p, x, y, "tanh")))
-    p = params
-    for _ in range(10):
-        p = step(p)
-    assert float(run.losses[0, 10]) == pytest.approx(float(sim.mse_loss(p, x, y, "tanh")), rel=1e-12)
-    assert float(run.losses[1, 10]) != float(run.losses[0, 10])  # momentum changes the path
+    # hand-written loops for 10 steps give the same losses
+    for i, (activation, beta, look) in enumerate((("tanh", 0.0, 0.0), ("relu", 0.5, 1.0))):
+        @jax.jit
+        def step(now, before):  # Nesterov (look = 1): the gradient at the look-ahead point
+            ahead = now + look * beta * (now - before)
+            grad = jax.grad(lambda v: sim.mse_loss(unravel(v), x, y, activation))(ahead)
+            return now - 0.1 * grad + beta * (now - before), now
+
+        now, before = flat, flat
+        for _ in range(10):
+            now, before = step(now, before)
+        assert float(run.losses[i, 10]) == pytest.approx(float(sim.mse_loss(unravel(now), x, y, activation)),
+                                                         rel=1e-12)
 
 
 @pytest.mark.parametrize("call, match", [
@@ -95,7 +101,28 @@ def test_train_with_sharpness_records_the_dense_hessian_top_eigenvalue():
     (lambda: sim.train_with_sharpness([], jnp.ones((2, 2)), jnp.ones(2), [0.0], [0.0], 10, "tanh"), "etas"),
     (lambda: sim.train_with_sharpness([], jnp.ones((2, 2)), jnp.ones(2), [0.1], [0.0], 10, "gelu"),
      "activation"),
+    (lambda: sim.train_with_sharpness([], jnp.ones((2, 2)), jnp.ones(2), [0.1], [0.0], 10, "tanh", nesterov=0.5),
+     "nesterov"),
+    (lambda: sim.train_with_sharpness([], jnp.ones((2, 2)), jnp.ones(2), [0.1, 0.2], [0.0], 10,
+                                      ["tanh", "relu", "tanh"]), "broadcast"),
 ])
 def test_numeric_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _wrong(name, expr):
+    import dataclasses
+
+    formula = getattr(eos, name)
+    return dataclasses.replace(formula, name=f"{name} (wrong)", expr=expr, derived=False, derivation="wrong")
+
+
+def test_a_wrong_threshold_fails_a_row():
+    """Negative control: 3/eta in place of the derived 2/eta is caught on the trained MLP."""
+    from verify import core
+
+    chk = core.registry()["eos.gd_edge"]
+    rows = list(chk(core.Context(size="smoke"), threshold=_wrong("gd_sharpness_threshold", 3 / eta)))
+    failed = [r.label for r in rows if not r.passed]
+    assert any("window median sharpness" in label for label in failed)

@@ -14,7 +14,8 @@ The convention, for every figure:
 * other series (``leading_order``) are dashed lines in their own colour;
 * axes are labelled with the quantity and its symbol (:data:`AXIS_LABELS`);
 * reference lines where the claim is a line: ``reference={"slope": -0.5}`` on a log-log
-  plot, ``{"hline": 1.0}``, ``{"vline": 2 / eta}``, ``{"contour": 1.0}`` on a heatmap;
+  plot, ``{"hline": 1.0}``, ``{"vline": 2 / eta}`` (on curves and heatmaps), ``{"contour": 1.0}``
+  on a heatmap;
   a heatmap of a *rate* (its name contains "rate") gets a colour map centred on 1 and
   the radius-1 contour without being told;
 * heatmaps share one labelled colour bar; titles are wrapped to fit; tick labels that
@@ -347,6 +348,11 @@ def _heatmaps(figure: Figure, plt):
         for level in contours:
             if np.nanmin(image) < level < np.nanmax(image):
                 ax.contour(xs, ys, image, levels=[level], colors="k", linewidths=1.3)
+        for value, label in _values(ref.get("vline", [])):  # a predicted boundary in x
+            ax.axvline(value, color="k", linestyle="--", linewidth=1.3)
+            if label:
+                ax.annotate(label, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                            textcoords="offset points", ha="left", va="top", fontsize=7, rotation=90)
         ax.set_xlabel(axis_label(figure.x))
         if i == 0:
             ax.set_ylabel(axis_label(figure.grid_y))
