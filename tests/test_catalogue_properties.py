@@ -35,12 +35,15 @@ try:
 except ImportError:  # the same properties, drawn by a seeded numpy generator
     hypothesis = None
 
-# A sweep over the whole catalogue (about 600 cases, ~20 minutes on 2 cores): run it with
-# `python -m pytest -m slow`; the default run (and CI) deselects it.
-pytestmark = pytest.mark.slow
-
+# Two runs of the same properties:
+# * the default run (``test_catalogue_fast``): every Formula, FAST_EXAMPLES hypothesis examples
+#   of all the properties at once, derandomized; two compilations per Formula (a scalar and a
+#   vector call) are the cost, about 30 s for the catalogue on 2 idle cores;
+# * the sweep (``test_property``, marked slow, ~20 minutes on 2 cores): each property on its own
+#   with more draws; run it with `python -m pytest -m slow`.
 NAMES = analytic.names()
-EXAMPLES = 2  # per Formula and property: the catalogue has ~150 Formulas; CI time is the budget
+EXAMPLES = 2  # per Formula and property in the slow sweep
+FAST_EXAMPLES = 2  # per Formula in the default run (each example draws 3 valid points)
 FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
@@ -168,6 +171,10 @@ def check_valid(formula, draw) -> None:
     point = valid_point(formula, draw)
     if point is None:
         return
+    _check_valid_at(formula, point)
+
+
+def _check_valid_at(formula, point: dict) -> None:
     # Python floats throughout (ints too): one compilation per Formula, shared with the
     # broadcasting property's scalar calls (the budget is compile time, not examples).
     got = formula(**{n: float(v) for n, v in point.items()})
@@ -184,12 +191,12 @@ def check_valid(formula, draw) -> None:
             x.real if not math.isinf(abs(x)) else x), f"{formula.name}{point} returned {v}, exact {x}"
 
 
-def check_invalid(formula, draw) -> None:
+def check_invalid(formula, draw, kind: str | None = None) -> None:
     point = valid_point(formula, draw)
     if point is None:
         return
     names = formula.param_names
-    kind = draw.choice(INVALID_KINDS)
+    kind = kind or draw.choice(INVALID_KINDS)
     if kind == "constraint":
         if not formula.constraints:
             return
@@ -224,11 +231,16 @@ def check_invalid(formula, draw) -> None:
     assert "np.float" not in message and "np.int" not in message, message
 
 
-def check_broadcast(formula, draw, k: int = 3) -> None:
+def check_broadcast(formula, draw, k: int = 3, valid: bool = False) -> None:
+    """Arrays of k valid points give the k scalar results (``valid``: and each of those is
+    checked as ``check_valid`` checks one point)."""
     points = [valid_point(formula, draw) for _ in range(k)]
     if any(p is None for p in points) or not formula.params:
         return
     names = formula.param_names
+    if valid:
+        for p in points:
+            _check_valid_at(formula, p)
     arrays = {n: np.array([float(p[n]) for p in points]) for n in names}
     together = formula(**arrays)
     together = together if isinstance(together, tuple) else (together,)
@@ -289,11 +301,48 @@ def _run_property(name: str, prop: str) -> None:
     run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, prop", [
     pytest.param(n, p, marks=[pytest.mark.xfail(reason=KNOWN[f"{n}-{p}"], strict=False)]
                  if f"{n}-{p}" in KNOWN else []) for n in NAMES for p in sorted(CHECKS)])
 def test_property(name, prop):
     _run_property(name, prop)
+
+
+def check_all_at_once(formula, draw) -> None:
+    """The default run's example: 3 valid points, called as a vector and one by one (each
+    scalar result finite or a documented inf, the vector equal to them), and every invalid
+    kind once against a drawn parameter (those fail before anything is compiled)."""
+    check_broadcast(formula, draw, valid=True)
+    for kind in INVALID_KINDS:
+        check_invalid(formula, draw, kind=kind)
+
+
+# games.negative_momentum_radius: being fixed in the games worktree (its closed form leaves the
+# valid region for some drawn step sizes); see issue 22.
+FAST_KNOWN = {"games.negative_momentum_radius": "games engineer's fix pending (issue 22)"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=[pytest.mark.xfail(reason=FAST_KNOWN[n], strict=False)] if n in FAST_KNOWN
+                 else []) for n in NAMES])
+def test_catalogue_fast(name):
+    """Every Formula: valid inputs finite (or a documented inf), invalid inputs refused with the
+    parameter named, broadcasting equal to elementwise calls (FAST_EXAMPLES draws, derandomized)."""
+    formula = _formula(name)
+    if hypothesis is None:
+        for i in range(FAST_EXAMPLES):
+            check_all_at_once(formula, _NumpyDraw(sum(map(ord, name)) * 1000 + i))
+        return
+
+    @hypothesis.settings(max_examples=FAST_EXAMPLES, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck),
+                         phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate))  # no shrinking
+    @hypothesis.given(st.data())
+    def run(data):
+        check_all_at_once(formula, _HypothesisDraw(data))
+
+    run()
 
 
 # -- edges: where a denominator of the closed form vanishes inside the valid range ------------
@@ -335,6 +384,7 @@ def _edge_points(formula, draw, tries: int = 8):
                 break
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in NAMES if n.split(".")[0] in EDGE_FAMILIES])
 def test_vanishing_denominators_evaluate_to_the_limit_on_and_near_the_edge(name):
     formula = _formula(name)

@@ -134,6 +134,20 @@ def test_catalog_and_get():
         analytic.get("nope.x")
 
 
+def test_composites_are_listed_with_signature_and_summary():
+    found = analytic.composites()
+    for name in ("kernels.fc_kernels", "momentum.steps_to_eps", "linreg.gd_loss_curve",
+                 "catapult.uv_trajectory", "deeplinear.arora_singular_value", "nqm.expected_loss_curve"):
+        assert name in found, name
+        text = str(found[name])
+        assert text.startswith(name + "(") and "): " in text and "->" not in text and "| None" not in text, text
+    assert all(c.summary for c in found.values()), [c.name for c in found.values() if not c.summary]
+    assert not set(found) & set(analytic.names())
+    both = analytic.catalog(composites=True)
+    assert set(both) == set(found) | set(analytic.names())
+    assert float(found["linreg.gd_loss_curve"](0.1, [1.0], [1.0], 1)[1]) == pytest.approx(0.5 * 0.81)
+
+
 def _run(code: str) -> str:
     return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                           text=True).stdout.strip()
