@@ -109,7 +109,7 @@ def steps_to_eps(method: str, kappa, eps, error: Formula | None = None):
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    FORMULAS.get(f"{method}_steps").check_arguments(kappa=kappa, eps=eps)  # kappa > 1, 0 < eps < 1
+    FORMULAS.get(f"{method}_steps").check_arguments("momentum.steps_to_eps", kappa=kappa, eps=eps)  # kappa > 1, 0 < eps < 1
     if error is None:
         error = FORMULAS.get(f"{method}_slowest_mode_error")
     return _count(jnp.asarray(kappa), jnp.asarray(eps), error=error.jax)
