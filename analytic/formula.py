@@ -366,9 +366,14 @@ class Formula:
                 f"{n} = {format_value(np.broadcast_to(np.asarray(v, dtype=float), nan.shape)[i])}"
                 for n, v in kwargs.items())
             conditions = "; ".join(self.conditions)
+            magnitudes = [abs(float(np.broadcast_to(np.asarray(v, dtype=float), nan.shape)[i]))
+                          for v in kwargs.values()]
+            extreme = any(m > 1e100 or 0 < m < 1e-100 for m in magnitudes)
+            why = ("an intermediate result over- or underflows float64 at these magnitudes (inf - inf, "
+                   "inf/inf, 0 * inf); rescale the inputs" if extreme else
+                   "the closed form is undefined there (0/0, inf - inf or a stated condition violated)")
             raise ValueError(
-                f"{self.name} is NaN at {shown}: the closed form is undefined there (0/0, inf - inf "
-                f"or a stated condition violated)"
+                f"{self.name} is NaN at {shown}: {why}"
                 + (f"; it is valid when: {conditions}" if conditions else "")
             )
 
