@@ -28,6 +28,7 @@ import pytest
 import sympy as sp
 
 import analytic
+from analytic.formula import _in_domain
 
 try:
     import hypothesis
@@ -84,6 +85,11 @@ def _bounds(domain: sp.Set) -> tuple[float, float, bool, bool]:
             not domain.right_open and domain.sup.is_finite)
 
 
+def _member(value: float, domain: sp.Set) -> bool:
+    """``value in domain`` the way the Formula checks it (numpy; sympy's ``in`` is 1000x slower)."""
+    return bool(_in_domain(np.asarray(float(value)), domain))
+
+
 def valid_value(domain: sp.Set, draw) -> float | int:
     """A value in ``domain``: an edge value or a magnitude in 1e-3..1e3."""
     if isinstance(domain, sp.Union):
@@ -107,7 +113,7 @@ def valid_value(domain: sp.Set, draw) -> float | int:
     else:
         candidates = [magnitude, -magnitude, 0.0, 1.0]
     value = draw.choice(candidates)
-    return value if value in domain else valid_value(domain, draw)
+    return value if _member(value, domain) else valid_value(domain, draw)
 
 
 def _holds(formula, values: dict) -> bool:
@@ -339,12 +345,15 @@ def test_catalogue_fast(name):
             check_all_at_once(formula, _NumpyDraw(sum(map(ord, name)) * 1000 + i))
         return
 
+    # Hypothesis picks each example's seed (derandomized: the same seeds every run); the hundreds
+    # of draws an example makes (constraints reject points, 11 invalid kinds) come from a numpy
+    # generator with that seed, as hypothesis's own draws cost ~1 ms each and overrun its buffer.
     @hypothesis.settings(max_examples=FAST_EXAMPLES, deadline=None, derandomize=True, database=None,
                          suppress_health_check=list(hypothesis.HealthCheck),
                          phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate))  # no shrinking
-    @hypothesis.given(st.data())
-    def run(data):
-        check_all_at_once(formula, _HypothesisDraw(data))
+    @hypothesis.given(st.integers(0, 2**32 - 1))
+    def run(seed):
+        check_all_at_once(formula, _NumpyDraw(seed))
 
     run()
 
@@ -383,7 +392,7 @@ def _edge_points(formula, draw, tries: int = 8):
                 continue
             value = int(value) if value.is_integer else float(value)
             edge = dict(point, **{pname: value})
-            if np.isfinite(value) and value in formula.domain(pname) and _holds(formula, edge):
+            if np.isfinite(value) and _member(value, formula.domain(pname)) and _holds(formula, edge):
                 yield pname, edge
                 break
 
@@ -403,7 +412,7 @@ def test_vanishing_denominators_evaluate_to_the_limit_on_and_near_the_edge(name)
             removable = all(math.isfinite(x) for x in _reference(formula, edge, pname))
         for offset in offsets:
             point = dict(edge, **{pname: edge[pname] * (1 + offset)}) if offset else edge
-            if point[pname] not in formula.domain(pname) or not _holds(formula, point):
+            if not _member(point[pname], formula.domain(pname)) or not _holds(formula, point):
                 continue
             got = formula(**{n: float(v) for n, v in point.items()})
             got = [float(g) for g in (got if isinstance(got, tuple) else (got,))]
