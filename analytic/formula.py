@@ -132,12 +132,11 @@ def _describe_domain(domain: sp.Set) -> str:
 
 def _outside_message(name: str, value: float, domain: sp.Set) -> str:
     """``parameter 'eta' = -1.0 is outside its valid range (0, oo)``; for an integer range
-    ``parameter 't' = 1.5 must be a whole number >= 0 (0, 1, 2, ...)``."""
+    ``parameter 't' = 1.5 is not valid: it must be a whole number >= 0``."""
     shown = format_value(float(value))
     if domain in (sp.Naturals, sp.Naturals0):
         low = 1 if domain is sp.Naturals else 0
-        return (f"parameter {name!r} must be a whole number >= {low} ({low}, {low + 1}, {low + 2}, ...), "
-                f"got {shown}")
+        return f"parameter {name!r} = {shown} is not valid: it must be a whole number >= {low}"
     return f"parameter {name!r} = {shown} is outside its valid range {_describe_domain(domain)}"
 
 
