@@ -30,6 +30,8 @@ def test_published_forms_are_derived():
     root = sp.sqrt(kappa)
     assert sp.simplify(momentum.heavy_ball_optimal_beta.expr - ((root - 1) / (root + 1)) ** 2) == 0
     assert sp.simplify(momentum.heavy_ball_optimal_rate.expr - (root - 1) / (root + 1)) == 0
+    assert sp.simplify(momentum.heavy_ball_optimal_loss_rate.expr - ((root - 1) / (root + 1)) ** 2) == 0
+    assert sp.simplify(momentum.heavy_ball_optimal_loss_rate.expr - momentum.heavy_ball_optimal_beta.expr) == 0
     # On quadratics the textbook Nesterov rate is attained exactly (Lessard et al. 2016, Prop. 1).
     assert sp.simplify(momentum.nesterov_rate.expr - momentum.nesterov_textbook_bound.expr) == 0
     assert sp.simplify(momentum.gd_optimal_rate.expr - analytic.get("linreg.optimal_rate").expr) == 0
