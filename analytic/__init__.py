@@ -1,9 +1,11 @@
 """Closed forms of training dynamics, derived with sympy and evaluated with JAX.
 
 ``catalog()`` maps dotted names (``"linreg.optimal_lr"``) to :class:`Formula`
-objects and ``get(name)`` fetches one. Each family is a subpackage
-(``analytic/<family>/``) that publishes a registry ``FORMULAS``; families are
-discovered, not listed. Importing this package does no sympy work: each Formula is
+objects and ``get(name)`` fetches one; ``composites()`` lists the families' public
+functions built on them (``kernels.fc_kernels``, ``momentum.steps_to_eps``, ...)
+with their signatures and first doc lines, and ``catalog(composites=True)`` holds
+both. Each family is a subpackage (``analytic/<family>/``) that publishes a registry
+``FORMULAS``; families are discovered, not listed. Importing this package does no sympy work: each Formula is
 derived on first use and cached.
 
 Example:
@@ -12,6 +14,8 @@ Example:
     2/lam_max
     >>> "momentum" in analytic.FAMILIES
     True
+    >>> print(analytic.composites()["momentum.steps_to_eps"])
+    momentum.steps_to_eps(method, kappa, eps, error=None): Iterations for the tuned ``method`` to bring its slowest mode to relative error eps.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import importlib
 import pkgutil
 
 from analytic.formula import Formula
+from analytic._composites import Composite, family_functions
 from analytic._linear_method import LinearMethod, linear_method
 
-__all__ = ["Formula", "FAMILIES", "LinearMethod", "catalog", "get", "linear_method", "names"]
+__all__ = ["Composite", "Formula", "FAMILIES", "LinearMethod", "catalog", "composites", "get",
+           "linear_method", "names"]
 
 # Every subpackage not starting with "_" is a family (found without importing it).
 FAMILIES: tuple[str, ...] = tuple(sorted(
@@ -48,9 +54,24 @@ def get(name: str) -> Formula:
     return _family_formulas(fam).get(short)
 
 
-def catalog() -> dict[str, Formula]:
-    """All Formulas of all families by dotted name (derives any not yet derived)."""
-    return {n: get(n) for n in names()}
+def catalog(*, composites: bool = False) -> dict[str, Formula | Composite]:
+    """All Formulas of all families by dotted name (derives any not yet derived); with
+    ``composites=True`` also the families' public functions (see :func:`composites`)."""
+    found: dict[str, Formula | Composite] = {n: get(n) for n in names()}
+    if composites:
+        found.update(_composites())
+    return found
+
+
+def composites() -> dict[str, Composite]:
+    """The families' public functions by dotted name (``"kernels.fc_kernels"``): composites
+    evaluating Formulas over spectra, trajectories and depths, and sympy helpers. Each prints
+    as ``name(signature): first doc line``; calling it calls the function. Derives nothing."""
+    return {c.name: c for fam in FAMILIES
+            for c in family_functions(fam, importlib.import_module(f"analytic.{fam}"))}
+
+
+_composites = composites  # catalog's keyword shadows the function's name inside it
 
 
 def __getattr__(attr: str):

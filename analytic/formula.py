@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-__all__ = ["Formula", "default_domain"]
+__all__ = ["Formula", "default_domain", "format_value", "real_array"]
 
 
 def default_domain(symbol: sp.Symbol) -> sp.Set:
@@ -130,6 +130,16 @@ def _describe_domain(domain: sp.Set) -> str:
     return str(domain)
 
 
+def _outside_message(name: str, value: float, domain: sp.Set) -> str:
+    """``parameter 'eta' = -1.0 is outside its valid range (0, oo)``; for an integer range
+    ``parameter 't' = 1.5 is not valid: it must be a whole number >= 0``."""
+    shown = format_value(float(value))
+    if domain in (sp.Naturals, sp.Naturals0):
+        low = 1 if domain is sp.Naturals else 0
+        return f"parameter {name!r} = {shown} is not valid: it must be a whole number >= {low}"
+    return f"parameter {name!r} = {shown} is outside its valid range {_describe_domain(domain)}"
+
+
 def _is_traced(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
 
@@ -150,8 +160,9 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _real_array(formula: str, name: str, value: Any) -> np.ndarray:
-    """``value`` as a real float array, or a TypeError naming the parameter."""
+def real_array(formula: str, name: str, value: Any) -> np.ndarray:
+    """``value`` as a real float array, or a TypeError naming ``formula`` (the function the user
+    called) and the parameter: for bool, str, None, complex and ragged lists."""
     what = f"{formula}: parameter {name!r}"
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{what} must be a real number, got the boolean {value}")
@@ -354,41 +365,49 @@ class Formula:
                 f"{n} = {format_value(np.broadcast_to(np.asarray(v, dtype=float), nan.shape)[i])}"
                 for n, v in kwargs.items())
             conditions = "; ".join(self.conditions)
+            magnitudes = [abs(float(np.broadcast_to(np.asarray(v, dtype=float), nan.shape)[i]))
+                          for v in kwargs.values()]
+            extreme = any(m > 1e100 or 0 < m < 1e-100 for m in magnitudes)
+            why = ("an intermediate result over- or underflows float64 at these magnitudes (inf - inf, "
+                   "inf/inf, 0 * inf); rescale the inputs" if extreme else
+                   "the closed form is undefined there (0/0, inf - inf or a stated condition violated)")
             raise ValueError(
-                f"{self.name} is NaN at {shown}: the closed form is undefined there (0/0, inf - inf "
-                f"or a stated condition violated)"
+                f"{self.name} is NaN at {shown}: {why}"
                 + (f"; it is valid when: {conditions}" if conditions else "")
             )
 
-    def check_arguments(self, **kwargs) -> None:
+    def check_arguments(self, caller: str | None = None, /, **kwargs) -> None:
         """Raise ``TypeError`` for a non-real value (bool, str, None, complex, a ragged
         list) and ``ValueError`` for a value outside its range, a NaN/inf, a shape clash
-        or a violated constraint. Traced values are skipped (their shapes still count)."""
+        or a violated constraint. Traced values are skipped (their shapes still count).
+
+        ``caller`` (positional) is the name the messages start with: a composite that
+        checks its inputs with a Formula it is built from passes its own name, so the
+        user reads the function they called (``arora_singular_value: parameter 's' ...``).
+        """
+        who = caller or self.name
         shapes = {}
         for n, v in kwargs.items():
             if _is_traced(v):
                 shapes[n] = jnp.shape(v)
                 continue
-            a = _real_array(self.name, n, v)
+            a = real_array(who, n, v)
             shapes[n] = a.shape
             bad = ~np.isfinite(a)
             if bad.any():
                 raise ValueError(
-                    f"{self.name}: parameter {n!r} = {float(a[bad].flat[0])} is not finite; "
+                    f"{who}: parameter {n!r} = {format_value(float(a[bad].flat[0]))} is not finite; "
                     f"valid range is {_describe_domain(self.domain(n))}"
                 )
             dom = self.domain(n)
             outside = ~_in_domain(a, dom)
             if outside.any():
-                raise ValueError(
-                    f"{self.name}: parameter {n!r} = {float(a[outside].flat[0])} is outside its "
-                    f"valid range {_describe_domain(dom)}"
-                )
+                raise ValueError(f"{who}: {_outside_message(n, a[outside].flat[0], dom)}")
         try:
             np.broadcast_shapes(*shapes.values())
         except ValueError:
             raise ValueError(
-                f"{self.name}: argument shapes do not broadcast: "
+                f"{who}: argument shapes do not broadcast: "
                 + ", ".join(f"{n}{s}" for n, s in shapes.items())
             ) from None
         for rel, holds in zip(self.constraints, self._constraint_tests):
@@ -401,7 +420,7 @@ class Formula:
                 i = np.unravel_index(int(np.argmin(ok)), ok.shape) if ok.ndim else ()
                 shown = ", ".join(f"{n} = {float(np.broadcast_to(v, ok.shape)[i])}"
                                   for n, v in zip(names, values))
-                raise ValueError(f"{self.name}: parameters must satisfy {rel}, got {shown}")
+                raise ValueError(f"{who}: parameters must satisfy {rel}, got {shown}")
 
     @functools.cached_property
     def _constraint_tests(self):

@@ -14,7 +14,11 @@ Over ``analytic.names()`` (so a new family is covered without new test code):
 
 The inputs come from ``hypothesis`` (derandomized, so CI runs are reproducible)
 when it is installed, otherwise from a seeded numpy generator drawing from the same
-strategies, so the properties are checked either way.
+strategies, so the properties are checked either way. The default run's
+``test_catalogue_fast`` lets hypothesis pick the seeds of a numpy generator (2 examples
+per Formula, about 20 s of CPU for the catalogue beyond deriving it); the slow sweep
+(``-m slow``) draws through hypothesis itself, and also evaluates every vanishing
+denominator that sympy finds inside the valid range (on the edge and at +- 1e-8 relative).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pytest
 import sympy as sp
 
 import analytic
+from analytic.formula import _in_domain
 
 try:
     import hypothesis
@@ -35,12 +40,15 @@ try:
 except ImportError:  # the same properties, drawn by a seeded numpy generator
     hypothesis = None
 
-# A sweep over the whole catalogue (about 600 cases, ~20 minutes on 2 cores): run it with
-# `python -m pytest -m slow`; the default run (and CI) deselects it.
-pytestmark = pytest.mark.slow
-
+# Two runs of the same properties:
+# * the default run (``test_catalogue_fast``): every Formula, FAST_EXAMPLES hypothesis examples
+#   of all the properties at once, derandomized; two compilations per Formula (a scalar and a
+#   vector call) are the cost, about 30 s for the catalogue on 2 idle cores;
+# * the sweep (``test_property``, marked slow, ~20 minutes on 2 cores): each property on its own
+#   with more draws; run it with `python -m pytest -m slow`.
 NAMES = analytic.names()
-EXAMPLES = 2  # per Formula and property: the catalogue has ~150 Formulas; CI time is the budget
+EXAMPLES = 2  # per Formula and property in the slow sweep
+FAST_EXAMPLES = 2  # per Formula in the default run (each example draws 3 valid points)
 FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
@@ -81,6 +89,11 @@ def _bounds(domain: sp.Set) -> tuple[float, float, bool, bool]:
             not domain.right_open and domain.sup.is_finite)
 
 
+def _member(value: float, domain: sp.Set) -> bool:
+    """``value in domain`` the way the Formula checks it (numpy; sympy's ``in`` is 1000x slower)."""
+    return bool(_in_domain(np.asarray(float(value)), domain))
+
+
 def valid_value(domain: sp.Set, draw) -> float | int:
     """A value in ``domain``: an edge value or a magnitude in 1e-3..1e3."""
     if isinstance(domain, sp.Union):
@@ -104,7 +117,7 @@ def valid_value(domain: sp.Set, draw) -> float | int:
     else:
         candidates = [magnitude, -magnitude, 0.0, 1.0]
     value = draw.choice(candidates)
-    return value if value in domain else valid_value(domain, draw)
+    return value if _member(value, domain) else valid_value(domain, draw)
 
 
 def _holds(formula, values: dict) -> bool:
@@ -168,6 +181,10 @@ def check_valid(formula, draw) -> None:
     point = valid_point(formula, draw)
     if point is None:
         return
+    _check_valid_at(formula, point)
+
+
+def _check_valid_at(formula, point: dict) -> None:
     # Python floats throughout (ints too): one compilation per Formula, shared with the
     # broadcasting property's scalar calls (the budget is compile time, not examples).
     got = formula(**{n: float(v) for n, v in point.items()})
@@ -184,12 +201,12 @@ def check_valid(formula, draw) -> None:
             x.real if not math.isinf(abs(x)) else x), f"{formula.name}{point} returned {v}, exact {x}"
 
 
-def check_invalid(formula, draw) -> None:
+def check_invalid(formula, draw, kind: str | None = None) -> None:
     point = valid_point(formula, draw)
     if point is None:
         return
     names = formula.param_names
-    kind = draw.choice(INVALID_KINDS)
+    kind = kind or draw.choice(INVALID_KINDS)
     if kind == "constraint":
         if not formula.constraints:
             return
@@ -224,11 +241,16 @@ def check_invalid(formula, draw) -> None:
     assert "np.float" not in message and "np.int" not in message, message
 
 
-def check_broadcast(formula, draw, k: int = 3) -> None:
+def check_broadcast(formula, draw, k: int = 3, valid: bool = False) -> None:
+    """Arrays of k valid points give the k scalar results (``valid``: and each of those is
+    checked as ``check_valid`` checks one point)."""
     points = [valid_point(formula, draw) for _ in range(k)]
     if any(p is None for p in points) or not formula.params:
         return
     names = formula.param_names
+    if valid:
+        for p in points:
+            _check_valid_at(formula, p)
     arrays = {n: np.array([float(p[n]) for p in points]) for n in names}
     together = formula(**arrays)
     together = together if isinstance(together, tuple) else (together,)
@@ -289,11 +311,55 @@ def _run_property(name: str, prop: str) -> None:
     run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, prop", [
     pytest.param(n, p, marks=[pytest.mark.xfail(reason=KNOWN[f"{n}-{p}"], strict=False)]
                  if f"{n}-{p}" in KNOWN else []) for n in NAMES for p in sorted(CHECKS)])
 def test_property(name, prop):
     _run_property(name, prop)
+
+
+def check_all_at_once(formula, draw) -> None:
+    """The default run's example: 3 valid points, called as a vector and one by one (each
+    scalar result finite or a documented inf, the vector equal to them), and every invalid
+    kind once against a drawn parameter (those fail before anything is compiled)."""
+    if not formula.params:
+        _check_valid_at(formula, {})
+        return
+    check_broadcast(formula, draw, valid=True)
+    for kind in INVALID_KINDS:
+        check_invalid(formula, draw, kind=kind)
+
+
+# games.negative_momentum_radius: being fixed in the games worktree (its closed form leaves the
+# valid region for some drawn step sizes); see issue 22.
+FAST_KNOWN = {"games.negative_momentum_radius": "games engineer's fix pending (issue 22)",
+              "kernels.relu_fc_depth2": KNOWN["kernels.relu_fc_depth2-valid"]}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=[pytest.mark.xfail(reason=FAST_KNOWN[n], strict=False)] if n in FAST_KNOWN
+                 else []) for n in NAMES])
+def test_catalogue_fast(name):
+    """Every Formula: valid inputs finite (or a documented inf), invalid inputs refused with the
+    parameter named, broadcasting equal to elementwise calls (FAST_EXAMPLES draws, derandomized)."""
+    formula = _formula(name)
+    if hypothesis is None:
+        for i in range(FAST_EXAMPLES):
+            check_all_at_once(formula, _NumpyDraw(sum(map(ord, name)) * 1000 + i))
+        return
+
+    # Hypothesis picks each example's seed (derandomized: the same seeds every run); the hundreds
+    # of draws an example makes (constraints reject points, 11 invalid kinds) come from a numpy
+    # generator with that seed, as hypothesis's own draws cost ~1 ms each and overrun its buffer.
+    @hypothesis.settings(max_examples=FAST_EXAMPLES, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck),
+                         phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate))  # no shrinking
+    @hypothesis.given(st.integers(0, 2**32 - 1))
+    def run(seed):
+        check_all_at_once(formula, _NumpyDraw(seed))
+
+    run()
 
 
 # -- edges: where a denominator of the closed form vanishes inside the valid range ------------
@@ -330,12 +396,13 @@ def _edge_points(formula, draw, tries: int = 8):
                 continue
             value = int(value) if value.is_integer else float(value)
             edge = dict(point, **{pname: value})
-            if np.isfinite(value) and value in formula.domain(pname) and _holds(formula, edge):
+            if np.isfinite(value) and _member(value, formula.domain(pname)) and _holds(formula, edge):
                 yield pname, edge
                 break
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n.split(".")[0] in EDGE_FAMILIES])
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
 def test_vanishing_denominators_evaluate_to_the_limit_on_and_near_the_edge(name):
     formula = _formula(name)
     for pname, edge in _edge_points(formula, _NumpyDraw(sum(map(ord, name)))):
@@ -349,7 +416,7 @@ def test_vanishing_denominators_evaluate_to_the_limit_on_and_near_the_edge(name)
             removable = all(math.isfinite(x) for x in _reference(formula, edge, pname))
         for offset in offsets:
             point = dict(edge, **{pname: edge[pname] * (1 + offset)}) if offset else edge
-            if point[pname] not in formula.domain(pname) or not _holds(formula, point):
+            if not _member(point[pname], formula.domain(pname)) or not _holds(formula, point):
                 continue
             got = formula(**{n: float(v) for n, v in point.items()})
             got = [float(g) for g in (got if isinstance(got, tuple) else (got,))]

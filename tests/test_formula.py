@@ -134,6 +134,20 @@ def test_catalog_and_get():
         analytic.get("nope.x")
 
 
+def test_composites_are_listed_with_signature_and_summary():
+    found = analytic.composites()
+    for name in ("kernels.fc_kernels", "momentum.steps_to_eps", "linreg.gd_loss_curve",
+                 "catapult.uv_trajectory", "deeplinear.arora_singular_value", "nqm.expected_loss_curve"):
+        assert name in found, name
+        text = str(found[name])
+        assert text.startswith(name + "(") and "): " in text and "->" not in text and "| None" not in text, text
+    assert all(c.summary for c in found.values()), [c.name for c in found.values() if not c.summary]
+    assert not set(found) & set(analytic.names())
+    both = analytic.catalog(composites=True)
+    assert set(both) == set(found) | set(analytic.names())
+    assert float(found["linreg.gd_loss_curve"](0.1, [1.0], [1.0], 1)[1]) == pytest.approx(0.5 * 0.81)
+
+
 def _run(code: str) -> str:
     return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                           text=True).stdout.strip()
@@ -210,6 +224,28 @@ def test_messages_print_plain_numbers():
     with pytest.raises(ValueError) as info:
         rate(kappa=np.float64(0.5))
     assert "np." not in str(info.value) and "0.5" in str(info.value)
+
+
+def test_composites_name_the_function_the_user_called():
+    from analytic import deeplinear, linreg, momentum, nqm
+    cases = [
+        (lambda: deeplinear.arora_singular_value(3, s=-1.0, sigma0=0.1, t=1.0),
+         ValueError, r"^deeplinear.arora_singular_value: parameter 's' = -1.0 is outside"),
+        (lambda: deeplinear.arora_singular_value(3, s=np.float64(1.0), sigma0=np.float64(4.0), t=1.0),
+         ValueError, r"^deeplinear.arora_singular_value: needs 0 < sigma0 < s, got sigma0 = 4.0, s = 1.0$"),
+        (lambda: deeplinear.arora_singular_value(3, s=[[1.0], [1.0, 2.0]], sigma0=0.1, t=1.0),
+         TypeError, r"^deeplinear.arora_singular_value: parameter 's' .*ragged"),
+        (lambda: linreg.gd_loss_curve(0.1, [[1.0], [1.0, 2.0]], [1.0], 3),
+         TypeError, r"^linreg.gd_loss_curve: parameter 'eigenvalues' .*ragged"),
+        (lambda: linreg.gd_loss_curve(-0.1, [1.0], [1.0], 3), ValueError, r"^linreg.gd_loss_curve: parameter 'eta'"),
+        (lambda: momentum.steps_to_eps("gd", 0.5, 0.1), ValueError, r"^momentum.steps_to_eps: parameter 'kappa'"),
+        (lambda: nqm.expected_loss_curve(0.1, 1.5, 0.0, [1.0], [1.0], 1.0, 1.0, 3),
+         ValueError, r"^nqm.expected_loss_curve: parameter 'beta' = 1.5"),
+    ]
+    for call, error, pattern in cases:
+        with pytest.raises(error, match=pattern) as info:
+            call()
+        assert "np." not in str(info.value), str(info.value)
 
 
 def test_keyword_call_refuses_tracing_and_points_to_jax():

@@ -30,6 +30,8 @@ def test_published_forms_are_derived():
     root = sp.sqrt(kappa)
     assert sp.simplify(momentum.heavy_ball_optimal_beta.expr - ((root - 1) / (root + 1)) ** 2) == 0
     assert sp.simplify(momentum.heavy_ball_optimal_rate.expr - (root - 1) / (root + 1)) == 0
+    assert sp.simplify(momentum.heavy_ball_optimal_loss_rate.expr - ((root - 1) / (root + 1)) ** 2) == 0
+    assert sp.simplify(momentum.heavy_ball_optimal_loss_rate.expr - momentum.heavy_ball_optimal_beta.expr) == 0
     # On quadratics the textbook Nesterov rate is attained exactly (Lessard et al. 2016, Prop. 1).
     assert sp.simplify(momentum.nesterov_rate.expr - momentum.nesterov_textbook_bound.expr) == 0
     assert sp.simplify(momentum.gd_optimal_rate.expr - analytic.get("linreg.optimal_rate").expr) == 0
@@ -74,6 +76,30 @@ def test_gradients_finite_away_from_boundaries(method):
 
 
 @pytest.mark.parametrize("method", ["heavy_ball", "nesterov"])
+@pytest.mark.parametrize("offset", [0.0, -1e-8, 1e-8])
+def test_radius_and_its_gradient_on_and_near_the_stability_edge(method, offset):
+    """At alpha = critical_alpha (radius exactly 1) and +-1e-8 relative: the radius is 1 plus its
+    slope times the offset, to float64 round-off, and jax.grad is finite and equals the central
+    difference (the radius is smooth across the stability edge: two real roots, the larger one
+    leaving the unit disc)."""
+    beta, lam = 0.4, 2.0
+    f = getattr(momentum, f"{method}_spectral_radius").jax
+    edge = float(getattr(momentum, f"{method}_critical_alpha")(beta=beta, lam=lam))
+    a = edge * (1 + offset)
+    g = np.array(jax.grad(f, argnums=(0, 1, 2))(a, beta, lam))
+    assert np.all(np.isfinite(g)), g
+    step = 1e-6 * edge  # truncation ~ step^2 ~ 1e-12 relative; round-off ~ 1e-16 / 1e-6
+    fd = (f(a + step, beta, lam) - f(a - step, beta, lam)) / (2 * step)
+    assert g[0] == pytest.approx(float(fd), rel=1e-8)
+    import mpmath
+    with mpmath.workdps(40):  # the larger real root of z^2 - b z + c, exactly
+        u = 1 - mpmath.mpf(a) * lam
+        b, c = (1 + beta - mpmath.mpf(a) * lam, beta) if method == "heavy_ball" else ((1 + beta) * u, beta * u)
+        exact = float((abs(b) + mpmath.sqrt(b * b - 4 * c)) / 2)
+    assert float(f(a, beta, lam)) == pytest.approx(exact, rel=4e-16)  # round-off of ~10 flops, no 0/0
+
+
+@pytest.mark.parametrize("method", ["heavy_ball", "nesterov"])
 def test_critical_alpha_is_the_stability_edge(method):
     crit = float(getattr(momentum, f"{method}_critical_alpha")(beta=0.4, lam=2.0))
     below, above = momentum.is_stable(method, np.array([0.999, 1.001]) * crit, 0.4, 2.0)
@@ -110,6 +136,23 @@ def test_steps_to_eps_matches_direct_iteration(method):
     np.testing.assert_array_equal(counts, direct)  # integers: exact
     lead = np.asarray(getattr(momentum, f"{method}_steps")(kappa=kappas, eps=1e-8))
     assert np.all(counts >= np.floor(lead))
+
+
+@pytest.mark.parametrize("method", ["gd", "heavy_ball", "nesterov"])
+def test_leading_order_steps_keep_their_digits_at_huge_kappa(method):
+    """log(rate) as log1p(-gap): the count at kappa = 1e12 and 1e15 to float64 round-off
+    (the plain log((kappa-1)/(kappa+1)) was 2e-5 off for GD at 1e12 and 8e-4 at 1e15)."""
+    import mpmath
+
+    f = getattr(momentum, f"{method}_steps")
+    with mpmath.workdps(50):
+        for k in (1e12, 1e15):
+            kk, e = mpmath.mpf(k), mpmath.mpf(1e-6)
+            root = mpmath.sqrt(kk)
+            rate = {"gd": (kk - 1) / (kk + 1), "heavy_ball": (root - 1) / (root + 1),
+                    "nesterov": 1 - 1 / root}[method]
+            exact = float(mpmath.log(e) / mpmath.log(rate))
+            assert float(f(kappa=k, eps=1e-6)) == pytest.approx(exact, rel=4e-16), (method, k)
 
 
 @pytest.mark.parametrize("method, end", [("heavy_ball", "L"), ("nesterov", "mu")])

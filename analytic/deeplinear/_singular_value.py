@@ -14,9 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from analytic.deeplinear._mode_dynamics import _arora_learning_time, _linear_mode_strength, _saxe_mode_strength
-from analytic.formula import Formula
+from analytic.formula import Formula, format_value, real_array
 
 __all__ = ["arora_singular_value"]
+_NAME = "deeplinear.arora_singular_value"  # messages name the function the user called
 
 
 def arora_singular_value(N, s, sigma0, t, *, linear: Formula | None = None,
@@ -47,19 +48,23 @@ def arora_singular_value(N, s, sigma0, t, *, linear: Formula | None = None,
     """
     formulas = (linear or _linear_mode_strength(), two_layer or _saxe_mode_strength(),
                 learning_time or _arora_learning_time())
+    real_array(_NAME, "N", N)
     depth = np.asarray(N)
     if depth.dtype == bool or not np.issubdtype(depth.dtype, np.number) or np.iscomplexobj(depth) \
             or not np.all(np.isfinite(depth)) or not np.all(depth == np.round(depth)) or np.any(depth < 1):
-        raise ValueError(f"arora_singular_value: depth N must be an integer >= 1, got {N!r}")
+        raise ValueError(f"{_NAME}: depth N must be an integer >= 1, got {format_value(N)}")
+    for name, v in (("s", s), ("sigma0", sigma0), ("t", t)):
+        if not isinstance(v, jax.core.Tracer):
+            real_array(_NAME, name, v)  # bool, str, None, complex, ragged: a TypeError naming it
     s, sigma0, t = (jnp.asarray(v) for v in (s, sigma0, t))
     traced = any(isinstance(v, jax.core.Tracer) for v in (s, sigma0, t))
     if not traced:
-        formulas[0].check_arguments(s=s, sigma0=sigma0, t=t)
+        formulas[0].check_arguments(_NAME, s=s, sigma0=sigma0, t=t)
         a, b = np.broadcast_arrays(np.asarray(sigma0, float), np.asarray(s, float))
         if not np.all(a < b):
             i = int(np.argmax(~(a < b)))
-            raise ValueError(f"arora_singular_value: needs 0 < sigma0 < s, got sigma0 = "
-                             f"{a.ravel()[i]!r}, s = {b.ravel()[i]!r}")
+            raise ValueError(f"{_NAME}: needs 0 < sigma0 < s, got sigma0 = "
+                             f"{format_value(a.ravel()[i])}, s = {format_value(b.ravel()[i])}")
     depth = jnp.asarray(depth, jnp.result_type(s, sigma0, t, float))
     if traced:
         return _arora_singular_value(depth, s, sigma0, t, formulas=formulas)

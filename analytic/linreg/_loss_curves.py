@@ -7,6 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from analytic.formula import real_array
 from analytic.linreg._gradient_descent import _gd_mode_error, _gf_mode_error
 
 
@@ -18,20 +19,27 @@ def gd_loss_curve(eta, eigenvalues, initial_errors, steps: int):
     of equal length (errors along the eigenvectors of H). Returns an array of shape
     (steps + 1,) in the inputs' float dtype. Jit-compatible (``steps`` static).
     """
-    eigenvalues = jnp.asarray(eigenvalues)
-    initial_errors = jnp.asarray(initial_errors)
-    _check_spectrum(eta, eigenvalues, initial_errors)
+    eigenvalues, initial_errors = _arrays("linreg.gd_loss_curve", eigenvalues, initial_errors)
+    _check_spectrum("linreg.gd_loss_curve", eta, eigenvalues, initial_errors)
     return _gd_loss_curve(eta, eigenvalues, initial_errors, steps=int(steps))
 
 
-def _check_spectrum(eta, eigenvalues, initial_errors) -> None:
+def _arrays(caller: str, eigenvalues, initial_errors):
+    """jnp arrays of the spectrum; ragged lists, bool, str... refused naming ``caller``."""
+    for name, v in (("eigenvalues", eigenvalues), ("initial_errors", initial_errors)):
+        if not isinstance(v, jax.core.Tracer):
+            real_array(caller, name, v)
+    return jnp.asarray(eigenvalues), jnp.asarray(initial_errors)
+
+
+def _check_spectrum(caller: str, eta, eigenvalues, initial_errors) -> None:
     if isinstance(eta, jax.core.Tracer) or isinstance(eigenvalues, jax.core.Tracer):
         return
     if eigenvalues.ndim != 1 or eigenvalues.shape != initial_errors.shape:
         raise ValueError(
-            f"eigenvalues and initial_errors must be 1-D of equal length, got shapes "
+            f"{caller}: eigenvalues and initial_errors must be 1-D of equal length, got shapes "
             f"{eigenvalues.shape} and {initial_errors.shape}")
-    _gd_mode_error().check_arguments(eta=eta, lam=eigenvalues, t=0, e0=initial_errors)
+    _gd_mode_error().check_arguments(caller, eta=eta, lam=eigenvalues, t=0, e0=initial_errors)
 
 
 @functools.partial(jax.jit, static_argnames="steps")
@@ -47,11 +55,12 @@ def gf_loss_curve(eigenvalues, initial_errors, times):
 
     $e_i(t)$ from ``linreg.gf_mode_error``; ``times`` is any 1-D array of t >= 0.
     """
-    eigenvalues = jnp.asarray(eigenvalues)
-    initial_errors = jnp.asarray(initial_errors)
+    eigenvalues, initial_errors = _arrays("linreg.gf_loss_curve", eigenvalues, initial_errors)
+    if not isinstance(times, jax.core.Tracer):
+        real_array("linreg.gf_loss_curve", "times", times)
     times = jnp.asarray(times)
-    _check_spectrum(1.0, eigenvalues, initial_errors)
-    _gf_mode_error().check_arguments(lam=eigenvalues[None, :], t=times[:, None], e0=0.0)
+    _check_spectrum("linreg.gf_loss_curve", 1.0, eigenvalues, initial_errors)
+    _gf_mode_error().check_arguments("linreg.gf_loss_curve", lam=eigenvalues[None, :], t=times[:, None], e0=0.0)
     return _gf_loss_curve(eigenvalues, initial_errors, times)
 
 

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
@@ -50,6 +51,11 @@ def _steps(method: str) -> Formula:
     rate = _RATE[method]()
     n = sp.Symbol("n", positive=True)
     (expr,) = sp.solve(sp.Eq(n * sp.log(rate.expr), sp.log(eps)), n)
+    # log(rate) with rate = 1 - gap: log1p(-gap) keeps the gap's digits where rate rounds
+    # towards 1 (kappa > 1e10: log((kappa - 1)/(kappa + 1)) has lost all but a few of them).
+    gap = sp.factor(sp.simplify(1 - rate.expr))
+    if sp.simplify(1 - gap - rate.expr) != 0:
+        raise AssertionError(f"{method}_steps: 1 - {gap} is not {rate.expr}")
     return Formula(
         expr=expr,
         params=(kappa, eps),
@@ -60,6 +66,7 @@ def _steps(method: str) -> Formula:
                     "double root); momentum.steps_to_eps counts exactly from *_slowest_mode_error",),
         domains={"kappa": sp.Interval.open(1, sp.oo), "eps": sp.Interval.open(0, 1)},
         description=f"iterations for tuned {method} to reach relative error eps (leading order)",
+        evaluate_as=sp.log(eps) / log1p(-gap),
     )
 
 
@@ -102,7 +109,7 @@ def steps_to_eps(method: str, kappa, eps, error: Formula | None = None):
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    FORMULAS.get(f"{method}_steps").check_arguments(kappa=kappa, eps=eps)  # kappa > 1, 0 < eps < 1
+    FORMULAS.get(f"{method}_steps").check_arguments("momentum.steps_to_eps", kappa=kappa, eps=eps)  # kappa > 1, 0 < eps < 1
     if error is None:
         error = FORMULAS.get(f"{method}_slowest_mode_error")
     return _count(jnp.asarray(kappa), jnp.asarray(eps), error=error.jax)

@@ -73,7 +73,26 @@ def _heavy_ball_optimal_rate() -> Formula:
         conditions=("every mode in [mu, L] has this radius; the modes at mu and L are defective "
                     "(t * rate^t prefactor)",),
         domains={"kappa": _KAPPA},
-        description="worst-case per-step contraction of optimally tuned heavy ball",
+        description="worst-case per-step contraction of the ERROR ||x_t - x*|| of optimally tuned "
+                    "heavy ball, (sqrt(kappa)-1)/(sqrt(kappa)+1) = 9/11 at kappa = 100 (the loss "
+                    "contracts by its square: heavy_ball_optimal_loss_rate)",
+    )
+
+
+@FORMULAS.register("heavy_ball_optimal_loss_rate")
+def _heavy_ball_optimal_loss_rate() -> Formula:
+    rate = _heavy_ball_optimal_rate()
+    return Formula(
+        expr=sp.factor(rate.expr**2),
+        params=(kappa,),
+        source=rate.source,
+        derived=True,
+        derivation="heavy_ball_optimal_rate squared: the excess loss (x - x*)^T H (x - x*) / 2 is "
+                   "quadratic in the error, so it contracts by the square of the error's rate",
+        conditions=("equals heavy_ball_optimal_beta (|z|^2 = beta at the optimum's double roots)",),
+        domains={"kappa": _KAPPA},
+        description="worst-case per-step contraction of the excess LOSS of optimally tuned heavy ball, "
+                    "((sqrt(kappa)-1)/(sqrt(kappa)+1))^2 = 81/121 = 0.669 at kappa = 100",
     )
 
 

@@ -12,30 +12,35 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from analytic.formula import Formula
+from analytic.formula import Formula, real_array
 from analytic.nqm._moments import FORMULAS, _second_moment_step, _sgd_expected_loss
 
 
-def check_spectrum(h_values, c_values, theta0) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Validate and broadcast a spectrum: 1-D ``h`` > 0, ``c`` >= 0, finite ``theta0``."""
+def check_spectrum(h_values, c_values, theta0, *, caller: str = "nqm.check_spectrum"
+                   ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Validate and broadcast a spectrum: 1-D ``h`` > 0, ``c`` >= 0, finite ``theta0``
+    (messages start with ``caller``, the function the user called)."""
+    if not isinstance(h_values, jax.core.Tracer):
+        real_array(caller, "h", h_values)
     hv = jnp.asarray(h_values)
     if hv.ndim != 1 or hv.shape[0] < 1:
-        raise ValueError(f"h must be a non-empty 1-D array of curvatures, got shape {hv.shape}")
+        raise ValueError(f"{caller}: h must be a non-empty 1-D array of curvatures, got shape {hv.shape}")
     if not jnp.issubdtype(hv.dtype, jnp.inexact):
         hv = hv.astype(jnp.result_type(float))
     cv = jnp.broadcast_to(jnp.asarray(c_values, hv.dtype), hv.shape)
     th = jnp.broadcast_to(jnp.asarray(theta0, hv.dtype), hv.shape)
     if not isinstance(hv, jax.core.Tracer):
-        _sgd_expected_loss().check_arguments(alpha=1.0, h=hv, c=cv, B=1.0, t=0, e0=th)
+        _sgd_expected_loss().check_arguments(caller, alpha=1.0, h=hv, c=cv, B=1.0, t=0, e0=th)
     return hv, cv, th
 
 
-def check_hyperparameters(alpha_value, beta_value, p_value, batch) -> None:
-    """ValueError naming alpha (<= 0), beta (outside [0, 1)), p or B (< 1)."""
+def check_hyperparameters(alpha_value, beta_value, p_value, batch, *, caller: str = "nqm.check_hyperparameters"
+                          ) -> None:
+    """ValueError naming alpha (<= 0), beta (outside [0, 1)), p or B (< 1); messages start with ``caller``."""
     if any(isinstance(v, jax.core.Tracer) for v in (alpha_value, beta_value, p_value, batch)):
         return
     FORMULAS["preconditioned_steady_state_loss"]().check_arguments(
-        alpha=alpha_value, beta=beta_value, p=p_value, h=1.0, c=0.0, B=batch)
+        caller, alpha=alpha_value, beta=beta_value, p=p_value, h=1.0, c=0.0, B=batch)
 
 
 def moment_step_or_default(moment_step: Formula | None) -> Formula:
@@ -57,8 +62,8 @@ def expected_loss_curve(alpha, beta, p, h, c, B, theta0, steps: int, *, moment_s
         >>> nqm.expected_loss_curve(0.5, 0.0, 0.0, h=[1.0], c=[0.0], B=4, theta0=1.0, steps=2)
         Array([0.5    , 0.125  , 0.03125], dtype=float64)
     """
-    hv, cv, th = check_spectrum(h, c, theta0)
-    check_hyperparameters(alpha, beta, p, B)
+    hv, cv, th = check_spectrum(h, c, theta0, caller="nqm.expected_loss_curve")
+    check_hyperparameters(alpha, beta, p, B, caller="nqm.expected_loss_curve")
     if int(steps) < 1:
         raise ValueError(f"steps must be >= 1, got {steps!r}")
     return _loss_curve(jnp.asarray(alpha, hv.dtype), jnp.asarray(beta, hv.dtype),

@@ -53,8 +53,8 @@ def steps_to_target(alpha, beta, p, h, c, B, theta0, target, max_steps: int, *,
 
 
 def _checked(alpha, beta, p, h, c, B, theta0, target, max_steps):
-    hv, cv, th = check_spectrum(h, c, theta0)
-    check_hyperparameters(alpha, beta, p, B)
+    hv, cv, th = check_spectrum(h, c, theta0, caller="nqm.steps_to_target")
+    check_hyperparameters(alpha, beta, p, B, caller="nqm.steps_to_target")
     if not np.isfinite(target) or target <= 0:
         raise ValueError(f"target must be a finite loss > 0, got {target!r}")
     if int(max_steps) < 1:

@@ -31,6 +31,7 @@ import functools
 
 import sympy as sp
 
+from analytic._edges import powers_in_logs
 from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.references import cite
@@ -113,6 +114,7 @@ def _optimal_params() -> Formula:
         conditions=("C = 6 N D FLOPs (forward + backward pass per token)",),
         domains=_EXPONENT_DOMAINS,
         description="compute-optimal number of parameters N_opt(C)",
+        evaluate_as=powers_in_logs(n_opt),  # C**beta overflows for beta ~ 1e2, the result need not
     )
 
 
@@ -128,6 +130,7 @@ def _optimal_tokens() -> Formula:
         conditions=("C = 6 N D FLOPs",),
         domains=_EXPONENT_DOMAINS,
         description="compute-optimal number of training tokens D_opt(C)",
+        evaluate_as=powers_in_logs(d_opt),
     )
 
 
@@ -173,6 +176,8 @@ def _optimal_loss() -> Formula:
         derivation="chinchilla_loss at (optimal_params, optimal_tokens) (sympy.powsimp)",
         domains=_EXPONENT_DOMAINS,
         description="loss on the compute-optimal frontier L(N_opt(C), D_opt(C))",
+        # x**(1/(alpha+beta)) under- or overflows for small exponents even where L is O(1)
+        evaluate_as=powers_in_logs(sp.powsimp(expr)),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 
 from analytic.momentum import steps_to_eps as count_steps
 from numeric import momentum as sim
@@ -78,28 +79,40 @@ def spectral_radius_grid(ctx: Context, heavy_ball, nesterov, heavy_ball_discrimi
                    reference={"contour": 1.0})
 
 
-def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps):
+def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps, loss=False):
+    """Measured per-step contraction of ||x_t - x*|| (and, with ``loss``, of the excess loss
+    sum_i lam_i e_i^2 / 2 from the same run's mode errors)."""
     lams = np.geomspace(1.0, kappa, 6)
     quadratic = sim.quadratic_with_spectrum(ctx.key(salt), lams)
     run = ctx.measure(sim.run, method, quadratic, alpha, beta, steps)
-    return np.asarray(sim.contraction_rate(run.log_errors))
+    rates = np.asarray(sim.contraction_rate(run.log_errors))
+    if not loss:
+        return rates
+    log_loss = logsumexp(2 * run.log_mode_errors + np.log(lams / 2), axis=-1)
+    return rates, np.asarray(sim.contraction_rate(log_loss))
 
 
 @check("momentum.heavy_ball_optimal",
        uses={"rate": "momentum.heavy_ball_optimal_rate",
+             "loss_rate": "momentum.heavy_ball_optimal_loss_rate",
              "optimal_alpha": "momentum.heavy_ball_optimal_alpha",
              "optimal_beta": "momentum.heavy_ball_optimal_beta"}, smoke=True)
-def heavy_ball_optimal(ctx: Context, rate, optimal_alpha, optimal_beta):
-    """Optimal heavy ball beats its grid neighbours and contracts at heavy_ball_optimal_rate."""
+def heavy_ball_optimal(ctx: Context, rate, loss_rate, optimal_alpha, optimal_beta):
+    """Optimal heavy ball beats its grid neighbours; its error contracts at heavy_ball_optimal_rate
+    per step and its loss at heavy_ball_optimal_loss_rate (the square)."""
     kappas = {"smoke": (10.0,), "quick": (10.0, 100.0), "full": (10.0, 100.0, 1000.0)}[ctx.size]
     steps = int(40 * np.sqrt(max(kappas))) + 200  # one length: one compilation
     for kappa in kappas:
         a0, b0 = float(optimal_alpha(mu=1.0, L=kappa)), float(optimal_beta(kappa=kappa))
         alphas = a0 * np.array([1.0, 0.95, 1.05, 1.0, 1.0, 0.95, 1.05, 0.95, 1.05])
         betas = np.clip(b0 + np.array([0.0, 0, 0, -0.02, 0.02, -0.02, 0.02, 0.02, -0.02]), 0, None)
-        rates = _worst_rate("heavy_ball", kappa, alphas, betas, ctx, f"hb_optimal/{kappa}", steps)
+        rates, loss_rates = _worst_rate("heavy_ball", kappa, alphas, betas, ctx, f"hb_optimal/{kappa}",
+                                        steps, loss=True)
         yield compare(f"kappa={kappa:g} rate at optimum", float(rate(kappa=kappa)), rates[0], 0.003,
                       _OSCILLATION + f"; window {steps} steps")
+        yield compare(f"kappa={kappa:g} loss rate at optimum", float(loss_rate(kappa=kappa)), loss_rates[0],
+                      0.006, "the loss rate is the square of the error rate: twice its relative "
+                      "error; " + _OSCILLATION)
         beaten = int(np.sum(rates[1:] <= rates[0]))
         yield compare_outcome(f"kappa={kappa:g} optimum beats its 8 neighbours", "0 beaten",
                               f"{beaten} beaten", "categorical; neighbours at alpha*(1 +- 5%), "
