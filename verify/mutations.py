@@ -326,8 +326,11 @@ def format_catches(records: list[Catch]) -> str:
 
 def markdown_table(records: list[Catch]) -> str:
     """The same table in Markdown (docs/mutations.md)."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
     lines = ["| family | Formula | mistake | caught by (check [row]) |", "|---|---|---|---|"]
     for r in records:
-        where = f"`{r.check}` [{r.row}]" if r.outcome == "caught" else f"**{r.outcome}** {r.row}"
-        lines.append(f"| {r.mistake.family} | `{r.mistake.formula}` | {r.mistake.what} | {where} |")
+        where = f"`{r.check}` [{cell(r.row)}]" if r.outcome == "caught" else f"**{r.outcome}** {cell(r.row)}"
+        lines.append(f"| {r.mistake.family} | `{r.mistake.formula}` | {cell(r.mistake.what)} | {where} |")
     return "\n".join(lines)
