@@ -110,6 +110,9 @@ def _error_vs_width(ctx, formulas, activation, depth, widths, n_points, seeds_at
 
 
 @check("kernels.convergence_with_width", uses=_DUALS,
+       blind=_blind_duals("a 10% slip in the ReLU derivative kernel moves the depth-1/3 NTK by ~5-10%, inside "
+                          "the quick-size 3-sigma finite-width bound (0.13-0.19 at width 2048) and the 0.2 "
+                          "slope tolerance", only=("relu_derivative",)),
        cites=f"{cite('jacot2018', 'Theorems 1-2')}; {cite('lee2019', 'sec. 2.3')}")
 def convergence_with_width(ctx: Context, **formulas):
     """Empirical NNGP / NTK of random networks -> fc_kernels, RMS error ~ width^-1/2 (fitted slope)."""
@@ -131,12 +134,12 @@ def convergence_with_width(ctx: Context, **formulas):
                               f"fluctuations ~ width^-1/2; RMS over {n_points}^2 entries and "
                               f"{seeds_at(widths[-1])}-{seeds_at(widths[0])} seeds leaves ~0.1 noise "
                               "in the slope", relative=False)
-                bound = 2 * math.sqrt(2 * (depth + 1) / widths[-1])
+                bound = 3 * math.sqrt(2 * (depth + 1) / widths[-1])
                 yield compare(f"{activation} {kind} depth={depth} width={widths[-1]}", 0.0,
                               data[-1, j], bound,
                               "O(1/sqrt(width)): each layer's Gram is a mean of width i.i.d. terms "
-                              "(relative std ~ sqrt(2/width)), accumulated over depth+1 layers; the "
-                              "row is an RMS over entries and seeds (about 1 sigma): 2 sigma", relative=False)
+                              "(relative std ~ sqrt(2/width)), accumulated over depth+1 layers; "
+                              "3 sigma", relative=False)
         ctx.figure(f"kernels_error_vs_width_{activation}", {"width": np.array(widths), **table},
                    x="width", ys=tuple(table), logx=True, logy=True,
                    title=f"{activation}: RMS normalised error of empirical NNGP / NTK",
