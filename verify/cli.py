@@ -39,8 +39,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=1800.0, metavar="SECONDS",
                         help="per-check time limit; a check past it is a failed row (0: none; default 1800)")
     parser.add_argument("--mutate", action="store_true",
-                        help="plant mistakes in each Formula the selected checks use and print the "
-                             "kill table (exit 1 if one survives undeclared)")
+                        help="plant the declared plausible mistakes (verify/mutations.py: MISTAKES) in the "
+                             "Formulas the selected checks use and print which row catches each (exit 1 "
+                             "if one is not caught by a failing numeric row)")
+    parser.add_argument("--generated", action="store_true",
+                        help="with --mutate: the mechanical perturbations of every used Formula instead "
+                             "(11/10, 2, dropped terms, powers, signs; exit 1 if one survives undeclared)")
     return parser.parse_args(argv)
 
 
@@ -173,6 +177,8 @@ def _from_json(args) -> int:
 def _mutate(checks, args) -> int:
     from verify import mutations
 
+    if not args.generated:
+        return _plant_mistakes(checks, args)
     records = []
     for record in mutations.kill_table(checks, "quick" if args.quick else "full", args.time_limit or None):
         records.append(record)
@@ -185,3 +191,26 @@ def _mutate(checks, args) -> int:
         with open(args.json, "w") as handle:
             json.dump([r._asdict() for r in records], handle, indent=2)
     return 0 if all(r.outcome != "survived" for r in records) else 1
+
+
+def _plant_mistakes(checks, args) -> int:
+    """``--mutate``: the declared mistakes of the selected checks' Formulas, one row each."""
+    from verify import mutations
+
+    size = "quick" if args.quick else "full"
+    records = []
+    for mistake in mutations.mistakes_for(checks):
+        record = mutations.hunt(mistake, checks, size, args.time_limit or None)
+        records.append(record)
+        print(f"  {mistake.formula} [{mistake.what}]: {record.outcome} {record.check} "
+              f"({record.seconds:.1f} s)", file=sys.stderr, flush=True)
+    if not records:
+        print("no declared mistake concerns the selected checks' Formulas", file=sys.stderr)
+        return 2
+    print(mutations.format_catches(records))
+    if args.json:
+        import json
+
+        with open(args.json, "w") as handle:
+            json.dump([{**r._asdict(), "mistake": r.mistake._asdict()} for r in records], handle, indent=2)
+    return 0 if all(r.outcome == "caught" for r in records) else 1

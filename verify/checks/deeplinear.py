@@ -16,6 +16,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+import analytic
 from analytic.deeplinear import arora_singular_value
 from analytic.references import cite
 from numeric import deeplinear as sim
@@ -28,8 +29,6 @@ _RICHARDSON = ("GD = gradient flow + C lr + O(lr^2): tolerance 2x the Richardson
 _TIME = "deeplinear.arora_learning_time"
 _COMPOSITE = {"linear": "deeplinear.linear_mode_strength", "two_layer": "deeplinear.saxe_mode_strength",
               "learning_time": _TIME}
-_SIZES_THE_RUN = ("sizes the experiment only (the horizon of the shared GD runs); the trajectory rows "
-                  "compare the formula under test on whatever horizon results")
 
 
 def _design(learning_time, depth: int, lr_scale: float, records: int, sigma_final: float):
@@ -75,12 +74,13 @@ def _slope(lrs, errors) -> float:
     return float(np.polyfit(np.log(lrs), np.log(errors), 1)[0])
 
 
-@check("deeplinear.two_layer_trajectory",
-       uses={"mode_strength": "deeplinear.saxe_mode_strength", "learning_time": _TIME},
-       blind={"learning_time": _SIZES_THE_RUN}, smoke=True)
-def two_layer_trajectory(ctx: Context, mode_strength, learning_time):
-    """Two-layer mode strengths under GD vs saxe_mode_strength(s, u0, tau = 1/lr, t = steps)."""
-    runs = _balanced_runs(ctx, learning_time)
+@check("deeplinear.two_layer_trajectory", uses={"mode_strength": "deeplinear.saxe_mode_strength"}, smoke=True)
+def two_layer_trajectory(ctx: Context, mode_strength):
+    """Two-layer mode strengths under GD vs saxe_mode_strength(s, u0, tau = 1/lr, t = steps).
+
+    The runs are those of deeplinear.depth_trajectories, sized by the catalogue's learning
+    time (a run length here, not a claim: that check compares it)."""
+    runs = _balanced_runs(ctx, analytic.get(_TIME))
     pick = np.flatnonzero(runs["depths"] == 2)
     s = np.asarray(_SINGULAR)
     measured = runs["run"].mode_strengths[pick]
@@ -214,18 +214,18 @@ def singular_value_rate(ctx: Context, rate):
                       "1e-3), plus float64 round-off of the difference quotient (1e-9)")
 
 
-@check("deeplinear.random_init", uses=_COMPOSITE, smoke=True, blind={
-    "linear": "only in informational rows (no bound claimed), and depths >= 2 never evaluate it",
-    "two_layer": "only in informational rows (INFO: no bound is claimed, they cannot fail)",
-    "learning_time": "sizes the horizon of the runs and enters informational rows only; the checked "
-                     "row (imbalance drift / (lr (L0 - LT))) is a conservation law, not a Formula"},
+@check("deeplinear.random_init", smoke=True,
     no_formula="the checked row is the conservation of W2^T W2 - W1 W1^T under gradient flow (its GD "
                "drift bounded by lr times the loss decrease), measured on the trained network itself",
     cites=cite("du2018", "abstract: gradient flow keeps the differences between layers' squared norms "
                          "invariant (for linear layers, W2^T W2 - W1 W1^T)"))
-def random_init(ctx: Context, linear, two_layer, learning_time):
+def random_init(ctx: Context):
     """Small random (unbalanced, unaligned) init: the conserved imbalance (checked), and how far
-    the balanced prediction is from the trained network (measured, informational only)."""
+    the balanced prediction is from the trained network (measured, informational only).
+
+    The balanced prediction (the catalogue's Formulas, which deeplinear.depth_trajectories
+    checks) enters informational rows only and sizes the runs, so none is declared in ``uses``."""
+    linear, two_layer, learning_time = (analytic.get(name) for name in _COMPOSITE.values())
     def singular_value(*args):
         return arora_singular_value(*args, linear=linear, two_layer=two_layer, learning_time=learning_time)
 

@@ -70,12 +70,13 @@ def critical_lr(ctx: Context, threshold):
 
 def _contraction(weights, w_star, high: float = 1e-3, low: float = 1e-11) -> float:
     """Per-step contraction of ||w_t - w*|| between the steps where it first falls
-    below ``high`` and ``low`` times its start (well above float64 round-off)."""
+    below ``high`` and ``low`` times its start (well above float64 round-off); if it never
+    gets there (a rate too slow, or growth), over the second half of the run instead."""
     err = np.linalg.norm(np.asarray(weights) - np.asarray(w_star), axis=-1)
     ratio = err / err[0]
     start, stop = int(np.argmax(ratio < high)), int(np.argmax(ratio < low))
     if not 0 < start < stop:
-        raise RuntimeError(f"error did not fall from {high:g} to {low:g} within the run")
+        start, stop = len(err) // 2, len(err) - 1
     return float((err[stop] / err[start]) ** (1.0 / (stop - start)))
 
 
