@@ -33,7 +33,7 @@ Example:
 """
 
 from analytic._registry import Formulas
-from analytic.scaling import _batch_size, _chinchilla
+from analytic.scaling import _batch_size, _chinchilla, _random_features
 from analytic.scaling import _symbols as symbols
 from analytic.scaling._fit import FitResult, fit
 from analytic.scaling._published import (BESIROGLU_2024, CHINCHILLA_FITS, HOFFMANN_2022,
@@ -42,5 +42,5 @@ from analytic.scaling._published import (BESIROGLU_2024, CHINCHILLA_FITS, HOFFMA
 __all__ = ["FORMULAS", "fit", "FitResult", "symbols", "ChinchillaFit", "KaplanFit", "HOFFMANN_2022",
            "HOFFMANN_2022_UNROUNDED", "BESIROGLU_2024", "KAPLAN_2020", "CHINCHILLA_FITS"]
 
-FORMULAS = Formulas.merge(_chinchilla.FORMULAS, _batch_size.FORMULAS)
+FORMULAS = Formulas.merge(_chinchilla.FORMULAS, _batch_size.FORMULAS, _random_features.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)
