@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["BudgetOptimum", "chinchilla_law", "kaplan_law", "minimise_on_budget", "synthetic_runs",
            "FeatureModels", "random_feature_models", "full_feature_model", "RiskCurve", "expected_sgd_risk",
-           "expected_sgd_floor", "SampledRisk", "sampled_sgd_risk"]
+           "expected_sgd_floor", "SampledRisk", "sampled_sgd_risk", "steps_to_target"]
 
 class Law(NamedTuple):
     """A loss law ``fn(N, D, *params)``: call it as ``law(N, D)``.
@@ -229,18 +229,24 @@ def _check_exponents(decay, target_decay) -> None:
 def _feature_models(key, decay, target_decay, features, dim):
     k = jnp.arange(1, dim + 1, dtype=jnp.result_type(float))
     spectrum, signal = k ** (-decay), k ** (-target_decay)  # signal_k = E[spectrum_k w_k^2]
-    f = jax.random.normal(key, (max(features), dim), spectrum.dtype) * jnp.sqrt(spectrum)
+    widest = max(features)
+    f = jax.random.normal(key, (widest, dim), spectrum.dtype) * jnp.sqrt(spectrum)
     gram = f @ f.T  # M_max K, for a sketch with N(0, 1) entries
     cross = (f * signal) @ f.T  # M_max E[b b^T], b = E[z y] = S diag(spectrum) w
-    curvature, second, approximation = [], [], []
-    for m in features:  # the width-m model uses the first m rows of the sketch, rescaled
-        kappa, q = jnp.linalg.eigh(gram[:m, :m] / m)
-        kappa = jnp.maximum(kappa, jnp.finfo(kappa.dtype).tiny)
-        projected = jnp.einsum("ji,jk,ki->i", q, cross[:m, :m] / m, q)  # diag(Q^T E[b b^T] Q)
-        curvature.append(jnp.pad(kappa, (0, max(features) - m)))
-        second.append(jnp.pad(projected / kappa**2, (0, max(features) - m)))  # v* = K^-1 b
-        approximation.append(jnp.sum(signal) - jnp.sum(projected / kappa))  # E y^2 - b^T K^-1 b
-    return jnp.stack(curvature), jnp.stack(second), jnp.stack(approximation)
+
+    def one(m):  # the width-m model uses the first m rows of the sketch, rescaled by 1/sqrt(m)
+        live = jnp.arange(widest) < m
+        both = live[:, None] & live[None, :]
+        # Rows beyond m are cut off with eigenvalue -1 (K is positive semi-definite, so they never mix).
+        kappa, q = jnp.linalg.eigh(jnp.where(both, gram / m, 0.0) - jnp.diag(jnp.where(live, 0.0, 1.0)))
+        used = kappa > -0.5
+        kappa = jnp.where(used, jnp.maximum(kappa, jnp.finfo(kappa.dtype).tiny), 0.0)
+        projected = jnp.einsum("ji,jk,ki->i", q, jnp.where(both, cross / m, 0.0), q)  # diag(Q^T E[bb^T] Q)
+        safe = jnp.where(used, kappa, 1.0)
+        second = jnp.where(used, projected / safe**2, 0.0)  # v* = K^-1 b
+        return kappa, second, jnp.sum(signal) - jnp.sum(jnp.where(used, projected / safe, 0.0))
+
+    return jax.vmap(one)(jnp.asarray(features))
 
 
 def random_feature_models(key, features, dim: int, decay: float, target_decay: float,
@@ -323,6 +329,16 @@ def expected_sgd_risk(models: FeatureModels, lr, steps: int, batch=1) -> RiskCur
     return RiskCurve(risk, step, diverged)
 
 
+@jax.jit
+def _floor(curvature, approximation, lr, inv_batch):
+    step = (lr / jnp.sum(curvature, axis=-1))[..., None]
+    gap = step * curvature * (2 - step * curvature * (1 + inv_batch))  # 1 - a_i
+    live = curvature > 0
+    q = jnp.sum(jnp.where(live, step**2 * inv_batch * curvature**2 / jnp.where(live, gap, 1.0), 0.0), -1)
+    stable = (q < 1) & jnp.all(~live | (gap > 0), -1)
+    return jnp.where(stable, approximation / (1 - q), jnp.inf)
+
+
 def expected_sgd_floor(models: FeatureModels, lr, batch=1) -> jax.Array:
     """The risk SGD settles at after infinitely many steps (the fixed point of the recursion).
 
@@ -331,14 +347,9 @@ def expected_sgd_floor(models: FeatureModels, lr, batch=1) -> jax.Array:
     ``q = (s^2 / B) sum_i kappa_i^2 / (1 - a_i)``, so the floor is ``E r^2 / (1 - q)``
     (``inf`` where ``q >= 1`` or some ``a_i >= 1``: SGD does not settle).
     """
-    step = _lr(models, jnp.asarray(lr, jnp.result_type(float)))[..., None]
-    inv_batch = 1 / jnp.asarray(batch, step.dtype)
-    kappa = models.curvature
-    gap = step * kappa * (2 - step * kappa * (1 + inv_batch))  # 1 - a_i
-    live = kappa > 0
-    q = jnp.sum(jnp.where(live, step**2 * inv_batch * kappa**2 / jnp.where(live, gap, 1.0), 0.0), -1)
-    stable = (q < 1) & jnp.all(~live | (gap > 0), -1)
-    return jnp.where(stable, models.approximation / (1 - q), jnp.inf)
+    lr = jnp.asarray(lr, jnp.result_type(float))
+    _check_positive("lr", lr)
+    return _floor(models.curvature, models.approximation, lr, 1 / jnp.asarray(batch, lr.dtype))
 
 
 class SampledRisk(NamedTuple):
@@ -360,14 +371,14 @@ def _sampled(key, sketch_key, decay, target_decay, lr, width, dim, steps, batch,
         key_w, key_x = jax.random.split(key)
         w = jax.random.normal(key_w, (dim,), spectrum.dtype) * k ** ((decay - target_decay) / 2)
 
-        def one(v, key):
-            x = jax.random.normal(key, (batch, dim), spectrum.dtype) * jnp.sqrt(spectrum)
+        def one(v, x):
             z = x @ s.T
             v = v + step / batch * z.T @ (x @ w - z @ v)
             gap = s.T @ v - w
             return v, jnp.sum(spectrum * gap**2)
 
-        _, risk = jax.lax.scan(one, jnp.zeros(width, spectrum.dtype), jax.random.split(key_x, steps))
+        xs = jax.random.normal(key_x, (steps, batch, dim), spectrum.dtype) * jnp.sqrt(spectrum)
+        _, risk = jax.lax.scan(one, jnp.zeros(width, spectrum.dtype), xs)
         return risk
 
     return jax.vmap(run)(jax.random.split(key, runs))  # (runs, steps)
@@ -391,3 +402,23 @@ def sampled_sgd_risk(key, sketch_key, width: int, dim: int, decay: float, target
                     int(steps), int(batch), int(runs))
     checkpoints = tuple(range(1, int(steps) + 1)) if checkpoints is None else tuple(int(c) for c in checkpoints)
     return SampledRisk(risk[:, jnp.asarray(checkpoints) - 1].T, checkpoints)
+
+
+def steps_to_target(risk, target) -> np.ndarray:
+    """The first (fractional) step at which ``risk[t, ...]`` falls to ``target``, per trailing index.
+
+    Linear interpolation of log risk between the two steps that bracket the crossing;
+    ``inf`` where the curve never gets there (or is not finite).
+    """
+    risk = np.asarray(risk, dtype=float)
+    if not np.isfinite(target) or target <= 0:
+        raise ValueError(f"target = {target!r} must be finite and > 0")
+    below = np.isfinite(risk) & (risk <= target)
+    reached = below.any(axis=0)
+    first = np.where(reached, below.argmax(axis=0), 0)
+    index = np.indices(first.shape)
+    before = np.log(risk[(np.maximum(first - 1, 0), *index)])
+    after = np.log(risk[(first, *index)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(first > 0, (before - np.log(target)) / (before - after), 0.0)
+    return np.where(reached, np.maximum(first - 1, 0) + np.where(first > 0, fraction, 0.0), np.inf)
