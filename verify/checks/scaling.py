@@ -261,7 +261,7 @@ def _rf_sizes(ctx: Context) -> dict:
     if ctx.smoke:
         return dict(features=7, dim=2048, seeds=32, steps=2048, full_dim=4096, resamples=10)
     if ctx.quick:
-        return dict(features=8, dim=4096, seeds=24, steps=4096, full_dim=8192, resamples=20)
+        return dict(features=7, dim=2048, seeds=32, steps=4096, full_dim=8192, resamples=20)
     return dict(features=13, dim=16384, seeds=16, steps=65536, full_dim=65536, runs=2000, resamples=200)
 
 
