@@ -366,22 +366,19 @@ def _sampled(key, sketch_key, decay, target_decay, lr, width, dim, steps, batch,
     sketch = jax.random.split(sketch_key, 1)[0]  # the key random_feature_models gives seed 0
     s = jax.random.normal(sketch, (width, dim), spectrum.dtype) / jnp.sqrt(width)
     step = lr / jnp.sum(s**2 * spectrum)  # lr / tr(S diag(spectrum) S^T)
+    key_w, key_x = jax.random.split(key)
+    w = jax.random.normal(key_w, (runs, dim), spectrum.dtype) * k ** ((decay - target_decay) / 2)
+    xs = jax.random.normal(key_x, (steps, runs, batch, dim), spectrum.dtype) * jnp.sqrt(spectrum)
 
-    def run(key):
-        key_w, key_x = jax.random.split(key)
-        w = jax.random.normal(key_w, (dim,), spectrum.dtype) * k ** ((decay - target_decay) / 2)
+    def one(v, x):  # v: (runs, width); x: (runs, batch, dim), every run at once
+        z = x @ s.T
+        residual = jnp.einsum("rbd,rd->rb", x, w) - jnp.einsum("rbw,rw->rb", z, v)
+        v = v + step / batch * jnp.einsum("rbw,rb->rw", z, residual)
+        gap = v @ s - w
+        return v, jnp.sum(spectrum * gap**2, axis=-1)
 
-        def one(v, x):
-            z = x @ s.T
-            v = v + step / batch * z.T @ (x @ w - z @ v)
-            gap = s.T @ v - w
-            return v, jnp.sum(spectrum * gap**2)
-
-        xs = jax.random.normal(key_x, (steps, batch, dim), spectrum.dtype) * jnp.sqrt(spectrum)
-        _, risk = jax.lax.scan(one, jnp.zeros(width, spectrum.dtype), xs)
-        return risk
-
-    return jax.vmap(run)(jax.random.split(key, runs))  # (runs, steps)
+    _, risk = jax.lax.scan(one, jnp.zeros((runs, width), spectrum.dtype), xs)
+    return risk.T  # (runs, steps)
 
 
 def sampled_sgd_risk(key, sketch_key, width: int, dim: int, decay: float, target_decay: float, lr: float,
