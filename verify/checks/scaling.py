@@ -416,12 +416,12 @@ def batch_size_tradeoff(ctx: Context, examples, b_noise):
     noise_curvature = grad_curvature + (start + floor) * float(kappa @ kappa)  # E tr(H Sigma), Gaussian z
     yield inform("B_noise at the start vs B_crit = E_min / S_min", float(b_noise.jax(grad_curvature, noise_curvature)),
                  e_min / s_min, "McCandlish et al.: B_crit ~ B_noise; here B_noise grows as the loss falls")
-    dense = np.geomspace(1.005, 30, 60)
+    dense = np.geomspace(1.01, 30, 60)
     x = np.concatenate([dense, steps_ratio])
     order = np.argsort(x, kind="stable")
-    ctx.figure("scaling_steps_examples", {
+    ctx.figure("scaling_steps_examples", {  # the prediction at every x (one line), measurements at theirs
         "S / S_min": x[order],
-        "predicted E / E_min": np.concatenate([np.asarray(examples.jax(dense)), np.full(steps_ratio.shape, np.nan)])[order],
-        "measured_E / E_min": np.concatenate([np.full(dense.shape, np.nan), examples_ratio])[order]},
-        x="S / S_min", ys=("predicted E / E_min", "measured_E / E_min"), logx=True, logy=True,
+        "predicted_E/E_min": np.asarray(examples.jax(x))[order],
+        "measured_E/E_min": np.concatenate([np.full(dense.shape, np.nan), examples_ratio])[order]},
+        x="S / S_min", ys=("predicted_E/E_min", "measured_E/E_min"), logx=True, logy=True, ylabel="E / E_min",
         title="steps vs examples to a target loss, learning rate tuned per batch (random features)")
