@@ -130,6 +130,8 @@ REFERENCES: dict[str, Reference] = {
                          "Compute, Parameters, and Data", arxiv="2406.08466v1"),
     "bordelon2024": Reference("Bordelon, Atanasov, Pehlevan", 2024, "A Dynamical Model of Neural "
                               "Scaling Laws", arxiv="2402.01092v1"),
+    "lin2025": Reference("Lin, Wu, Bartlett", 2025, "Improved Scaling Laws in Linear Regression via Data "
+                         "Reuse", arxiv="2506.08415v1"),
 
     # --- games, implicit regularisation, bilevel (add below) ----------------------------------
     "korpelevich1976": Reference("Korpelevich", 1976, "The extragradient method for finding saddle "

@@ -168,3 +168,75 @@ def test_sgd_step_gains_match_the_exact_expectation():
     assert np.all(np.abs(np.asarray(run.mean)[0] - exact) < 4 * se)  # 4 Monte Carlo SE
     with pytest.raises(ValueError, match="shapes"):
         sim.sgd_step_gains(jax.random.key(0), H, theta[:3], root, (1,), lrs)
+
+
+# --- the solvable model: random features on a power-law spectrum ------------------------------
+def test_random_feature_exponents_are_the_stated_forms():
+    from analytic.scaling._symbols import decay, target_decay
+    assert scaling.rf_model_exponent.derived and scaling.rf_data_exponent.derived
+    assert sp.simplify(scaling.rf_model_exponent.expr - (target_decay - 1)) == 0
+    assert sp.simplify(scaling.rf_data_exponent.expr - (target_decay - 1) / decay) == 0
+    # Lin et al. 2024 (Gaussian prior, target_decay = decay = a): M^-(a-1) + D^-(a-1)/a.
+    a = sp.Symbol("a", positive=True)
+    assert sp.simplify(scaling.rf_data_exponent.expr.subs({decay: a, target_decay: a}) - (a - 1) / a) == 0
+    # The compute-optimal split depends on the spectrum alone: M_opt ~ C^(1/(1 + decay)).
+    assert sp.simplify(scaling.rf_params_exponent.expr - 1 / (1 + decay)) == 0
+    assert float(scaling.rf_params_exponent(decay=2.0)) == pytest.approx(1 / 3, rel=1e-14)
+
+
+def test_expected_risk_recursion_matches_sampled_sgd():
+    key = jax.random.key(3)
+    models = sim.random_feature_models(key, (8,), 128, 2.0, 2.0, seeds=1)
+    expected = np.asarray(sim.expected_sgd_risk(models, 0.5, 32, batch=2).risk)[:, 0, 0]
+    runs = np.asarray(sim.sampled_sgd_risk(jax.random.key(4), key, 8, 128, 2.0, 2.0, 0.5, 32, 300,
+                                           batch=2, checkpoints=(8, 32)).risk)
+    se = runs.std(axis=1, ddof=1) / np.sqrt(runs.shape[1])
+    assert np.all(np.abs(runs.mean(axis=1) - expected[[8, 32]]) < 4 * se)  # 4 Monte Carlo SE
+
+
+def test_feature_models_against_direct_linear_algebra():
+    key = jax.random.key(7)
+    models = sim.random_feature_models(key, (4, 8), 64, 2.0, 1.5, seeds=1)
+    k = np.arange(1, 65.0)
+    lam, signal = k**-2.0, k**-1.5
+    G = np.asarray(jax.random.normal(jax.random.split(key, 1)[0], (8, 64)))
+    for i, m in enumerate((4, 8)):
+        S = G[:m] / np.sqrt(m)
+        K = S @ np.diag(lam) @ S.T
+        cross = S @ np.diag(lam * signal) @ S.T  # E[b b^T], b = S diag(lam) w, E[lam w^2] = signal
+        approximation = signal.sum() - np.trace(np.linalg.solve(K, cross))  # E[y^2] - E[b^T K^-1 b]
+        np.testing.assert_allclose(float(models.approximation[0, i]), approximation, rtol=1e-9)
+        np.testing.assert_allclose(np.sort(np.asarray(models.curvature[0, i]))[-m:], np.linalg.eigvalsh(K),
+                                   rtol=1e-9)
+
+
+def test_steps_to_target_interpolates_and_reports_never():
+    risk = np.array([[1.0, 1.0], [0.5, 0.9], [0.25, 0.8]])
+    got = sim.steps_to_target(risk, 0.5 ** 1.5)
+    assert got[0] == pytest.approx(1.5, rel=1e-12) and got[1] == np.inf  # log-linear between steps 1 and 2
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: sim.random_feature_models(jax.random.key(0), (8,), 64, 1.0, 2.0), "decay = 1.0"),
+    (lambda: sim.random_feature_models(jax.random.key(0), (8,), 64, 2.0, 0.5), "target_decay = 0.5"),
+    (lambda: sim.random_feature_models(jax.random.key(0), (128,), 64, 2.0, 2.0), r"features = \(128,\)"),
+    (lambda: sim.expected_sgd_risk(sim.full_feature_model(8, 2.0, 2.0), 0.5, 4, batch=0.0), "batch must be > 0"),
+    (lambda: sim.expected_sgd_risk(sim.full_feature_model(8, 2.0, 2.0), -0.5, 4), "lr must be"),
+    (lambda: sim.steps_to_target(np.ones((3, 2)), np.nan), "target = nan"),
+    (lambda: scaling.rf_data_exponent(decay=0.5, target_decay=2.0), "'decay' = 0.5"),
+    (lambda: scaling.rf_model_exponent(target_decay=1.0), "'target_decay' = 1.0"),
+])
+def test_random_feature_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_wrong_split_exponent_fails_the_random_feature_check():
+    """a = decay/(1 + decay) (the alpha/(alpha+beta) slip) must fail scaling.random_features."""
+    from analytic.scaling._symbols import decay
+    right = scaling.rf_params_exponent
+    wrong = type(right)(name="wrong_split", expr=decay / (1 + decay), params=right.params, source="",
+                        derived=False, domains=right.domains)
+    chk = core.registry()["scaling.random_features"]
+    rows = list(chk(core.Context(size="smoke"), frontier=wrong))
+    assert any(not r.passed for r in rows if r.label.startswith("a "))

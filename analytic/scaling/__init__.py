@@ -16,7 +16,13 @@ constants); Kaplan et al. 2020 (eq. (1.5)).
 McCandlish et al. 2018 (arXiv:1812.06162v1): the critical batch size
 $B_{noise} = \mathrm{tr}(H\Sigma)/(G^\top H G)$ and $(S/S_{min} - 1)(E/E_{min} - 1) = 1$.
 
-Modules: ``_chinchilla`` (the law and its frontier, Kaplan's exponent),
+A solvable model (Lin, Wu, Kakade, Bartlett, Lee 2024, arXiv:2406.08466v1): random features on
+a power-law spectrum $\lambda_k = k^{-\mathrm{decay}}$, trained by one-pass SGD, has loss
+$\Theta(M^{-\alpha_M} + D^{-\beta_D})$ with $\alpha_M = \mathrm{target\_decay} - 1$,
+$\beta_D = (\mathrm{target\_decay} - 1)/\mathrm{decay}$ and $M_{opt} \propto C^{1/(1+\mathrm{decay})}$.
+
+Modules: ``_chinchilla`` (the law and its frontier, Kaplan's exponent), ``_random_features``
+(the solvable model's exponents),
 ``_batch_size`` (the noise scale and the steps/examples trade-off), ``_fit``
 (Huber/L-BFGS fit with bootstrap intervals), ``_published`` (published fits as
 named constants), ``_symbols``.
@@ -30,10 +36,12 @@ Example:
     >>> C = 6 * 70e9 * 1.4e12                     # Chinchilla's budget: 70B parameters, 1.4T tokens
     >>> scaling.optimal_params(C=C, **scaling.BESIROGLU_2024.allocation())
     Array(7.30163994e+10, dtype=float64)
+    >>> scaling.rf_params_exponent(decay=2.0)      # the random-feature model's compute-optimal width
+    Array(0.33333333, dtype=float64)
 """
 
 from analytic._registry import Formulas
-from analytic.scaling import _batch_size, _chinchilla
+from analytic.scaling import _batch_size, _chinchilla, _random_features
 from analytic.scaling import _symbols as symbols
 from analytic.scaling._fit import FitResult, fit
 from analytic.scaling._published import (BESIROGLU_2024, CHINCHILLA_FITS, HOFFMANN_2022,
@@ -42,5 +50,5 @@ from analytic.scaling._published import (BESIROGLU_2024, CHINCHILLA_FITS, HOFFMA
 __all__ = ["FORMULAS", "fit", "FitResult", "symbols", "ChinchillaFit", "KaplanFit", "HOFFMANN_2022",
            "HOFFMANN_2022_UNROUNDED", "BESIROGLU_2024", "KAPLAN_2020", "CHINCHILLA_FITS"]
 
-FORMULAS = Formulas.merge(_chinchilla.FORMULAS, _batch_size.FORMULAS)
+FORMULAS = Formulas.merge(_chinchilla.FORMULAS, _batch_size.FORMULAS, _random_features.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)

@@ -3,6 +3,10 @@
 Each constant says which paper, which version and which place its numbers come
 from. Where this project could not confirm a number against the paper's own text
 (only against secondary sources quoting it), the ``note`` says so.
+
+Kaplan et al. 2020 (``KAPLAN_2020``: alpha_N, alpha_D, N_c, D_c and the headline 0.73) are
+UNCONFIRMED: searches of stored copies of public pages (two sessions) found no text of
+arXiv:2001.08361v1 stating them; treat them as placeholders to check against the paper.
 """
 
 from __future__ import annotations

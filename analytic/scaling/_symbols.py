@@ -27,3 +27,5 @@ grad_sq = Symbol("grad_sq", positive=True)  # |G|^2, squared norm of the true gr
 grad_curvature = Symbol("grad_curvature", positive=True)  # G^T H G
 noise_curvature = Symbol("noise_curvature", positive=True)  # tr(H Sigma), Sigma the per-example covariance
 steps_ratio = Symbol("steps_ratio", positive=True)  # S / S_min (> 1)
+decay = Symbol("decay", positive=True)  # spectrum lam_k ~ k^-decay of the random-feature model
+target_decay = Symbol("target_decay", positive=True)  # target signal lam_k E[w_k^2] ~ k^-target_decay
