@@ -234,6 +234,12 @@ MISTAKES: tuple[Mistake, ...] = (
        "eta**2*sigma**2 + 1"),
     _m("games.optimistic_gda_optimal_step", "a factor 2: 1/sigma", "1/sigma"),
     _m("games.extragradient_max_step", "a factor 2: 2/sigma", "2/sigma"),
+    # bilevel
+    _m("bilevel.ift_sensitivity", "a power of (lam + ridge) lost", "-b/(lam + ridge)"),
+    _m("bilevel.unrolled_sensitivity", "the T r^(T-1) term's sign flipped",
+       "T*eta*(-b + w0*(lam + ridge))*(-eta*(lam + ridge) + 1)**(T - 1)/(lam + ridge) + "
+       "b*(-eta*(lam + ridge) + 1)**T/(lam + ridge)**2 - b/(lam + ridge)**2"),
+    _m("bilevel.greedy_lr_denominator", "the noise counted twice", "lam*(lam**2*second_moment + 2*noise)"),
     # implicit
     _m("implicit.factorisation_modified_loss", "eta/2 |grad L|^2 for eta/4 (the correction doubled)",
        "2*eta*(w1**2 + w2**2)*(-w1*w2 + y)**2 + (w1*w2 - y)**2"),
