@@ -20,9 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric.sharpness import sharpness
+
 __all__ = [
     "QuadraticRun", "frozen_adam_quadratic", "frozen_adam_diverges", "NoiseUpdates", "adam_noise_updates",
     "NaturalGradientRun", "natural_gradient_least_squares", "AdamRun", "adam_full_batch",
+    "AdamEdgeRun", "adam_preconditioned_sharpness",
 ]
 
 
@@ -251,3 +254,75 @@ def adam_full_batch(loss: Callable, params, args: tuple, eta, beta1=0.9, beta2=0
     values, ps, pcs = _adam_scan(loss, params, tuple(args), eta, beta1, beta2, eps,
                                  steps=steps, every=int(every))
     return AdamRun(values, ps, pcs, np.arange(every, steps + 1, every))
+
+
+class AdamEdgeRun(NamedTuple):
+    """Full-batch Adam per learning rate (leading axis), with lam_max(P^-1 H) every ``record_every`` steps."""
+
+    losses: jax.Array  # (etas, steps + 1)
+    preconditioned_sharpness: jax.Array  # (etas, steps // record_every): at steps record_every, 2 record_every, ...
+    sharpness_steps: np.ndarray  # the step numbers of those columns
+    diverged: jax.Array  # (etas,) non-finite loss anywhere
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "steps", "record_every", "lanczos"))
+def _adam_edge(loss, params, args, etas, beta1, beta2, eps, key, steps, record_every, lanczos):
+    tmap = jax.tree_util.tree_map
+    value_and_grad = jax.value_and_grad(loss)
+
+    def one(eta):
+        def step(state, t):
+            p, m, v = state
+            value, g = value_and_grad(p, *args)
+            m = tmap(lambda a, b: beta1 * a + (1 - beta1) * b, m, g)
+            v = tmap(lambda a, b: beta2 * a + (1 - beta2) * b**2, v, g)
+            p = tmap(lambda a, b, c: a - eta * (b / (1 - beta1**t)) / (jnp.sqrt(c / (1 - beta2**t)) + eps),
+                     p, m, v)
+            return (p, m, v), value
+
+        def block(state, start):
+            state, values = jax.lax.scan(step, state, start + jnp.arange(1, record_every + 1, dtype=etas.dtype))
+            p, _, v = state
+            # The preconditioner the next step divides by (bias correction at this step count).
+            t = start + record_every
+            precond = tmap(lambda c: jnp.sqrt(c / (1 - beta2**t)) + eps, v)
+            top = sharpness(loss, p, args, iterations=lanczos, key=key, preconditioner=precond).eigenvalue
+            return state, (values, top)
+
+        zeros = tmap(jnp.zeros_like, params)
+        starts = jnp.arange(0, steps, record_every, dtype=etas.dtype)
+        (p, _, _), (values, tops) = jax.lax.scan(block, (params, zeros, zeros), starts)
+        return jnp.concatenate([values.ravel(), loss(p, *args)[None]]), tops
+
+    return jax.vmap(one)(etas)
+
+
+def adam_preconditioned_sharpness(loss: Callable, params, args: tuple, etas, beta1=0.9, beta2=0.999,
+                                  eps=1e-8, steps: int = 2000, record_every: int = 10, lanczos: int = 20,
+                                  key=None) -> AdamEdgeRun:
+    """Full-batch Adam (bias-corrected) from ``params`` once per learning rate in ``etas`` (vmap),
+    measuring the preconditioned sharpness lam_max(P^-1 H), P = sqrt(v_hat) + eps, every
+    ``record_every`` steps (Lanczos on Hessian-vector products, inside the compiled scan).
+
+    ``loss(params, *args)`` is a static argument: pass a module-level function. ``steps`` must be a
+    multiple of ``record_every``.
+    """
+    etas = np.atleast_1d(np.asarray(etas, dtype=float))
+    _check_positive("etas", etas)
+    _check_unit_interval("beta1", beta1)
+    _check_unit_interval("beta2", beta2)
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+    steps = _check_steps(steps)
+    for name, v in (("record_every", record_every), ("lanczos", lanczos)):
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if steps % record_every:
+        raise ValueError(f"record_every must divide steps, got record_every={record_every}, steps={steps}")
+    dtype = jnp.result_type(float)
+    key = jax.random.key(0) if key is None else key
+    losses, tops = _adam_edge(loss, params, tuple(args), jnp.asarray(etas, dtype), jnp.asarray(beta1, dtype),
+                              jnp.asarray(beta2, dtype), jnp.asarray(eps, dtype), key, steps=steps,
+                              record_every=int(record_every), lanczos=int(lanczos))
+    diverged = ~jnp.all(jnp.isfinite(losses), axis=1)
+    return AdamEdgeRun(losses, tops, np.arange(record_every, steps + 1, record_every), diverged)
