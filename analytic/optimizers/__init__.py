@@ -30,10 +30,11 @@ Example:
 """
 
 from analytic._registry import Formulas
-from analytic.optimizers import _adam, _second_order
+from analytic.optimizers import _adam, _schedules, _second_order
 from analytic.optimizers import _symbols as symbols
+from analytic.optimizers._schedules import StepDecay, best_step_decay, scheduled_expected_loss
 
-__all__ = ["FORMULAS", "symbols"]
+__all__ = ["FORMULAS", "symbols", "scheduled_expected_loss", "StepDecay", "best_step_decay"]
 
-FORMULAS = Formulas.merge(_adam.FORMULAS, _second_order.FORMULAS)
+FORMULAS = Formulas.merge(_adam.FORMULAS, _second_order.FORMULAS, _schedules.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)
