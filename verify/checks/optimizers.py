@@ -141,9 +141,12 @@ def adam_edge_of_stability(ctx: Context, threshold):
                title="full-batch Adam on a tanh MLP: preconditioned sharpness (markers) vs 38/eta (lines)")
 
 
-@check("optimizers.adam_noise_rms_update", uses={"rms": "optimizers.adam_noise_rms_update"}, smoke=True)
-def adam_noise_rms_update(ctx: Context, rms):
-    """Adam fed white N(0, sigma^2) gradients: measured RMS update vs eta sqrt((1-b1)/(1+b1))."""
+@check("optimizers.adam_noise_rms_update", uses={"rms": "optimizers.adam_noise_rms_update",
+                                                 "rms_finite": "optimizers.adam_noise_rms_update_finite_beta2"},
+       smoke=True)
+def adam_noise_rms_update(ctx: Context, rms, rms_finite):
+    """Adam fed white N(0, sigma^2) gradients: measured RMS update vs eta sqrt((1-b1)/(1+b1)) at
+    beta2 -> 1, and vs eta sqrt(beta2 (1-b1)/(1+b1)) (first order in 1 - beta2) at beta2 = 0.99, 0.95."""
     coords, steps = (512, 2000) if ctx.smoke else ((1024, 3000) if ctx.quick else (65536, 20000))
     eta, beta2, sigma = 0.01, 0.9999, 3.0
     for beta1 in (0.0, 0.5, 0.9):
@@ -154,6 +157,16 @@ def adam_noise_rms_update(ctx: Context, rms):
                       4 * run.standard_error / predicted + 2e-3,
                       "4 Monte Carlo standard errors (32 blocks of coordinates) + 2e-3 for v_hat's "
                       "finite averaging window (relative variance ~2/t, t >= 1500 steps)")
+    for beta1, beta2 in ((0.0, 0.99), (0.9, 0.99), (0.0, 0.95), (0.5, 0.95)):
+        run = sim.adam_noise_updates(ctx.key(f"adam_noise/{beta1}/{beta2}"), eta, beta1, beta2, sigma,
+                                     coordinates=coords, steps=steps, window=steps // 2)
+        predicted = float(rms_finite(eta=eta, beta1=beta1, beta2=beta2))
+        limit = float(rms(eta=eta, beta1=beta1))
+        second_order = 2 * (1 - beta2) ** 2
+        yield compare(f"finite beta2: beta1={beta1}, beta2={beta2} (beta2 -> 1 form {limit / predicted - 1:+.2%} "
+                      f"off)", predicted, run.rms, 4 * run.standard_error / predicted + second_order,
+                      "4 Monte Carlo standard errors + 2 (1 - beta2)^2 for the neglected second order "
+                      "(measured ~1.1 (1 - beta2)^2 at beta2 = 0.9, 0.95)")
 
 
 def _least_squares(ctx: Context, salt: str, spectrum, n: int):
