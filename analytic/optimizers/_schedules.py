@@ -104,7 +104,7 @@ def scheduled_expected_loss(lrs, h, c, B, theta0, momentum=0.0, *, moment_step: 
     Example:
         >>> from analytic import optimizers
         >>> optimizers.scheduled_expected_loss([0.5, 0.25], h=[1.0], c=[0.0], B=1, theta0=1.0)
-        Array([0.5    , 0.125  , 0.0703125], dtype=float64)
+        Array([0.5      , 0.125    , 0.0703125], dtype=float64)
     """
     hv, cv, th = check_spectrum(h, c, theta0)
     schedule = jnp.asarray(lrs, hv.dtype)
