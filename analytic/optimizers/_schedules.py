@@ -79,7 +79,8 @@ def _nqm_step_decay_time() -> Formula:
                    "floors s1, s2 (equal to sympy's root, checked at sample points)",
         conditions=("one dimension, SGD, decay by gamma at step k; the optimum does not depend on the "
                     "budget T once T > k*; a negative value means: decay at once",),
-        constraints=(sp.Lt(alpha * h, 1), sp.Lt(gamma, 1), sp.Gt(e0**2, alpha * c / (B * h * (2 - alpha * h)))),
+        constraints=(sp.Lt(alpha * h, 1), sp.Lt(gamma, 1), sp.Gt(c, 0),
+                     sp.Gt(e0**2, alpha * c / (B * h * (2 - alpha * h)))),
         domains={"B": sp.Interval(1, sp.oo)},
         description="continuous step at which to decay the learning rate by gamma to minimise the final "
                     "expected loss of SGD on one NQM dimension",
