@@ -112,11 +112,11 @@ def adam_edge_of_stability(ctx: Context, threshold):
                                             record_every=10, lanczos=12 if ctx.quick else 20,
                                             key=ctx.key("adam_edge/lanczos"))
     sharp = np.asarray(run.preconditioned_sharpness)
-    figure = {"step": run.sharpness_steps}
+    figure, measured_columns = {"step": run.sharpness_steps}, {}
     for i, eta in enumerate(etas):
         edge = float(threshold(eta=eta, beta1=0.9))
-        figure[f"38/eta, eta={eta}"] = np.full(run.sharpness_steps.shape, edge)
-        figure[f"measured_lam_max(P^-1 H), eta={eta}"] = sharp[i]
+        figure[f"predicted_eta={eta}"] = np.full(run.sharpness_steps.shape, edge)
+        measured_columns[f"measured_eta={eta}"] = sharp[i]
         peaks, ends = _sawtooth(sharp[i])
         if bool(run.diverged[i]) or len(ends) < 2:
             yield compare_outcome(f"eta={eta}: preconditioned sharpness", "saws at the edge (>= 2 cycles)",
@@ -136,9 +136,10 @@ def adam_edge_of_stability(ctx: Context, threshold):
                       "first fall, from the largest overshoot, goes deeper) before ramping up again")
         yield inform(f"eta={eta}: mean after the first cycle / (38/eta)", 1.0, float(np.mean(settled)) / edge,
                      "sawtooth average, for reference")
+    figure.update(measured_columns)  # predictions first
     ctx.figure("optimizers_adam_edge", figure, x="step", ys=[k for k in figure if k != "step"], logy=True,
                ylabel="lam_max(P^-1 H)",
-               title="full-batch Adam on a tanh MLP: preconditioned sharpness (markers) vs 38/eta (lines)")
+               title="full-batch Adam on a tanh MLP: lam_max(P^-1 H) (markers) vs the threshold 38/eta (lines)")
 
 
 @check("optimizers.adam_noise_rms_update", uses={"rms": "optimizers.adam_noise_rms_update",
@@ -266,7 +267,7 @@ def nqm_schedules(ctx: Context, moment_step, decay_time):
                       f"5 Monte Carlo standard errors ({chains} chains), per time")
     figure = {"step": np.arange(steps + 1)}
     for i, name in enumerate(schedules):
-        figure[name] = predicted[i]
+        figure[f"predicted_{name}"] = predicted[i]
     for i, name in enumerate(schedules):
         figure[f"measured_{name}"] = mean[i]
     ctx.figure("optimizers_nqm_schedules", figure, x="step", ys=[k for k in figure if k != "step"], logy=True,
