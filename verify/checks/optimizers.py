@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from analytic.references import cite
 from numeric import eos as mlp
 from numeric import linreg as ls
 from numeric import optimizers as sim
@@ -98,7 +99,7 @@ _EDGE_REASON = ("adaptive EoS (Cohen et al. 2022, sec. 3): once the loss is smal
 
 
 @check("optimizers.adam_edge_of_stability", uses={"threshold": "optimizers.adam_sharpness_threshold"},
-       smoke=True, cites="Cohen et al. 2022, arXiv:2207.14484v2, sec. 3 (adaptive edge of stability)")
+       smoke=True, cites=cite("cohen2022", "sec. 3 (adaptive edge of stability)"))
 def adam_edge_of_stability(ctx: Context, threshold):
     """Full-batch Adam (beta1 = 0.9, beta2 = 0.999) on a tanh MLP: the preconditioned sharpness
     lam_max(P^-1 H), P = sqrt(v_hat) + eps (Lanczos, numeric.sharpness), rises to 38/eta and then
