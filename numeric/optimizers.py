@@ -20,9 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric.sharpness import sharpness
+
 __all__ = [
     "QuadraticRun", "frozen_adam_quadratic", "frozen_adam_diverges", "NoiseUpdates", "adam_noise_updates",
     "NaturalGradientRun", "natural_gradient_least_squares", "AdamRun", "adam_full_batch",
+    "AdamEdgeRun", "adam_preconditioned_sharpness", "ScheduledRun", "nqm_scheduled_sgd", "learning_rate_schedule",
 ]
 
 
@@ -251,3 +254,160 @@ def adam_full_batch(loss: Callable, params, args: tuple, eta, beta1=0.9, beta2=0
     values, ps, pcs = _adam_scan(loss, params, tuple(args), eta, beta1, beta2, eps,
                                  steps=steps, every=int(every))
     return AdamRun(values, ps, pcs, np.arange(every, steps + 1, every))
+
+
+class AdamEdgeRun(NamedTuple):
+    """Full-batch Adam per learning rate (leading axis), with lam_max(P^-1 H) every ``record_every`` steps."""
+
+    losses: jax.Array  # (etas, steps + 1)
+    preconditioned_sharpness: jax.Array  # (etas, steps // record_every): at steps record_every, 2 record_every, ...
+    sharpness_steps: np.ndarray  # the step numbers of those columns
+    diverged: jax.Array  # (etas,) non-finite loss anywhere
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "steps", "record_every", "lanczos"))
+def _adam_edge(loss, params, args, etas, beta1, beta2, eps, key, steps, record_every, lanczos):
+    tmap = jax.tree_util.tree_map
+    value_and_grad = jax.value_and_grad(loss)
+
+    def one(eta):
+        def step(state, t):
+            p, m, v = state
+            value, g = value_and_grad(p, *args)
+            m = tmap(lambda a, b: beta1 * a + (1 - beta1) * b, m, g)
+            v = tmap(lambda a, b: beta2 * a + (1 - beta2) * b**2, v, g)
+            p = tmap(lambda a, b, c: a - eta * (b / (1 - beta1**t)) / (jnp.sqrt(c / (1 - beta2**t)) + eps),
+                     p, m, v)
+            return (p, m, v), value
+
+        def block(state, start):
+            state, values = jax.lax.scan(step, state, start + jnp.arange(1, record_every + 1, dtype=etas.dtype))
+            p, _, v = state
+            # The preconditioner the next step divides by (bias correction at this step count).
+            t = start + record_every
+            precond = tmap(lambda c: jnp.sqrt(c / (1 - beta2**t)) + eps, v)
+            top = sharpness(loss, p, args, iterations=lanczos, key=key, preconditioner=precond).eigenvalue
+            return state, (values, top)
+
+        zeros = tmap(jnp.zeros_like, params)
+        starts = jnp.arange(0, steps, record_every, dtype=etas.dtype)
+        (p, _, _), (values, tops) = jax.lax.scan(block, (params, zeros, zeros), starts)
+        return jnp.concatenate([values.ravel(), loss(p, *args)[None]]), tops
+
+    return jax.vmap(one)(etas)
+
+
+def adam_preconditioned_sharpness(loss: Callable, params, args: tuple, etas, beta1=0.9, beta2=0.999,
+                                  eps=1e-8, steps: int = 2000, record_every: int = 10, lanczos: int = 20,
+                                  key=None) -> AdamEdgeRun:
+    """Full-batch Adam (bias-corrected) from ``params`` once per learning rate in ``etas`` (vmap),
+    measuring the preconditioned sharpness lam_max(P^-1 H), P = sqrt(v_hat) + eps, every
+    ``record_every`` steps (Lanczos on Hessian-vector products, inside the compiled scan).
+
+    ``loss(params, *args)`` is a static argument: pass a module-level function. ``steps`` must be a
+    multiple of ``record_every``.
+    """
+    etas = np.atleast_1d(np.asarray(etas, dtype=float))
+    _check_positive("etas", etas)
+    _check_unit_interval("beta1", beta1)
+    _check_unit_interval("beta2", beta2)
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+    steps = _check_steps(steps)
+    for name, v in (("record_every", record_every), ("lanczos", lanczos)):
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if steps % record_every:
+        raise ValueError(f"record_every must divide steps, got record_every={record_every}, steps={steps}")
+    dtype = jnp.result_type(float)
+    key = jax.random.key(0) if key is None else key
+    losses, tops = _adam_edge(loss, params, tuple(args), jnp.asarray(etas, dtype), jnp.asarray(beta1, dtype),
+                              jnp.asarray(beta2, dtype), jnp.asarray(eps, dtype), key, steps=steps,
+                              record_every=int(record_every), lanczos=int(lanczos))
+    diverged = ~jnp.all(jnp.isfinite(losses), axis=1)
+    return AdamEdgeRun(losses, tops, np.arange(record_every, steps + 1, record_every), diverged)
+
+
+# --- learning-rate schedules on the noisy quadratic model ------------------------------------------
+def learning_rate_schedule(kind: str, base_lr: float, steps: int, *, decay_step: int | None = None,
+                           factor: float = 0.1, warmup: int = 0) -> np.ndarray:
+    """The step size of each of ``steps`` steps.
+
+    ``constant``; ``step`` (``base_lr`` until ``decay_step``, then ``factor * base_lr``);
+    ``warmup`` (linear from ``base_lr / warmup`` to ``base_lr`` over the first ``warmup`` steps,
+    then constant); ``cosine`` (``base_lr (1 + cos(pi t / steps)) / 2``, after an optional
+    linear warm-up of ``warmup`` steps).
+    """
+    _check_positive("base_lr", base_lr)
+    steps = _check_steps(steps)
+    t = np.arange(steps, dtype=float)
+    if kind == "constant":
+        return np.full(steps, float(base_lr))
+    if kind == "step":
+        if decay_step is None or not 0 <= decay_step <= steps:
+            raise ValueError(f"decay_step must be in [0, steps = {steps}], got {decay_step!r}")
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
+        return np.where(t < decay_step, base_lr, factor * base_lr)
+    if kind in ("warmup", "cosine"):
+        if isinstance(warmup, bool) or int(warmup) != warmup or not 0 <= warmup < steps:
+            raise ValueError(f"warmup must be an integer in [0, steps = {steps}), got {warmup!r}")
+        ramp = np.minimum((t + 1) / max(warmup, 1), 1.0) if warmup else np.ones(steps)
+        if kind == "warmup":
+            return base_lr * ramp
+        return base_lr * ramp * 0.5 * (1 + np.cos(np.pi * t / steps))
+    raise ValueError(f"kind = {kind!r} is unknown; valid: ('constant', 'step', 'warmup', 'cosine')")
+
+
+class ScheduledRun(NamedTuple):
+    """Per schedule: chain-mean loss at t = 0..T and its standard error; each chain's final loss."""
+
+    loss_mean: jax.Array  # (schedules, T + 1)
+    loss_sem: jax.Array  # (schedules, T + 1)
+    final_losses: jax.Array  # (schedules, chains)
+
+
+@functools.partial(jax.jit, static_argnames=("chains",))
+def _nqm_scheduled(key, h, c, theta0, batch, schedules, momentum, chains):
+    noise_scale = jnp.sqrt(c / batch)
+
+    def step(state, inputs):
+        theta, previous = state  # (schedules, chains, dims)
+        lr, t = inputs  # lr: (schedules,)
+        # One draw per step, shared by every schedule (common random numbers).
+        z = jax.random.normal(jax.random.fold_in(key, t), theta.shape[1:], theta.dtype)
+        new = theta - lr[:, None, None] * (h * theta + noise_scale * z) + momentum * (theta - previous)
+        loss = 0.5 * jnp.sum(h * new**2, axis=-1)  # (schedules, chains)
+        return (new, theta), (jnp.mean(loss, axis=1), jnp.std(loss, axis=1, ddof=1) / np.sqrt(chains), loss)
+
+    start = jnp.broadcast_to(theta0, (schedules.shape[0], chains, h.shape[0]))
+    _, (mean, sem, losses) = jax.lax.scan(step, (start, start), (schedules.T, jnp.arange(schedules.shape[1])))
+    initial = jnp.full((schedules.shape[0], 1), 0.5 * jnp.sum(h * theta0**2))
+    return (jnp.concatenate([initial, mean.T], axis=1),
+            jnp.concatenate([jnp.zeros_like(initial), sem.T], axis=1), losses[-1])
+
+
+def nqm_scheduled_sgd(key, h, c, theta0, batch, lrs, momentum=0.0, *, chains: int) -> ScheduledRun:
+    """Monte Carlo heavy-ball SGD on the NQM (``L = sum_i h_i theta_i^2 / 2``, gradient
+    ``h theta + sqrt(c / batch) z``) with step size ``lrs[..., t]`` at step t.
+
+    ``lrs``: (T,) or (schedules, T); all schedules share the noise (common random numbers), so
+    differences between schedules are measured more precisely than each loss.
+    """
+    hv = jnp.atleast_1d(jnp.asarray(h, jnp.result_type(float)))
+    if hv.ndim != 1 or not bool(jnp.all(hv > 0)):
+        raise ValueError(f"h must be a 1-D array of curvatures > 0, got {h!r}")
+    cv = jnp.broadcast_to(jnp.asarray(c, hv.dtype), hv.shape)
+    if not bool(jnp.all(cv >= 0)):
+        raise ValueError(f"c must be >= 0, got {c!r}")
+    if not float(batch) >= 1:
+        raise ValueError(f"batch must be >= 1, got {batch!r}")
+    _check_unit_interval("momentum", momentum)
+    schedules = jnp.atleast_2d(jnp.asarray(lrs, hv.dtype))
+    if schedules.ndim != 2 or not bool(jnp.all(jnp.isfinite(schedules) & (schedules >= 0))):
+        raise ValueError("lrs must be (T,) or (schedules, T), finite and >= 0")
+    if isinstance(chains, bool) or int(chains) != chains or chains < 2:
+        raise ValueError(f"chains must be an integer >= 2, got {chains!r}")
+    th = jnp.broadcast_to(jnp.asarray(theta0, hv.dtype), hv.shape)
+    return ScheduledRun(*_nqm_scheduled(key, hv, cv, th, jnp.asarray(batch, hv.dtype), schedules,
+                                        jnp.asarray(momentum, hv.dtype), chains=int(chains)))

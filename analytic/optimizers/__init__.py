@@ -15,9 +15,15 @@ Model statements.
   per-mode contraction $|1-\eta\lambda/(\lambda+\delta)|$, which at $\delta = 0$ does not
   depend on $\lambda$, hence not on the condition number (Martens 2014,
   arXiv:1412.1193v11, sec. 9-10).
+* With finite $\beta_2$, to first order in $1-\beta_2$ (Gaussian noise):
+  $\eta\sqrt{\beta_2(1-\beta_1)/(1+\beta_1)}$.
+* Learning-rate schedules on the noisy quadratic model (Zhang et al. 2019,
+  arXiv:1907.04164v2): the NQM moment map composed with any schedule gives the exact
+  expected loss; the best step-decay point for a budget; in one dimension the optimal decay
+  step in closed form, independent of the budget.
 
 Modules: ``_adam`` (EMA-momentum iteration matrix, threshold, noise RMS),
-``_second_order`` (natural gradient), ``_symbols``.
+``_second_order`` (natural gradient), ``_schedules`` (schedules on the NQM), ``_symbols``.
 
 Example:
     >>> from analytic import optimizers
@@ -30,10 +36,11 @@ Example:
 """
 
 from analytic._registry import Formulas
-from analytic.optimizers import _adam, _second_order
+from analytic.optimizers import _adam, _schedules, _second_order
 from analytic.optimizers import _symbols as symbols
+from analytic.optimizers._schedules import StepDecay, best_step_decay, scheduled_expected_loss
 
-__all__ = ["FORMULAS", "symbols"]
+__all__ = ["FORMULAS", "symbols", "scheduled_expected_loss", "StepDecay", "best_step_decay"]
 
-FORMULAS = Formulas.merge(_adam.FORMULAS, _second_order.FORMULAS)
+FORMULAS = Formulas.merge(_adam.FORMULAS, _second_order.FORMULAS, _schedules.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)

@@ -24,7 +24,7 @@ import sympy as sp
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
-from analytic.optimizers._symbols import beta1
+from analytic.optimizers._symbols import beta1, beta2
 from analytic.references import cite
 from analytic.symbols import eta, lam
 
@@ -84,4 +84,47 @@ def _adam_noise_rms_update() -> Formula:
                     "eps of Adam negligible against sqrt(v)",),
         domains={"beta1": _BETA1_DOMAIN},
         description="steady-state RMS of Adam's per-coordinate update under pure gradient noise",
+    )
+
+
+def _geometric_sum(ratio: sp.Expr) -> sp.Expr:
+    """sum_{j >= 0} ratio^j for 0 <= ratio < 1 (sympy.summation, convergent branch)."""
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    q = sp.Symbol("q", positive=True)
+    total = sp.summation(q**j, (j, 0, sp.oo))
+    if isinstance(total, sp.Piecewise):
+        total = total.args[0][0]
+    return total.subs(q, ratio)
+
+
+@FORMULAS.register("adam_noise_rms_update_finite_beta2")
+def _adam_noise_rms_update_finite_beta2() -> Formula:
+    # Unit-variance Gaussian g (sigma scales out of m / sqrt(v)). Stationary EMAs:
+    # m = sum_k a_k g_{-k}, a_k = (1 - b1) b1^k;  v = sum_j w_j g_{-j}^2, w_j = (1 - b2) b2^j, sum w = 1.
+    # 1/v = 1 - d + d^2 - ..., d = v - 1, so E[m^2 / v] = E m^2 - E[m^2 d] + E[m^2 d^2] + ...
+    e = sp.Symbol("epsilon", positive=True)  # 1 - beta2
+    fourth = 3  # E g^4 of a standard Gaussian
+    mean_m2 = (1 - beta1) ** 2 * _geometric_sum(beta1**2)
+    # E[m^2 d]: only k = l = j survives, with E[g^2 (g^2 - 1)] = fourth - 1.
+    m2_d = (fourth - 1) * (1 - beta1) ** 2 * e * _geometric_sum(beta1**2 * (1 - e))
+    # E[d^2] = Var(g^2) sum_j w_j^2; E[m^2 d^2] = E m^2 E d^2 + O(eps^2) (the remaining terms are
+    # squares of E[m d] = 0 and fourth cumulants carrying two factors w).
+    d2 = (fourth - 1) * e**2 * _geometric_sum((1 - e) ** 2)
+    ratio = sp.simplify((mean_m2 - m2_d + mean_m2 * d2) / mean_m2)
+    first_order = sp.series(ratio, e, 0, 2).removeO()
+    mean_square = eta**2 * sp.factor(sp.simplify(mean_m2)) * sp.expand(first_order).subs(e, 1 - beta2)
+    return Formula(
+        expr=sp.sqrt(sp.factor(sp.simplify(mean_square))),
+        params=(eta, beta1, beta2),
+        source=cite("kingma2014", "Algorithm 1 (update rule); finite-beta2 correction derived here"),
+        derived=True,
+        derivation="E[m^2 / v] expanded in d = v/sigma^2 - 1: geometric sums (sympy.summation) for E m^2, "
+                   "E[m^2 d] and E d^2 of Gaussian white g, then the series in 1 - beta2 to first order "
+                   "(sympy.series); square root of the first-order mean square",
+        conditions=("gradient = stationary, temporally white, zero-mean Gaussian noise; first order in "
+                    "1 - beta2, valid for 1 - beta2 << 1 - beta1^2 (the O((1 - beta2)^2) rest is ~ (1 - beta2)^2 "
+                    "in Monte Carlo); eps of Adam negligible; t >> 1/(1 - beta2) (bias correction inert)",),
+        domains={"beta1": _BETA1_DOMAIN, "beta2": sp.Interval.Ropen(0, 1)},
+        description="steady-state RMS of Adam's update under pure gradient noise, with the first-order "
+                    "finite-beta2 correction",
     )
