@@ -37,6 +37,23 @@ def _phi(activation):
     return ACTIVATIONS[activation]
 
 
+def _branches(activation):
+    """(static tuple of activations, traced index): every named activation shares one compiled
+    program (``lax.switch`` picks the branch), a callable gets its own."""
+    if callable(activation):
+        return (activation,), 0
+    _phi(activation)
+    return tuple(ACTIVATIONS.values()), tuple(ACTIVATIONS).index(activation)
+
+
+def _switch(phis, which, fn):
+    """The elementwise function ``fn(phi)`` of the selected activation."""
+    if len(phis) == 1:
+        return fn(phis[0])
+    branches = [fn(phi) for phi in phis]
+    return lambda h: jax.lax.switch(which, branches, h)
+
+
 @functools.cache
 def _slope(phi):
     return jnp.vectorize(jax.grad(phi))
@@ -51,12 +68,14 @@ class Propagation(NamedTuple):
 
 
 def _layer(key, width, n_in, dtype):
-    kw, kb = jax.random.split(key)
-    return jax.random.normal(kw, (n_in, width), dtype), jax.random.normal(kb, (width,), dtype)
+    """(W, b) of one layer from one draw: rows 0..n_in-1 are W, the last row is b."""
+    wb = jax.random.normal(key, (n_in + 1, width), dtype)
+    return wb[:n_in], wb[n_in]
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "depth", "width"))
-def _propagate_one(key, x, sigma_w, sigma_b, *, phi, depth, width):
+def _propagate_one(key, x, sigma_w, sigma_b, which, *, phis, depth, width):
+    phi = _switch(phis, which, lambda f: f)
+    slope = _switch(phis, which, _slope)
     dtype = x.dtype
     d = x.shape[1]
     keys = jax.random.split(key, depth + 1)
@@ -69,7 +88,6 @@ def _propagate_one(key, x, sigma_w, sigma_b, *, phi, depth, width):
 
     h_last, hs = jax.lax.scan(forward, h1, keys[1:depth])
     hs = jnp.concatenate([hs, h_last[None]])  # (depth, 2, width)
-    slope = _slope(phi)
     v = jax.random.normal(keys[depth], (width,), dtype)
 
     def backward(delta, inputs):  # delta = dF/dh^{l+1}; returns dF/dh^l
@@ -95,13 +113,14 @@ def propagate(key, activation, x, depth: int, width: int, sigma_w, sigma_b, n_se
         if int(value) != value or value < (2 if name == "depth" else 1):
             raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= "
                              f"{2 if name == 'depth' else 1})")
-    return Propagation(*_propagate(key, x, sigma_w, sigma_b, phi=_phi(activation), depth=int(depth),
+    phis, which = _branches(activation)
+    return Propagation(*_propagate(key, x, sigma_w, sigma_b, which, phis=phis, depth=int(depth),
                                    width=int(width), n_seeds=int(n_seeds)))
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "n_seeds"))
-def _propagate(key, x, sigma_w, sigma_b, *, phi, depth, width, n_seeds):
-    run = jax.vmap(lambda k: _propagate_one(k, x, sigma_w, sigma_b, phi=phi, depth=depth, width=width))
+@functools.partial(jax.jit, static_argnames=("phis", "depth", "width", "n_seeds"))
+def _propagate(key, x, sigma_w, sigma_b, which, *, phis, depth, width, n_seeds):
+    run = jax.vmap(lambda k: _propagate_one(k, x, sigma_w, sigma_b, which, phis=phis, depth=depth, width=width))
     return run(jax.random.split(key, n_seeds))
 
 
