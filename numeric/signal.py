@@ -21,7 +21,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["ACTIVATIONS", "Propagation", "propagate", "empirical_kernels", "layer_gains"]
+__all__ = ["ACTIVATIONS", "Propagation", "propagate", "empirical_kernels", "layer_gains", "JacobianMoments",
+           "jacobian_moments"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "erf": jax.scipy.special.erf,
                "gelu": lambda z: jax.nn.gelu(z, approximate=False), "linear": lambda z: z,
@@ -161,3 +162,61 @@ def _hidden(params, x, phi, sigma_w, sigma_b):
         h = sigma_w / math.sqrt(a.shape[1]) * jnp.matmul(a, w, precision=_HIGHEST) + sigma_b * b
         a = phi(h)
     return h
+
+
+class JacobianMoments(NamedTuple):
+    """Moments of the squared singular values of the input-output Jacobian J_l = dh^l/dh^0."""
+
+    moments: jax.Array  # (seeds, depth, max_moment): tr((J_l J_l^T)^k) / width, l = 1..depth, k = 1..max_moment
+
+
+_WEIGHTS = ("gaussian", "orthogonal")
+
+
+def jacobian_moments(key, depth: int, width: int, n_seeds: int, weights: str = "gaussian",
+                     sigma_w=1.0, max_moment: int = 4) -> JacobianMoments:
+    """Spectral moments of ``J_l = W^l ... W^1`` of ``n_seeds`` deep linear networks, at every depth l.
+
+    ``weights="gaussian"``: ``W = sigma_w / sqrt(width) G`` with ``G_ij ~ N(0, 1)``;
+    ``"orthogonal"``: ``W = sigma_w Q`` with Q Haar-distributed (QR of G, columns signed by
+    diag(R)). The product is accumulated layer by layer in a ``lax.scan`` and the moments are
+    traces of powers of ``J J^T`` (no eigendecomposition); both kinds share one compiled program
+    (``lax.cond``)."""
+    if weights not in _WEIGHTS:
+        raise ValueError(f"weights = {weights!r}; valid: {_WEIGHTS}")
+    for name, value in (("depth", depth), ("width", width), ("n_seeds", n_seeds), ("max_moment", max_moment)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= 1)")
+    if not math.isfinite(float(sigma_w)) or float(sigma_w) <= 0:
+        raise ValueError(f"sigma_w = {sigma_w!r} is outside its valid range (0, oo)")
+    dtype = jnp.result_type(float)
+    values = _jacobian_moments(key, jnp.asarray(sigma_w, dtype), jnp.asarray(weights == "orthogonal"),
+                               depth=int(depth), width=int(width), n_seeds=int(n_seeds),
+                               max_moment=int(max_moment))
+    return JacobianMoments(values)
+
+
+@functools.partial(jax.jit, static_argnames=("depth", "width", "n_seeds", "max_moment"))
+def _jacobian_moments(key, sigma_w, orthogonal, *, depth, width, n_seeds, max_moment):
+    dtype = sigma_w.dtype
+
+    def haar(g):
+        q, r = jnp.linalg.qr(g)
+        return q * jnp.sign(jnp.diagonal(r))
+
+    def one(key):
+        def layer(jac, k):
+            g = jax.random.normal(k, (width, width), dtype)
+            w = jax.lax.cond(orthogonal, haar, lambda g: g / math.sqrt(width), g)
+            jac = sigma_w * jnp.matmul(w, jac, precision=_HIGHEST)
+            gram = jnp.matmul(jac, jac.T, precision=_HIGHEST)
+            power, traces = gram, [jnp.trace(gram)]
+            for _ in range(max_moment - 1):
+                power = jnp.matmul(power, gram, precision=_HIGHEST)
+                traces.append(jnp.trace(power))
+            return jac, jnp.stack(traces) / width
+
+        _, moments = jax.lax.scan(layer, jnp.eye(width, dtype=dtype), jax.random.split(key, depth))
+        return moments
+
+    return jax.vmap(one)(jax.random.split(key, n_seeds))

@@ -37,13 +37,15 @@ Example:
 """
 
 from analytic._registry import Formulas
-from analytic.signal import _initialisation
+from analytic.signal import _initialisation, _jacobian
 from analytic.signal import _symbols as symbols
+from analytic.signal._jacobian import fuss_catalan, lagrange_moment, moment_equation, one_layer_s_transform
 from analytic.signal._propagation import (DepthScales, chi1, critical_init, depth_scales, init_variance,
                                           order_chaos_boundary, variance_fixed_point, variance_map)
 
-__all__ = ["FORMULAS", "DepthScales", "chi1", "critical_init", "depth_scales", "init_variance",
+__all__ = ["FORMULAS", "DepthScales", "fuss_catalan", "lagrange_moment", "moment_equation",
+           "one_layer_s_transform", "chi1", "critical_init", "depth_scales", "init_variance",
            "order_chaos_boundary", "variance_fixed_point", "variance_map", "symbols"]
 
-FORMULAS = Formulas.merge(_initialisation.FORMULAS)
+FORMULAS = Formulas.merge(_initialisation.FORMULAS, _jacobian.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)

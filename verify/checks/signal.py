@@ -281,3 +281,46 @@ def depth_scale(ctx: Context, depth_scale):
         yield compare(f"tanh sigma_w={sigma_w} sigma_b={sigma_b}: xi_c", scales.xi_c, -1 / fit.slope, 0.06,
                       "log-linear fit of 1 - c^l over layers 3..L: finite-width noise in c ~ "
                       "(1 - c) sqrt(2/(seeds*width)) and the O((1-c)^2) curvature of the map, 6%")
+
+
+def _jacobian_size(ctx: Context):
+    """(width, seeds, depth): quick and smoke share one compilation."""
+    return (256, 12, 4) if ctx.quick else (1024, 32, 16)
+
+
+@check("signal.jacobian_spectrum", uses={"gaussian": "signal.gaussian_jacobian_moments",
+                                         "orthogonal": "signal.orthogonal_jacobian_moments"}, smoke=True,
+       cites=cite("pennington2017", "sec. 3"))
+def jacobian_spectrum(ctx: Context, gaussian, orthogonal):
+    """Critical deep linear networks: squared Jacobian singular values have Fuss-Catalan moments with Gaussian
+    weights (spread m_2 - m_1^2 = L grows with depth) and are all 1 with orthogonal weights (dynamical isometry)."""
+    width, seeds, depth = _jacobian_size(ctx)
+    depths = np.arange(1, depth + 1)
+    measured = {w: np.asarray(sim.jacobian_moments(ctx.key(f"jacobian/{w}"), depth, width, seeds, w).moments)
+                for w in ("gaussian", "orthogonal")}
+    k = np.arange(1, 5)
+    predicted_g = np.stack([np.asarray(gaussian(layers=int(l))) for l in depths])  # (depth, 4)
+    mean_g = measured["gaussian"].mean(axis=0)
+    se_g = measured["gaussian"].std(axis=0, ddof=1) / math.sqrt(seeds)
+    for l in [l for l in (1, 2, 4, 8, 16) if l <= depth]:
+        allowance = k * (k - 1) * l / (2 * width)
+        yield compare(f"gaussian, depth {l}, width {width}: moments m_1..m_4 of squared singular values",
+                      predicted_g[l - 1], mean_g[l - 1], 5 * se_g[l - 1] / predicted_g[l - 1] + allowance,
+                      f"mean over {seeds} networks: 5 standard errors (measured across networks), plus the finite-"
+                      "width bias of real Gaussian products, O(1/N): exactly m_2/(2N) at L = 1; allowed "
+                      "k(k-1)L/(2N), which bounds the bias measured at N = 128 and 256 up to L = 8, k <= 4")
+    predicted_o = np.asarray(orthogonal(), dtype=float)
+    mean_o = measured["orthogonal"].mean(axis=0)
+    yield compare(f"orthogonal, depths 1..{depth}, width {width}: moments m_1..m_4 (all 1)",
+                  np.broadcast_to(predicted_o, mean_o.shape), mean_o, 1e-9,
+                  "J is orthogonal to round-off: float64 QR and products over <= 16 layers leave ~1e-13", relative=False)
+    variance = {w: measured[w][..., 1] - measured[w][..., 0] ** 2 for w in measured}  # per network
+    ctx.figure("signal_jacobian_spread", {
+        "depth": depths,
+        "predicted_gaussian": predicted_g[:, 1] - predicted_g[:, 0] ** 2,
+        "measured_gaussian": variance["gaussian"].mean(axis=0),
+        "predicted_orthogonal": np.full(depth, float(predicted_o[1] - predicted_o[0] ** 2)),
+        "measured_orthogonal": variance["orthogonal"].mean(axis=0)},
+        x="depth", ys=("predicted_gaussian", "measured_gaussian", "predicted_orthogonal", "measured_orthogonal"),
+        ylabel="variance of squared singular values, m_2 - m_1^2",
+        title=f"critical deep linear networks, width {width}: Gaussian spreads (= L), orthogonal stays at 1")
