@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 __all__ = ["ACTIVATIONS", "Propagation", "propagate", "empirical_kernels", "layer_gains", "JacobianMoments",
-           "jacobian_moments"]
+           "jacobian_moments", "DepthSweep", "train_depth_sweep"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "erf": jax.scipy.special.erf,
                "gelu": lambda z: jax.nn.gelu(z, approximate=False), "linear": lambda z: z,
@@ -220,3 +220,79 @@ def _jacobian_moments(key, sigma_w, orthogonal, *, depth, width, n_seeds, max_mo
         return moments
 
     return jax.vmap(one)(jax.random.split(key, n_seeds))
+
+
+class DepthSweep(NamedTuple):
+    """One trained network per configuration (sigma_w[i], depth[i])."""
+
+    train_accuracy: jax.Array  # (configs,): fraction of training points with sign(f(x)) = y after training
+    initial_loss: jax.Array  # (configs,)
+    final_loss: jax.Array  # (configs,): nan or inf where training diverged
+    diverged: jax.Array  # (configs,) bool: a non-finite final loss
+
+
+def train_depth_sweep(key, x, y, sigma_w, depth, sigma_b, *, width: int, steps: int, learning_rate: float,
+                      activation="tanh") -> DepthSweep:
+    """Train fully-connected networks of several (sigma_w, depth) briefly by full-batch GD.
+
+    Network (the conventions of :func:`propagate`): ``h^1 = sigma_w/sqrt(d) W^1 x + sigma_b b^1``,
+    ``h^{l+1} = sigma_w/sqrt(width) W^{l+1} phi(h^l) + sigma_b b^{l+1}`` up to ``h^depth``, output
+    ``f = v . phi(h^depth) / sqrt(width)``; all parameters N(0, 1) and trained. Loss
+    ``mean (f - y)^2 / 2`` with labels y = +-1; ``steps`` GD steps at ``learning_rate``. Every
+    configuration runs in one ``vmap``: a network of ``max(depth)`` layers whose output is read
+    at layer ``depth[i]`` (deeper layers get no gradient), one compilation for the sweep."""
+    sigma_w = jnp.asarray(sigma_w, float)
+    depth = jnp.asarray(depth)
+    if sigma_w.shape != depth.shape or sigma_w.ndim != 1:
+        raise ValueError(f"sigma_w and depth must be 1-d of one length, got shapes {sigma_w.shape}, {depth.shape}")
+    if not bool(jnp.all(sigma_w > 0)):
+        raise ValueError(f"sigma_w = {sigma_w} is outside its valid range (0, oo)")
+    if not bool(jnp.all(depth >= 1)) or not jnp.issubdtype(depth.dtype, jnp.integer):
+        raise ValueError(f"depth = {depth} must be integers >= 1")
+    for name, value in (("width", width), ("steps", steps)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= 1)")
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise ValueError(f"x must be (n, d) and y (n,), got shapes {x.shape}, {y.shape}")
+    dtype = jnp.result_type(x)  # (float32 inputs train in float32)
+    return DepthSweep(*_train_sweep(key, x, y.astype(dtype), sigma_w.astype(dtype), depth,
+                                    jnp.asarray(sigma_b, dtype), jnp.asarray(learning_rate, dtype), phi=_phi(activation),
+                                    max_depth=int(jnp.max(depth)), width=int(width), steps=int(steps)))
+
+
+def _sweep_forward(params, x, sigma_w, sigma_b, depth, phi, width):
+    first, hidden, readout = params
+    d = x.shape[1]
+    h = sigma_w / math.sqrt(d) * jnp.matmul(x, first[:d], precision=_HIGHEST) + sigma_b * first[d]
+
+    def layer(h, wb):
+        return sigma_w / math.sqrt(width) * jnp.matmul(phi(h), wb[:width], precision=_HIGHEST) + sigma_b * wb[width], h
+
+    h_last, hs = jax.lax.scan(layer, h, hidden)
+    hs = jnp.concatenate([hs, h_last[None]])  # (max_depth, n, width)
+    return jnp.matmul(phi(hs[depth - 1]), readout, precision=_HIGHEST) / math.sqrt(width)
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "max_depth", "width", "steps"))
+def _train_sweep(key, x, y, sigma_w, depth, sigma_b, learning_rate, *, phi, max_depth, width, steps):
+    dtype = x.dtype
+
+    def one(sw, dep):
+        k0, k1, k2 = jax.random.split(key, 3)  # one draw for every configuration
+        params = (jax.random.normal(k0, (x.shape[1] + 1, width), dtype),
+                  jax.random.normal(k1, (max_depth - 1, width + 1, width), dtype),
+                  jax.random.normal(k2, (width,), dtype))
+
+        def loss(p):
+            return 0.5 * jnp.mean((_sweep_forward(p, x, sw, sigma_b, dep, phi, width) - y) ** 2)
+
+        def step(p, _):
+            value, grad = jax.value_and_grad(loss)(p)
+            return jax.tree_util.tree_map(lambda a, g: a - learning_rate * g, p, grad), value
+
+        params, losses = jax.lax.scan(step, params, None, length=steps)
+        f = _sweep_forward(params, x, sw, sigma_b, dep, phi, width)
+        final = 0.5 * jnp.mean((f - y) ** 2)
+        return jnp.mean(jnp.sign(f) == y), losses[0], final, ~jnp.isfinite(final)
+
+    return jax.vmap(one)(sigma_w, depth)

@@ -14,7 +14,7 @@ import scipy.stats
 from analytic import kernels, signal as theory
 from analytic.references import cite
 from numeric import signal as sim
-from verify.core import Context, check, compare
+from verify.core import Context, check, compare, inform
 
 _TANH_SIGMA_B = 0.05
 
@@ -324,3 +324,63 @@ def jacobian_spectrum(ctx: Context, gaussian, orthogonal):
         x="depth", ys=("predicted_gaussian", "measured_gaussian", "predicted_orthogonal", "measured_orthogonal"),
         ylabel="variance of squared singular values, m_2 - m_1^2",
         title=f"critical deep linear networks, width {width}: Gaussian spreads (= L), orthogonal stays at 1")
+
+
+_TRAINED = 0.9  # training accuracy that counts as "trained" (chance: the majority label, ~0.5-0.6)
+
+
+def _trainability_size(ctx: Context):
+    """(sigma_w^2 grid, depth grid, width, training points, GD steps); every network costs the deepest one's
+    time (one compilation for the sweep), trained in float32."""
+    if ctx.quick:
+        return (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0), (4, 8, 16, 32), 24, 64, 80
+    return (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0), (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128), \
+        128, 512, 300
+
+
+@check("signal.trainable_depth", no_formula="the claim (trainable depth ~ 6 xi_c) is approximate and is reported as "
+       "INFO rows; xi_c comes from signal.depth_scales, whose Formula signal.depth_scale the check signal.depth_scale "
+       "compares with random networks", cites=cite("schoenholz2017", "sec. 6 (trainable depth ~ 6 xi_c)"))
+def trainable_depth(ctx: Context):
+    """Briefly trained tanh networks over (sigma_w^2, depth), sigma_b^2 = 0.05: where does training fail, against
+    the depth 6 xi_c at which Schoenholz et al. found training to stop."""
+    sigma_w2, depths, width, n, steps = _trainability_size(ctx)
+    sigma_b = math.sqrt(0.05)
+    d = 16
+    x = jax.random.normal(ctx.key("train/x"), (n, d), jnp.float64)
+    x = x * math.sqrt(d) / jnp.linalg.norm(x, axis=1, keepdims=True)
+    y = jnp.sign(x @ jax.random.normal(ctx.key("train/teacher"), (d,), jnp.float64))  # a linear teacher
+    grid_w2, grid_depth = np.meshgrid(np.asarray(sigma_w2), np.asarray(depths))
+    run = sim.train_depth_sweep(ctx.key("train/nets"), x.astype(jnp.float32), y, jnp.sqrt(jnp.asarray(grid_w2.ravel())),
+                                jnp.asarray(grid_depth.ravel()), sigma_b, width=width, steps=steps, learning_rate=0.5)
+    accuracy = np.asarray(run.train_accuracy).reshape(grid_w2.shape)  # (depths, sigma_w2)
+    chance = max(float(jnp.mean(y > 0)), float(jnp.mean(y < 0)))
+    xi_c = np.array([theory.depth_scales("tanh", math.sqrt(s), sigma_b).xi_c for s in sigma_w2])
+    agree = 0
+    for j, s2 in enumerate(sigma_w2):
+        trained = accuracy[:, j] >= _TRAINED
+        deepest = max([L for L, t in zip(depths, trained) if t], default=0)
+        failed = [L for L, t in zip(depths, trained) if not t and L > deepest]
+        if not deepest:
+            boundary, note = depths[0], " No depth of the grid trained: reported as its shallowest depth."
+        elif not failed:
+            boundary, note = depths[-1], " Every depth of the grid trained: reported as its deepest depth."
+        else:
+            boundary, note = math.sqrt(deepest * failed[0]), ""
+        agree += int(np.sum(trained == (np.asarray(depths) < 6 * xi_c[j])))
+        yield inform(f"sigma_w^2={s2}: measured trainable-depth boundary vs 6 xi_c = {6 * xi_c[j]:.3g}",
+                     6 * xi_c[j], boundary,
+                     f"{steps} GD steps, width {width}, {n} points of a linear teacher; 'trained' = training accuracy "
+                     f">= {_TRAINED} (chance {chance:.2f}); boundary = geometric mean of the deepest trained and the "
+                     f"next failed depth of the grid {depths}.{note} No bound is claimed: the factor 6 is empirical "
+                     "(Schoenholz et al. trained MNIST/CIFAR far longer) and the boundary moves with steps, width "
+                     "and task")
+    yield inform(f"grid cells where 'trained' agrees with L < 6 xi_c ({len(depths)} depths x {len(sigma_w2)} sigma_w^2)",
+                 1.0, agree / accuracy.size, "fraction of the grid; reported, not bounded (see the rows above)")
+    ctx.figure("signal_trainable_depth", {
+        "sigma_w2": grid_w2.ravel(), "depth": grid_depth.ravel(),
+        "predicted_trainable": (grid_depth < 6 * xi_c[None, :]).astype(float).ravel(),
+        "measured_trainable": np.clip((accuracy - chance) / (1 - chance), 0, 1).ravel()},
+        x="sigma_w2", ys=("predicted_trainable", "measured_trainable"), grid_y="depth", logy=True,
+        reference={"contour": 0.5}, ylabel="trained (1) or not (0); measured: (accuracy - chance)/(1 - chance)",
+        title=f"tanh, sigma_b^2 = 0.05, {steps} GD steps: trainable region; predicted boundary L = 6 xi_c")
