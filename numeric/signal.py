@@ -8,8 +8,14 @@ backward pass, never stored), for two inputs at once, ``vmap`` over seeds. Backw
 gradient of a random readout ``v . h^L`` (v ~ N(0, I)) with respect to each h^l,
 ``delta^l = phi'(h^l) * (sigma_w / sqrt(width) W^{l+1 T} delta^{l+1})``.
 
+Named activations share one compiled program (``lax.switch``), so the checks of one run
+compile the propagation once per network size.
+
 Also: empirical NNGP / NTK of one network with any activation (all parameters, NTK
-parameterisation, scalar output), for the kernels of activations ``numeric.mlp`` lacks.
+parameterisation, scalar output), for the kernels of activations ``numeric.mlp`` lacks;
+``jacobian_moments``, the spectral moments of the input-output Jacobian of deep linear networks
+with Gaussian or Haar-orthogonal weights; ``train_depth_sweep``, brief full-batch GD training of
+networks over a grid of (sigma_w, depth).
 """
 
 from __future__ import annotations

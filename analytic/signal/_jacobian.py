@@ -4,7 +4,7 @@ Model statement. A deep linear network $h^l = W^l h^{l-1}$, $l = 1..L$, of width
 criticality ($\sigma_w = 1$): Gaussian $W^l_{ij} \sim N(0, 1/N)$, or Haar-orthogonal $W^l$. Its
 input-output Jacobian is $J = W^L \cdots W^1$; the moments of the squared singular values are
 $m_k = \lim_N \mathrm{tr}\,(J J^\top)^k / N$ (Pennington, Schoenholz, Ganguli 2017,
-arXiv:1711.04735v1, sec. 2-3; equation numbers unconfirmed).
+arXiv:1711.04735v1; section and equation numbers unconfirmed).
 
 Derivation (sympy, in :func:`moment_equation` and :func:`lagrange_moment`):
 
@@ -96,8 +96,8 @@ def _gaussian_jacobian_moments() -> Formula:
     _check_fuss_catalan(lagrange_moment("gaussian"))
     return Formula(
         expr=_polynomial_moments("gaussian"), params=(layers,),
-        source=cite("pennington2017", "sec. 3 (Fuss-Catalan moments of products of Gaussian matrices; "
-                                      "equation numbers unconfirmed)"),
+        source=cite("pennington2017", "Fuss-Catalan moments of products of Gaussian matrices "
+                                      "(section and equation numbers unconfirmed)"),
         derived=True,
         derivation="sympy: S-transform of Marchenko-Pastur (1/(1+z), from z G^2 - z G + 1 = 0) to the power "
                    "L, inverted to psi = x (1 + psi)^(L+1); Lagrange inversion (stated) gives "
@@ -112,8 +112,8 @@ def _gaussian_jacobian_moments() -> Formula:
 def _orthogonal_jacobian_moments() -> Formula:
     return Formula(
         expr=_polynomial_moments("orthogonal"), params=(),
-        source=cite("pennington2017", "sec. 3 (dynamical isometry of orthogonal linear networks; "
-                                      "equation numbers unconfirmed)"),
+        source=cite("pennington2017", "dynamical isometry of orthogonal linear networks "
+                                      "(section and equation numbers unconfirmed)"),
         derived=True,
         derivation="sympy: S-transform of W W^T = I is 1, so S_J = 1 at every depth; psi = x (1 + psi); "
                    "Lagrange inversion (stated) gives binomial(k, k-1)/k = 1",

@@ -6,7 +6,7 @@ $c \mapsto (\sigma_w^2 E[\phi(u)\phi(v)] + \sigma_b^2)/q^*$ with $(u, v)$ of var
 correlation $c$, its stable fixed point $c^*$, $\chi_c = \sigma_w^2 E[\phi'(u)\phi'(v)]$ at $c^*$,
 $\chi_q = V'(q^*)$, and the depth scales $\xi = -1/\log\chi$ (``signal.depth_scale``).
 Poole et al. 2016, arXiv:1606.05340v2, eqs. (3)-(5); Schoenholz et al. 2017,
-arXiv:1611.01232v2, eqs. (3)-(9). ReLU and erf have closed forms (``kernels.relu_*``,
+arXiv:1611.01232v2, eqs. (3)-(9) (equation numbers unconfirmed). ReLU and erf have closed forms (``kernels.relu_*``,
 ``kernels.erf_*``, ``signal.relu_critical_sigma_w``, ``signal.erf_order_chaos_boundary``);
 everything else is numerical (Gauss-Hermite with ``ORDER`` nodes, fixed-point iteration,
 bisection).

@@ -79,7 +79,7 @@ _MONTE_CARLO = {
 @check("signal.tanh_kernel_width", no_formula="the tanh kernels come from the quadrature dual maps, which "
        "signal.quadrature_duals checks against closed forms and Monte Carlo; the claim here is the "
        "infinite-width limit itself", uses={},
-       cites=f"{cite('jacot2018', 'Theorems 1-2')}; {cite('lee2018', 'eq. (4)')}")
+       cites=f"{cite('jacot2018', 'Theorems 1-2')}; {cite('lee2018', 'eq. (4), number unconfirmed')}")
 def tanh_kernel_width(ctx: Context):
     """Empirical NNGP / NTK of random tanh networks -> fc_kernels(activation="tanh"), error ~ width^-1/2."""
     widths = (128, 1024) if ctx.quick else (256, 1024, 4096, 16384)  # (one compilation per width)
@@ -290,7 +290,7 @@ def _jacobian_size(ctx: Context):
 
 @check("signal.jacobian_spectrum", uses={"gaussian": "signal.gaussian_jacobian_moments",
                                          "orthogonal": "signal.orthogonal_jacobian_moments"}, smoke=True,
-       cites=cite("pennington2017", "sec. 3"))
+       cites=cite("pennington2017", "Jacobian spectra of deep linear networks (section unconfirmed)"))
 def jacobian_spectrum(ctx: Context, gaussian, orthogonal):
     """Critical deep linear networks: squared Jacobian singular values have Fuss-Catalan moments with Gaussian
     weights (spread m_2 - m_1^2 = L grows with depth) and are all 1 with orthogonal weights (dynamical isometry)."""
@@ -340,7 +340,7 @@ def _trainability_size(ctx: Context):
 
 @check("signal.trainable_depth", no_formula="the claim (trainable depth ~ 6 xi_c) is approximate and is reported as "
        "INFO rows; xi_c comes from signal.depth_scales, whose Formula signal.depth_scale the check signal.depth_scale "
-       "compares with random networks", cites=cite("schoenholz2017", "sec. 6 (trainable depth ~ 6 xi_c)"))
+       "compares with random networks", cites=cite("schoenholz2017", "trainability experiments (trainable depth ~ 6 xi_c; section unconfirmed)"))
 def trainable_depth(ctx: Context):
     """Briefly trained tanh networks over (sigma_w^2, depth), sigma_b^2 = 0.05: where does training fail, against
     the depth 6 xi_c at which Schoenholz et al. found training to stop."""
