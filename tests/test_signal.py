@@ -202,3 +202,17 @@ def test_numeric_jacobian_moments_rejects_bad_inputs():  # (the values: verify s
         sim.jacobian_moments(jax.random.key(0), 3, 16, 2, sigma_w=0.0)
     with pytest.raises(ValueError, match="width"):
         sim.jacobian_moments(jax.random.key(0), 3, 0, 2)
+
+
+def test_train_depth_sweep_rejects_bad_inputs():  # (the values: verify signal.trainable_depth)
+    x, y = jnp.ones((4, 3)), jnp.ones(4)
+    kw = dict(width=4, steps=2, learning_rate=0.1)
+    with pytest.raises(ValueError, match="sigma_w"):
+        sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([0.0]), jnp.array([2]), 0.1, **kw)
+    with pytest.raises(ValueError, match="depth"):
+        sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([1.0]), jnp.array([0]), 0.1, **kw)
+    with pytest.raises(ValueError, match="one length"):
+        sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([1.0, 2.0]), jnp.array([2]), 0.1, **kw)
+    with pytest.raises(ValueError, match="width"):
+        sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([1.0]), jnp.array([2]), 0.1, width=0, steps=2,
+                              learning_rate=0.1)
