@@ -262,7 +262,8 @@ def train_depth_sweep(key, x, y, sigma_w, depth, sigma_b, *, width: int, steps: 
         raise ValueError(f"x must be (n, d) and y (n,), got shapes {x.shape}, {y.shape}")
     dtype = jnp.result_type(x)  # (float32 inputs train in float32)
     return DepthSweep(*_train_sweep(key, x, y.astype(dtype), sigma_w.astype(dtype), depth,
-                                    jnp.asarray(sigma_b, dtype), jnp.asarray(learning_rate, dtype), phi=_phi(activation),
+                                    jnp.asarray(sigma_b, dtype), jnp.asarray(learning_rate, dtype),
+                                    phi=_phi(activation),
                                     max_depth=int(jnp.max(depth)), width=int(width), steps=int(steps)))
 
 

@@ -21,7 +21,8 @@ Derived by sympy from the kernels family's maps: ``kaiming_variance`` (2/fan_in)
 ``erf_order_chaos_boundary`` (sigma_b(sigma_w) in closed form), ``depth_scale``,
 ``gradient_growth`` (chi_1^(L-l), by rsolve), ``gaussian_jacobian_moments`` (Fuss-Catalan m_1..m_4 of the
 squared Jacobian singular values of a critical deep linear network, by S-transforms and Lagrange
-inversion: :func:`fuss_catalan`, :func:`lagrange_moment`) and ``orthogonal_jacobian_moments`` (all 1). Numerical for any activation (Gauss-Hermite):
+inversion: :func:`fuss_catalan`, :func:`lagrange_moment`) and ``orthogonal_jacobian_moments`` (all 1).
+Numerical for any activation (Gauss-Hermite):
 :func:`variance_fixed_point`, :func:`chi1`, :func:`depth_scales`, :func:`critical_init`,
 :func:`order_chaos_boundary`, :func:`init_variance`.
 

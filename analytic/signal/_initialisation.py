@@ -37,7 +37,8 @@ def _kaiming_variance() -> Formula:
     sigma_w2 = _forward_gain_sigma_w2(kernels.relu_variance_map.expr)  # = 2
     return Formula(
         expr=sigma_w2 / fan_in, params=(fan_in,),
-        source=f"{cite('he2015', 'eq. (10), number unconfirmed')}; {cite('schoenholz2017', 'eq. (3), number unconfirmed')}",
+        source=f"{cite('he2015', 'eq. (10), number unconfirmed')}; "
+               f"{cite('schoenholz2017', 'eq. (3), number unconfirmed')}",
         derived=True,
         derivation="sympy.solve of kernels.relu_variance_map(q; sigma_w, sigma_b=0) = q for sigma_w^2 "
                    "(= 2), divided by fan_in (sigma_w^2 / fan_in is the per-weight variance)",
@@ -67,7 +68,8 @@ def _relu_xavier_variance() -> Formula:
     half = kernels.relu_chi1.expr.subs(sigma_w, 1)  # E[relu'(z)^2] = 1/2 = E[relu(z)^2]/q
     return Formula(
         expr=_glorot(half, half), params=(fan_in, fan_out),
-        source=f"{cite('glorot2010', 'eq. (12), number unconfirmed')}; {cite('he2015', 'sec. 2.2, number unconfirmed')}",
+        source=f"{cite('glorot2010', 'eq. (12), number unconfirmed')}; "
+               f"{cite('he2015', 'sec. 2.2, number unconfirmed')}",
         derived=True,
         derivation="as signal.xavier_variance with forward and backward gains 1/2 (kernels.relu_chi1 "
                    "at sigma_w = 1; E[relu(z)^2]/q = 1/2)",
@@ -93,7 +95,8 @@ def _zero_bias_critical_sigma_w() -> Formula:
     (root,) = [r for r in sp.solve(sp.Eq(sigma_w**2 * slope0**2, 1), sigma_w) if r.is_positive]
     return Formula(
         expr=root, params=(slope0,),
-        source=f"{cite('glorot2010', 'sec. 4.2.1, number unconfirmed')}; {cite('schoenholz2017', 'eq. (5), number unconfirmed')}",
+        source=f"{cite('glorot2010', 'sec. 4.2.1, number unconfirmed')}; "
+               f"{cite('schoenholz2017', 'eq. (5), number unconfirmed')}",
         derived=True,
         derivation="sympy.solve of chi_1(q* = 0) = sigma_w^2 phi'(0)^2 = 1",
         conditions=("odd activations with phi(0) = 0 and sigma_b = 0 (tanh, erf, sin, linear), where q* = 0 "
@@ -109,7 +112,8 @@ def _erf_order_chaos_boundary() -> Formula:
     sigma_b2 = sp.simplify(q_c - dual.subs(q, q_c))
     return Formula(
         expr=sp.sqrt(sigma_b2), params=(sigma_w,),
-        source=f"{cite('schoenholz2017', 'eqs. (3), (5), number unconfirmed')}; {cite('williams1997', 'eq. (11), number unconfirmed')}",
+        source=f"{cite('schoenholz2017', 'eqs. (3), (5), number unconfirmed')}; "
+               f"{cite('williams1997', 'eq. (11), number unconfirmed')}",
         derived=True,
         derivation="sympy.solve of kernels.erf_chi1(q, sigma_w) = 1 for q, then sigma_b^2 = q - "
                    "sigma_w^2 E[erf(sqrt(q) z)^2] from the fixed point of kernels.erf_variance_map",

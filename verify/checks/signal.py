@@ -313,7 +313,8 @@ def jacobian_spectrum(ctx: Context, gaussian, orthogonal):
     mean_o = measured["orthogonal"].mean(axis=0)
     yield compare(f"orthogonal, depths 1..{depth}, width {width}: moments m_1..m_4 (all 1)",
                   np.broadcast_to(predicted_o, mean_o.shape), mean_o, 1e-9,
-                  "J is orthogonal to round-off: float64 QR and products over <= 16 layers leave ~1e-13", relative=False)
+                  "J is orthogonal to round-off: float64 QR and products over <= 16 layers leave ~1e-13",
+                  relative=False)
     variance = {w: measured[w][..., 1] - measured[w][..., 0] ** 2 for w in measured}  # per network
     ctx.figure("signal_jacobian_spread", {
         "depth": depths,
@@ -323,7 +324,7 @@ def jacobian_spectrum(ctx: Context, gaussian, orthogonal):
         "measured_orthogonal": variance["orthogonal"].mean(axis=0)},
         x="depth", ys=("predicted_gaussian", "measured_gaussian", "predicted_orthogonal", "measured_orthogonal"),
         ylabel="variance of squared singular values, m_2 - m_1^2",
-        title=f"critical deep linear networks, width {width}: Gaussian spreads (= L), orthogonal stays at 1")
+        title=f"critical deep linear networks, width {width}: Gaussian spread = L; orthogonal: all 1 (spread 0)")
 
 
 _TRAINED = 0.9  # training accuracy that counts as "trained" (chance: the majority label, ~0.5-0.6)
@@ -340,7 +341,8 @@ def _trainability_size(ctx: Context):
 
 @check("signal.trainable_depth", no_formula="the claim (trainable depth ~ 6 xi_c) is approximate and is reported as "
        "INFO rows; xi_c comes from signal.depth_scales, whose Formula signal.depth_scale the check signal.depth_scale "
-       "compares with random networks", cites=cite("schoenholz2017", "trainability experiments (trainable depth ~ 6 xi_c; section unconfirmed)"))
+       "compares with random networks",
+       cites=cite("schoenholz2017", "trainability experiments (trainable depth ~ 6 xi_c; section unconfirmed)"))
 def trainable_depth(ctx: Context):
     """Briefly trained tanh networks over (sigma_w^2, depth), sigma_b^2 = 0.05: where does training fail, against
     the depth 6 xi_c at which Schoenholz et al. found training to stop."""
@@ -375,12 +377,14 @@ def trainable_depth(ctx: Context):
                      f"next failed depth of the grid {depths}.{note} No bound is claimed: the factor 6 is empirical "
                      "(Schoenholz et al. trained MNIST/CIFAR far longer) and the boundary moves with steps, width "
                      "and task")
-    yield inform(f"grid cells where 'trained' agrees with L < 6 xi_c ({len(depths)} depths x {len(sigma_w2)} sigma_w^2)",
+    yield inform(f"grid cells where 'trained' agrees with L < 6 xi_c "
+                 f"({len(depths)} depths x {len(sigma_w2)} sigma_w^2)",
                  1.0, agree / accuracy.size, "fraction of the grid; reported, not bounded (see the rows above)")
     ctx.figure("signal_trainable_depth", {
-        "sigma_w2": grid_w2.ravel(), "depth": grid_depth.ravel(),
+        "sigma_w2": grid_w2.ravel(), "log2_depth": np.log2(grid_depth).ravel(),
         "predicted_trainable": (grid_depth < 6 * xi_c[None, :]).astype(float).ravel(),
         "measured_trainable": np.clip((accuracy - chance) / (1 - chance), 0, 1).ravel()},
-        x="sigma_w2", ys=("predicted_trainable", "measured_trainable"), grid_y="depth", logy=True,
-        reference={"contour": 0.5}, ylabel="trained (1) or not (0); measured: (accuracy - chance)/(1 - chance)",
-        title=f"tanh, sigma_b^2 = 0.05, {steps} GD steps: trainable region; predicted boundary L = 6 xi_c")
+        x="sigma_w2", ys=("predicted_trainable", "measured_trainable"), grid_y="log2_depth",
+        reference={"contour": 0.5}, ylabel="trained (1) or not (0)",
+        title=f"tanh, sigma_b^2 = 0.05, {steps} GD steps: predicted L < 6 xi_c; measured (accuracy - chance)/"
+              "(1 - chance)")
