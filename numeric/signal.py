@@ -8,8 +8,14 @@ backward pass, never stored), for two inputs at once, ``vmap`` over seeds. Backw
 gradient of a random readout ``v . h^L`` (v ~ N(0, I)) with respect to each h^l,
 ``delta^l = phi'(h^l) * (sigma_w / sqrt(width) W^{l+1 T} delta^{l+1})``.
 
+Named activations share one compiled program (``lax.switch``), so the checks of one run
+compile the propagation once per network size.
+
 Also: empirical NNGP / NTK of one network with any activation (all parameters, NTK
-parameterisation, scalar output), for the kernels of activations ``numeric.mlp`` lacks.
+parameterisation, scalar output), for the kernels of activations ``numeric.mlp`` lacks;
+``jacobian_moments``, the spectral moments of the input-output Jacobian of deep linear networks
+with Gaussian or Haar-orthogonal weights; ``train_depth_sweep``, brief full-batch GD training of
+networks over a grid of (sigma_w, depth).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["ACTIVATIONS", "Propagation", "propagate", "empirical_kernels", "layer_gains"]
+__all__ = ["ACTIVATIONS", "Propagation", "propagate", "empirical_kernels", "layer_gains", "JacobianMoments",
+           "jacobian_moments", "DepthSweep", "train_depth_sweep"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "erf": jax.scipy.special.erf,
                "gelu": lambda z: jax.nn.gelu(z, approximate=False), "linear": lambda z: z,
@@ -35,6 +42,23 @@ def _phi(activation):
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation = {activation!r} is unknown; valid: {tuple(ACTIVATIONS)} or a callable")
     return ACTIVATIONS[activation]
+
+
+def _branches(activation):
+    """(static tuple of activations, traced index): every named activation shares one compiled
+    program (``lax.switch`` picks the branch), a callable gets its own."""
+    if callable(activation):
+        return (activation,), 0
+    _phi(activation)
+    return tuple(ACTIVATIONS.values()), tuple(ACTIVATIONS).index(activation)
+
+
+def _switch(phis, which, fn):
+    """The elementwise function ``fn(phi)`` of the selected activation."""
+    if len(phis) == 1:
+        return fn(phis[0])
+    branches = [fn(phi) for phi in phis]
+    return lambda h: jax.lax.switch(which, branches, h)
 
 
 @functools.cache
@@ -51,12 +75,14 @@ class Propagation(NamedTuple):
 
 
 def _layer(key, width, n_in, dtype):
-    kw, kb = jax.random.split(key)
-    return jax.random.normal(kw, (n_in, width), dtype), jax.random.normal(kb, (width,), dtype)
+    """(W, b) of one layer from one draw: rows 0..n_in-1 are W, the last row is b."""
+    wb = jax.random.normal(key, (n_in + 1, width), dtype)
+    return wb[:n_in], wb[n_in]
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "depth", "width"))
-def _propagate_one(key, x, sigma_w, sigma_b, *, phi, depth, width):
+def _propagate_one(key, x, sigma_w, sigma_b, which, *, phis, depth, width):
+    phi = _switch(phis, which, lambda f: f)
+    slope = _switch(phis, which, _slope)
     dtype = x.dtype
     d = x.shape[1]
     keys = jax.random.split(key, depth + 1)
@@ -69,7 +95,6 @@ def _propagate_one(key, x, sigma_w, sigma_b, *, phi, depth, width):
 
     h_last, hs = jax.lax.scan(forward, h1, keys[1:depth])
     hs = jnp.concatenate([hs, h_last[None]])  # (depth, 2, width)
-    slope = _slope(phi)
     v = jax.random.normal(keys[depth], (width,), dtype)
 
     def backward(delta, inputs):  # delta = dF/dh^{l+1}; returns dF/dh^l
@@ -95,13 +120,14 @@ def propagate(key, activation, x, depth: int, width: int, sigma_w, sigma_b, n_se
         if int(value) != value or value < (2 if name == "depth" else 1):
             raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= "
                              f"{2 if name == 'depth' else 1})")
-    return Propagation(*_propagate(key, x, sigma_w, sigma_b, phi=_phi(activation), depth=int(depth),
+    phis, which = _branches(activation)
+    return Propagation(*_propagate(key, x, sigma_w, sigma_b, which, phis=phis, depth=int(depth),
                                    width=int(width), n_seeds=int(n_seeds)))
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "n_seeds"))
-def _propagate(key, x, sigma_w, sigma_b, *, phi, depth, width, n_seeds):
-    run = jax.vmap(lambda k: _propagate_one(k, x, sigma_w, sigma_b, phi=phi, depth=depth, width=width))
+@functools.partial(jax.jit, static_argnames=("phis", "depth", "width", "n_seeds"))
+def _propagate(key, x, sigma_w, sigma_b, which, *, phis, depth, width, n_seeds):
+    run = jax.vmap(lambda k: _propagate_one(k, x, sigma_w, sigma_b, which, phis=phis, depth=depth, width=width))
     return run(jax.random.split(key, n_seeds))
 
 
@@ -142,3 +168,138 @@ def _hidden(params, x, phi, sigma_w, sigma_b):
         h = sigma_w / math.sqrt(a.shape[1]) * jnp.matmul(a, w, precision=_HIGHEST) + sigma_b * b
         a = phi(h)
     return h
+
+
+class JacobianMoments(NamedTuple):
+    """Moments of the squared singular values of the input-output Jacobian J_l = dh^l/dh^0."""
+
+    moments: jax.Array  # (seeds, depth, max_moment): tr((J_l J_l^T)^k) / width, l = 1..depth, k = 1..max_moment
+
+
+_WEIGHTS = ("gaussian", "orthogonal")
+
+
+def jacobian_moments(key, depth: int, width: int, n_seeds: int, weights: str = "gaussian",
+                     sigma_w=1.0, max_moment: int = 4) -> JacobianMoments:
+    """Spectral moments of ``J_l = W^l ... W^1`` of ``n_seeds`` deep linear networks, at every depth l.
+
+    ``weights="gaussian"``: ``W = sigma_w / sqrt(width) G`` with ``G_ij ~ N(0, 1)``;
+    ``"orthogonal"``: ``W = sigma_w Q`` with Q Haar-distributed (QR of G, columns signed by
+    diag(R)). The product is accumulated layer by layer in a ``lax.scan`` and the moments are
+    traces of powers of ``J J^T`` (no eigendecomposition); both kinds share one compiled program
+    (``lax.cond``)."""
+    if weights not in _WEIGHTS:
+        raise ValueError(f"weights = {weights!r}; valid: {_WEIGHTS}")
+    for name, value in (("depth", depth), ("width", width), ("n_seeds", n_seeds), ("max_moment", max_moment)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= 1)")
+    if not math.isfinite(float(sigma_w)) or float(sigma_w) <= 0:
+        raise ValueError(f"sigma_w = {sigma_w!r} is outside its valid range (0, oo)")
+    dtype = jnp.result_type(float)
+    values = _jacobian_moments(key, jnp.asarray(sigma_w, dtype), jnp.asarray(weights == "orthogonal"),
+                               depth=int(depth), width=int(width), n_seeds=int(n_seeds),
+                               max_moment=int(max_moment))
+    return JacobianMoments(values)
+
+
+@functools.partial(jax.jit, static_argnames=("depth", "width", "n_seeds", "max_moment"))
+def _jacobian_moments(key, sigma_w, orthogonal, *, depth, width, n_seeds, max_moment):
+    dtype = sigma_w.dtype
+
+    def haar(g):
+        q, r = jnp.linalg.qr(g)
+        return q * jnp.sign(jnp.diagonal(r))
+
+    def one(key):
+        def layer(jac, k):
+            g = jax.random.normal(k, (width, width), dtype)
+            w = jax.lax.cond(orthogonal, haar, lambda g: g / math.sqrt(width), g)
+            jac = sigma_w * jnp.matmul(w, jac, precision=_HIGHEST)
+            gram = jnp.matmul(jac, jac.T, precision=_HIGHEST)
+            power, traces = gram, [jnp.trace(gram)]
+            for _ in range(max_moment - 1):
+                power = jnp.matmul(power, gram, precision=_HIGHEST)
+                traces.append(jnp.trace(power))
+            return jac, jnp.stack(traces) / width
+
+        _, moments = jax.lax.scan(layer, jnp.eye(width, dtype=dtype), jax.random.split(key, depth))
+        return moments
+
+    return jax.vmap(one)(jax.random.split(key, n_seeds))
+
+
+class DepthSweep(NamedTuple):
+    """One trained network per configuration (sigma_w[i], depth[i])."""
+
+    train_accuracy: jax.Array  # (configs,): fraction of training points with sign(f(x)) = y after training
+    initial_loss: jax.Array  # (configs,)
+    final_loss: jax.Array  # (configs,): nan or inf where training diverged
+    diverged: jax.Array  # (configs,) bool: a non-finite final loss
+
+
+def train_depth_sweep(key, x, y, sigma_w, depth, sigma_b, *, width: int, steps: int, learning_rate: float,
+                      activation="tanh") -> DepthSweep:
+    """Train fully-connected networks of several (sigma_w, depth) briefly by full-batch GD.
+
+    Network (the conventions of :func:`propagate`): ``h^1 = sigma_w/sqrt(d) W^1 x + sigma_b b^1``,
+    ``h^{l+1} = sigma_w/sqrt(width) W^{l+1} phi(h^l) + sigma_b b^{l+1}`` up to ``h^depth``, output
+    ``f = v . phi(h^depth) / sqrt(width)``; all parameters N(0, 1) and trained. Loss
+    ``mean (f - y)^2 / 2`` with labels y = +-1; ``steps`` GD steps at ``learning_rate``. Every
+    configuration runs in one ``vmap``: a network of ``max(depth)`` layers whose output is read
+    at layer ``depth[i]`` (deeper layers get no gradient), one compilation for the sweep."""
+    sigma_w = jnp.asarray(sigma_w, float)
+    depth = jnp.asarray(depth)
+    if sigma_w.shape != depth.shape or sigma_w.ndim != 1:
+        raise ValueError(f"sigma_w and depth must be 1-d of one length, got shapes {sigma_w.shape}, {depth.shape}")
+    if not bool(jnp.all(sigma_w > 0)):
+        raise ValueError(f"sigma_w = {sigma_w} is outside its valid range (0, oo)")
+    if not bool(jnp.all(depth >= 1)) or not jnp.issubdtype(depth.dtype, jnp.integer):
+        raise ValueError(f"depth = {depth} must be integers >= 1")
+    for name, value in (("width", width), ("steps", steps)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= 1)")
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise ValueError(f"x must be (n, d) and y (n,), got shapes {x.shape}, {y.shape}")
+    dtype = jnp.result_type(x)  # (float32 inputs train in float32)
+    return DepthSweep(*_train_sweep(key, x, y.astype(dtype), sigma_w.astype(dtype), depth,
+                                    jnp.asarray(sigma_b, dtype), jnp.asarray(learning_rate, dtype),
+                                    phi=_phi(activation),
+                                    max_depth=int(jnp.max(depth)), width=int(width), steps=int(steps)))
+
+
+def _sweep_forward(params, x, sigma_w, sigma_b, depth, phi, width):
+    first, hidden, readout = params
+    d = x.shape[1]
+    h = sigma_w / math.sqrt(d) * jnp.matmul(x, first[:d], precision=_HIGHEST) + sigma_b * first[d]
+
+    def layer(h, wb):
+        return sigma_w / math.sqrt(width) * jnp.matmul(phi(h), wb[:width], precision=_HIGHEST) + sigma_b * wb[width], h
+
+    h_last, hs = jax.lax.scan(layer, h, hidden)
+    hs = jnp.concatenate([hs, h_last[None]])  # (max_depth, n, width)
+    return jnp.matmul(phi(hs[depth - 1]), readout, precision=_HIGHEST) / math.sqrt(width)
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "max_depth", "width", "steps"))
+def _train_sweep(key, x, y, sigma_w, depth, sigma_b, learning_rate, *, phi, max_depth, width, steps):
+    dtype = x.dtype
+
+    def one(sw, dep):
+        k0, k1, k2 = jax.random.split(key, 3)  # one draw for every configuration
+        params = (jax.random.normal(k0, (x.shape[1] + 1, width), dtype),
+                  jax.random.normal(k1, (max_depth - 1, width + 1, width), dtype),
+                  jax.random.normal(k2, (width,), dtype))
+
+        def loss(p):
+            return 0.5 * jnp.mean((_sweep_forward(p, x, sw, sigma_b, dep, phi, width) - y) ** 2)
+
+        def step(p, _):
+            value, grad = jax.value_and_grad(loss)(p)
+            return jax.tree_util.tree_map(lambda a, g: a - learning_rate * g, p, grad), value
+
+        params, losses = jax.lax.scan(step, params, None, length=steps)
+        f = _sweep_forward(params, x, sw, sigma_b, dep, phi, width)
+        final = 0.5 * jnp.mean((f - y) ** 2)
+        return jnp.mean(jnp.sign(f) == y), losses[0], final, ~jnp.isfinite(final)
+
+    return jax.vmap(one)(sigma_w, depth)

@@ -151,3 +151,68 @@ def test_numeric_propagation_shapes_and_linear_network_preserves_variance():
     np.testing.assert_allclose(run.correlation, 1.0, atol=1e-12)  # parallel inputs stay parallel
     with pytest.raises(ValueError, match="x must be"):
         sim.propagate(jax.random.key(0), "tanh", jnp.ones((3, 4)), 4, 8, 1.0, 0.0, 1)
+
+
+# --- Jacobian spectra of critical deep linear networks ----------------------------------------
+def test_s_transforms_of_one_layer():
+    z = sp.Symbol("z", positive=True)
+    assert sp.simplify(signal.one_layer_s_transform("gaussian") - 1 / (1 + z)) == 0
+    assert signal.one_layer_s_transform("orthogonal") == 1
+    with pytest.raises(ValueError, match="weights"):
+        signal.one_layer_s_transform("uniform")
+
+
+def test_marchenko_pastur_density_has_the_stated_catalan_moments():
+    # the Stieltjes equation z G^2 - z G + 1 = 0 (stated) is the law with density sqrt(x(4-x))/(2 pi x) on [0, 4]
+    for k, catalan in ((1, 1), (2, 2), (3, 5), (4, 14)):
+        value, _ = scipy.integrate.quad(lambda x: x**k * math.sqrt(x * (4 - x)) / (2 * math.pi * x), 0, 4)
+        assert value == pytest.approx(catalan, rel=1e-9)
+    assert [sp.expand_func(signal.lagrange_moment("gaussian").subs({layers: 1, sp.Symbol("moment", positive=True,
+                                                                                         integer=True): k}))
+            for k in (1, 2, 3, 4)] == [1, 2, 5, 14]
+
+
+def test_lagrange_inversion_matches_series_reversion_and_the_fuss_catalan_form():
+    moment = sp.Symbol("moment", positive=True, integer=True)
+    general = signal.lagrange_moment("gaussian")
+    assert sp.simplify(sp.combsimp(general - signal.fuss_catalan())) == 0
+    x = sp.Symbol("x")
+    for depth in (1, 2, 5):
+        psi = sp.Integer(0)
+        for _ in range(4):  # fixed-point iteration of psi = x (1 + psi)^(L+1), truncated after x^4
+            psi = sum(sp.expand(x * (1 + psi) ** (depth + 1)).coeff(x, k) * x**k for k in range(1, 5))
+        coefficients = [psi.coeff(x, k) for k in range(1, 5)]
+        assert coefficients == [general.subs({layers: depth, moment: k}) for k in range(1, 5)]
+    assert signal.lagrange_moment("orthogonal") == 1
+
+
+def test_jacobian_moment_formulas():
+    assert signal.gaussian_jacobian_moments.derived and signal.orthogonal_jacobian_moments.derived
+    m = [float(v) for v in signal.gaussian_jacobian_moments(layers=3)]
+    assert m == pytest.approx([1.0, 4.0, 22.0, 140.0], rel=1e-14)  # Fuss-Catalan numbers of order 4 (OEIS A002293)
+    assert sp.expand(signal.gaussian_jacobian_moments.expr[1] - signal.gaussian_jacobian_moments.expr[0] ** 2
+                     - layers) == 0  # spread m_2 - m_1^2 = L
+    assert [float(v) for v in signal.orthogonal_jacobian_moments()] == [1.0] * 4
+
+
+def test_numeric_jacobian_moments_rejects_bad_inputs():  # (the values: verify signal.jacobian_spectrum)
+    with pytest.raises(ValueError, match="weights"):
+        sim.jacobian_moments(jax.random.key(0), 3, 16, 2, "haar")
+    with pytest.raises(ValueError, match="sigma_w"):
+        sim.jacobian_moments(jax.random.key(0), 3, 16, 2, sigma_w=0.0)
+    with pytest.raises(ValueError, match="width"):
+        sim.jacobian_moments(jax.random.key(0), 3, 0, 2)
+
+
+def test_train_depth_sweep_rejects_bad_inputs():  # (the values: verify signal.trainable_depth)
+    x, y = jnp.ones((4, 3)), jnp.ones(4)
+    kw = dict(width=4, steps=2, learning_rate=0.1)
+    with pytest.raises(ValueError, match="sigma_w"):
+        sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([0.0]), jnp.array([2]), 0.1, **kw)
+    with pytest.raises(ValueError, match="depth"):
+        sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([1.0]), jnp.array([0]), 0.1, **kw)
+    with pytest.raises(ValueError, match="one length"):
+        sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([1.0, 2.0]), jnp.array([2]), 0.1, **kw)
+    with pytest.raises(ValueError, match="width"):
+        sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([1.0]), jnp.array([2]), 0.1, width=0, steps=2,
+                              learning_rate=0.1)

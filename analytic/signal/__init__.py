@@ -11,18 +11,23 @@ phase (exploding gradients), $\chi_1 = 1$ the edge of chaos where the depth scal
 $\xi_c = -1/\log\chi_c$ diverges and arbitrarily deep networks train.
 
 Sources: Poole et al. 2016, arXiv:1606.05340v2; Schoenholz et al. 2017, arXiv:1611.01232v2
-(eqs. (3)-(9), trainable depth ~ 6 xi_c); He et al. 2015, arXiv:1502.01852v1 (Kaiming);
-Glorot and Bengio 2010 (AISTATS; Xavier).
+(eqs. (3)-(9), numbers unconfirmed; trainable depth ~ 6 xi_c); He et al. 2015, arXiv:1502.01852v1 (Kaiming);
+Glorot and Bengio 2010 (AISTATS; Xavier); Pennington, Schoenholz, Ganguli 2017, arXiv:1711.04735v1
+(Jacobian spectra, dynamical isometry; equation numbers unconfirmed).
 
 Derived by sympy from the kernels family's maps: ``kaiming_variance`` (2/fan_in),
 ``xavier_variance`` (2/(fan_in + fan_out)), ``relu_xavier_variance``, ``relu_critical_sigma_w``
 (sqrt 2), ``zero_bias_critical_sigma_w`` (1/phi'(0): Xavier's sigma_w = 1 for tanh and linear),
 ``erf_order_chaos_boundary`` (sigma_b(sigma_w) in closed form), ``depth_scale``,
-``gradient_growth`` (chi_1^(L-l), by rsolve). Numerical for any activation (Gauss-Hermite):
+``gradient_growth`` (chi_1^(L-l), by rsolve), ``gaussian_jacobian_moments`` (Fuss-Catalan m_1..m_4 of the
+squared Jacobian singular values of a critical deep linear network, by S-transforms and Lagrange
+inversion: :func:`fuss_catalan`, :func:`lagrange_moment`) and ``orthogonal_jacobian_moments`` (all 1).
+Numerical for any activation (Gauss-Hermite):
 :func:`variance_fixed_point`, :func:`chi1`, :func:`depth_scales`, :func:`critical_init`,
 :func:`order_chaos_boundary`, :func:`init_variance`.
 
-Modules: ``_initialisation`` (the Formulas), ``_propagation`` (the numerical maps), ``_symbols``.
+Modules: ``_initialisation`` (the Formulas), ``_propagation`` (the numerical maps), ``_jacobian``
+(Jacobian spectra), ``_symbols``.
 
 Example:
     >>> from analytic import signal
@@ -34,16 +39,20 @@ Example:
     1.4142135623730951
     >>> round(signal.critical_init("tanh", sigma_b=0.0), 6)   # Xavier: sigma_w = 1
     1.0
+    >>> signal.gaussian_jacobian_moments.expr[1]   # m_2: the spread m_2 - m_1^2 = L grows with depth
+    layers + 1
 """
 
 from analytic._registry import Formulas
-from analytic.signal import _initialisation
+from analytic.signal import _initialisation, _jacobian
 from analytic.signal import _symbols as symbols
+from analytic.signal._jacobian import fuss_catalan, lagrange_moment, moment_equation, one_layer_s_transform
 from analytic.signal._propagation import (DepthScales, chi1, critical_init, depth_scales, init_variance,
                                           order_chaos_boundary, variance_fixed_point, variance_map)
 
-__all__ = ["FORMULAS", "DepthScales", "chi1", "critical_init", "depth_scales", "init_variance",
+__all__ = ["FORMULAS", "DepthScales", "fuss_catalan", "lagrange_moment", "moment_equation",
+           "one_layer_s_transform", "chi1", "critical_init", "depth_scales", "init_variance",
            "order_chaos_boundary", "variance_fixed_point", "variance_map", "symbols"]
 
-FORMULAS = Formulas.merge(_initialisation.FORMULAS)
+FORMULAS = Formulas.merge(_initialisation.FORMULAS, _jacobian.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)

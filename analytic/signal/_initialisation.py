@@ -5,7 +5,8 @@ Conventions: ``sigma_w`` is the normalised weight scale of :func:`analytic.kerne
 per-weight variance. Forward: $q^{l+1} = \sigma_w^2 E[\phi(\sqrt{q^l}z)^2] + \sigma_b^2$
 (Poole et al. 2016, arXiv:1606.05340v2, eq. (3); Schoenholz et al. 2017, arXiv:1611.01232v2,
 eq. (3)); backward: a squared gradient norm gains $\chi_1 = \sigma_w^2 E[\phi'(\sqrt{q^*}z)^2]$
-per layer (Schoenholz et al. sec. 5).
+per layer (Schoenholz et al. sec. 5). Equation and section numbers here are unconfirmed (not checked
+against the pinned arXiv versions).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def _kaiming_variance() -> Formula:
     sigma_w2 = _forward_gain_sigma_w2(kernels.relu_variance_map.expr)  # = 2
     return Formula(
         expr=sigma_w2 / fan_in, params=(fan_in,),
-        source=f"{cite('he2015', 'eq. (10)')}; {cite('schoenholz2017', 'eq. (3)')}",
+        source=f"{cite('he2015', 'eq. (10), number unconfirmed')}; "
+               f"{cite('schoenholz2017', 'eq. (3), number unconfirmed')}",
         derived=True,
         derivation="sympy.solve of kernels.relu_variance_map(q; sigma_w, sigma_b=0) = q for sigma_w^2 "
                    "(= 2), divided by fan_in (sigma_w^2 / fan_in is the per-weight variance)",
@@ -54,7 +56,7 @@ def _glorot(gain_forward: sp.Expr, gain_backward: sp.Expr) -> sp.Expr:
 def _xavier_variance() -> Formula:
     return Formula(
         expr=_glorot(1, 1), params=(fan_in, fan_out),
-        source=cite("glorot2010", "eq. (12)"),
+        source=cite("glorot2010", "eq. (12), number unconfirmed"),
         derived=True,
         derivation="sympy.solve of (v fan_in + v fan_out)/2 = 1: the mean of the forward (v fan_in = 1) "
                    "and backward (v fan_out = 1) conditions of a layer with phi'(0) = 1 in its linear regime",
@@ -66,7 +68,8 @@ def _relu_xavier_variance() -> Formula:
     half = kernels.relu_chi1.expr.subs(sigma_w, 1)  # E[relu'(z)^2] = 1/2 = E[relu(z)^2]/q
     return Formula(
         expr=_glorot(half, half), params=(fan_in, fan_out),
-        source=f"{cite('glorot2010', 'eq. (12)')}; {cite('he2015', 'sec. 2.2')}",
+        source=f"{cite('glorot2010', 'eq. (12), number unconfirmed')}; "
+               f"{cite('he2015', 'sec. 2.2, number unconfirmed')}",
         derived=True,
         derivation="as signal.xavier_variance with forward and backward gains 1/2 (kernels.relu_chi1 "
                    "at sigma_w = 1; E[relu(z)^2]/q = 1/2)",
@@ -79,7 +82,7 @@ def _relu_critical_sigma_w() -> Formula:
     (root,) = [r for r in roots if r.is_positive]
     return Formula(
         expr=root, params=(),
-        source=cite("schoenholz2017", "eq. (5)"), derived=True,
+        source=cite("schoenholz2017", "eq. (5), number unconfirmed"), derived=True,
         derivation="sympy.solve of kernels.relu_chi1 = sigma_w^2/2 = 1 (independent of q and sigma_b)",
         conditions=("for sigma_b > 0 the variance grows without bound (q^{l+1} = q^l + sigma_b^2): no q*; "
                     "chi_1 = chi_c = 1 exactly, so xi_c = oo and correlations approach 1 polynomially",),
@@ -92,7 +95,8 @@ def _zero_bias_critical_sigma_w() -> Formula:
     (root,) = [r for r in sp.solve(sp.Eq(sigma_w**2 * slope0**2, 1), sigma_w) if r.is_positive]
     return Formula(
         expr=root, params=(slope0,),
-        source=f"{cite('glorot2010', 'sec. 4.2.1')}; {cite('schoenholz2017', 'eq. (5)')}",
+        source=f"{cite('glorot2010', 'sec. 4.2.1, number unconfirmed')}; "
+               f"{cite('schoenholz2017', 'eq. (5), number unconfirmed')}",
         derived=True,
         derivation="sympy.solve of chi_1(q* = 0) = sigma_w^2 phi'(0)^2 = 1",
         conditions=("odd activations with phi(0) = 0 and sigma_b = 0 (tanh, erf, sin, linear), where q* = 0 "
@@ -108,7 +112,8 @@ def _erf_order_chaos_boundary() -> Formula:
     sigma_b2 = sp.simplify(q_c - dual.subs(q, q_c))
     return Formula(
         expr=sp.sqrt(sigma_b2), params=(sigma_w,),
-        source=f"{cite('schoenholz2017', 'eqs. (3), (5)')}; {cite('williams1997', 'eq. (11)')}",
+        source=f"{cite('schoenholz2017', 'eqs. (3), (5), number unconfirmed')}; "
+               f"{cite('williams1997', 'eq. (11), number unconfirmed')}",
         derived=True,
         derivation="sympy.solve of kernels.erf_chi1(q, sigma_w) = 1 for q, then sigma_b^2 = q - "
                    "sigma_w^2 E[erf(sqrt(q) z)^2] from the fixed point of kernels.erf_variance_map",
@@ -122,7 +127,7 @@ def _depth_scale() -> Formula:
     (root,) = sp.solve(sp.Eq(sp.log(chi), -1 / xi), xi)  # chi^l = exp(-l / xi)
     return Formula(
         expr=root, params=(chi,),
-        source=cite("schoenholz2017", "eqs. (7)-(9)"), derived=True,
+        source=cite("schoenholz2017", "eqs. (7)-(9), number unconfirmed"), derived=True,
         derivation="sympy.solve of chi^l = exp(-l/xi) for xi (a deviation shrinking by chi per layer)",
         domains={"chi": sp.Interval.open(0, 1)},
         description="depth scale xi = -1/log(chi): xi_q with chi_q, xi_c with chi_c")
@@ -135,6 +140,6 @@ def _gradient_growth() -> Formula:
     solution = sp.rsolve(g(n + 1) - chi * g(n), g(n), {g(0): 1})
     return Formula(
         expr=solution.subs(n, layers), params=(chi, layers),
-        source=cite("schoenholz2017", "sec. 5 (eq. (15))"), derived=True,
+        source=cite("schoenholz2017", "sec. 5 (eq. (15)), number unconfirmed"), derived=True,
         derivation="sympy.rsolve of g(n+1) = chi_1 g(n), g(0) = 1 (mean-field backpropagation)",
         description="ratio of squared gradient norms |dL/dh^l|^2 / |dL/dh^L|^2 = chi_1^(L-l)")

@@ -6,7 +6,7 @@ $c \mapsto (\sigma_w^2 E[\phi(u)\phi(v)] + \sigma_b^2)/q^*$ with $(u, v)$ of var
 correlation $c$, its stable fixed point $c^*$, $\chi_c = \sigma_w^2 E[\phi'(u)\phi'(v)]$ at $c^*$,
 $\chi_q = V'(q^*)$, and the depth scales $\xi = -1/\log\chi$ (``signal.depth_scale``).
 Poole et al. 2016, arXiv:1606.05340v2, eqs. (3)-(5); Schoenholz et al. 2017,
-arXiv:1611.01232v2, eqs. (3)-(9). ReLU and erf have closed forms (``kernels.relu_*``,
+arXiv:1611.01232v2, eqs. (3)-(9) (equation numbers unconfirmed). ReLU and erf have closed forms (``kernels.relu_*``,
 ``kernels.erf_*``, ``signal.relu_critical_sigma_w``, ``signal.erf_order_chaos_boundary``);
 everything else is numerical (Gauss-Hermite with ``ORDER`` nodes, fixed-point iteration,
 bisection).
@@ -56,17 +56,49 @@ def _check_positive(name, value, allow_zero=False):
 
 def variance_map(activation, q, sigma_w, sigma_b):
     """$V(q) = \\sigma_w^2 E[\\phi(\\sqrt q z)^2] + \\sigma_b^2$ (broadcasts over q)."""
-    phi = activation_function(activation)
-    return sigma_w**2 * gaussian_expectation(lambda u: phi(u) ** 2, jnp.asarray(q, float), ORDER) + sigma_b**2
+    return _variance_map(activation_function(activation), jnp.asarray(q, float), sigma_w, sigma_b)
+
+
+def _variance_map(phi, q, sigma_w, sigma_b):
+    return sigma_w**2 * gaussian_expectation(lambda u: phi(u) ** 2, q, ORDER) + sigma_b**2
 
 
 @functools.partial(jax.jit, static_argnames=("phi",))
-def _fixed_point(phi, sigma_w, sigma_b, q0):
-    def step(_, q):
-        q = sigma_w**2 * gaussian_expectation(lambda u: phi(u) ** 2, q, ORDER) + sigma_b**2
-        return jnp.minimum(q, 2 * _RUNAWAY)
+def _mean_field(phi, sigma_w, sigma_b, q0):
+    """(q after iterating V from q0, |V(q) - q|, chi_1 at min(q, _RUNAWAY)) in one compiled call.
 
-    return jax.lax.fori_loop(0, _ITERATIONS, step, q0)
+    Iterates until V leaves q unchanged to a few ulps or for ``_ITERATIONS`` steps (the cap where
+    q* is approached slowly or runs away), clamping q at ``2 * _RUNAWAY``."""
+    eps = 4 * jnp.finfo(q0.dtype).eps
+
+    def step(state):
+        i, q, _ = state
+        new = jnp.minimum(_variance_map(phi, q, sigma_w, sigma_b), 2 * _RUNAWAY)
+        return i + 1, new, jnp.abs(new - q) > eps * jnp.maximum(new, 1.0)
+
+    _, q, _ = jax.lax.while_loop(lambda s: (s[0] < _ITERATIONS) & s[2], step,
+                                 (jnp.asarray(0), q0, jnp.asarray(True)))
+    moved = jnp.abs(_variance_map(phi, q, sigma_w, sigma_b) - q)
+    return q, moved, _chi1_at(phi, sigma_w, jnp.minimum(q, _RUNAWAY))
+
+
+@functools.partial(jax.jit, static_argnames=("phi",))
+def _chi1_at(phi, sigma_w, q):
+    """sigma_w^2 E[phi'(sqrt(q) z)^2]."""
+    return sigma_w**2 * gaussian_expectation(lambda u: _slope(phi)(u) ** 2, q, ORDER)
+
+
+def _fixed_point_and_chi1(phi, sigma_w, sigma_b, q0=1.0):
+    """(q*, chi_1) for a validated phi; q* = inf where q runs away or still drifts (see
+    :func:`variance_fixed_point`), chi_1 then its limit evaluated at q = _RUNAWAY."""
+    q, moved, chi = (float(v) for v in _mean_field(phi, jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float),
+                                                   jnp.asarray(q0, float)))
+    # still moving by more than round-off after the iterations: no fixed point (ReLU at sigma_w^2 = 2
+    # and sigma_b > 0 grows by sigma_b^2 per layer, slower ones still drift)
+    if q > _RUNAWAY or moved > 1e-6 * max(q, 1.0):
+        return math.inf, chi if q > _RUNAWAY else float(_chi1_at(phi, jnp.asarray(sigma_w, float),
+                                                                  jnp.asarray(_RUNAWAY, float)))
+    return q, chi
 
 
 def variance_fixed_point(activation, sigma_w, sigma_b, q0: float = 1.0):
@@ -75,20 +107,16 @@ def variance_fixed_point(activation, sigma_w, sigma_b, q0: float = 1.0):
     phi = activation_function(activation)
     _check_positive("sigma_w", sigma_w)
     _check_positive("sigma_b", sigma_b, allow_zero=True)
-    sw, sb = jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float)
-    q = float(_fixed_point(phi, sw, sb, jnp.asarray(q0, float)))
-    moved = abs(float(variance_map(phi, q, sw, sb)) - q) if q <= _RUNAWAY else math.inf
-    # still moving by more than round-off after the iterations: no fixed point (ReLU at sigma_w^2 = 2
-    # and sigma_b > 0 grows by sigma_b^2 per layer, slower ones still drift)
-    return math.inf if moved > 1e-6 * max(q, 1.0) else q
+    return _fixed_point_and_chi1(phi, sigma_w, sigma_b, q0)[0]
 
 
 def chi1(activation, sigma_w, sigma_b, q0: float = 1.0):
     """$\\chi_1 = \\sigma_w^2 E[\\phi'(\\sqrt{q^*}z)^2]$ at the fixed point reached from q0 (at
     q = oo: the limit is evaluated at q = 1e8)."""
     phi = activation_function(activation)
-    q = min(variance_fixed_point(activation, sigma_w, sigma_b, q0), _RUNAWAY)
-    return float(sigma_w**2 * gaussian_expectation(lambda u: _slope(phi)(u) ** 2, jnp.asarray(q), ORDER))
+    _check_positive("sigma_w", sigma_w)
+    _check_positive("sigma_b", sigma_b, allow_zero=True)
+    return _fixed_point_and_chi1(phi, sigma_w, sigma_b, q0)[1]
 
 
 def depth_scales(activation, sigma_w, sigma_b, *, depth_scale: Formula | None = None) -> DepthScales:
@@ -98,12 +126,13 @@ def depth_scales(activation, sigma_w, sigma_b, *, depth_scale: Formula | None = 
 
     depth_scale = FORMULAS["depth_scale"]() if depth_scale is None else depth_scale
     phi = activation_function(activation)
-    q = variance_fixed_point(activation, sigma_w, sigma_b)
+    _check_positive("sigma_w", sigma_w)
+    _check_positive("sigma_b", sigma_b, allow_zero=True)
+    q, chi_1 = _fixed_point_and_chi1(phi, sigma_w, sigma_b)
     if not math.isfinite(q):
-        return DepthScales(q, chi1(activation, sigma_w, sigma_b), 1.0, math.nan, math.inf, math.inf, math.inf)
+        return DepthScales(q, chi_1, 1.0, math.nan, math.inf, math.inf, math.inf)
     qa = jnp.asarray(q)
-    chi_1 = float(sigma_w**2 * gaussian_expectation(lambda u: _slope(phi)(u) ** 2, qa, ORDER))
-    chi_q = float(jax.grad(lambda x: variance_map(phi, x, sigma_w, sigma_b))(qa))
+    chi_q = float(_variance_slope(phi, qa, jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float)))
 
     if chi_1 <= 1:  # ordered phase (or its edge): c* = 1 attracts and chi_c = chi_1
         c_star, chi_c = 1.0, chi_1
@@ -116,6 +145,12 @@ def depth_scales(activation, sigma_w, sigma_b, *, depth_scale: Formula | None = 
         return float(depth_scale(chi=x)) if 0 < x < 1 else math.inf
 
     return DepthScales(q, chi_1, c_star, chi_c, chi_q, xi(chi_q), xi(chi_c))
+
+
+@functools.partial(jax.jit, static_argnames=("phi",))
+def _variance_slope(phi, q, sigma_w, sigma_b):
+    """chi_q = V'(q)."""
+    return jax.grad(lambda x: _variance_map(phi, x, sigma_w, sigma_b))(q)
 
 
 @functools.partial(jax.jit, static_argnames=("phi",))
@@ -168,10 +203,13 @@ def critical_init(activation, sigma_b=0.0, *, relu_critical: Formula | None = No
         return _bisect(lambda s: float(boundary.jax(s)) - sigma_b, lo, 50.0)
     # the first crossing from below on a log grid, then bisection inside it (chi_1 need not be
     # monotone where q* runs away: ReLU-like activations)
+    def chi(s):
+        return _fixed_point_and_chi1(phi, s, sigma_b)[1]
+
     grid = np.geomspace(0.05, 20.0, 80)
     for lo, hi in zip(grid[:-1], grid[1:]):
-        if chi1(activation, hi, sigma_b) >= 1:
-            return _bisect(lambda s: chi1(activation, s, sigma_b) - 1, float(lo), float(hi), iterations=40)
+        if chi(hi) >= 1:
+            return _bisect(lambda s: chi(s) - 1, float(lo), float(hi), iterations=40)
     raise ValueError(f"no sigma_w in (0.05, 20) has chi_1 >= 1 for this activation at sigma_b = {sigma_b}")
 
 
@@ -183,9 +221,14 @@ def order_chaos_boundary(activation, sigma_w, *, erf_boundary: Formula | None = 
     if activation == "erf":
         boundary = FORMULAS["erf_order_chaos_boundary"]() if erf_boundary is None else erf_boundary
         return float(boundary.jax(sigma_w)) if sigma_w >= math.sqrt(math.pi) / 2 else math.nan
-    if chi1(activation, sigma_w, 0.0) < 1:
+    phi = activation_function(activation)
+
+    def chi(b):
+        return _fixed_point_and_chi1(phi, sigma_w, b)[1]
+
+    if chi(0.0) < 1:
         return math.nan
-    return _bisect(lambda b: chi1(activation, sigma_w, b) - 1, 0.0, 10.0, iterations=40)
+    return _bisect(lambda b: chi(b) - 1, 0.0, 10.0, iterations=40)
 
 
 def init_variance(activation, fan_in, fan_out=None, q: float = 1.0) -> float:
