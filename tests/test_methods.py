@@ -250,3 +250,20 @@ def test_user_updates_reproduce_step_counts_and_slowest_mode_errors():
                                             1.0, kappas)
     bound = analytic.get("momentum.nesterov_textbook_bound").jax(kappas)
     np.testing.assert_allclose(worst, bound, rtol=0, atol=1e-7)  # double root at mu: sqrt(round-off)
+
+
+def test_bilinear_game_methods_written_as_user_updates_reproduce_the_games_radii():
+    """Per singular value sigma of f = x^T A y (the eigenvalue symbol lam plays sigma)."""
+    from analytic.symbols import eta
+    gx, gy = sp.symbols("x y")
+    updates = {
+        "simultaneous_gda": {gx: gx - eta * lam * gy, gy: gy + eta * lam * gx},
+        "alternating_gda": {gx: gx - eta * lam * gy, gy: gy + eta * lam * (gx - eta * lam * gy)},
+        "extragradient": {gx: gx - eta * lam * (gy + eta * lam * gx), gy: gy + eta * lam * (gx - eta * lam * gy)},
+    }
+    etas, sigmas = np.meshgrid(np.linspace(0.05, 2.5, 25), np.array([0.3, 1.0, 1.7]))
+    for method, update in updates.items():
+        radius = linear_method(update, params=(eta, lam), name=method).spectral_radius
+        ours = radius.jax(*[{"eta": etas, "lam": sigmas}[p.name] for p in radius.params])
+        ref = analytic.get(f"games.{method}_radius")(eta=etas, sigma=sigmas)
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-14)  # the same algebra: round-off
