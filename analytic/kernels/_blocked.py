@@ -196,7 +196,7 @@ def sharded_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameteriza
         >>> x = jax.random.normal(jax.random.key(0), (8, 3))
         >>> k = sharded_fc_kernels(x, None, 2, "relu", 1.4, 0.1, mesh=1, block_rows=4)
         >>> k.ntk.shape, k.ntk.sharding.spec
-        ((8, 8), PartitionSpec('batch', None))
+        ((8, 8), P('batch', None))
     """
     mesh = resolve_mesh(mesh)
     block_rows = _check_block("block_rows", block_rows)
@@ -229,6 +229,7 @@ def stream_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterizat
     :func:`sharded_fc_kernels` across hosts).
 
     Example:
+        >>> from analytic.kernels import fc_kernels
         >>> x = jax.random.normal(jax.random.key(0), (10, 3))
         >>> out = (np.zeros((10, 10)), np.zeros((10, 10)))
         >>> nngp, ntk = stream_fc_kernels(x, None, 2, "relu", 1.4, 0.1, sink=out, mesh=1, block_rows=4)

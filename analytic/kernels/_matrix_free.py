@@ -146,6 +146,7 @@ def kernel_matvec(x_rows, x_cols, v, depth, activation, sigma_w, sigma_b, parame
     device) and recomputed on every call; the result is replicated on every device.
 
     Example:
+        >>> from analytic.kernels import fc_kernels
         >>> x = jax.random.normal(jax.random.key(0), (30, 3))
         >>> v = jnp.arange(30.0)
         >>> dense = fc_kernels(x, None, 2, "relu", 1.4, 0.1).ntk @ v
@@ -257,6 +258,7 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
     each) plus one with $\Theta(x, X)$ for all times together.
 
     Example:
+        >>> from analytic.kernels import fc_kernels, infinite_width_mean
         >>> x = jax.random.normal(jax.random.key(0), (40, 3)); y = jnp.sin(x[:, 0])
         >>> p = matrix_free_mean(x, y, x[:5], jnp.array([0.5, jnp.inf]), depth=2, activation="relu",
         ...                      sigma_w=1.4, sigma_b=0.1, iterations=40, mesh=1, block=16)
