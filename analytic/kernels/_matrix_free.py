@@ -96,12 +96,13 @@ class _Operator:
         put = functools.partial(jax.device_put, device=NamedSharding(mesh, PartitionSpec(_axes(mesh))))
         self.pair_rows, self.pair_cols, self.valid = put(pairs[:, 0]), put(pairs[:, 1]), put(valid)
         self.block = block
-        self.x_rows = self._replicate(self._blocks(x_rows, rows))
-        self.x_cols = self.x_rows if symmetric else self._replicate(self._blocks(x_cols, cols))
-        self.sigma_w, self.sigma_b = self._replicate(sigma_w), self._replicate(sigma_b)
+        self.x_rows = self.replicate(self._blocks(x_rows, rows))
+        self.x_cols = self.x_rows if symmetric else self.replicate(self._blocks(x_cols, cols))
+        self.sigma_w, self.sigma_b = self.replicate(sigma_w), self.replicate(sigma_b)
         self.dtype = x_rows.dtype
 
-    def _replicate(self, x):
+    def replicate(self, x):
+        """``x`` placed on every device of the mesh."""
         return jax.device_put(x, NamedSharding(self.mesh, PartitionSpec()))
 
     def _blocks(self, x, count):
@@ -114,7 +115,7 @@ class _Operator:
         v = jnp.asarray(v, self.dtype)
         vector = v.ndim == 1
         v = v[:, None] if vector else v
-        blocks = self._replicate(self._blocks(v, -(-self.n_cols // self.block)))
+        blocks = self.replicate(self._blocks(v, -(-self.n_cols // self.block)))
         out = _block_matvec(self.pair_rows, self.pair_cols, self.valid, self.x_rows, self.x_cols, blocks,
                             self.sigma_w, self.sigma_b, spec=self.spec, which=self.which,
                             symmetric=self.symmetric, mesh=self.mesh)
@@ -275,6 +276,7 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
         raise ValueError(f"y_train must have shape ({op.n_rows},), got {y.shape}")
     if not bool(jnp.all(jnp.isfinite(y))):
         raise ValueError("y_train contains NaN or inf")
+    y = op.replicate(y)  # every vector lives on the mesh (also across processes)
     times = np.asarray(times, float)
     if times.ndim != 1 or np.any(np.isnan(times)) or np.any(times < 0):
         raise ValueError(f"times must be 1-D and >= 0 (inf allowed), got {times!r}")
@@ -297,8 +299,8 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
         ritz, vectors = np.linalg.eigh(tri)
         residual, gain = _residual_and_gain(mode_error, ritz, times[finite], eta)
         first = vectors[0]  # e_1 in the Ritz basis
-        train_coef = basis @ jnp.asarray(norm_y * vectors @ (residual * first).T, op.dtype)
-        gain_coef = basis @ jnp.asarray(norm_y * vectors @ (gain * first).T, op.dtype)
+        train_coef = basis @ op.replicate(np.asarray(norm_y * vectors @ (residual * first).T, op.dtype))
+        gain_coef = basis @ op.replicate(np.asarray(norm_y * vectors @ (gain * first).T, op.dtype))
         for k, index in enumerate(np.flatnonzero(finite)):
             train[index] = y - train_coef[:, k]
             coefficients[index] = gain_coef[:, k]
