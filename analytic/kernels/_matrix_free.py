@@ -23,12 +23,16 @@ $(1-\eta\lambda)^t$ (GD, ``linreg.gd_mode_error``). Only products $\Theta v$ are
   $g_t$ at every requested time from one Krylov basis; the Ritz values also give
   $2/\theta_{max} \approx$ :func:`max_learning_rate`.
 
-Accuracy (measured in ``tests/test_scale_out.py`` and ``benchmarks/scaling.py``
-against the dense path): with k = N (small N) both methods reproduce the dense
-eigendecomposition to ~1e-10 relative; with k = 20 the finite-t Lanczos error falls
-geometrically once $k \gtrsim \sqrt{\lambda_{max} t}$ (about 1e-8 relative for the test's
-$\lambda_{max}t \le 200$), and the CG error at t = infinity is governed by the
-condition number of $\Theta$ (reported: ``cg_residual``).
+Accuracy (float64, against the dense eigendecomposition of :func:`infinite_width_mean`;
+N = 400 points in d = 5, depth-2 ReLU NTK with $\lambda_{max} = 623$,
+cond $= 1.3\times10^4$; max test-output error relative to the largest output). Lanczos,
+20 steps: 2e-15 at $\lambda_{max}t = 6$, 1e-4 at 620, 6e-2 at 6200; 40 steps: 2e-14,
+3e-5, 2.5e-3. The error falls geometrically once $k \gtrsim \sqrt{\lambda_{max}t}$ and,
+for large t, like CG. CG at $t=\infty$ is governed by the condition number: 20 steps 13 %
+(relative residual 9 %), 40 steps 0.9 %; ``cg_residual`` reports it, ``tol`` stops it.
+With as many steps as points both agree with the dense path to < 1e-8
+(``tests/test_scale_out.py``). Mat-vecs themselves agree with ``fc_kernels(...) @ v`` to
+~1e-15 relative.
 """
 
 from __future__ import annotations
