@@ -23,6 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric import sharding
+
 __all__ = [
     "Task", "whitened_task", "Network", "balanced_init", "random_init", "stack_networks",
     "Trajectory", "train_deep_linear", "SymmetricTrajectory", "symmetric_target",
@@ -232,13 +234,14 @@ def _train_one(inputs, targets, left, right, k, network: Network, lr, record_eve
     return Trajectory(steps, modes, singular, losses, imbalance, drift, diverged, growth)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "records"))
-def _train_batch(inputs, targets, left, right, k, networks: Network, lrs, every, records: int):
+@functools.partial(jax.jit, static_argnames=("k", "records", "mesh"))
+def _train_batch(inputs, targets, left, right, k, networks: Network, lrs, every, records: int, mesh=None):
     one = lambda net, lr, e: _train_one(inputs, targets, left, right, k, net, lr, e, records)
-    return jax.vmap(one)(networks, lrs, every)
+    return sharding.batch_map(lambda batch: jax.vmap(one)(*batch), mesh)((networks, lrs, every))
 
 
-def train_deep_linear(task: Task, networks: Network, lrs, records: int, record_every) -> Trajectory:
+def train_deep_linear(task: Task, networks: Network, lrs, records: int, record_every, *,
+                      mesh=None) -> Trajectory:
     """GD with step ``lr`` for ``records * record_every`` steps, recording every ``record_every``.
 
     ``networks`` is one :class:`Network` or a stack of them (``stack_networks``); ``lrs``
@@ -247,7 +250,9 @@ def train_deep_linear(task: Task, networks: Network, lrs, records: int, record_e
     is traced), so depths, seeds and step sizes share one compilation. With
     ``record_every = T / (lr * records)`` runs are recorded at the same gradient-flow
     times ``lr * step``. A too-large ``lr`` is allowed: ``diverged`` is then set and
-    ``growth_rate`` is the per-step loss ratio.
+    ``growth_rate`` is the per-step loss ratio. ``mesh`` (a ``jax.sharding.Mesh`` or a
+    device count; None: one device) splits the batch of networks over devices
+    (``numeric.sharding``).
     """
     weights = jnp.asarray(networks.weights)
     batched = weights.ndim == 4
@@ -266,8 +271,15 @@ def train_deep_linear(task: Task, networks: Network, lrs, records: int, record_e
     for e in every:
         _check_count("record_every", e)
     lrs = jnp.broadcast_to(jnp.asarray(lrs, task.inputs.dtype), (b,))
-    run = _train_batch(*_padded(task, n), task.singular_values.shape[0], networks, lrs,
-                       jnp.asarray(every, jnp.int32), records)
+    every = jnp.asarray(every, jnp.int32)
+    mesh = sharding.resolve_mesh(mesh)
+    if mesh is None:
+        run = _train_batch(*_padded(task, n), task.singular_values.shape[0], networks, lrs, every, records)
+    else:
+        (networks, lrs, every), _ = sharding.pad_batch((networks, lrs, every), mesh)
+        run = _train_batch(*_padded(task, n), task.singular_values.shape[0], networks, lrs, every, records,
+                           mesh)
+        run = sharding.unpad_batch(run, b)
     return run if batched else jax.tree_util.tree_map(lambda x: x[0], run)
 
 

@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric import sharding
+
 __all__ = [
     "MLP", "init_params", "apply", "last_hidden", "empirical_nngp", "empirical_ntk",
     "monte_carlo_nngp", "EnsembleRun", "train_ensemble", "LinearizedRun", "train_linearized",
@@ -148,8 +150,8 @@ def _sum_squares(outputs, y):
     return 0.5 * jnp.sum((outputs - y) ** 2, axis=-1)
 
 
-@functools.partial(jax.jit, static_argnames=("mlp", "steps", "record_every", "n_seeds"))
-def _train_ensemble(key, mlp, x_train, y_train, x_test, eta, steps, record_every, n_seeds):
+@functools.partial(jax.jit, static_argnames=("mlp", "steps", "record_every", "mesh"))
+def _train_ensemble(keys, mlp, x_train, y_train, x_test, eta, steps, record_every, mesh=None):
     in_dim = x_train.shape[1]
 
     def one(k):
@@ -169,16 +171,18 @@ def _train_ensemble(key, mlp, x_train, y_train, x_test, eta, steps, record_every
         te = jnp.concatenate([apply(mlp, params, x_test)[None], te])
         return tr, te
 
-    tr, te = jax.vmap(one)(jax.random.split(key, n_seeds))
+    tr, te = sharding.batch_map(jax.vmap(one), mesh)(keys)
     return jnp.swapaxes(tr, 0, 1), jnp.swapaxes(te, 0, 1)
 
 
 def train_ensemble(key, mlp: MLP, x_train, y_train, x_test, eta: float, steps: int,
-                   n_seeds: int, record_every: int = 1) -> EnsembleRun:
+                   n_seeds: int, record_every: int = 1, *, mesh=None) -> EnsembleRun:
     """Full-batch GD of ``n_seeds`` independently initialised networks (vmap over seeds).
 
     Records outputs on train and test points every ``record_every`` steps (and at 0).
     ``diverged`` (per seed) is set if the final loss is non-finite or above the initial one.
+    ``mesh`` (a ``jax.sharding.Mesh`` or a device count; None: one device) splits the seeds
+    over devices (``numeric.sharding``); seed i gets the same key whatever the device count.
     """
     _check_mlp(mlp)
     if steps % record_every:
@@ -186,7 +190,14 @@ def train_ensemble(key, mlp: MLP, x_train, y_train, x_test, eta: float, steps: i
     if not (eta > 0 and math.isfinite(eta)):
         raise ValueError(f"eta = {eta!r} must be finite and > 0")
     x_train, y_train, x_test = map(jnp.asarray, (x_train, y_train, x_test))
-    tr, te = _train_ensemble(key, mlp, x_train, y_train, x_test, eta, steps, record_every, n_seeds)
+    keys = jax.random.split(key, n_seeds)
+    mesh = sharding.resolve_mesh(mesh)
+    if mesh is None:
+        tr, te = _train_ensemble(keys, mlp, x_train, y_train, x_test, eta, steps, record_every)
+    else:
+        padded, _ = sharding.pad_batch(keys, mesh)
+        tr, te = _train_ensemble(padded, mlp, x_train, y_train, x_test, eta, steps, record_every, mesh)
+        tr, te = sharding.unpad_batch((tr, te), n_seeds, axis=1)
     losses = _sum_squares(tr, y_train)
     diverged = ~jnp.isfinite(losses[-1]) | (losses[-1] > losses[0])
     return EnsembleRun(jnp.arange(0, steps + 1, record_every), tr, te, losses, diverged)

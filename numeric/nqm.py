@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric import sharding
+
 __all__ = [
     "power_law_spectrum", "LossCurves", "simulate_sweep", "SteadyState", "steady_state_loss",
     "first_crossing",
@@ -71,17 +73,17 @@ def _advance(theta, theta_prev, z, h, c, batch, lr, momentum, power):
     return theta - lr * h ** (-power) * gradient + momentum * (theta - theta_prev)
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "chains"))
-def _curves(keys, h, c, theta0, batch, lr, momentum, power, steps, chains):
+@functools.partial(jax.jit, static_argnames=("steps", "chains", "mesh"))
+def _curves(keys, h, c, theta0, batch, lr, momentum, power, steps, chains, mesh=None):
     def one(key, b, a, m):
         def step(state, t):
             theta, theta_prev = state
             z = jax.random.normal(jax.random.fold_in(key, t), theta.shape, theta.dtype)
-            new = _advance(theta, theta_prev, z, h, c, b, a, m, power)
+            new = sharding.constrain_batch(_advance(theta, theta_prev, z, h, c, b, a, m, power), mesh)
             loss = 0.5 * jnp.sum(h * new**2, axis=-1)
             return (new, theta), (jnp.mean(loss), jnp.std(loss, ddof=1) / np.sqrt(chains))
 
-        start = jnp.broadcast_to(theta0, (chains, h.shape[0]))
+        start = sharding.constrain_batch(jnp.broadcast_to(theta0, (chains, h.shape[0])), mesh)
         _, (mean, sem) = jax.lax.scan(step, (start, start), jnp.arange(steps))
         initial = 0.5 * jnp.sum(h * theta0**2)
         return (jnp.concatenate([initial[None], mean]),
@@ -91,13 +93,16 @@ def _curves(keys, h, c, theta0, batch, lr, momentum, power, steps, chains):
 
 
 def simulate_sweep(key, h, c, theta0, batch_sizes, lrs, momenta, power=0.0, *, steps: int,
-                   chains: int) -> LossCurves:
+                   chains: int, mesh=None) -> LossCurves:
     """Loss curves of ``chains`` independent runs for each configuration (``vmap``).
 
     ``batch_sizes``, ``lrs``, ``momenta``: 1-D, broadcast to one length (the
     configurations); ``power``: preconditioning power (scalar); ``h``, ``c``,
     ``theta0``: the spectrum. Bad values raise ``ValueError`` naming the parameter.
     Divergence is a result: ``diverged`` and the measured per-step ``growth_rate``.
+    ``mesh`` (a ``jax.sharding.Mesh`` or a device count; None: one device) splits the chains
+    over devices (``numeric.sharding.constrain_batch``; ``chains`` a multiple of the device
+    count); the noise drawn is the same whatever the device count.
     """
     if int(steps) < 1 or int(chains) < 2:
         raise ValueError(f"need steps >= 1 and chains >= 2, got steps={steps!r}, chains={chains!r}")
@@ -106,8 +111,9 @@ def simulate_sweep(key, h, c, theta0, batch_sizes, lrs, momenta, power=0.0, *, s
     hv, cv, th = _check_inputs(h, c, theta0, batch, lr, mom, power)
     keys = jax.random.split(key, batch.shape[0])
     dt = hv.dtype
+    mesh = _chain_mesh(mesh, chains)
     mean, sem = _curves(keys, hv, cv, th, jnp.asarray(batch, dt), jnp.asarray(lr, dt),
-                        jnp.asarray(mom, dt), jnp.asarray(power, dt), int(steps), int(chains))
+                        jnp.asarray(mom, dt), jnp.asarray(power, dt), int(steps), int(chains), mesh)
     finite = jnp.isfinite(mean)
     last = jnp.max(jnp.where(finite, jnp.arange(mean.shape[1]), 0), axis=1)
     last_loss = jnp.take_along_axis(mean, last[:, None], axis=1)[:, 0]
@@ -123,16 +129,16 @@ class SteadyState(NamedTuple):
     loss_sem: jax.Array  # (dims,): across chains of each chain's time average
 
 
-@functools.partial(jax.jit, static_argnames=("burn_in", "steps", "chains"))
-def _steady(key, h, c, batch, lr, momentum, power, theta0, burn_in, steps, chains):
+@functools.partial(jax.jit, static_argnames=("burn_in", "steps", "chains", "mesh"))
+def _steady(key, h, c, batch, lr, momentum, power, theta0, burn_in, steps, chains, mesh=None):
     def step(state, t):
         theta, theta_prev, total = state
         z = jax.random.normal(jax.random.fold_in(key, t), theta.shape, theta.dtype)
-        new = _advance(theta, theta_prev, z, h, c, batch, lr, momentum, power)
+        new = sharding.constrain_batch(_advance(theta, theta_prev, z, h, c, batch, lr, momentum, power), mesh)
         total = total + jnp.where(t >= burn_in, 0.5 * h * new**2, 0.0)
         return (new, theta, total), None
 
-    start = jnp.broadcast_to(theta0, (chains, h.shape[0]))
+    start = sharding.constrain_batch(jnp.broadcast_to(theta0, (chains, h.shape[0])), mesh)
     (_, _, total), _ = jax.lax.scan(step, (start, start, jnp.zeros_like(start)),
                                     jnp.arange(burn_in + steps))
     per_chain = total / steps
@@ -140,16 +146,26 @@ def _steady(key, h, c, batch, lr, momentum, power, theta0, burn_in, steps, chain
 
 
 def steady_state_loss(key, h, c, batch_size, lr, momentum=0.0, power=0.0, theta0=0.0, *,
-                      burn_in: int, steps: int, chains: int) -> SteadyState:
-    """Per-dimension loss averaged over ``steps`` steps after ``burn_in``, over ``chains`` chains."""
+                      burn_in: int, steps: int, chains: int, mesh=None) -> SteadyState:
+    """Per-dimension loss averaged over ``steps`` steps after ``burn_in``, over ``chains`` chains
+    (``mesh``: the chains split over devices, as in :func:`simulate_sweep`)."""
     if int(burn_in) < 0 or int(steps) < 1 or int(chains) < 2:
         raise ValueError(f"need burn_in >= 0, steps >= 1, chains >= 2; got {burn_in}, {steps}, {chains}")
     hv, cv, th = _check_inputs(h, c, theta0, batch_size, lr, momentum, power)
     dt = hv.dtype
     mean, sem = _steady(key, hv, cv, jnp.asarray(batch_size, dt), jnp.asarray(lr, dt),
                         jnp.asarray(momentum, dt), jnp.asarray(power, dt), th,
-                        int(burn_in), int(steps), int(chains))
+                        int(burn_in), int(steps), int(chains), _chain_mesh(mesh, chains))
     return SteadyState(mean, sem)
+
+
+def _chain_mesh(mesh, chains):
+    """The mesh (or None), checking that the chains split evenly over its devices."""
+    mesh = sharding.resolve_mesh(mesh)
+    if mesh is not None and int(chains) % mesh.size:
+        raise ValueError(f"chains = {chains} is not a multiple of the {mesh.size} devices of mesh "
+                         f"(valid: multiples of {mesh.size})")
+    return mesh
 
 
 def first_crossing(curve, target) -> float:

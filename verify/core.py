@@ -175,6 +175,14 @@ class Context:
             self.memo["_mesh"] = jax.sharding.Mesh(np.array(devices), ("batch",))
         return self.memo["_mesh"]
 
+    def batch_mesh(self, batch: int | None = None) -> jax.sharding.Mesh | None:
+        """The mesh to pass as ``mesh=`` to an ensemble (``numeric.sharding``), or None (the
+        unsharded default) when the run has one device or ``batch`` does not split evenly."""
+        mesh = self.mesh
+        if mesh.size == 1 or (batch is not None and batch % mesh.size):
+            return None
+        return mesh
+
     def memoise(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per Context and ``key`` (shared by the checks of one run)."""
         if key not in self.memo:

@@ -27,7 +27,11 @@ forms, symbolic depth-1/2 kernels), ``_quadrature`` (Gauss-Hermite dual maps of 
 elementwise activation, used by :func:`fc_kernels` for names other than relu/erf and for
 callables), ``_fc`` (kernel matrices :func:`fc_kernels`,
 :func:`variance_fixed_point`), ``_training`` (infinite-width prediction
-:func:`infinite_width_mean`, :func:`max_learning_rate`), ``_safe_math`` (elementwise maths
+:func:`infinite_width_mean`, :func:`max_learning_rate`), ``_blocked`` (the same kernels
+over a device mesh, :func:`sharded_fc_kernels`, or streamed in row slabs,
+:func:`stream_fc_kernels`), ``_matrix_free`` (the infinite-width mean prediction from
+blockwise kernel mat-vecs, conjugate gradients and Lanczos: :func:`matrix_free_mean`,
+:func:`kernel_matvec`, :func:`kernel_cg`), ``_safe_math`` (elementwise maths
 with finite values and gradients at the edges), ``_symbols``.
 
 Its direct simulation is ``numeric/mlp.py`` (finite MLPs in both parameterisations, empirical
@@ -56,11 +60,14 @@ from analytic.kernels._quadrature import (NAMED_ACTIVATIONS, activation_function
 from analytic.kernels._fc import (PARAMETERIZATIONS, Duals, Kernels, catalogue_duals, fc_kernels,
                                   variance_fixed_point)
 from analytic.kernels._training import TrainingPrediction, infinite_width_mean, max_learning_rate
+from analytic.kernels._blocked import sharded_fc_kernels, stream_fc_kernels
+from analytic.kernels._matrix_free import MatrixFreePrediction, kernel_cg, kernel_matvec, matrix_free_mean
 
 __all__ = ["FORMULAS", "ACTIVATIONS", "PARAMETERIZATIONS", "Duals", "Kernels", "catalogue_duals",
            "fc_kernels", "variance_fixed_point", "TrainingPrediction", "infinite_width_mean",
            "max_learning_rate", "symbols", "NAMED_ACTIVATIONS", "activation_function",
-           "gaussian_expectation", "quadrature_duals"]
+           "gaussian_expectation", "quadrature_duals", "sharded_fc_kernels", "stream_fc_kernels",
+           "kernel_matvec", "kernel_cg", "MatrixFreePrediction", "matrix_free_mean"]
 
 FORMULAS = Formulas.merge(_duals.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)

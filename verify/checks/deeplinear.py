@@ -60,7 +60,8 @@ def _train_balanced(ctx: Context, learning_time):
             every.append(e * halve)
             nets.append(sim.balanced_init(ctx.key(f"deeplinear/init/{depth}"), task, depth, _SIGMA0,
                                           max_depth=6))
-    run = sim.train_deep_linear(task, sim.stack_networks(nets), np.asarray(lrs), records, np.asarray(every))
+    run = sim.train_deep_linear(task, sim.stack_networks(nets), np.asarray(lrs), records, np.asarray(every),
+                                mesh=ctx.batch_mesh())
     run = jax.tree_util.tree_map(np.asarray, run)
     lrs = np.asarray(lrs)
     return dict(depths=np.asarray(depths), lrs=lrs, times=run.steps * lrs[:, None], run=run)

@@ -222,7 +222,7 @@ def infinite_width_training(ctx: Context, mode_error, **formulas):
         eta = 1.0 / float(np.linalg.eigvalsh(np.asarray(ntk[:n, :n]))[-1])
         mlp = sim.MLP(depth, width, activation, _SIGMA_W, _SIGMA_B)
         run = sim.train_ensemble(ctx.key(f"train/{activation}"), mlp, x_train, y_train, x_test, eta,
-                                 steps, seeds, record_every=every)
+                                 steps, seeds, record_every=every, mesh=ctx.batch_mesh())
         pred = theory.infinite_width_mean(
             ntk[:n, :n], ntk[n:, :n], np.asarray(y_train, np.float64), np.asarray(run.steps, np.float64),
             eta=eta, f0_train=np.asarray(run.train_outputs[0], np.float64),

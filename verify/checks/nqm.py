@@ -39,7 +39,7 @@ def loss_trajectory(ctx: Context, moment_step, sgd_formula):
     times = [int(t) for t in np.unique(np.geomspace(1, steps, 6).astype(int))]
     for i, (name, batch, lr, mom, power) in enumerate(configs):
         run = ctx.measure(mc.simulate_sweep, ctx.key(f"nqm.loss_trajectory.{name}"), h, c, 1.0, batch, lr, mom,
-                                power=power, steps=steps, chains=chains)
+                                power=power, steps=steps, chains=chains, mesh=ctx.batch_mesh(chains))
         mean, sem = np.asarray(run.loss_mean[0]), np.asarray(run.loss_sem[0])
         pred = np.asarray(expected_loss_curve(lr, mom, power, h, c, batch, 1.0, steps,
                                                   moment_step=moment_step))
@@ -94,7 +94,7 @@ def steady_state(ctx: Context, sgd_formula, momentum_formula, preconditioned_for
         pred = np.asarray(predict())
         burn = _burn_in(lr, mom, power, h, c, batch, pred.sum(), None, horizon)
         meas = ctx.measure(mc.steady_state_loss, ctx.key(f"nqm.steady_state.{name}"), h, c, batch, lr, mom, power,
-                                    burn_in=burn, steps=steps, chains=chains)
+                                    burn_in=burn, steps=steps, chains=chains, mesh=ctx.batch_mesh(chains))
         rel = np.asarray(meas.loss_sem) / pred
         yield compare(f"{name} per-dimension steady state ({dim} dims, burn-in {burn})", pred,
                       np.asarray(meas.loss_mean), Z * float(rel.max()),

@@ -1,0 +1,206 @@
+"""Scale-out benchmarks: blocked kernels and the matrix-free prediction over device meshes.
+
+    PYTHONPATH=. python3 benchmarks/scaling.py                 # devices + memory parts
+    PYTHONPATH=. python3 benchmarks/scaling.py --part devices  # throughput vs device count
+    PYTHONPATH=. python3 benchmarks/scaling.py --part memory   # peak memory vs N
+    PYTHONPATH=. python3 benchmarks/scaling.py --part large    # N = 50,000 matrix-free, CG
+
+Every measurement runs in a fresh subprocess (``XLA_FLAGS=--xla_force_host_platform_device_count=D``
+must be set before JAX starts; peak memory is the subprocess's ``ru_maxrss``). Ratios are
+to the one-device run (throughput) or to the dense path (memory) in the same run.
+On CPU the D "devices" share the machine's cores: throughput can only grow up to the
+core count. On a GPU machine the device parts run over the real devices instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def _child(args) -> None:
+    """One measurement in this (fresh) process; prints one JSON line."""
+    import resource
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from analytic import kernels
+    from analytic.kernels import _matrix_free
+
+    def rss_mb():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    dtype = jnp.float32
+    n, d, depth = args.n, 10, 2
+    x = jax.random.normal(jax.random.key(0), (n, d), dtype)
+    y = jnp.sin(x[:, 0]) + 0.5 * x[:, 1]
+    base = rss_mb()
+    out = {"what": args.what, "n": n, "devices": jax.device_count(), "platform": jax.devices()[0].platform}
+    mesh = jax.device_count()
+    if args.what == "kernel":  # sharded K(X, X): entries per second
+        def run():
+            k = kernels.sharded_fc_kernels(x, None, depth, "relu", 1.4, 0.1, mesh=mesh, block_rows=args.block)
+            return k.ntk.block_until_ready()
+        run()
+        t = min(_time(run) for _ in range(args.repeats))
+        out.update(seconds=t, entries_per_s=n * n / t)
+    elif args.what == "matvec":  # one blockwise Theta v
+        def run():
+            return kernels.kernel_matvec(x, None, y, depth, "relu", 1.4, 0.1, mesh=mesh,
+                                         block=args.block).block_until_ready()
+        run()
+        t = min(_time(run) for _ in range(args.repeats))
+        out.update(seconds=t, entries_per_s=n * n / t)
+    elif args.what == "dense":  # fc_kernels + eigh path (memory reference)
+        k = kernels.fc_kernels(x, None, depth, "relu", 1.4, 0.1).ntk
+        kernels.infinite_width_mean(k, k[:100], y, jnp.array([1.0])).test.block_until_ready()
+    elif args.what == "stream":  # streamed rows, discarded (the matrix is never held)
+        kernels.stream_fc_kernels(x, None, depth, "relu", 1.4, 0.1, mesh=mesh, block_rows=args.block,
+                                  sink=lambda start, k: None)
+    elif args.what == "free":  # matrix-free prediction, 5 CG steps
+        kernels.matrix_free_mean(x, y, x[:100], jnp.array([jnp.inf]), depth=depth, activation="relu",
+                                 sigma_w=1.4, sigma_b=0.1, iterations=5, mesh=mesh,
+                                 block=args.block).test.block_until_ready()
+    elif args.what == "large":  # the issue's N = 50,000 prediction, logged per mat-vec
+        log = open(args.log, "a") if args.log else sys.stdout
+        op = _matrix_free._operator(x, None, depth, "relu", 1.4, 0.1, "ntk", "ntk", mesh, args.block)
+        times = []
+
+        def matvec(v):
+            start = time.perf_counter()
+            r = op(v).block_until_ready()
+            times.append(time.perf_counter() - start)
+            print(json.dumps({"matvec": len(times), "seconds": times[-1], "peak_rss_mb": rss_mb()}),
+                  file=log, flush=True)
+            return r
+
+        start = time.perf_counter()
+        matvec(y)  # compile + one timed product: sizes the run to the time budget
+        iterations = args.iterations
+        if args.budget:
+            iterations = max(1, min(iterations, int((args.budget - (time.perf_counter() - start)) / times[0]) - 1))
+        print(json.dumps({"iterations": iterations}), file=log, flush=True)
+        alpha, r, history = _matrix_free.kernel_cg(matvec, y, iterations)
+        x_test = jax.random.normal(jax.random.key(1), (100, d), dtype)
+        cross = _matrix_free._operator(x_test, x, depth, "relu", 1.4, 0.1, "ntk", "ntk", op.mesh, op.block)
+        test = cross(alpha).block_until_ready()
+        out.update(seconds=time.perf_counter() - start, matvec_seconds=times,
+                   cg_relative_residual=history.tolist(), test_mean_abs=float(jnp.mean(jnp.abs(test))))
+    out.update(base_rss_mb=base, peak_rss_mb=rss_mb())
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _run(what: str, n: int, devices: int, block: int, repeats: int = 3, extra=()) -> dict:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    if _platform() == "cpu":
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", what, "--n", str(n), "--block", str(block),
+           "--repeats", str(repeats), *extra]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{what} n={n} devices={devices} failed:\n{done.stderr[-2000:]}")
+
+
+def _platform() -> str:
+    import jax
+    return jax.default_backend()
+
+
+def devices_part(n: int, block: int) -> None:
+    print(f"\nThroughput vs device count (N = {n}, depth 2, ReLU, float32, block {block})")
+    print("| what | devices | seconds | M entries/s | ratio to 1 device |")
+    print("|---|---|---|---|---|")
+    for what in ("kernel", "matvec"):
+        first = None
+        for devices in (1, 2, 4):
+            r = _run(what, n, devices, block)
+            first = first or r["entries_per_s"]
+            print(f"| {what} | {devices} | {r['seconds']:.3f} | {r['entries_per_s'] / 1e6:.1f} | "
+                  f"{r['entries_per_s'] / first:.2f} |", flush=True)
+
+
+def memory_part(sizes, block: int) -> None:
+    print(f"\nPeak memory vs N (depth 2, ReLU, float32, 1 device, block {block}); MB of RSS above "
+          "the process after start-up")
+    print("| N | dense fc_kernels + eigh | streamed kernel | matrix-free (5 CG) | N^2 float32 | "
+          "free / dense |")
+    print("|---|---|---|---|---|---|")
+    for n in sizes:
+        row = {}
+        for what in ("dense", "stream", "free"):
+            if what == "dense" and n > 4096:
+                row[what] = None
+                continue
+            r = _run(what, n, 1, block, repeats=1)
+            row[what] = r["peak_rss_mb"] - r["base_rss_mb"]
+        dense = row["dense"]
+        dense_text = "-" if dense is None else f"{dense:.0f}"
+        ratio = "-" if dense is None else f"{row['free'] / dense:.3f}"
+        print(f"| {n} | {dense_text} | {row['stream']:.0f} | {row['free']:.0f} | "
+              f"{n * n * 4 / 2**20:.0f} | {ratio} |", flush=True)
+
+
+def large_part(n: int, devices: int, block: int, iterations: int, log: str | None, budget: float) -> None:
+    print(f"\nMatrix-free prediction, N = {n}, depth 2, ReLU, float32, CG {iterations} iterations, "
+          f"{devices} device(s), block {block}")
+    r = _run("large", n, devices, block, extra=("--iterations", str(iterations), "--budget", str(budget))
+             + (("--log", log) if log else ()))
+    steady = r["matvec_seconds"][2:] or r["matvec_seconds"]  # [0]: compile, [1]: first CG product
+    per = sum(steady) / len(steady)
+    print(json.dumps(r))
+    print(f"total {r['seconds']:.1f} s; first mat-vec (with compile) {r['matvec_seconds'][0]:.1f} s; "
+          f"mat-vec {per:.1f} s = {n * n / per / 1e6:.0f} M kernel entries/s "
+          f"({n * n / 2 / per / 1e6:.0f} M computed entries/s, each used twice); peak RSS "
+          f"{r['peak_rss_mb']:.0f} MB (N x N float32 would be {n * n * 4 / 2**20:.0f} MB); "
+          f"CG relative residual {r['cg_relative_residual'][-1]:.3g}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("devices", "memory", "large", "all"), default="all")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, default=2048)
+    parser.add_argument("--block", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--devices", type=int, default=2, help="devices for --part large")
+    parser.add_argument("--budget", type=float, default=0.0,
+                        help="--part large: seconds; CG iterations are capped to finish within it (0: none)")
+    parser.add_argument("--log", default=None, help="--part large: append a line per mat-vec here")
+    args = parser.parse_args()
+    if args.child:
+        args.what = args.child
+        _child(args)
+        return
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}, python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    if args.part in ("devices", "all"):
+        devices_part(args.n, args.block)
+    if args.part in ("memory", "all"):
+        memory_part((1024, 2048, 4096, 16384), args.block)
+    if args.part == "large":
+        large_part(args.n if args.n != 2048 else 50_000, args.devices, args.block, args.iterations, args.log,
+                   args.budget)
+
+
+if __name__ == "__main__":
+    main()
