@@ -331,10 +331,7 @@ def check_all_at_once(formula, draw) -> None:
         check_invalid(formula, draw, kind=kind)
 
 
-# games.negative_momentum_radius: being fixed in the games worktree (its closed form leaves the
-# valid region for some drawn step sizes); see issue 22.
-FAST_KNOWN = {"games.negative_momentum_radius": "games engineer's fix pending (issue 22)",
-              "kernels.relu_fc_depth2": KNOWN["kernels.relu_fc_depth2-valid"]}
+FAST_KNOWN = {"kernels.relu_fc_depth2": KNOWN["kernels.relu_fc_depth2-valid"]}
 
 
 @pytest.mark.parametrize("name", [

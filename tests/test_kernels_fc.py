@@ -344,8 +344,8 @@ def test_other_duals_reach_every_layer(points):
         fc_kernels(x1, None, 1, "relu", SW, SB, duals=(right.nngp, "relu"))
 
 
-@pytest.mark.parametrize("activation", ["relu", "erf"])
-def test_coincident_rows_of_a_separate_x2_are_exact_and_differentiate_symmetrically(activation):
+@pytest.mark.parametrize("activation, depth", [("relu", 1), ("relu", 10), ("erf", 3)])  # the issue's depths
+def test_coincident_rows_of_a_separate_x2_are_exact_and_differentiate_symmetrically(activation, depth):
     """x2 holding rows of x1 (kernel-inducing points, distillation): per-pair coincidence.
 
     Values: the coincident entries equal those of the x2 = None path (angle exactly 0 there).
@@ -355,20 +355,19 @@ def test_coincident_rows_of_a_separate_x2_are_exact_and_differentiate_symmetrica
     """
     x1 = jax.random.normal(jax.random.key(0), (6, 3))
     x2 = jnp.concatenate([x1[:3], jax.random.normal(jax.random.key(1), (4, 3))])
-    for depth in (1, 3, 10):
-        kern = functools.partial(fc_kernels, depth=depth, activation=activation, sigma_w=SW, sigma_b=0.6)
-        same = kern(x1, x1 + 0.0).ntk
-        np.testing.assert_allclose(same, kern(x1, None).ntk, rtol=1e-14)  # float64 round-off
-        half = 0.5 * jax.grad(lambda x: jnp.sum(kern(x, None).ntk))(x1)
-        copy = jax.grad(lambda x: jnp.sum(kern(x, x1 + 0.0).ntk))(x1)
-        np.testing.assert_allclose(copy, half, rtol=1e-12, atol=1e-13)  # same algebra, reordered
-        mixed = jax.jit(lambda x: jnp.sum(kern(x, x2).ntk))
-        grad = jax.grad(mixed)(x1)
-        # Central differences across the kink of the angle at a coincident pair are O(h), not
-        # O(h^2) (theta(x +- h e) differ at second order): Richardson-extrapolated from h and
-        # h/2, the error is O(h^2) ~ 1e-8 relative, plus round-off eps |K| / h ~ 1e-11.
-        basis = np.eye(x1.size).reshape(-1, *x1.shape)
-        central = lambda h: np.array([(mixed(x1 + h * e) - mixed(x1 - h * e)) / (2 * h)  # noqa: E731
-                                      for e in basis]).reshape(x1.shape)
-        fd = 2 * central(1e-4) - central(2e-4)
-        np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+    kern = functools.partial(fc_kernels, depth=depth, activation=activation, sigma_w=SW, sigma_b=0.6)
+    same = kern(x1, x1 + 0.0).ntk
+    np.testing.assert_allclose(same, kern(x1, None).ntk, rtol=1e-14)  # float64 round-off
+    half = 0.5 * jax.grad(lambda x: jnp.sum(kern(x, None).ntk))(x1)
+    copy = jax.grad(lambda x: jnp.sum(kern(x, x1 + 0.0).ntk))(x1)
+    np.testing.assert_allclose(copy, half, rtol=1e-12, atol=1e-13)  # same algebra, reordered
+    mixed = jax.jit(lambda x: jnp.sum(kern(x, x2).ntk))
+    grad = jax.grad(mixed)(x1)
+    # Central differences across the kink of the angle at a coincident pair are O(h), not
+    # O(h^2) (theta(x +- h e) differ at second order): Richardson-extrapolated from h and
+    # h/2, the error is O(h^2) ~ 1e-8 relative, plus round-off eps |K| / h ~ 1e-11.
+    basis = np.eye(x1.size).reshape(-1, *x1.shape)
+    central = lambda h: np.array([(mixed(x1 + h * e) - mixed(x1 - h * e)) / (2 * h)  # noqa: E731
+                                  for e in basis]).reshape(x1.shape)
+    fd = 2 * central(1e-4) - central(2e-4)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
@@ -69,8 +70,14 @@ def _nqm_step_decay_time() -> Formula:
     values = {R1: rate, R2: rate.subs(alpha, gamma * alpha), S1: sp.factor(floor),
               S2: sp.factor(floor.subs(alpha, gamma * alpha))}
     clean = (sp.log(sp.factor(root)) / sp.log(R1)).subs(values)
+    # log r = log (1 - alpha h)^2 = 2 log1p(-alpha h): keeps the digits of a rate that rounds to 1
+    stable = clean.subs({sp.log((alpha * h - 1) ** 2): 2 * log1p(-alpha * h),
+                         sp.log((alpha * gamma * h - 1) ** 2): 2 * log1p(-alpha * gamma * h)})
+    if stable.has(sp.log((alpha * h - 1) ** 2)) or not stable.has(log1p):
+        raise AssertionError(f"nqm_step_decay_time: the log1p rewrite did not apply to {clean}")
     return Formula(
         expr=clean,
+        evaluate_as=stable,
         params=(alpha, gamma, h, c, B, e0),
         source=cite("zhang2019", "sec. 3.1 (SGD on the NQM); step decay on it (derived here)"),
         derived=True,
