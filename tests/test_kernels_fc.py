@@ -402,8 +402,8 @@ def test_erf_entries_near_zero_are_relatively_accurate_against_mpmath():
     a 40-digit mpmath evaluation of the textbook recursion. The inputs' dot products are exact
     in float64 (one non-zero product per pair), so the error is the kernel's own.
 
-    Measured: float64 7e-16 (1.3e-7 before cos(theta) was carried alongside w = tan(theta/4));
-    float32 2.8e-7 (was 24). With random inputs the float64 dot product itself (~5e-17
+    Measured: float64 7e-16 (1.3e-7 when erf's pair state was w = tan(theta/4), whose cos has
+    an absolute error ~eps); float32 4e-7 (was 24). With random inputs the float64 dot product itself (~5e-17
     absolute) bounds any method at ~5e-10 relative at cos = 1e-7 (neural-tangents 0.6.5: 3e-10).
     Both paths: a separate x2, and x2 = None over the stacked points (the off-diagonal block).
     """
