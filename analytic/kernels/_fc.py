@@ -25,8 +25,13 @@ conditioned at $\theta = 0$ and $\pi$; $\sin$ and $\cos$ of $\theta/2$ are ratio
 and $\theta = 4\arctan w$ (needed by ReLU only). For ReLU the next gap is formed without
 cancellation from ``kernels.relu_nngp_deficit`` ($1/2 - J(\theta)$) and
 $\sqrt{(a_i^2+b)(a_j^2+b)} - a_ia_j - b = b(a_i-a_j)^2/(\sqrt{\cdot}+a_ia_j+b)$; erf keeps
-$\sin^2\theta$ apart from $1-\cos^2\theta$. Products of variances are formed as
-products of standard deviations (no overflow before the output itself overflows).
+$\sin^2\theta$ apart from $1-\cos^2\theta$: its pair state is not w but
+$(\cos\theta, \sin^2\theta)$, the cosine formed as $\alpha_i\alpha_j c + \sin\phi_i\sin\phi_j$
+(relatively accurate where erf kernels cross zero; recovered from w it had an absolute error
+~eps, i.e. 1.3e-7 relative at entries 1e-7 of the largest in float64, now 7e-16 against a
+40-digit reference) and $\sin^2\theta = g\,p$ (relatively accurate at 0 and $\pi$).
+Products of variances are formed as products of standard deviations (no overflow before
+the output itself overflows).
 
 Speed. Per pair and layer only +, *, /, sqrt and two short polynomials are evaluated:
 arctan and arcsin come from a three-point argument reduction and an odd Taylor series
@@ -89,8 +94,9 @@ def _formula(name: str) -> Formula:
     return FORMULAS[name]()
 
 
-# --- one layer of each activation: state (sd per point; w = tan(theta/4) per pair) ----
-def _relu_layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard):
+# --- one layer of each activation: state (sd per point; per pair (w,) or (cos, sin^2)) ----
+def _relu_layer(sd1, sd2, pair, ntk, sigma_w, sigma_b, standard):
+    (w,) = pair
     float64 = w.dtype == jnp.float64
     # sigma_w^2 E = a_i a_j (2 J): the "correlation" 2 J has 1 - 2J = 2 * deficit.
     p1 = _points(sigma_w * sd1 / math.sqrt(2), sigma_b)
@@ -102,7 +108,7 @@ def _relu_layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard):
     nngp = sigma_w**2 * expectation + sigma_b**2
     new_w = _quarter_tangent(*_pair_gap(p1, p2, 2 * deficit, 2 - 2 * deficit))
     new_ntk = (expectation if standard else nngp) + sigma_w**2 * slope * ntk
-    return p1.sd, p2.sd, new_w, new_ntk, nngp
+    return p1.sd, p2.sd, (new_w,), new_ntk, nngp
 
 
 def _erf_points(sd, sigma_w, sigma_b):
@@ -113,27 +119,31 @@ def _erf_points(sd, sigma_w, sigma_b):
     return u, root_r, root_e, _points(sigma_w * root_e, sigma_b)
 
 
-def _erf_layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard):
-    float64 = w.dtype == jnp.float64
+def _erf_layer(sd1, sd2, pair, ntk, sigma_w, sigma_b, standard):
+    cos_theta, sin2 = pair  # cos(theta) (relative accuracy near pi/2), sin^2(theta) (near 0, pi)
+    float64 = cos_theta.dtype == jnp.float64
     u1, r1, root_e1, new1 = _erf_points(sd1, sigma_w, sigma_b)
     u2, r2, root_e2, new2 = _erf_points(sd2, sigma_w, sigma_b)
     rr = _outer(r1, r2)
-    _, sin_half, cos_half = _angle(w, float64)  # (theta itself is not needed)
-    cos_theta = (cos_half - sin_half) * (cos_half + sin_half)
-    sin_theta = 2 * sin_half * cos_half
     expectation = (2 / jnp.pi) * _safe_arcsin_pairs(jnp.clip(rr * cos_theta, -1, 1), float64)
     # (1+2q1)(1+2q2) - 4 k12^2 = u1^2 u2^2 (1 - r1 r2 cos^2) = u1^2 u2^2 [p1^2 + p2^2 - p1^2 p2^2
     # + r1 r2 sin^2] with p = 1/u; divided through by u_max^2 u_min^2 / u_min^2 so that no
     # term (nor its derivative) over- or underflows for huge q.
     u_max = jnp.maximum(u1[..., :, None], u2[..., None, :])
     u_min = jnp.minimum(u1[..., :, None], u2[..., None, :])
-    rest = 1 + (u_min / u_max) ** 2 - 1 / u_max**2 + (rr * sin_theta * u_min) ** 2
+    rest = 1 + (u_min / u_max) ** 2 - 1 / u_max**2 + (rr * u_min) ** 2 * sin2
     slope = (4 / jnp.pi) / (u_max * jnp.sqrt(rest))  # (lax.rsqrt is a scalar loop on XLA:CPU)
     nngp = sigma_w**2 * expectation + sigma_b**2
     corr = _safe_div(expectation, _outer(root_e1, root_e2))
-    new_w = _quarter_tangent(*_pair_gap(new1, new2, 1 - corr, 1 + corr))
+    gap, plus = _pair_gap(new1, new2, 1 - corr, 1 + corr)
     new_ntk = (expectation if standard else nngp) + sigma_w**2 * slope * ntk
-    return new1.sd, new2.sd, new_w, new_ntk, nngp
+    return new1.sd, new2.sd, (_pair_cosine(new1, new2, corr), gap * plus), new_ntk, nngp
+
+
+def _pair_cosine(p1, p2, c):
+    """cos(theta) of K_ij = a_i a_j c_ij + sigma_b^2: alpha_i alpha_j c + sin(phi_i) sin(phi_j)."""
+    bias1, bias2 = 2 * p1.sin_half * p1.cos_half, 2 * p2.sin_half * p2.cos_half
+    return jnp.clip(_outer(p1.alpha, p2.alpha) * c + _outer(bias1, bias2), -1, 1)
 
 
 _LAYERS = {"relu": _relu_layer, "erf": _erf_layer}
@@ -185,11 +195,17 @@ def _assemble(upper, blocks: int, n: int):
     return full.transpose(0, 2, 1, 3).reshape(blocks * m, blocks * m)[:n, :n]
 
 
-def _input_layer(a1, a2, cos, sigma_b):
-    """Standard deviations and states w of K^1 = a_i a_j cos_ij + sigma_b^2 (a = sigma_w |x| / sqrt d)."""
+def _input_layer(a1, a2, cos, sigma_b, activation):
+    """Standard deviations and pair states of K^1 = a_i a_j cos_ij + sigma_b^2
+    (a = sigma_w |x| / sqrt d): (w,) for ReLU, (cos theta, sin^2 theta) for erf; the values
+    of those states at coincident points; K^1."""
     p1, p2 = _points(a1, sigma_b), _points(a2, sigma_b)
-    w = _quarter_tangent(*_pair_gap(p1, p2, 1 - cos, 1 + cos))
-    return p1.sd, p2.sd, w, _outer(a1, a2) * cos + sigma_b**2
+    gap, plus = _pair_gap(p1, p2, 1 - cos, 1 + cos)
+    if activation == "erf":
+        pair, coincident = (_pair_cosine(p1, p2, cos), gap * plus), (1, 0)
+    else:
+        pair, coincident = (_quarter_tangent(gap, plus),), (0,)
+    return p1.sd, p2.sd, pair, coincident, _outer(a1, a2) * cos + sigma_b**2
 
 
 @functools.partial(jax.jit, static_argnames=("depth", "activation", "parameterization", "symmetric"))
@@ -209,25 +225,29 @@ def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization
         eye = jnp.all(x1[:, None, :] == x2[None, :, :], axis=-1)[None]
         cos = jnp.where(eye, 1, jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)[None])
         a1, a2 = (sigma_w * n1 / math.sqrt(d))[None], (sigma_w * n2 / math.sqrt(d))[None]
-    sd1, sd2, w, k1 = _input_layer(a1, a2, cos, sigma_b)
+    sd1, sd2, pair, coincident, k1 = _input_layer(a1, a2, cos, sigma_b, activation)
     ntk = jnp.zeros_like(k1) if standard else k1
     if symmetric:  # the diagonal of the diagonal blocks: i = j, angle exactly 0
-        shape = w.shape
+        shape = k1.shape
         eye = ((jax.lax.broadcasted_iota(jnp.int32, shape, 0) < blocks)
                & (jax.lax.broadcasted_iota(jnp.int32, shape, 1) == jax.lax.broadcasted_iota(jnp.int32, shape, 2)))
-    w = jnp.where(eye, 0, w)
+
+    def pin(pair):
+        return tuple(jnp.where(eye, value, state) for value, state in zip(coincident, pair))
+
+    pair = pin(pair)
 
     def step(carry, index):
-        sd1, sd2, w, ntk, nngp = carry
-        sd1, sd2, w, ntk, new_nngp = layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard)
-        w = jnp.where(eye, 0, w)
+        sd1, sd2, pair, ntk, nngp = carry
+        sd1, sd2, pair, ntk, new_nngp = layer(sd1, sd2, pair, ntk, sigma_w, sigma_b, standard)
+        pair = pin(pair)
         # The NNGP is only returned for the last layer: computing it there alone (lax.cond)
         # saves a pass per layer; a rolled loop (unroll=1) keeps XLA from fusing the whole
         # recursion into the final assembly of the output.
         nngp = jax.lax.cond(index == depth - 1, lambda: new_nngp, lambda: nngp)
-        return (sd1, sd2, w, ntk, nngp), None
+        return (sd1, sd2, pair, ntk, nngp), None
 
-    carry = (sd1, sd2, w, ntk, k1)
+    carry = (sd1, sd2, pair, ntk, k1)
     (*_, ntk, nngp), _ = jax.lax.scan(step, carry, jnp.arange(depth))
     if symmetric:
         n = x1.shape[0]
