@@ -6,10 +6,10 @@ shard of rows per device; ``NamedSharding(mesh, P(axes, None))``), and every dev
 computes its rows in blocks of ``block_rows`` rows against all columns (``shard_map``
 with a ``lax.map`` over blocks), so a device holds its shard plus one block's
 intermediates. Each block runs the same per-layer maps as :func:`fc_kernels`
-(``_fc._LAYERS``: the scale-free ReLU/erf recursion; the direct recursion for
+(``_fc.layer_recursion``: the scale-free ReLU/erf recursion; the direct recursion for
 other activations and for ``duals``); for $K(X, X)$ the pairs with equal global row
 and column index get angle exactly 0, as the single-device path gives its
-diagonal. The one difference from the single-device path is that it mirrors its
+diagonal, and for a separate $X_2$ the pairs of equal rows, as there too. The one difference from the single-device path is that it mirrors its
 upper triangle, while here $K_{ij}$ and $K_{ji}$ come from two products
 $u_i\cdot u_j$, $u_j\cdot u_i$ (equal to within an ulp): the numbers agree to
 round-off (tested in ``tests/test_scale_out.py``).
@@ -34,8 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from analytic.kernels._fc import (ACTIVATIONS, Duals, Kernels, _LAYERS, _fc_kernels_direct, _input_layer,
-                                  catalogue_duals, check_arguments)
+from analytic.kernels._fc import (ACTIVATIONS, Duals, Kernels, _fc_kernels_direct, catalogue_duals,
+                                  check_arguments, layer_recursion)
 from analytic.kernels._safe_math import _row_norms
 
 __all__ = ["resolve_mesh", "sharded_fc_kernels", "stream_fc_kernels", "pair_block_kernels"]
@@ -114,28 +114,18 @@ def pair_block_kernels(x_rows, x_cols, row_start, col_start, sigma_w, sigma_b, s
         return _fc_kernels_direct(x_rows, x_cols, sigma_w, sigma_b, depth=depth, duals=duals,
                                   parameterization=parameterization)
     standard = parameterization == "standard"
-    layer = _LAYERS[activation]
     d = x_rows.shape[1]
     n1, u1 = _row_norms(x_rows)
     n2, u2 = _row_norms(x_cols)
-    cos = jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)[None]
-    if symmetric:
-        same = ((row_start + jnp.arange(x_rows.shape[0]))[:, None]
-                == (col_start + jnp.arange(x_cols.shape[0]))[None, :])[None]
-        cos = jnp.where(same, 1, cos)
+    if symmetric:  # the same point: equal global indices
+        eye = ((row_start + jnp.arange(x_rows.shape[0]))[:, None]
+               == (col_start + jnp.arange(x_cols.shape[0]))[None, :])[None]
+    else:  # equal rows, per pair, as fc_kernels does for a separate x2
+        eye = jnp.all(x_rows[:, None, :] == x_cols[None, :, :], axis=-1)[None]
+    cos = jnp.where(eye, 1, jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)[None])
     a1, a2 = (sigma_w * n1 / math.sqrt(d))[None], (sigma_w * n2 / math.sqrt(d))[None]
-    sd1, sd2, w, k1 = _input_layer(a1, a2, cos, sigma_b)
-    ntk = jnp.zeros_like(k1) if standard else k1
-
-    def step(carry, index):
-        sd1, sd2, w, ntk, nngp = carry
-        sd1, sd2, w, ntk, new_nngp = layer(sd1, sd2, w, ntk, sigma_w, sigma_b, standard)
-        if symmetric:
-            w = jnp.where(same, 0, w)
-        nngp = jax.lax.cond(index == depth - 1, lambda: new_nngp, lambda: nngp)
-        return (sd1, sd2, w, ntk, nngp), None
-
-    (*_, ntk, nngp), _ = jax.lax.scan(step, (sd1, sd2, w, ntk, k1), jnp.arange(depth))
+    nngp, ntk = layer_recursion(a1, a2, cos, eye, sigma_w, sigma_b, depth=depth, activation=activation,
+                                standard=standard)
     return Kernels(nngp[0], ntk[0])
 
 

@@ -211,7 +211,6 @@ def _input_layer(a1, a2, cos, sigma_b, activation):
 @functools.partial(jax.jit, static_argnames=("depth", "activation", "parameterization", "symmetric"))
 def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization, symmetric):
     standard = parameterization == "standard"
-    layer = _LAYERS[activation]
     if symmetric:
         a1, a2, cos, blocks = _symmetric_blocks(x1, sigma_w)
     else:
@@ -225,17 +224,28 @@ def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization
         eye = jnp.all(x1[:, None, :] == x2[None, :, :], axis=-1)[None]
         cos = jnp.where(eye, 1, jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)[None])
         a1, a2 = (sigma_w * n1 / math.sqrt(d))[None], (sigma_w * n2 / math.sqrt(d))[None]
-    sd1, sd2, pair, coincident, k1 = _input_layer(a1, a2, cos, sigma_b, activation)
-    ntk = jnp.zeros_like(k1) if standard else k1
     if symmetric:  # the diagonal of the diagonal blocks: i = j, angle exactly 0
-        shape = k1.shape
+        shape = cos.shape
         eye = ((jax.lax.broadcasted_iota(jnp.int32, shape, 0) < blocks)
                & (jax.lax.broadcasted_iota(jnp.int32, shape, 1) == jax.lax.broadcasted_iota(jnp.int32, shape, 2)))
+    nngp, ntk = layer_recursion(a1, a2, cos, eye, sigma_w, sigma_b, depth=depth, activation=activation,
+                                standard=standard)
+    if symmetric:
+        n = x1.shape[0]
+        return Kernels(_assemble(nngp, blocks, n), _assemble(ntk, blocks, n))
+    return Kernels(nngp[0], ntk[0])
+
+
+def layer_recursion(a1, a2, cos, eye, sigma_w, sigma_b, *, depth, activation, standard):
+    """(NNGP, NTK) after ``depth`` layers from the input layer's scales ``a`` and cosines, with
+    the pairs where ``eye`` holds pinned to coincidence (angle exactly 0) in every layer.
+    Shared by :func:`fc_kernels` and the blocked, sharded kernels (``_blocked``)."""
+    layer = _LAYERS[activation]
+    sd1, sd2, pair, coincident, k1 = _input_layer(a1, a2, cos, sigma_b, activation)
+    ntk = jnp.zeros_like(k1) if standard else k1
 
     def pin(pair):
         return tuple(jnp.where(eye, value, state) for value, state in zip(coincident, pair))
-
-    pair = pin(pair)
 
     def step(carry, index):
         sd1, sd2, pair, ntk, nngp = carry
@@ -247,12 +257,9 @@ def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization
         nngp = jax.lax.cond(index == depth - 1, lambda: new_nngp, lambda: nngp)
         return (sd1, sd2, pair, ntk, nngp), None
 
-    carry = (sd1, sd2, pair, ntk, k1)
+    carry = (sd1, sd2, pin(pair), ntk, k1)
     (*_, ntk, nngp), _ = jax.lax.scan(step, carry, jnp.arange(depth))
-    if symmetric:
-        n = x1.shape[0]
-        return Kernels(_assemble(nngp, blocks, n), _assemble(ntk, blocks, n))
-    return Kernels(nngp[0], ntk[0])
+    return nngp, ntk
 
 
 # --- argument checking -------------------------------------------------------------
