@@ -100,8 +100,11 @@ def equilibrium_angular_update(ctx: Context, pytorch, ema, adamw, norm):
                           "non-stationarity, ~1% at this window")
     eta, wd, beta1 = 0.01, 0.2, 0.9
     _, _, ratio, _ = _equilibrium(ctx, "adamw", eta, wd, beta1)
-    yield inform(f"adamw: eta={eta}, wd={wd}, beta1={beta1}, W1", float(adamw(eta=eta, wd=wd, beta1=beta1)),
-                 float(ratio[0]), "leading order in eta wd, scalar normaliser: an approximation")
+    for layer in (0, 1):  # both hidden layers: the approximation fits W1 better than W2
+        yield inform(f"adamw: eta={eta}, wd={wd}, beta1={beta1}, W{layer + 1}",
+                     float(adamw(eta=eta, wd=wd, beta1=beta1)), float(ratio[layer]),
+                     "leading order in eta wd, scalar normaliser: an approximation (Adam's "
+                     "per-coordinate normaliser is not orthogonal to w)")
     steps = figure["sgd"][0]
     ctx.figure("normalization_angular_update", {
         "step": steps,
