@@ -34,8 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from analytic.kernels._fc import (ACTIVATIONS, Duals, Kernels, _fc_kernels_direct, catalogue_duals,
-                                  check_arguments, layer_recursion)
+from analytic.kernels._fc import (ACTIVATIONS, Duals, Kernels, _fc_kernels_direct, check_arguments,
+                                  checked_duals, common_inputs, layer_recursion)
 from analytic.kernels._safe_math import _row_norms
 
 __all__ = ["resolve_mesh", "sharded_fc_kernels", "stream_fc_kernels", "pair_block_kernels"]
@@ -83,22 +83,12 @@ def _prepare(x1, x2, depth, activation, sigma_w, sigma_b, parameterization, dual
         activation = None
     else:
         check_arguments(x1, x2, depth, activation, sigma_w, sigma_b, parameterization)
-        if duals is not None:
-            if not isinstance(duals, Duals):
-                raise TypeError(f"duals must be Duals(nngp, derivative) of two Formulas, got {duals!r}")
-            if duals == catalogue_duals(activation):
-                duals = None
-            else:
-                activation = None
-    symmetric = x2 is None or x2 is x1
-    x1 = jnp.asarray(x1)
-    x2 = x1 if symmetric else jnp.asarray(x2)
-    dtype = jnp.result_type(x1, x2)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.result_type(float)
+        duals = checked_duals(duals, activation)
+        if duals is not None:  # the user's maps: the direct recursion
+            activation = None
+    x1, x2, sigma_w, sigma_b, symmetric = common_inputs(x1, x2, sigma_w, sigma_b)
     spec = (int(depth), activation, parameterization, duals)
-    return (x1.astype(dtype), x2.astype(dtype), jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
-            symmetric, spec)
+    return x1, x2, sigma_w, sigma_b, symmetric, spec
 
 
 def pair_block_kernels(x_rows, x_cols, row_start, col_start, sigma_w, sigma_b, spec, symmetric: bool):

@@ -310,6 +310,27 @@ def check_arguments(x1, x2, depth, activation, sigma_w, sigma_b, parameterizatio
             raise ValueError(f"x2 has {a2.shape[1]} features but x1 has {a1.shape[1]}; they must match")
 
 
+def checked_duals(duals, activation: str):
+    """``duals`` validated; None when absent or equal to the catalogue's maps of ``activation``."""
+    if duals is None:
+        return None
+    if not isinstance(duals, Duals) or not all(isinstance(f, Formula) for f in duals):
+        raise TypeError(f"duals must be Duals(nngp, derivative) of two Formulas, got {duals!r}")
+    return None if duals == catalogue_duals(activation) else duals
+
+
+def common_inputs(x1, x2, sigma_w, sigma_b):
+    """(x1, x2, sigma_w, sigma_b) in one floating dtype, and whether it is K(X, X) (x2 None or x1)."""
+    symmetric = x2 is None or x2 is x1
+    x1 = jnp.asarray(x1)
+    x2 = x1 if symmetric else jnp.asarray(x2)
+    dtype = jnp.result_type(x1, x2)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(float)
+    return (x1.astype(dtype), x2.astype(dtype), jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
+            symmetric)
+
+
 def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk", *,
                duals: Duals | None = None) -> Kernels:
     r"""NNGP and NTK matrices $K^{L+1}(x_1, x_2)$, $\Theta^{L+1}(x_1, x_2)$ of a deep FC network.
@@ -348,20 +369,8 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
         from analytic.kernels._quadrature import quadrature_fc_kernels
         return quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization)
     check_arguments(x1, x2, depth, activation, sigma_w, sigma_b, parameterization)
-    if duals is not None:
-        if not isinstance(duals, Duals) or not all(isinstance(f, Formula) for f in duals):
-            raise TypeError(f"duals must be Duals(nngp, derivative) of two Formulas, got {duals!r}")
-        if duals == catalogue_duals(activation):
-            duals = None
-    symmetric = x2 is None or x2 is x1
-    x1 = jnp.asarray(x1)
-    x2 = x1 if symmetric else jnp.asarray(x2)
-    dtype = jnp.result_type(x1, x2)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.result_type(float)
-    x1, x2 = x1.astype(dtype), x2.astype(dtype)
-    sigma_w = jnp.asarray(sigma_w, dtype)
-    sigma_b = jnp.asarray(sigma_b, dtype)
+    duals = checked_duals(duals, activation)
+    x1, x2, sigma_w, sigma_b, symmetric = common_inputs(x1, x2, sigma_w, sigma_b)
     if duals is not None:
         return _fc_kernels_direct(x1, x2, sigma_w, sigma_b, depth=int(depth), duals=duals,
                                   parameterization=parameterization)
