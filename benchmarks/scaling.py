@@ -90,11 +90,21 @@ def _child(args) -> None:
         if args.budget:
             iterations = max(1, min(iterations, int((args.budget - (time.perf_counter() - start)) / times[0]) - 1))
         print(json.dumps({"iterations": iterations}), file=log, flush=True)
-        alpha, r, history = _matrix_free.kernel_cg(matvec, y, iterations)
+        preconditioner, setup = None, 0.0
+        if args.rank:  # pivoted Cholesky from args.rank kernel columns (n x rank entries)
+            setup = time.perf_counter()
+            low = kernels.pivoted_cholesky(x, args.rank, depth, "relu", 1.4, 0.1)
+            preconditioner = kernels.low_rank_preconditioner(low._replace(factor=op.replicate(low.factor)))
+            preconditioner(y).block_until_ready()
+            setup = time.perf_counter() - setup
+            print(json.dumps({"preconditioner_rank": args.rank, "seconds": setup, "peak_rss_mb": rss_mb()}),
+                  file=log, flush=True)
+        alpha, r, history = _matrix_free.kernel_cg(matvec, y, iterations, preconditioner=preconditioner)
         x_test = jax.random.normal(jax.random.key(1), (100, d), dtype)
         cross = _matrix_free._operator(x_test, x, depth, "relu", 1.4, 0.1, "ntk", "ntk", op.mesh, op.block)
         test = cross(alpha).block_until_ready()
-        out.update(seconds=time.perf_counter() - start, matvec_seconds=times,
+        out.update(seconds=time.perf_counter() - start, matvec_seconds=times, rank=args.rank,
+                   preconditioner_seconds=setup,
                    cg_relative_residual=history.tolist(), test_mean_abs=float(jnp.mean(jnp.abs(test))))
     out.update(base_rss_mb=base, peak_rss_mb=rss_mb())
     print("RESULT " + json.dumps(out), flush=True)
@@ -158,11 +168,12 @@ def memory_part(sizes, block: int) -> None:
               f"{n * n * 4 / 2**20:.0f} | {ratio} |", flush=True)
 
 
-def large_part(n: int, devices: int, block: int, iterations: int, log: str | None, budget: float) -> None:
+def large_part(n: int, devices: int, block: int, iterations: int, log: str | None, budget: float,
+               rank: int) -> None:
     print(f"\nMatrix-free prediction, N = {n}, depth 2, ReLU, float32, CG {iterations} iterations, "
-          f"{devices} device(s), block {block}")
-    r = _run("large", n, devices, block, extra=("--iterations", str(iterations), "--budget", str(budget))
-             + (("--log", log) if log else ()))
+          f"preconditioner rank {rank}, {devices} device(s), block {block}")
+    r = _run("large", n, devices, block, extra=("--iterations", str(iterations), "--budget", str(budget),
+                                                "--rank", str(rank)) + (("--log", log) if log else ()))
     steady = r["matvec_seconds"][2:] or r["matvec_seconds"]  # [0]: compile, [1]: first CG product
     per = sum(steady) / len(steady)
     print(json.dumps(r))
@@ -170,6 +181,7 @@ def large_part(n: int, devices: int, block: int, iterations: int, log: str | Non
           f"mat-vec {per:.1f} s = {n * n / per / 1e6:.0f} M kernel entries/s "
           f"({n * n / 2 / per / 1e6:.0f} M computed entries/s, each used twice); peak RSS "
           f"{r['peak_rss_mb']:.0f} MB (N x N float32 would be {n * n * 4 / 2**20:.0f} MB); "
+          f"preconditioner {r['preconditioner_seconds']:.1f} s; "
           f"CG relative residual {r['cg_relative_residual'][-1]:.3g}")
 
 
@@ -182,6 +194,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--devices", type=int, default=2, help="devices for --part large")
+    parser.add_argument("--rank", type=int, default=0,
+                        help="--part large: pivoted-Cholesky preconditioner rank (0: plain CG)")
     parser.add_argument("--budget", type=float, default=0.0,
                         help="--part large: seconds; CG iterations are capped to finish within it (0: none)")
     parser.add_argument("--log", default=None, help="--part large: append a line per mat-vec here")
@@ -199,7 +213,7 @@ def main() -> None:
         memory_part((1024, 2048, 4096, 16384), args.block)
     if args.part == "large":
         large_part(args.n if args.n != 2048 else 50_000, args.devices, args.block, args.iterations, args.log,
-                   args.budget)
+                   args.budget, args.rank)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,10 @@ def worker_devices(memmap_dir: str) -> None:
     _close(free.test[:3], reference.test, 1e-8)  # Lanczos at k = N: conditioning of T_k, ~1e-10 seen
     _close(free.train[:3], reference.train, 1e-8)
     _close(free.test[3], ntk_test @ jnp.linalg.solve(dense.ntk, jnp.asarray(y)), 1e-8)  # CG to 1e-13
+    # preconditioned CG over the mesh: the rank-8 factor replicated on the 4 devices
+    pre = kernels.matrix_free_mean(x, y, x_test, jnp.array([jnp.inf]), depth=2, activation="relu", sigma_w=1.4,
+                                   sigma_b=0.1, iterations=80, tol=1e-13, mesh=4, block=5, preconditioner_rank=8)
+    _close(pre.test[0], free.test[3], 1e-8)
     # ensembles: 4 devices (seeds 6 and networks 3 padded) vs unsharded
     for sharded, unsharded in zip(_ensembles(4), _ensembles(None)):
         for a, b in zip(sharded, unsharded):

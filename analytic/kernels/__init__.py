@@ -31,12 +31,14 @@ callables), ``_fc`` (kernel matrices :func:`fc_kernels`,
 over a device mesh, :func:`sharded_fc_kernels`, or streamed in row slabs,
 :func:`stream_fc_kernels`), ``_matrix_free`` (the infinite-width mean prediction from
 blockwise kernel mat-vecs, conjugate gradients and Lanczos: :func:`matrix_free_mean`,
-:func:`kernel_matvec`, :func:`kernel_cg`), ``_safe_math`` (elementwise maths
+:func:`kernel_matvec`, :func:`kernel_cg`), ``_preconditioner`` (a rank-k pivoted Cholesky
+factor from k kernel columns and the preconditioner it gives CG: :func:`pivoted_cholesky`,
+:func:`low_rank_preconditioner`), ``_safe_math`` (elementwise maths
 with finite values and gradients at the edges), ``_symbols``.
 
-Its direct simulation is ``numeric/mlp.py`` (finite MLPs in both parameterisations, empirical
-NNGP and NTK; ``numeric/signal.py`` covers other activations), so there is no
-``numeric/kernels.py``.
+Its direct simulation is ``numeric/kernels.py`` (the empirical NNGP and NTK of finite
+MLPs in both parameterisations, from ``numeric/mlp.py``, which also trains them;
+``numeric/signal.py`` covers other activations).
 
 Example:
     >>> import jax.numpy as jnp
@@ -62,12 +64,14 @@ from analytic.kernels._fc import (PARAMETERIZATIONS, Duals, Kernels, catalogue_d
 from analytic.kernels._training import TrainingPrediction, infinite_width_mean, max_learning_rate
 from analytic.kernels._blocked import sharded_fc_kernels, stream_fc_kernels
 from analytic.kernels._matrix_free import MatrixFreePrediction, kernel_cg, kernel_matvec, matrix_free_mean
+from analytic.kernels._preconditioner import LowRankFactor, low_rank_preconditioner, pivoted_cholesky
 
 __all__ = ["FORMULAS", "ACTIVATIONS", "PARAMETERIZATIONS", "Duals", "Kernels", "catalogue_duals",
            "fc_kernels", "variance_fixed_point", "TrainingPrediction", "infinite_width_mean",
            "max_learning_rate", "symbols", "NAMED_ACTIVATIONS", "activation_function",
            "gaussian_expectation", "quadrature_duals", "sharded_fc_kernels", "stream_fc_kernels",
-           "kernel_matvec", "kernel_cg", "MatrixFreePrediction", "matrix_free_mean"]
+           "kernel_matvec", "kernel_cg", "MatrixFreePrediction", "matrix_free_mean", "LowRankFactor",
+           "pivoted_cholesky", "low_rank_preconditioner"]
 
 FORMULAS = Formulas.merge(_duals.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)

@@ -15,7 +15,9 @@ $(1-\eta\lambda)^t$ (GD, ``linreg.gd_mode_error``). Only products $\Theta v$ are
   over devices (``psum``). Memory per device O(N k + block^2), never O(N^2); every
   product recomputes the N^2 / 2 entries.
 * **t = infinity** (both flow and stable GD): $g_\infty(\Theta)Y = \Theta^{-1}Y$ by
-  conjugate gradients (:func:`kernel_cg`), started at 0; train outputs $Y - r_k$.
+  conjugate gradients (:func:`kernel_cg`), started at 0; train outputs $Y - r_k$. With
+  ``preconditioner_rank`` k > 0, CG is preconditioned by $LL^T + D$ from a rank-k pivoted
+  Cholesky factor of $\Theta$ (``_preconditioner``: k kernel columns, O(n k) memory).
 * **finite t**: $k$ steps of Lanczos with full reorthogonalisation from $q_1 = Y/|Y|$
   give $\Theta Q_k \approx Q_k T_k$ and $h(\Theta)Y \approx |Y|\,Q_k\,h(T_k)\,e_1$
   (Saad 1992, "Analysis of some Krylov subspace approximations to the matrix
@@ -30,6 +32,8 @@ cond $= 1.3\times10^4$; max test-output error relative to the largest output). L
 3e-5, 2.5e-3. The error falls geometrically once $k \gtrsim \sqrt{\lambda_{max}t}$ and,
 for large t, like CG. CG at $t=\infty$ is governed by the condition number: 20 steps 13 %
 (relative residual 9 %), 40 steps 0.9 %; ``cg_residual`` reports it, ``tol`` stops it.
+Preconditioned (``preconditioner_rank``), 20 steps reach relative residuals of 1e-4 to 1e-3
+at n = 4096-24,000 (numbers in ``_preconditioner``); at n = 50,000 see ``benchmarks/RESULTS.md``.
 With as many steps as points both agree with the dense path to < 1e-8
 (``tests/test_scale_out.py``). Mat-vecs themselves agree with ``fc_kernels(...) @ v`` to
 ~1e-15 relative.
@@ -47,6 +51,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from analytic.formula import Formula
 from analytic.kernels._blocked import _axes, _check_block, _prepare, pair_block_kernels, resolve_mesh
+from analytic.kernels._preconditioner import low_rank_preconditioner, pivoted_cholesky
 from analytic.kernels._training import _linreg
 
 __all__ = ["kernel_matvec", "kernel_cg", "MatrixFreePrediction", "matrix_free_mean"]
@@ -130,6 +135,15 @@ class _Operator:
 _WHICH = {"nngp": 0, "ntk": 1}
 
 
+def _operator_inputs(x, depth, activation, sigma_w, sigma_b, parameterization, kernel):
+    """Validated (x, sigma_w, sigma_b, spec, which) for kernels of K(X, X)."""
+    if kernel not in _WHICH:
+        raise ValueError(f"kernel = {kernel!r} is unknown; valid: {tuple(_WHICH)}")
+    x, _, sigma_w, sigma_b, _, spec = _prepare(x, None, depth, activation, sigma_w, sigma_b,
+                                               parameterization, None)
+    return x, sigma_w, sigma_b, spec, _WHICH[kernel]
+
+
 def _operator(x_rows, x_cols, depth, activation, sigma_w, sigma_b, parameterization, kernel, mesh, block):
     if kernel not in _WHICH:
         raise ValueError(f"kernel = {kernel!r} is unknown; valid: {tuple(_WHICH)}")
@@ -165,32 +179,37 @@ def kernel_matvec(x_rows, x_cols, v, depth, activation, sigma_w, sigma_b, parame
     return op(v)
 
 
-def kernel_cg(matvec, b, iterations: int, tol: float = 0.0):
+def kernel_cg(matvec, b, iterations: int, tol: float = 0.0, preconditioner=None):
     r"""Conjugate gradients for $A x = b$, $A$ symmetric positive definite, from $x_0 = 0$.
 
-    ``matvec(v) = A v``. Stops after ``iterations`` products or when
-    $|r_k| \le$ ``tol`` $|b|$. Returns ``(x, r, relative_residuals)`` with the recursively
-    updated residual $r = b - A x$ and $|r_k|/|b|$ for k = 0..steps.
+    ``matvec(v) = A v``; ``preconditioner(r) = P^{-1} r`` for a symmetric positive definite
+    $P \approx A$ (preconditioned CG; e.g. :func:`low_rank_preconditioner`), None for plain CG.
+    Stops after ``iterations`` products or when $|r_k| \le$ ``tol`` $|b|$. Returns
+    ``(x, r, relative_residuals)`` with the recursively updated residual $r = b - A x$ and
+    $|r_k|/|b|$ (unpreconditioned 2-norm) for k = 0..steps.
     """
+    apply = (lambda r: r) if preconditioner is None else preconditioner
     x = jnp.zeros_like(b)
     r = b
-    p = r
-    rr = jnp.vdot(r, r)
-    norm_b = float(jnp.sqrt(rr))
+    z = apply(r)
+    p = z
+    rz = jnp.vdot(r, z)
+    norm_b = float(jnp.linalg.norm(b))
     history = [1.0]
     if norm_b == 0:
         return x, r, np.array(history)
     for _ in range(iterations):
         ap = matvec(p)
-        alpha = rr / jnp.vdot(p, ap)
+        alpha = rz / jnp.vdot(p, ap)
         x = x + alpha * p
         r = r - alpha * ap
-        new = jnp.vdot(r, r)
-        history.append(float(jnp.sqrt(new)) / norm_b)
+        history.append(float(jnp.linalg.norm(r)) / norm_b)
         if history[-1] <= tol:
             break
-        p = r + (new / rr) * p
-        rr = new
+        z = apply(r)
+        new = jnp.vdot(r, z)
+        p = z + (new / rz) * p
+        rz = new
     return x, r, np.array(history)
 
 
@@ -246,7 +265,8 @@ class MatrixFreePrediction(NamedTuple):
 
 def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activation, sigma_w, sigma_b,
                      parameterization="ntk", iterations: int = 20, tol: float = 0.0, mesh=None,
-                     block: int = 512, mode_error: Formula | None = None) -> MatrixFreePrediction:
+                     block: int = 512, mode_error: Formula | None = None,
+                     preconditioner_rank: int = 0) -> MatrixFreePrediction:
     r"""The mean prediction of :func:`infinite_width_mean` from inputs, without the N x N NTK.
 
     Args:
@@ -257,6 +277,10 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
         iterations: kernel mat-vecs for Lanczos (finite times) and, separately, for CG (infinite
             times); tol: CG stops at relative residual <= tol. mesh, block: as :func:`kernel_matvec`.
         mode_error: replaces ``linreg.gf_mode_error`` / ``linreg.gd_mode_error``.
+        preconditioner_rank: 0 for plain CG; k > 0 preconditions CG (t = inf only) with the
+            rank-k pivoted Cholesky factor of Theta (:func:`pivoted_cholesky`, n k kernel
+            entries, O(n k) memory; :func:`low_rank_preconditioner`). At n = 50,000 plain CG
+            is far from converged after 20 steps; see the module docstring for measurements.
 
     Memory O((n + m) (block + T) + block^2) per device; each mat-vec recomputes the kernel.
     Cost: ``lanczos_steps + cg_steps`` products with $\Theta(X, X)$ (n^2 / 2 entries
@@ -274,6 +298,10 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
     """
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"iterations = {iterations!r} is outside its valid range (integers >= 1)")
+    if isinstance(preconditioner_rank, bool) or not isinstance(preconditioner_rank, int) \
+            or preconditioner_rank < 0:
+        raise ValueError(f"preconditioner_rank = {preconditioner_rank!r} is outside its valid range "
+                         "(integers >= 0)")
     op = _operator(x_train, None, depth, activation, sigma_w, sigma_b, parameterization, "ntk", mesh, block)
     y = jnp.asarray(y_train, op.dtype)
     if y.shape != (op.n_rows,):
@@ -309,7 +337,12 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
             train[index] = y - train_coef[:, k]
             coefficients[index] = gain_coef[:, k]
     if (~finite).any():
-        alpha, r, cg_residual = kernel_cg(op, y, iterations, tol)
+        preconditioner = None
+        if preconditioner_rank:
+            low = pivoted_cholesky(x_train, preconditioner_rank, depth, activation, sigma_w, sigma_b,
+                                   parameterization)
+            preconditioner = low_rank_preconditioner(low._replace(factor=op.replicate(low.factor)))
+        alpha, r, cg_residual = kernel_cg(op, y, iterations, tol, preconditioner)
         cg_steps = cg_residual.shape[0] - 1
         for index in np.flatnonzero(~finite):
             train[index] = y - r
