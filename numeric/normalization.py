@@ -28,7 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["OPTIMIZERS", "init_normalized_mlp", "normalized_mlp", "NormTrace", "train_normalized_mlp",
-           "DropoutRun", "dropout_sgd_least_squares"]
+           "RescaleRun", "train_then_rescale",
+           "sphere_noise_then_rescale", "DropoutRun", "dropout_sgd_least_squares"]
 
 OPTIMIZERS = ("sgd", "pytorch", "ema", "adamw")
 _LAYERS = ("W1", "W2")
@@ -71,16 +72,33 @@ class NormTrace(NamedTuple):
     losses: jax.Array  # minibatch loss at w_t
 
 
-@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps"))
-def _train(key, x, y, readout, params, eta, wd, beta, damp, optimizer, batch, steps):
+def _minibatch_gradient(x, y, readout, batch):
+    """(w, key) -> (loss, gradient) of the network's loss on a minibatch drawn with replacement."""
     grad_fn = jax.value_and_grad(_loss)
-    zeros = {k: jnp.zeros_like(v) for k, v in params.items()}
+
+    def gradient(w, k):
+        idx = jax.random.randint(k, (batch,), 0, x.shape[0])
+        return grad_fn(w, readout, x[idx], y[idx])
+    return gradient
+
+
+def _sphere_noise_loss(w, k):
+    """sum over layers of <xi, w / |w|>, xi ~ N(0, I) fresh per step: scale-invariant, its
+    gradient (I - w w^T/|w|^2) xi / |w| has a stationary scale-free norm."""
+    keys = jax.random.split(k, len(_LAYERS))
+    return sum(jnp.vdot(jax.random.normal(kk, w[n].shape, w[n].dtype), w[n]) / jnp.linalg.norm(w[n])
+               for kk, n in zip(keys, _LAYERS))
+
+
+def _run(gradient, key, state, first_step, eta, wd, beta, damp, optimizer, steps):
+    """``steps`` steps from ``state`` = (weights, first moment, second moment), the gradient from
+    ``gradient(w, key)``; Adam's bias correction counts from ``first_step``.
+    Returns (final state, NormTrace)."""
 
     def step(state, inputs):
         w, m, s = state
         k, t = inputs
-        idx = jax.random.randint(k, (batch,), 0, x.shape[0])  # with replacement
-        loss, g = grad_fn(w, readout, x[idx], y[idx])
+        loss, g = gradient(w, k)
         if optimizer == "adamw":
             new_m = {n: beta * m[n] + (1 - beta) * g[n] for n in w}
             new_s = {n: 0.999 * s[n] + 0.001 * g[n] ** 2 for n in w}
@@ -101,15 +119,23 @@ def _train(key, x, y, readout, params, eta, wd, beta, damp, optimizer, batch, st
                   per_layer(lambda n: jnp.sum(new_w[n] ** 2)), loss)
         return (new_w, new_m, new_s), record
 
-    dtype = x.dtype
-    inputs = (jax.random.split(key, steps), jnp.arange(1, steps + 1, dtype=dtype))
-    _, records = jax.lax.scan(step, (params, zeros, zeros), inputs)
-    return NormTrace(*records)
+    dtype = eta.dtype
+    inputs = (jax.random.split(key, steps), first_step + jnp.arange(steps, dtype=dtype))
+    final, records = jax.lax.scan(step, state, inputs)
+    return final, NormTrace(*records)
 
 
-def train_normalized_mlp(key, x, y, readout, params, optimizer: str, eta, wd, beta=0.0,
-                         batch: int = 32, steps: int = 1000) -> NormTrace:
-    """Minibatch training of the layer-normalised network; returns the per-step norm trace."""
+def _zeros(params):
+    return {k: jnp.zeros_like(v) for k, v in params.items()}
+
+
+@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps"))
+def _train(key, x, y, readout, params, eta, wd, beta, damp, optimizer, batch, steps):
+    return _run(_minibatch_gradient(x, y, readout, batch), key, (params, _zeros(params), _zeros(params)),
+                1.0, eta, wd, beta, damp, optimizer, steps)[1]
+
+
+def _validate(x, optimizer, eta, wd, beta, batch, steps):
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer = {optimizer!r} is unknown; valid: {OPTIMIZERS}")
     if not np.isfinite(eta) or eta <= 0:
@@ -118,19 +144,123 @@ def train_normalized_mlp(key, x, y, readout, params, optimizer: str, eta, wd, be
         raise ValueError(f"wd must be finite and >= 0, got {wd!r}")
     if not 0.0 <= beta < 1.0:
         raise ValueError(f"beta must be in [0, 1), got {beta!r}")
-    x, y = jnp.asarray(x), jnp.asarray(y)
     if not 1 <= batch <= x.shape[0]:
         raise ValueError(f"batch must be in [1, {x.shape[0]}], got {batch!r}")
     if int(steps) < 1:
         raise ValueError(f"steps must be >= 1, got {steps!r}")
     if optimizer == "sgd" and beta != 0.0:
         raise ValueError(f"plain SGD has no momentum: beta must be 0, got {beta!r}")
+
+
+def train_normalized_mlp(key, x, y, readout, params, optimizer: str, eta, wd, beta=0.0,
+                         batch: int = 32, steps: int = 1000) -> NormTrace:
+    """Minibatch training of the layer-normalised network; returns the per-step norm trace."""
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    _validate(x, optimizer, eta, wd, beta, batch, steps)
     dtype = x.dtype
     damp = 1.0 - beta if optimizer == "ema" else 1.0
     return _train(key, x, y, jnp.asarray(readout, dtype), params, jnp.asarray(eta, dtype),
                   jnp.asarray(wd, dtype), jnp.asarray(beta, dtype), jnp.asarray(damp, dtype),
                   optimizer="adamw" if optimizer == "adamw" else "momentum",
                   batch=int(batch), steps=int(steps))
+
+
+class RescaleRun(NamedTuple):
+    """Training continued after the hidden weights were multiplied by each of ``scales``.
+
+    Axes: scale, chain, step after the rescale, hidden layer (W1, W2). Every scale sees the
+    same minibatches (chain keys shared across scales: common random numbers)."""
+
+    scales: jax.Array  # (S,)
+    norm_sq: jax.Array  # (S, chains, steps, 2): |w_t|^2
+    grad_sq: jax.Array  # (S, chains, steps, 2): |g_t|^2 (so |g|^2 |w|^2 is scale-free)
+    losses: jax.Array  # (S, chains, steps): minibatch loss
+    burn_in_norm_sq: jax.Array  # (burn_in, 2): |w_t|^2 of the run that reached equilibrium
+
+
+def _rescale(gradient, key, params, scales, eta, wd, beta, damp, optimizer, burn_in, steps, chains):
+    k_burn, k_chains = jax.random.split(key)
+    (w, m, s), burned = _run(gradient, k_burn, (params, _zeros(params), _zeros(params)), 1.0, eta,
+                             wd, beta, damp, optimizer, burn_in)
+
+    def relax(scale, k):
+        scaled = {n: scale * v for n, v in w.items()}  # the optimiser's moments are kept
+        _, trace = _run(gradient, k, (scaled, m, s), 1.0 + burn_in, eta, wd, beta, damp,
+                        optimizer, steps)
+        return trace.norm_sq, trace.grad_sq, trace.losses
+
+    keys = jax.random.split(k_chains, chains)  # the same streams for every scale
+    per_chain = jax.vmap(relax, in_axes=(None, 0))
+    norm_sq, grad_sq, losses = jax.vmap(per_chain, in_axes=(0, None))(scales, keys)
+    return RescaleRun(scales, norm_sq, grad_sq, losses, burned.norm_sq)
+
+
+@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "burn_in", "steps", "chains"))
+def _network_rescale(key, x, y, readout, params, scales, eta, wd, beta, damp, optimizer, batch,
+                     burn_in, steps, chains):
+    return _rescale(_minibatch_gradient(x, y, readout, batch), key, params, scales, eta, wd, beta,
+                    damp, optimizer, burn_in, steps, chains)
+
+
+@functools.partial(jax.jit, static_argnames=("optimizer", "burn_in", "steps", "chains"))
+def _sphere_rescale(key, params, scales, eta, wd, beta, damp, optimizer, burn_in, steps, chains):
+    return _rescale(jax.value_and_grad(_sphere_noise_loss), key, params, scales, eta, wd, beta, damp, optimizer, burn_in, steps, chains)
+
+
+def _checked_scales(scales, burn_in, chains):
+    if int(burn_in) < 1 or int(chains) < 1:
+        raise ValueError(f"burn_in and chains must be >= 1, got {burn_in!r} and {chains!r}")
+    scales = np.asarray(scales, dtype=float)
+    if scales.ndim != 1 or not np.all(np.isfinite(scales) & (scales > 0)):
+        raise ValueError(f"scales must be a 1-d sequence of finite numbers > 0, got {scales!r}")
+    return scales
+
+
+def _checked_dims(dims):
+    if len(dims) != len(_LAYERS) or any(int(d) < 2 for d in dims):
+        raise ValueError(f"dims must be {len(_LAYERS)} integers >= 2, got {dims!r}")
+    return tuple(int(d) for d in dims)
+
+
+def train_then_rescale(key, x, y, readout, params, optimizer: str, eta, wd, beta=0.0,
+                       scales=(1.0, 2.0, 0.5), batch: int = 32, burn_in: int = 3000,
+                       steps: int = 1000, chains: int = 4) -> RescaleRun:
+    """Train the network ``burn_in`` steps (towards the norm equilibrium), multiply W1 and W2
+    by each of ``scales`` (the network function is unchanged: scale invariance) and train
+    ``steps`` more steps in ``chains`` independent minibatch streams."""
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    _validate(x, optimizer, eta, wd, beta, batch, steps)
+    scales = _checked_scales(scales, burn_in, chains)
+    dtype = x.dtype
+    damp = 1.0 - beta if optimizer == "ema" else 1.0
+    return _network_rescale(key, x, y, jnp.asarray(readout, dtype), params, jnp.asarray(scales, dtype),
+                            jnp.asarray(eta, dtype), jnp.asarray(wd, dtype), jnp.asarray(beta, dtype),
+                            jnp.asarray(damp, dtype),
+                            optimizer="adamw" if optimizer == "adamw" else "momentum",
+                            batch=int(batch), burn_in=int(burn_in), steps=int(steps), chains=int(chains))
+
+
+def sphere_noise_then_rescale(key, optimizer: str, eta, wd, beta=0.0, dims=(64, 256),
+                              scales=(1.0, 2.0, 0.5), burn_in: int = 1500, steps: int = 1000,
+                              chains: int = 8, dtype=None) -> RescaleRun:
+    """The same protocol on a synthetic scale-invariant objective with stationary noise.
+
+    Two weight vectors (the "layers", of sizes ``dims``) and the loss
+    ``sum_layers <xi_t, w / |w|>`` with fresh ``xi_t ~ N(0, I)`` each step: its gradient is
+    orthogonal to w, scales as 1/|w|, and ``|g|^2 |w|^2 ~ chi^2(d - 1)`` whatever w is. The
+    weights start as N(0, 1/d) entries."""
+    dims = _checked_dims(dims)
+    _validate(np.zeros((1, 1)), optimizer, eta, wd, beta, 1, steps)
+    scales = _checked_scales(scales, burn_in, chains)
+    dtype = dtype or jnp.result_type(float)
+    k_init, k_run = jax.random.split(key)
+    params = {n: jax.random.normal(k, (d,), dtype) / np.sqrt(d)
+              for n, d, k in zip(_LAYERS, dims, jax.random.split(k_init, len(_LAYERS)))}
+    damp = 1.0 - beta if optimizer == "ema" else 1.0
+    return _sphere_rescale(k_run, params, jnp.asarray(scales, dtype), jnp.asarray(eta, dtype),
+                           jnp.asarray(wd, dtype), jnp.asarray(beta, dtype), jnp.asarray(damp, dtype),
+                           optimizer="adamw" if optimizer == "adamw" else "momentum",
+                           burn_in=int(burn_in), steps=int(steps), chains=int(chains))
 
 
 class DropoutRun(NamedTuple):

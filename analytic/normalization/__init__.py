@@ -32,11 +32,11 @@ Example:
 """
 
 from analytic._registry import Formulas
-from analytic.normalization import _dropout, _scale_invariance
+from analytic.normalization import _dropout, _relaxation, _scale_invariance
 from analytic.normalization import _symbols as symbols
 from analytic.normalization._dropout import dropout_fixed_point
 
 __all__ = ["FORMULAS", "dropout_fixed_point", "symbols"]
 
-FORMULAS = Formulas.merge(_scale_invariance.FORMULAS, _dropout.FORMULAS)
+FORMULAS = Formulas.merge(_scale_invariance.FORMULAS, _relaxation.FORMULAS, _dropout.FORMULAS)
 __getattr__ = FORMULAS.module_getattr(__name__)
