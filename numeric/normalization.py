@@ -132,7 +132,7 @@ def _zeros(params):
 @functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps"))
 def _train(key, x, y, readout, params, eta, wd, beta, damp, optimizer, batch, steps):
     return _run(_minibatch_gradient(x, y, readout, batch), key, (params, _zeros(params), _zeros(params)),
-                1.0, eta, wd, beta, damp, optimizer, steps)[1]
+                1.0, eta, wd, beta, damp, optimizer, steps)  # (final state, trace)
 
 
 def _validate(x, optimizer, eta, wd, beta, batch, steps):
@@ -162,7 +162,7 @@ def train_normalized_mlp(key, x, y, readout, params, optimizer: str, eta, wd, be
     return _train(key, x, y, jnp.asarray(readout, dtype), params, jnp.asarray(eta, dtype),
                   jnp.asarray(wd, dtype), jnp.asarray(beta, dtype), jnp.asarray(damp, dtype),
                   optimizer="adamw" if optimizer == "adamw" else "momentum",
-                  batch=int(batch), steps=int(steps))
+                  batch=int(batch), steps=int(steps))[1]
 
 
 class RescaleRun(NamedTuple):
@@ -178,33 +178,41 @@ class RescaleRun(NamedTuple):
     burn_in_norm_sq: jax.Array  # (burn_in, 2): |w_t|^2 of the run that reached equilibrium
 
 
-def _rescale(gradient, key, params, scales, eta, wd, beta, damp, optimizer, burn_in, steps, chains):
-    k_burn, k_chains = jax.random.split(key)
-    (w, m, s), burned = _run(gradient, k_burn, (params, _zeros(params), _zeros(params)), 1.0, eta,
-                             wd, beta, damp, optimizer, burn_in)
+def _relax(gradient, key, state, first_step, scales, eta, wd, beta, damp, optimizer, steps, chains):
+    """From ``state``, the weights multiplied by each scale (the optimiser's moments kept), then
+    ``steps`` steps in ``chains`` minibatch streams shared across scales: (norm_sq, grad_sq, losses)."""
+    w, m, s = state
 
     def relax(scale, k):
-        scaled = {n: scale * v for n, v in w.items()}  # the optimiser's moments are kept
-        _, trace = _run(gradient, k, (scaled, m, s), 1.0 + burn_in, eta, wd, beta, damp,
-                        optimizer, steps)
+        scaled = {n: scale * v for n, v in w.items()}
+        _, trace = _run(gradient, k, (scaled, m, s), first_step, eta, wd, beta, damp, optimizer, steps)
         return trace.norm_sq, trace.grad_sq, trace.losses
 
-    keys = jax.random.split(k_chains, chains)  # the same streams for every scale
-    per_chain = jax.vmap(relax, in_axes=(None, 0))
-    norm_sq, grad_sq, losses = jax.vmap(per_chain, in_axes=(0, None))(scales, keys)
-    return RescaleRun(scales, norm_sq, grad_sq, losses, burned.norm_sq)
+    keys = jax.random.split(key, chains)
+    return jax.vmap(jax.vmap(relax, in_axes=(None, 0)), in_axes=(0, None))(scales, keys)
 
 
-@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "burn_in", "steps", "chains"))
-def _network_rescale(key, x, y, readout, params, scales, eta, wd, beta, damp, optimizer, batch,
-                     burn_in, steps, chains):
-    return _rescale(_minibatch_gradient(x, y, readout, batch), key, params, scales, eta, wd, beta,
-                    damp, optimizer, burn_in, steps, chains)
+@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps", "chains"))
+def _network_relax(key, x, y, readout, state, first_step, scales, eta, wd, beta, damp, optimizer,
+                   batch, steps, chains):
+    return _relax(_minibatch_gradient(x, y, readout, batch), key, state, first_step, scales, eta, wd,
+                  beta, damp, optimizer, steps, chains)
 
 
-@functools.partial(jax.jit, static_argnames=("optimizer", "burn_in", "steps", "chains"))
-def _sphere_rescale(key, params, scales, eta, wd, beta, damp, optimizer, burn_in, steps, chains):
-    return _rescale(jax.value_and_grad(_sphere_noise_loss), key, params, scales, eta, wd, beta, damp, optimizer, burn_in, steps, chains)
+def _sphere_gradient(w, k):
+    return jax.value_and_grad(_sphere_noise_loss)(w, k)
+
+
+@functools.partial(jax.jit, static_argnames=("optimizer", "steps"))
+def _sphere_train(key, params, eta, wd, beta, damp, optimizer, steps):
+    return _run(_sphere_gradient, key, (params, _zeros(params), _zeros(params)), 1.0, eta, wd, beta,
+                damp, optimizer, steps)
+
+
+@functools.partial(jax.jit, static_argnames=("optimizer", "steps", "chains"))
+def _sphere_relax(key, state, first_step, scales, eta, wd, beta, damp, optimizer, steps, chains):
+    return _relax(_sphere_gradient, key, state, first_step, scales, eta, wd, beta, damp, optimizer,
+                  steps, chains)
 
 
 def _checked_scales(scales, burn_in, chains):
@@ -232,12 +240,16 @@ def train_then_rescale(key, x, y, readout, params, optimizer: str, eta, wd, beta
     _validate(x, optimizer, eta, wd, beta, batch, steps)
     scales = _checked_scales(scales, burn_in, chains)
     dtype = x.dtype
-    damp = 1.0 - beta if optimizer == "ema" else 1.0
-    return _network_rescale(key, x, y, jnp.asarray(readout, dtype), params, jnp.asarray(scales, dtype),
-                            jnp.asarray(eta, dtype), jnp.asarray(wd, dtype), jnp.asarray(beta, dtype),
-                            jnp.asarray(damp, dtype),
-                            optimizer="adamw" if optimizer == "adamw" else "momentum",
-                            batch=int(batch), burn_in=int(burn_in), steps=int(steps), chains=int(chains))
+    hyper = tuple(jnp.asarray(v, dtype) for v in (eta, wd, beta, 1.0 - beta if optimizer == "ema" else 1.0))
+    kind = "adamw" if optimizer == "adamw" else "momentum"
+    k_burn, k_chains = jax.random.split(key)
+    readout = jnp.asarray(readout, dtype)
+    state, burned = _train(k_burn, x, y, readout, params, *hyper, optimizer=kind, batch=int(batch),
+                           steps=int(burn_in))
+    relaxed = _network_relax(k_chains, x, y, readout, state, jnp.asarray(1.0 + burn_in, dtype),
+                             jnp.asarray(scales, dtype), *hyper, optimizer=kind, batch=int(batch),
+                             steps=int(steps), chains=int(chains))
+    return RescaleRun(jnp.asarray(scales, dtype), *relaxed, burned.norm_sq)
 
 
 def sphere_noise_then_rescale(key, optimizer: str, eta, wd, beta=0.0, dims=(64, 256),
@@ -256,11 +268,13 @@ def sphere_noise_then_rescale(key, optimizer: str, eta, wd, beta=0.0, dims=(64, 
     k_init, k_run = jax.random.split(key)
     params = {n: jax.random.normal(k, (d,), dtype) / np.sqrt(d)
               for n, d, k in zip(_LAYERS, dims, jax.random.split(k_init, len(_LAYERS)))}
-    damp = 1.0 - beta if optimizer == "ema" else 1.0
-    return _sphere_rescale(k_run, params, jnp.asarray(scales, dtype), jnp.asarray(eta, dtype),
-                           jnp.asarray(wd, dtype), jnp.asarray(beta, dtype), jnp.asarray(damp, dtype),
-                           optimizer="adamw" if optimizer == "adamw" else "momentum",
-                           burn_in=int(burn_in), steps=int(steps), chains=int(chains))
+    hyper = tuple(jnp.asarray(v, dtype) for v in (eta, wd, beta, 1.0 - beta if optimizer == "ema" else 1.0))
+    kind = "adamw" if optimizer == "adamw" else "momentum"
+    k_burn, k_chains = jax.random.split(k_run)
+    state, burned = _sphere_train(k_burn, params, *hyper, optimizer=kind, steps=int(burn_in))
+    relaxed = _sphere_relax(k_chains, state, jnp.asarray(1.0 + burn_in, dtype), jnp.asarray(scales, dtype),
+                            *hyper, optimizer=kind, steps=int(steps), chains=int(chains))
+    return RescaleRun(jnp.asarray(scales, dtype), *relaxed, burned.norm_sq)
 
 
 class DropoutRun(NamedTuple):

@@ -166,6 +166,85 @@ def _adamw_balance(trace, window, eta, wd, kosson, ratio, adamw_norm):
                      "radial term is amplified ~18x (it nearly cancels wd) and |w| still drifts")
 
 
+def _relaxation_fit(norm_sq: np.ndarray, reference: np.ndarray):
+    """Rate per step of |w|^4 - E|w*|^4 (mean over chains) for each layer: least-squares slope of
+    its log until it first falls by e^2; jackknife standard error over the chains.
+
+    ``norm_sq`` (chains, steps, layers) after the rescale, ``reference`` the same at scale 1."""
+    chains, steps, layers = norm_sq.shape
+
+    def rates(keep):
+        deviation = (norm_sq[keep] ** 2).mean(0) - (reference[keep] ** 2).mean((0, 1))
+        out = []
+        for layer in range(layers):
+            d = np.abs(deviation[:, layer])
+            end = int(np.argmax(d < d[0] / np.e**2)) or steps
+            out.append(-np.polyfit(np.arange(end), np.log(d[:end]), 1)[0])
+        return np.array(out), deviation
+
+    rate, deviation = rates(np.arange(chains))
+    leave_one_out = np.array([rates(np.delete(np.arange(chains), c))[0] for c in range(chains)])
+    spread = np.sqrt((chains - 1) / chains * ((leave_one_out - leave_one_out.mean(0)) ** 2).sum(0))
+    return rate, spread, deviation
+
+
+_RELAXATION = (("sgd", 0.5, 4e-3, 0.0, 1e-2, "at most +0.5% from O(eta wd) terms and the nonlinear "
+                "start (iterating the mean second-moment map)"),
+               ("pytorch", 0.25, 4e-3, 0.5, 3e-2, "leading order in 4 eta wd/(1-beta)^2 = 0.016 and the "
+                "non-adiabatic start of the 0.5x run: the mean second-moment map gives +0.4% (2x) "
+                "and +2.0% (0.5x)"))
+
+
+@check("normalization.equilibrium_relaxation", uses={"rate": "normalization.equilibrium_relaxation_rate"},
+       smoke=True)
+def equilibrium_relaxation(ctx: Context, rate):
+    """Time to reach the norm equilibrium. A scale-invariant objective with stationary gradient
+    noise (sum over two weight vectors of <xi_t, w/|w|>, xi_t ~ N(0, I)) is trained to its weight-
+    decay equilibrium, its weights multiplied by 2 and by 0.5, and the rate at which
+    |w|^4 - E|w*|^4 returns to 0 fitted; then the same protocol on the layer-normalised network,
+    where the scale-free gradient norm moves with the effective learning rate (INFO)."""
+    chains, steps = (4, 600) if ctx.smoke else ((16, 600) if ctx.quick else (64, 2000))
+    network_chains = chains if not ctx.quick else 4
+    dims = (64, 256) if ctx.quick else (256, 1024)
+    curves = {}
+    for optimizer, eta, wd, beta, allowance, why in _RELAXATION:
+        run = sim.RescaleRun(*map(np.asarray, ctx.measure(
+            sim.sphere_noise_then_rescale, ctx.key(f"relaxation/{optimizer}"), optimizer, eta, wd,
+            beta, dims=dims, scales=(1.0, 2.0, 0.5), burn_in=1500, steps=steps, chains=chains)))
+        predicted = float(rate(eta=eta, wd=wd, beta=beta))
+        for i, scale in ((1, "2x"), (2, "0.5x")):
+            measured, spread, deviation = _relaxation_fit(run.norm_sq[i], run.norm_sq[0])
+            yield compare(f"{optimizer} (eta={eta}, wd={wd}, beta={beta}), w -> {scale} w: rate of "
+                          f"|w|^4 - |w*|^4 per step (dims {dims})", predicted, measured,
+                          4 * spread / predicted + allowance,
+                          f"4 jackknife standard errors over {chains} chains (seed spread) + "
+                          f"{allowance:g}: {why}")
+            curves[f"{optimizer}_{scale}"] = (predicted, deviation[:, 0] / deviation[0, 0])
+    x, y, params, readout = _synthetic_task(ctx)
+    eta, wd = 0.5, 4e-3
+    run = sim.RescaleRun(*map(np.asarray, ctx.measure(
+        sim.train_then_rescale, ctx.key("relaxation/network"), x, y, readout, params, "sgd", eta, wd,
+        scales=(1.0, 2.0), burn_in=3000 if ctx.quick else 20000, steps=steps, chains=network_chains)))
+    measured, _, _ = _relaxation_fit(run.norm_sq[1], run.norm_sq[0])
+    scale_free = (run.grad_sq * run.norm_sq).mean(1)  # (scale, step, layer)
+    before, after = scale_free[0].mean(0), scale_free[1, steps // 2:].mean(0)
+    for layer in (0, 1):
+        yield inform(f"network sgd (eta={eta}, wd={wd}), w -> 2x w, W{layer + 1}: rate of |w|^4 - |w*|^4; "
+                     f"|g|^2|w|^2 moves from {before[layer]:.3g} to {after[layer]:.3g} after the rescale",
+                     float(rate(eta=eta, wd=wd, beta=0.0)), float(measured[layer]),
+                     "the rate assumes a stationary |g|^2|w|^2; in the network it depends on the "
+                     "effective learning rate eta/|w|^2 (4x smaller after the rescale), which feeds back")
+    step = np.arange(steps)
+    ctx.figure("normalization_relaxation", {
+        "step": step,
+        **{f"predicted_{k}": np.exp(-v[0] * step) for k, v in curves.items()},
+        **{f"measured_{k}": np.abs(v[1]) for k, v in curves.items()}},
+        x="step", ys=tuple(f"{kind}_{k}" for k in curves for kind in ("predicted", "measured")),
+        logy=True, ylabel="|w|^4 - |w*|^4, relative to its value at the rescale",
+        title="return to the norm equilibrium after w -> 2w, w/2 (stationary-noise objective, "
+              "first vector): exp(-rate t)")
+
+
 @check("normalization.dropout_ridge_penalty", uses={"penalty": "normalization.dropout_ridge_penalty"},
        smoke=True)
 def dropout_ridge_penalty(ctx: Context, penalty):
