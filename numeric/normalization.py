@@ -13,6 +13,12 @@ Independent of ``analytic``: nothing here knows a closed form.
   - ``"adamw"``:    Adam moments of ``g`` (``beta1 = beta``, ``beta2 = 0.999``, bias
     corrected, ``eps = 1e-12``), ``w <- w - eta (m_hat / (sqrt(v_hat) + eps) + wd w)``.
 
+* The time to reach the norm equilibrium (``train_then_rescale``): train, multiply the
+  hidden weights by a factor (the function is unchanged), keep training in several minibatch
+  streams. The same protocol on a synthetic scale-invariant objective whose scale-free
+  gradient norm is stationary, ``sum_layers <xi_t, w/|w|>`` with fresh ``xi_t ~ N(0, I)``
+  (``sphere_noise_then_rescale``).
+
 * Least squares with inverted dropout on the inputs: each step draws a fresh
   Bernoulli(1 - p) mask per sample and feature, scales kept inputs by ``1/(1-p)`` and
   takes a full-batch gradient step.
