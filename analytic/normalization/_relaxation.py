@@ -38,17 +38,17 @@ from analytic.symbols import beta, eta, t
 FORMULAS = Formulas("normalization")
 
 
-def _rate_of_inverse_drift(drift_coefficients) -> sp.Expr:
-    """Rate at which x^2 relaxes under dx/dt = -k1 x + k2 / x (k1, k2 > 0), from sympy.dsolve."""
+def _inverse_drift_rate() -> tuple[sp.Expr, tuple[sp.Symbol, sp.Symbol]]:
+    """Rate at which x^2 relaxes under dx/dt = -K1 x + K2 / x (K1, K2 > 0), from sympy.dsolve;
+    returned with (K1, K2) to substitute."""
     K1, K2 = sp.symbols("K1 K2", positive=True)
     x = sp.Function("x")
     solutions = sp.dsolve(sp.Eq(x(t).diff(t), -K1 * x(t) + K2 / x(t)))
     square = sp.expand(solutions[-1].rhs ** 2)
-    rate = sp.simplify(-sp.diff(square, t) / (square - K2 / K1))  # d log(x^2 - k2/k1) / dt
+    rate = sp.simplify(-sp.diff(square, t) / (square - K2 / K1))  # d log(x^2 - K2/K1) / dt
     if rate.has(t) or not rate.is_positive:
-        raise ArithmeticError(f"x^2 - k2/k1 is not a decaying exponential: -d log / dt = {rate}")
-    k1, k2 = drift_coefficients
-    return rate.subs({K1: k1, K2: k2})
+        raise ArithmeticError(f"x^2 - K2/K1 is not a decaying exponential: -d log / dt = {rate}")
+    return rate, (K1, K2)
 
 
 def sgd_discrete_multiplier() -> sp.Expr:
@@ -84,9 +84,10 @@ def heavy_ball_norm_drift() -> tuple[sp.Expr, sp.Expr]:
 
 @FORMULAS.register("equilibrium_relaxation_rate")
 def _equilibrium_relaxation_rate() -> Formula:
+    generic, (K1, K2) = _inverse_drift_rate()
     k1, k2 = heavy_ball_norm_drift()
-    rate = sp.factor(_rate_of_inverse_drift((k1, k2)))
-    sgd_rate = sp.factor(_rate_of_inverse_drift((2 * eta * wd, eta**2 * gw_sq)))
+    rate = sp.factor(generic.subs({K1: k1, K2: k2}))
+    sgd_rate = sp.factor(generic.subs({K1: 2 * eta * wd, K2: eta**2 * gw_sq}))  # SGD's own flow
     if sp.simplify(rate.subs(beta, 0) - sgd_rate) != 0:
         raise ArithmeticError(f"heavy ball at beta = 0 ({rate.subs(beta, 0)}) should be SGD ({sgd_rate})")
     small = sp.Symbol("small", positive=True)

@@ -204,7 +204,7 @@ def equilibrium_relaxation(ctx: Context, rate):
     |w|^4 - E|w*|^4 returns to 0 fitted; then the same protocol on the layer-normalised network,
     where the scale-free gradient norm moves with the effective learning rate (INFO)."""
     chains, steps = (4, 600) if ctx.smoke else ((16, 600) if ctx.quick else (64, 2000))
-    network_chains = chains if not ctx.quick else 4
+    network_chains, network_steps = (4, 400) if ctx.quick else (chains, steps)  # INFO only
     dims = (64, 256) if ctx.quick else (256, 1024)
     curves = {}
     for optimizer, eta, wd, beta, allowance, why in _RELAXATION:
@@ -224,10 +224,11 @@ def equilibrium_relaxation(ctx: Context, rate):
     eta, wd = 0.5, 4e-3
     run = sim.RescaleRun(*map(np.asarray, ctx.measure(
         sim.train_then_rescale, ctx.key("relaxation/network"), x, y, readout, params, "sgd", eta, wd,
-        scales=(1.0, 2.0), burn_in=3000 if ctx.quick else 20000, steps=steps, chains=network_chains)))
+        scales=(1.0, 2.0), burn_in=3000 if ctx.quick else 20000, steps=network_steps,
+        chains=network_chains)))
     measured, _, _ = _relaxation_fit(run.norm_sq[1], run.norm_sq[0])
     scale_free = (run.grad_sq * run.norm_sq).mean(1)  # (scale, step, layer)
-    before, after = scale_free[0].mean(0), scale_free[1, steps // 2:].mean(0)
+    before, after = scale_free[0].mean(0), scale_free[1, network_steps // 2:].mean(0)
     for layer in (0, 1):
         yield inform(f"network sgd (eta={eta}, wd={wd}), w -> 2x w, W{layer + 1}: rate of |w|^4 - |w*|^4; "
                      f"|g|^2|w|^2 moves from {before[layer]:.3g} to {after[layer]:.3g} after the rescale",
