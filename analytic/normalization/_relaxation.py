@@ -20,9 +20,9 @@ since $g\perp w$, one step gives exactly $x_{t+1} = (1-\eta\lambda)^2x_t + \eta^
   step $\eta/(1-\beta)$, so the rate is $4\eta\lambda/(1-\beta)$. The EMA form is the
   PyTorch form with step $\eta(1-\beta)$: its rate is $4\eta\lambda$ for every $\beta$.
 
-The equilibrium itself is Wan et al. 2021 (arXiv:2006.08419v4, sec. 3; their equation for the
-approach to equilibrium: unconfirmed) and Kosson et al. 2024 (arXiv:2305.17212v4, who
-estimate the time to equilibrium as O(1/(eta wd)); exact form and equation: unconfirmed).
+The equilibrium itself is Wan et al. 2021 (arXiv:2006.08419v4) and Kosson et al. 2024
+(arXiv:2305.17212v4); both discuss how the norm approaches it, but the form of the rate and
+its section and equation there are unconfirmed: the derivation here is self-contained.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def _equilibrium_relaxation_rate() -> Formula:
     return Formula(
         expr=sp.expand(-numerator) / sp.expand(-denominator),
         params=(eta, wd, beta),
-        source=cite("wan2021", "sec. 3 (approach to the equilibrium; equation unconfirmed)"),
+        source=cite("wan2021", "approach to the equilibrium (section and equation unconfirmed; "
+                                     "derived here)"),
         derived=True,
         derivation="mean |w|^2, <w, v>, |v|^2 recursions of heavy ball (sympy.solve for the fast "
                    "<w, v>, |v|^2 at given |w|^2, series to leading order in eta, wd) give "

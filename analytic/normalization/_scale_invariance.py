@@ -153,8 +153,8 @@ def _adamw_equilibrium_norm() -> Formula:
     return Formula(
         expr=norm,
         params=(eta, wd, u_sq, u_radial),
-        source=cite("kosson2024", "sec. 3 (the norm balance of AdamW; their form takes <w, u> = 0 "
-                                  "at beta1 = 0; equation unconfirmed)"),
+        source=cite("kosson2024", "the norm balance behind their AdamW equilibrium (section and "
+                                  "equation unconfirmed; derived here without <w, u> = 0)"),
         derived=True,
         derivation="sympy.solve of (1 - eta wd)^2 r^2 - 2 eta (1 - eta wd) r u_radial + eta^2 u_sq "
                     "= r^2 (E|w_(t+1)|^2 = E|w_t|^2) for r = |w| > 0 (the root positive for all "
