@@ -88,14 +88,6 @@ def _minibatch_gradient(x, y, readout, batch):
     return gradient
 
 
-def _sphere_noise_loss(w, k):
-    """sum over layers of <xi, w / |w|>, xi ~ N(0, I) fresh per step: scale-invariant, its
-    gradient (I - w w^T/|w|^2) xi / |w| has a stationary scale-free norm."""
-    keys = jax.random.split(k, len(_LAYERS))
-    return sum(jnp.vdot(jax.random.normal(kk, w[n].shape, w[n].dtype), w[n]) / jnp.linalg.norm(w[n])
-               for kk, n in zip(keys, _LAYERS))
-
-
 def _run(gradient, key, state, first_step, eta, wd, beta, damp, optimizer, steps):
     """``steps`` steps from ``state`` = (weights, first moment, second moment), the gradient from
     ``gradient(w, key)``; Adam's bias correction counts from ``first_step``.
@@ -180,7 +172,7 @@ class RescaleRun(NamedTuple):
     scales: jax.Array  # (S,)
     norm_sq: jax.Array  # (S, chains, steps, 2): |w_t|^2
     grad_sq: jax.Array  # (S, chains, steps, 2): |g_t|^2 (so |g|^2 |w|^2 is scale-free)
-    losses: jax.Array  # (S, chains, steps): minibatch loss
+    losses: jax.Array  # (S, chains, steps): minibatch loss (the sampled objective on the sphere)
     burn_in_norm_sq: jax.Array  # (burn_in, 2): |w_t|^2 of the run that reached equilibrium
 
 
@@ -205,20 +197,39 @@ def _network_relax(key, x, y, readout, state, first_step, scales, eta, wd, beta,
                   beta, damp, optimizer, steps, chains)
 
 
-def _sphere_gradient(w, k):
-    return jax.value_and_grad(_sphere_noise_loss)(w, k)
+def _sphere_gradient(w, xi, member):
+    """Gradient of sum over layers of <xi, w/|w|>: per layer (xi - w <w, xi>/|w|^2) / |w|. ``w`` is
+    all layers concatenated, ``member`` (layers, D) their indicator rows."""
+    norm_sq = member @ (w * w)
+    return (xi - (member.T @ (member @ (w * xi) / norm_sq)) * w) / jnp.sqrt(member.T @ norm_sq)
 
 
-@functools.partial(jax.jit, static_argnames=("optimizer", "steps"))
-def _sphere_train(key, params, eta, wd, beta, damp, optimizer, steps):
-    return _run(_sphere_gradient, key, (params, _zeros(params), _zeros(params)), 1.0, eta, wd, beta,
-                damp, optimizer, steps)
+def _sphere_scan(keys, w, v, member, eta, wd, beta, damp):
+    """Momentum steps on the sphere objective, one fresh xi ~ N(0, I) per key."""
+
+    def step(carry, k):
+        w, v = carry
+        xi = jax.random.normal(k, w.shape, w.dtype)
+        norm_sq = member @ (w * w)
+        g = _sphere_gradient(w, xi, member)
+        v = beta * v + damp * (g + wd * w)
+        return (w - eta * v, v), (norm_sq, member @ (g * g), jnp.sum(member @ (w * xi) / jnp.sqrt(norm_sq)))
+
+    return jax.lax.scan(step, (w, v), keys)
 
 
-@functools.partial(jax.jit, static_argnames=("optimizer", "steps", "chains"))
-def _sphere_relax(key, state, first_step, scales, eta, wd, beta, damp, optimizer, steps, chains):
-    return _relax(_sphere_gradient, key, state, first_step, scales, eta, wd, beta, damp, optimizer,
-                  steps, chains)
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _sphere_train(key, w, member, eta, wd, beta, damp, steps):
+    return _sphere_scan(jax.random.split(key, steps), w, jnp.zeros_like(w), member, eta, wd, beta, damp)
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "chains"))
+def _sphere_relax(key, w, v, member, scales, eta, wd, beta, damp, steps, chains):
+    def relax(scale, k):  # the momentum buffer is kept
+        return _sphere_scan(jax.random.split(k, steps), scale * w, v, member, eta, wd, beta, damp)[1]
+
+    keys = jax.random.split(key, chains)  # the same streams for every scale
+    return jax.vmap(jax.vmap(relax, in_axes=(None, 0)), in_axes=(0, None))(scales, keys)
 
 
 def _checked_scales(scales, burn_in, chains):
@@ -264,23 +275,25 @@ def sphere_noise_then_rescale(key, optimizer: str, eta, wd, beta=0.0, dims=(64, 
     """The same protocol on a synthetic scale-invariant objective with stationary noise.
 
     Two weight vectors (the "layers", of sizes ``dims``) and the loss
-    ``sum_layers <xi_t, w / |w|>`` with fresh ``xi_t ~ N(0, I)`` each step: its gradient is
-    orthogonal to w, scales as 1/|w|, and ``|g|^2 |w|^2 ~ chi^2(d - 1)`` whatever w is. The
-    weights start as N(0, 1/d) entries."""
+    ``sum_layers <xi_t, w / |w|>`` with fresh ``xi_t ~ N(0, I)`` each step: its gradient
+    ``(xi - w <w, xi>/|w|^2) / |w|`` is orthogonal to w, scales as 1/|w|, and
+    ``|g|^2 |w|^2 ~ chi^2(d - 1)`` whatever w is. The weights start as N(0, 1/d) entries.
+    Optimisers ``"sgd"``, ``"pytorch"``, ``"ema"`` (as for the network)."""
     dims = _checked_dims(dims)
+    if optimizer == "adamw":
+        raise ValueError("optimizer = 'adamw' is not supported on the sphere objective; valid: "
+                         "'sgd', 'pytorch', 'ema'")
     _validate(np.zeros((1, 1)), optimizer, eta, wd, beta, 1, steps)
     scales = _checked_scales(scales, burn_in, chains)
     dtype = dtype or jnp.result_type(float)
-    k_init, k_run = jax.random.split(key)
-    params = {n: jax.random.normal(k, (d,), dtype) / np.sqrt(d)
-              for n, d, k in zip(_LAYERS, dims, jax.random.split(k_init, len(_LAYERS)))}
+    member = jnp.asarray(np.repeat(np.eye(len(dims)), dims, axis=1), dtype)  # (layers, D)
+    k_init, k_burn, k_chains = jax.random.split(key, 3)
+    w = jax.random.normal(k_init, (sum(dims),), dtype) / jnp.sqrt(member.T @ jnp.asarray(dims, dtype))
     hyper = tuple(jnp.asarray(v, dtype) for v in (eta, wd, beta, 1.0 - beta if optimizer == "ema" else 1.0))
-    kind = "adamw" if optimizer == "adamw" else "momentum"
-    k_burn, k_chains = jax.random.split(k_run)
-    state, burned = _sphere_train(k_burn, params, *hyper, optimizer=kind, steps=int(burn_in))
-    relaxed = _sphere_relax(k_chains, state, jnp.asarray(1.0 + burn_in, dtype), jnp.asarray(scales, dtype),
-                            *hyper, optimizer=kind, steps=int(steps), chains=int(chains))
-    return RescaleRun(jnp.asarray(scales, dtype), *relaxed, burned.norm_sq)
+    (w, v), burned = _sphere_train(k_burn, w, member, *hyper, steps=int(burn_in))
+    relaxed = _sphere_relax(k_chains, w, v, member, jnp.asarray(scales, dtype), *hyper, steps=int(steps),
+                            chains=int(chains))
+    return RescaleRun(jnp.asarray(scales, dtype), *relaxed, burned[0])
 
 
 class DropoutRun(NamedTuple):

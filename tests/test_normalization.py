@@ -151,6 +151,19 @@ def test_ema_momentum_equals_pytorch_momentum_with_rescaled_step():
     np.testing.assert_allclose(ema.norm_sq, torch.norm_sq, rtol=1e-10)
 
 
+def test_sphere_gradient_is_the_autodiff_gradient_of_the_scale_invariant_objective():
+    from numeric.normalization import _sphere_gradient
+    dims = (3, 5)
+    member = jnp.asarray(np.repeat(np.eye(2), dims, axis=1))
+    w, xi = jax.random.normal(jax.random.key(0), (8,)), jax.random.normal(jax.random.key(1), (8,))
+
+    def objective(w):  # <xi, w/|w|> per layer (slices [:3] and [3:])
+        return xi[:3] @ w[:3] / jnp.sqrt(w[:3] @ w[:3]) + xi[3:] @ w[3:] / jnp.sqrt(w[3:] @ w[3:])
+
+    np.testing.assert_allclose(_sphere_gradient(w, xi, member), jax.grad(objective)(w), rtol=1e-12)
+    np.testing.assert_allclose(_sphere_gradient(3 * w, xi, member), jax.grad(objective)(w) / 3, rtol=1e-12)
+
+
 def test_sphere_noise_is_stationary_and_the_rescale_shares_the_noise():
     run = sim.sphere_noise_then_rescale(jax.random.key(4), "pytorch", 0.1, 0.01, 0.5, dims=(5, 40),
                                         scales=(1.0, 0.5), burn_in=10, steps=200, chains=4)
@@ -182,6 +195,7 @@ def test_dropout_sgd_without_dropout_is_least_squares():
     (lambda: sim.sphere_noise_then_rescale(jax.random.key(0), "sgd", 0.1, 0.01, scales=(1.0, -2.0)), "scales"),
     (lambda: sim.sphere_noise_then_rescale(jax.random.key(0), "sgd", 0.1, 0.01, dims=(1, 4)), "dims"),
     (lambda: sim.sphere_noise_then_rescale(jax.random.key(0), "sgd", 0.1, 0.01, chains=0), "chains"),
+    (lambda: sim.sphere_noise_then_rescale(jax.random.key(0), "adamw", 0.1, 0.01, 0.9), "adamw"),
 ])
 def test_numeric_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
