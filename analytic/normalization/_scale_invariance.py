@@ -27,7 +27,7 @@ import sympy as sp
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
-from analytic.normalization._symbols import beta1, g_sq, gw_sq, w_sq, wd
+from analytic.normalization._symbols import beta1, g_sq, gw_sq, u_radial, u_sq, w_sq, wd
 from analytic.references import cite
 from analytic.symbols import beta, eta
 
@@ -135,6 +135,36 @@ def _adamw_equilibrium_angular_update() -> Formula:
                     "Adam's per-coordinate normaliser treated as a scalar; leading order in eta wd",),
         domains={"beta1": _UNIT},
         description="equilibrium angular update per step of a scale-invariant weight under AdamW",
+    )
+
+
+@FORMULAS.register("adamw_equilibrium_norm")
+def _adamw_equilibrium_norm() -> Formula:
+    # AdamW step w' = (1 - eta wd) w - eta u with any direction u (Adam's per-coordinate
+    # normaliser makes <w, u> != 0). Expand |w'|^2 and ask for E|w'|^2 = E|w|^2 = r^2.
+    r = sp.Symbol("r", positive=True)
+    w_i, u_i = sp.symbols("w_i u_i", real=True)  # one coordinate; summed over coordinates below
+    square = sp.Poly(((1 - eta * wd) * w_i - eta * u_i) ** 2, w_i, u_i)
+    sums = {(2, 0): r**2, (1, 1): r * u_radial, (0, 2): u_sq}  # sum_i w_i^2, w_i u_i, u_i^2
+    balance = sp.Eq(sum(c * sums[m] for m, c in zip(square.monoms(), square.coeffs())), r**2)
+    roots = sp.solve(balance, r)
+    sample = {eta: sp.Rational(1, 100), wd: sp.Rational(1, 10), u_sq: 1}
+    (norm,) = [q for q in roots if all(q.subs({**sample, u_radial: v}) > 0 for v in (-1, 0, 1))]
+    return Formula(
+        expr=norm,
+        params=(eta, wd, u_sq, u_radial),
+        source=cite("kosson2024", "the norm balance behind their AdamW equilibrium (section and "
+                                  "equation unconfirmed; derived here without <w, u> = 0)"),
+        derived=True,
+        derivation="sympy.solve of (1 - eta wd)^2 r^2 - 2 eta (1 - eta wd) r u_radial + eta^2 u_sq "
+                    "= r^2 (E|w_(t+1)|^2 = E|w_t|^2) for r = |w| > 0 (the root positive for all "
+                    "signs of u_radial)",
+        conditions=("AdamW w <- (1 - eta wd) w - eta u, u = m_hat / (sqrt(v_hat) + eps); u_sq = "
+                    "E|u|^2, u_radial = E<w, u>/|w| measured at equilibrium; exact in expectation "
+                    "up to the fluctuation of |w| (E|w|^2 vs (E|w|)^2)",),
+        constraints=(sp.Lt(eta * wd, 1),),
+        description="equilibrium norm of a scale-invariant weight under AdamW from the statistics "
+                    "of its update direction (the exact norm balance)",
     )
 
 
