@@ -221,6 +221,10 @@ MISTAKES: tuple[Mistake, ...] = (
     _m("normalization.norm_growth", "wrong power of eta: w^2 + eta g^2", "w_sq + eta*g_sq"),
     _m("normalization.equilibrium_angular_update", "a factor sqrt 2 lost", "sqrt(eta*wd/(beta + 1))"),
     _m("normalization.dropout_ridge_penalty", "wrong power: p/(1 - p)^2", "p/(1 - p)**2"),
+    _m("normalization.equilibrium_relaxation_rate", "the rate of |w|^2, not |w|^4: a factor 2 lost",
+       "2*eta*wd/(1 - beta)"),
+    _m("normalization.equilibrium_relaxation_rate", "the momentum factor of the angular update, 1/(1 + beta)",
+       "4*eta*wd/(1 + beta)"),
     # scaling
     _m("scaling.params_exponent", "swapped parameters: alpha/(alpha + beta)", "alpha/(alpha + beta)"),
     _m("scaling.optimal_params", "swapped exponents: C^alpha for C^beta",
