@@ -3,7 +3,8 @@
     PYTHONPATH=. python3 benchmarks/scaling.py                 # devices + memory parts
     PYTHONPATH=. python3 benchmarks/scaling.py --part devices  # throughput vs device count
     PYTHONPATH=. python3 benchmarks/scaling.py --part memory   # peak memory vs N
-    PYTHONPATH=. python3 benchmarks/scaling.py --part large    # N = 50,000 matrix-free, CG
+    PYTHONPATH=. python3 benchmarks/scaling.py --part large --rank 2048  # N = 50,000 matrix-free, CG
+    PYTHONPATH=. python3 benchmarks/scaling.py --part cached --n 50000   # file-cached vs recomputed products
 
 Every measurement runs in a fresh subprocess (``XLA_FLAGS=--xla_force_host_platform_device_count=D``
 must be set before JAX starts; peak memory is the subprocess's ``ru_maxrss``). Ratios are
@@ -75,16 +76,26 @@ def _child(args) -> None:
         log = open(args.log, "a") if args.log else sys.stdout
         op = _matrix_free._operator(x, None, depth, "relu", 1.4, 0.1, "ntk", "ntk", mesh, args.block)
         times = []
+        begin = time.perf_counter()
+        product, cache_seconds = op, 0.0
+        if args.cached:  # write the kernel to a file once; every product reads it back
+            path = os.path.join(args.cache_dir, f"ntk_{n}.npy")
+            disk = kernels.cache_kernel(path, x, depth, "relu", 1.4, 0.1, mesh=mesh)
+            cache_seconds = time.perf_counter() - begin
+            print(json.dumps({"cache_seconds": cache_seconds, "peak_rss_mb": rss_mb()}), file=log, flush=True)
+
+            def product(v):
+                return op.replicate(disk(np.asarray(v)))
 
         def matvec(v):
             start = time.perf_counter()
-            r = op(v).block_until_ready()
+            r = product(v).block_until_ready()
             times.append(time.perf_counter() - start)
             print(json.dumps({"matvec": len(times), "seconds": times[-1], "peak_rss_mb": rss_mb()}),
                   file=log, flush=True)
             return r
 
-        start = time.perf_counter()
+        start = begin
         matvec(y)  # compile + one timed product: sizes the run to the time budget
         iterations = args.iterations
         if args.budget:
@@ -103,9 +114,34 @@ def _child(args) -> None:
         x_test = jax.random.normal(jax.random.key(1), (100, d), dtype)
         cross = _matrix_free._operator(x_test, x, depth, "relu", 1.4, 0.1, "ntk", "ntk", op.mesh, op.block)
         test = cross(alpha).block_until_ready()
+        if args.cached:
+            os.remove(path)
         out.update(seconds=time.perf_counter() - start, matvec_seconds=times, rank=args.rank,
+                   cached=args.cached, cache_seconds=cache_seconds,
                    preconditioner_seconds=setup,
                    cg_relative_residual=history.tolist(), test_mean_abs=float(jnp.mean(jnp.abs(test))))
+    elif args.what == "cached":  # the kernel written to a file once, each product reads it back
+        path = os.path.join(args.cache_dir, f"ntk_{n}.npy")
+        start = time.perf_counter()
+        disk = kernels.cache_kernel(path, x, depth, "relu", 1.4, 0.1, mesh=mesh, rows=1024)
+        write_seconds = time.perf_counter() - start
+        y64 = np.asarray(y)
+        product = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            disk(y64)
+            product.append(time.perf_counter() - start)
+        recomputed = []
+        op = _matrix_free._operator(x, None, depth, "relu", 1.4, 0.1, "ntk", "ntk", mesh, args.block)
+        op(y).block_until_ready()  # compile
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            op(y).block_until_ready()
+            recomputed.append(time.perf_counter() - start)
+        agree = float(np.max(np.abs(disk(y64) - np.asarray(op(y)))) / np.max(np.abs(np.asarray(op(y)))))
+        os.remove(path)
+        out.update(write_seconds=write_seconds, file_gb=n * n * 4 / 1e9, cached_product_seconds=product,
+                   recomputed_product_seconds=recomputed, relative_difference=agree)
     out.update(base_rss_mb=base, peak_rss_mb=rss_mb())
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -169,11 +205,13 @@ def memory_part(sizes, block: int) -> None:
 
 
 def large_part(n: int, devices: int, block: int, iterations: int, log: str | None, budget: float,
-               rank: int) -> None:
+               rank: int, cached: bool, cache_dir: str) -> None:
     print(f"\nMatrix-free prediction, N = {n}, depth 2, ReLU, float32, CG {iterations} iterations, "
-          f"preconditioner rank {rank}, {devices} device(s), block {block}")
+          f"preconditioner rank {rank}, {devices} device(s), block {block}, "
+          f"{'kernel cached in ' + cache_dir if cached else 'blocks recomputed'}")
     r = _run("large", n, devices, block, extra=("--iterations", str(iterations), "--budget", str(budget),
-                                                "--rank", str(rank)) + (("--log", log) if log else ()))
+                                                "--rank", str(rank)) + (("--log", log) if log else ())
+             + (("--cached", "--cache-dir", cache_dir) if cached else ()))
     steady = r["matvec_seconds"][2:] or r["matvec_seconds"]  # [0]: compile, [1]: first CG product
     per = sum(steady) / len(steady)
     print(json.dumps(r))
@@ -181,19 +219,33 @@ def large_part(n: int, devices: int, block: int, iterations: int, log: str | Non
           f"mat-vec {per:.1f} s = {n * n / per / 1e6:.0f} M kernel entries/s "
           f"({n * n / 2 / per / 1e6:.0f} M computed entries/s, each used twice); peak RSS "
           f"{r['peak_rss_mb']:.0f} MB (N x N float32 would be {n * n * 4 / 2**20:.0f} MB); "
-          f"preconditioner {r['preconditioner_seconds']:.1f} s; "
+          f"preconditioner {r['preconditioner_seconds']:.1f} s; writing the cache {r['cache_seconds']:.1f} s; "
           f"CG relative residual {r['cg_relative_residual'][-1]:.3g}")
+
+
+def cached_part(n: int, devices: int, block: int, repeats: int, cache_dir: str) -> None:
+    print(f"\nCached on disk vs recomputed kernel mat-vecs, N = {n}, depth 2, ReLU, float32, {devices} "
+          f"device(s), block {block}; file in {cache_dir}")
+    r = _run("cached", n, devices, block, repeats=repeats, extra=("--cache-dir", cache_dir))
+    print(json.dumps(r))
+    cached, recomputed = min(r["cached_product_seconds"]), min(r["recomputed_product_seconds"])
+    print(f"write once {r['write_seconds']:.1f} s ({r['file_gb']:.1f} GB); product: read back {cached:.2f} s "
+          f"(best of {repeats}) vs recomputed {recomputed:.2f} s: ratio {recomputed / cached:.2f}; "
+          f"relative difference {r['relative_difference']:.1e}; peak RSS {r['peak_rss_mb']:.0f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("devices", "memory", "large", "all"), default="all")
+    parser.add_argument("--part", choices=("devices", "memory", "large", "cached", "all"), default="all")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=2048)
     parser.add_argument("--block", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--devices", type=int, default=2, help="devices for --part large")
+    parser.add_argument("--cache-dir", default="/tmp", help="--part cached, --cached: where the kernel file goes")
+    parser.add_argument("--cached", action="store_true",
+                        help="--part large: products read the kernel back from a file written once")
     parser.add_argument("--rank", type=int, default=0,
                         help="--part large: pivoted-Cholesky preconditioner rank (0: plain CG)")
     parser.add_argument("--budget", type=float, default=0.0,
@@ -211,9 +263,11 @@ def main() -> None:
         devices_part(args.n, args.block)
     if args.part in ("memory", "all"):
         memory_part((1024, 2048, 4096, 16384), args.block)
+    if args.part == "cached":
+        cached_part(args.n, args.devices, args.block, args.repeats, args.cache_dir)
     if args.part == "large":
         large_part(args.n if args.n != 2048 else 50_000, args.devices, args.block, args.iterations, args.log,
-                   args.budget, args.rank)
+                   args.budget, args.rank, args.cached, args.cache_dir)
 
 
 if __name__ == "__main__":

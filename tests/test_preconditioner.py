@@ -81,3 +81,25 @@ def test_bad_ranks_and_shifts_are_rejected():
                                  sigma_b=0.0, mesh=1, preconditioner_rank=-1)
     with pytest.raises(ValueError, match="shift = 0"):
         kernels.low_rank_preconditioner(kernels.pivoted_cholesky(x, 3, 2, "relu", 1.4, 0.1), shift=0.0)
+
+
+def test_a_kernel_cached_on_disk_gives_the_products_and_a_cg_solve(tmp_path):
+    x, y, k = _problem(90, 4)
+    disk = kernels.cache_kernel(tmp_path / "ntk.npy", x, 2, "relu", 1.4, 0.1, mesh=1, block_rows=16, rows=32)
+    # the same per-layer maps row by row (K_ij and K_ji from two dot products: round-off)
+    np.testing.assert_allclose(np.load(tmp_path / "ntk.npy"), k, rtol=1e-12)
+    v = np.stack([np.asarray(y), np.ones(90)], axis=1)
+    np.testing.assert_allclose(disk(v), np.asarray(k) @ v, rtol=1e-13)  # summation order only
+    pre = kernels.low_rank_preconditioner(kernels.pivoted_cholesky(x, 30, 2, "relu", 1.4, 0.1))
+    solution, _, history = kernels.kernel_cg(disk, y, 200, tol=1e-12, preconditioner=pre)
+    assert history[-1] <= 1e-12
+    nngp = kernels.cache_kernel(tmp_path / "nngp.npy", x, 2, "relu", 1.4, 0.1, kernel="nngp", mesh=1)
+    np.testing.assert_allclose(np.load(tmp_path / "nngp.npy"), kernels.fc_kernels(x, None, 2, "relu", 1.4, 0.1).nngp,
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="v must be"):
+        nngp(np.ones(3))
+    with pytest.raises(ValueError, match="rows = 0"):
+        kernels.DiskKernel(tmp_path / "ntk.npy", rows=0)
+    np.save(tmp_path / "flat.npy", np.ones(4))
+    with pytest.raises(ValueError, match="need a square"):
+        kernels.DiskKernel(tmp_path / "flat.npy")
