@@ -94,6 +94,17 @@ def dual_maps(ctx: Context, **formulas):
                               5 * se, f"Monte Carlo, {n} samples: 5 standard errors", relative=False)
 
 
+def _empirical_kernels(mlp, key, x):
+    """(empirical NNGP, empirical NTK) of one random network: what ctx.measure memoises."""
+    params = sim.init_params(key, mlp, x.shape[1])
+    return sim.empirical_nngp(mlp, params, x, x), sim.empirical_ntk(mlp, params, x, x)
+
+
+def _layer_statistics(key, mlp, init_key, x):
+    """Per-layer variance and Jacobian gain of one random network (memoised by ctx.measure)."""
+    return sim.layer_statistics(key, mlp, sim.init_params(init_key, mlp, x.shape[-1]), x)
+
+
 def _error_vs_width(ctx, formulas, activation, depth, widths, n_points, seeds_at):
     x = _inputs(ctx, f"width/{activation}/{depth}", n_points, 8)
     analytic_k = _kernels(x, depth, activation, formulas)
@@ -102,9 +113,10 @@ def _error_vs_width(ctx, formulas, activation, depth, widths, n_points, seeds_at
         mlp = sim.MLP(depth, width, activation, _SIGMA_W, _SIGMA_B)
         errs_nngp, errs_ntk = [], []
         for s in range(seeds_at(width)):
-            params = sim.init_params(ctx.key(f"width/{activation}/{depth}/{width}/{s}"), mlp, x.shape[1])
-            errs_nngp.append(_normalised_error(sim.empirical_nngp(mlp, params, x, x), analytic_k.nngp))
-            errs_ntk.append(_normalised_error(sim.empirical_ntk(mlp, params, x, x), analytic_k.ntk))
+            key = ctx.key(f"width/{activation}/{depth}/{width}/{s}")
+            nngp, ntk = ctx.measure(_empirical_kernels, mlp, key, x)
+            errs_nngp.append(_normalised_error(nngp, analytic_k.nngp))
+            errs_ntk.append(_normalised_error(ntk, analytic_k.ntk))
         rows.append((width, np.sqrt(np.mean(np.square(errs_nngp))), np.sqrt(np.mean(np.square(errs_ntk)))))
     return np.array(rows)
 
@@ -161,7 +173,7 @@ def monte_carlo_nngp(ctx: Context, **formulas):
         depth = 2
         x = _inputs(ctx, f"mc/{activation}", 4, 8)
         mlp = sim.MLP(depth, width, activation, sigma_w, sigma_b)
-        measured = sim.monte_carlo_nngp(ctx.key(f"mc/{activation}"), mlp, x, n_nets)
+        measured = ctx.measure(sim.monte_carlo_nngp, ctx.key(f"mc/{activation}"), mlp, x, n_nets)
         predicted = _kernels(x, depth, activation, formulas, sigma_w=sigma_w, sigma_b=sigma_b).nngp
         err = _normalised_error(measured, predicted)
         yield compare(f"{activation} depth={depth} sigma_w={sigma_w} sigma_b={sigma_b} width={width} "
@@ -185,8 +197,7 @@ def standard_parameterization(ctx: Context, **formulas):
         depth = 2
         x = _inputs(ctx, f"sp/{activation}", 4, 8)
         mlp = sim.MLP(depth, width, activation, _SIGMA_W, _SIGMA_B, "standard")
-        params = sim.init_params(ctx.key(f"sp/{activation}"), mlp, x.shape[1])
-        measured = sim.empirical_ntk(mlp, params, x, x) / width
+        measured = ctx.measure(_empirical_kernels, mlp, ctx.key(f"sp/{activation}"), x)[1] / width
         predicted = _kernels(x, depth, activation, formulas, parameterization="standard").ntk
         yield compare(f"{activation} depth={depth} width={width}", 0.0,
                       float(_normalised_error(measured, predicted).max()),
@@ -262,16 +273,15 @@ def critical_lr(ctx: Context, threshold, **formulas):
         ntk = _kernels(x_train, depth, activation, formulas).ntk
         eta_c = float(max_lr(ntk))
         mlp = sim.MLP(depth, width, activation, _SIGMA_W, _SIGMA_B)
-        draws = [sim.init_params(ctx.key(f"lr/{activation}" + (f"/{s}" if s else "")), mlp, x_train.shape[1])
-                 for s in range(nets)]
-        emp_ntks = [np.asarray(sim.empirical_ntk(mlp, p, x_train, x_train), np.float64) for p in draws]
+        keys = [ctx.key(f"lr/{activation}" + (f"/{s}" if s else "")) for s in range(nets)]
+        emp_ntks = [np.asarray(ctx.measure(_empirical_kernels, mlp, key, x_train)[1], np.float64) for key in keys]
         lam = np.array([np.linalg.eigvalsh(k)[-1] for k in emp_ntks])
         rel_se = float(lam.std(ddof=1) / math.sqrt(nets) / lam.mean())
         yield compare(f"{activation} 2/lam_max: analytic vs mean empirical NTK ({nets} nets)", eta_c,
                       2 / float(lam.mean()), 4 * rel_se + 4 / width,
                       f"4 standard errors of the mean of {nets} networks' lam_max (measured spread), plus "
                       "the O(1/width) finite-width bias (4/width)")
-        params, emp_ntk = draws[0], emp_ntks[0]
+        params, emp_ntk = sim.init_params(keys[0], mlp, x_train.shape[1]), emp_ntks[0]
         margin = 4 * math.sqrt(2 * (depth + 1) / width)
         # Analytic NTK: outside the finite-width uncertainty of one net's lam_max. The network's own
         # (empirical) NTK: its 2/lam_max is the linearised model's exact threshold, so 2% flips it.
@@ -308,9 +318,8 @@ def variance_map(ctx: Context, relu_fixed_point, erf_variance_map, relu_chi1, er
         chi = float(chi1(**({"q": q_star} if "q" in chi1.param_names else {}), sigma_w=sigma_w))
         mlp = sim.MLP(depth, width, activation, sigma_w, sigma_b)
         x = _inputs(ctx, f"q/{activation}", 1, 8)[0]
-        stats = [sim.layer_statistics(ctx.key(f"q/{activation}/{s}/k"), mlp,
-                                      sim.init_params(ctx.key(f"q/{activation}/{s}"), mlp, 8), x)
-                 for s in range(nets)]
+        stats = [ctx.measure(_layer_statistics, ctx.key(f"q/{activation}/{s}/k"), mlp,
+                             ctx.key(f"q/{activation}/{s}"), x) for s in range(nets)]
         q_last = float(np.mean([st.variance[-1] for st in stats]))
         gain = float(np.mean([np.mean(st.jacobian_gain[depth // 2:]) for st in stats]))
         yield compare(f"{activation} sigma_w={sigma_w} sigma_b={sigma_b} q^{depth} vs q*", q_star, q_last,
