@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from typing import NamedTuple
 
 import jax
@@ -61,9 +62,21 @@ def _switch(phis, which, fn):
     return lambda h: jax.lax.switch(which, branches, h)
 
 
-@functools.cache
+_SLOPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # entries die with their phi
+
+
 def _slope(phi):
-    return jnp.vectorize(jax.grad(phi))
+    """phi' elementwise: one object per live phi, so that jitted callers hit their cache
+    (kept only while phi itself lives; a phi that takes no weak reference is not kept)."""
+    try:
+        return _SLOPES[phi]
+    except (KeyError, TypeError):
+        slope = jnp.vectorize(jax.grad(phi))
+    try:
+        _SLOPES[phi] = slope
+    except TypeError:
+        pass
+    return slope
 
 
 class Propagation(NamedTuple):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import weakref
 from collections.abc import Callable
 
 import jax
@@ -100,10 +101,21 @@ def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights / math.sqrt(2 * math.pi)
 
 
-@functools.cache
-def _slope(phi: Callable) -> Callable:
-    """phi' elementwise (one object per phi, so that jitted callers hit their cache)."""
-    return jnp.vectorize(jax.grad(phi))
+_SLOPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # entries die with their phi
+
+
+def _slope(phi):
+    """phi' elementwise: one object per live phi, so that jitted callers hit their cache
+    (kept only while phi itself lives; a phi that takes no weak reference is not kept)."""
+    try:
+        return _SLOPES[phi]
+    except (KeyError, TypeError):
+        slope = jnp.vectorize(jax.grad(phi))
+    try:
+        _SLOPES[phi] = slope
+    except TypeError:
+        pass
+    return slope
 
 
 def gaussian_expectation(f: Callable, q, order: int = DEFAULT_ORDER):
