@@ -215,24 +215,39 @@ def kernel_cg(matvec, b, iterations: int, tol: float = 0.0, preconditioner=None)
 
 def _lanczos(matvec, b, steps: int):
     """Q (n, k), the tridiagonal T (k, k) and |b|: k <= steps Lanczos steps, full
-    reorthogonalisation (twice), stopping early when the Krylov space is exhausted."""
+    reorthogonalisation (twice), stopping early when the Krylov space is exhausted. The
+    basis lives in one (n, steps) array (unused columns zero), so every step runs the same
+    compiled programs."""
     norm_b = jnp.linalg.norm(b)
     q = b / norm_b
-    basis, alphas, betas = [q], [], []
+    basis = jax.device_put(jnp.zeros((b.shape[0], steps), b.dtype), b.sharding)
+    basis = _store(basis, q, 0)
+    alphas, betas = [], []
     for k in range(steps):
         w = matvec(q)
         alphas.append(float(jnp.vdot(q, w)))
-        stacked = jnp.stack(basis, axis=1)
-        for _ in range(2):
-            w = w - stacked @ (stacked.T @ w)
+        w = _orthogonalise(basis, w)
         beta = float(jnp.linalg.norm(w))
         if k == steps - 1 or beta <= 1e-12 * max(abs(a) for a in alphas):
             break
         betas.append(beta)
         q = w / beta
-        basis.append(q)
+        basis = _store(basis, q, k + 1)
     t = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
-    return jnp.stack(basis, axis=1), t, float(norm_b)
+    return basis[:, : len(alphas)], t, float(norm_b)
+
+
+@jax.jit
+def _store(basis, q, k):
+    return basis.at[:, k].set(q)
+
+
+@jax.jit
+def _orthogonalise(basis, w):
+    """w minus its projection on the basis' columns, twice (zero columns project nothing)."""
+    for _ in range(2):
+        w = w - jnp.matmul(basis, jnp.matmul(basis.T, w, precision=_HIGHEST), precision=_HIGHEST)
+    return w
 
 
 def _residual_and_gain(mode_error: Formula, lam, t, eta):
