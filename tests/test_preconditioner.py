@@ -103,3 +103,14 @@ def test_a_kernel_cached_on_disk_gives_the_products_and_a_cg_solve(tmp_path):
     np.save(tmp_path / "flat.npy", np.ones(4))
     with pytest.raises(ValueError, match="need a square"):
         kernels.DiskKernel(tmp_path / "flat.npy")
+
+
+def test_quadrature_kernels_are_symmetric_so_their_factor_is_exact():
+    """The Gauss-Hermite pair rule integrates one variable outside: without a fixed order of
+    (k11, k22), K(x_i, x_j) and K(x_j, x_i) differed by the quadrature error (3.5e-3 absolute
+    here, found by this factor), and a full-rank factor could not reproduce K."""
+    x = jax.random.normal(jax.random.key(0), (30, 3))
+    k = kernels.fc_kernels(x, None, 2, "tanh", 1.4, 0.1).ntk
+    np.testing.assert_allclose(k, k.T, rtol=1e-14)  # the input Gram's two dot products differ in an ulp
+    low = kernels.pivoted_cholesky(x, 30, 2, "tanh", 1.4, 0.1)
+    assert float(jnp.max(jnp.abs(low.factor @ low.factor.T - k))) <= 1e-9 * float(jnp.max(k))

@@ -132,6 +132,9 @@ def _pair_expectation(f: Callable, k11, k22, k12, order: int):
     """E[f(u) f(v)] for the Gaussian pair, summing over z_1 in a scan (memory ~ pairs x order)."""
     nodes, weights = gauss_hermite(order)
     k11, k22, k12 = jnp.broadcast_arrays(*(jnp.asarray(k) for k in (k11, k22, k12)))
+    # E[f(u) f(v)] is symmetric in (k11, k22) but the rule is not (u is integrated outside):
+    # the smaller variance always goes outside, so K(x_i, x_j) = K(x_j, x_i) exactly.
+    k11, k22 = jnp.minimum(k11, k22), jnp.maximum(k11, k22)
     dtype = jnp.result_type(k11, float)
     s1, s2 = jnp.sqrt(k11), jnp.sqrt(k22)
     c = jnp.clip(k12 / jnp.where(s1 * s2 > 0, s1 * s2, 1), -1, 1)
