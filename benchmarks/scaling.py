@@ -114,9 +114,18 @@ def _child(args) -> None:
         x_test = jax.random.normal(jax.random.key(1), (100, d), dtype)
         cross = _matrix_free._operator(x_test, x, depth, "relu", 1.4, 0.1, "ntk", "ntk", op.mesh, op.block)
         test = cross(alpha).block_until_ready()
+        seconds = time.perf_counter() - start
+        if args.reference:  # a longer solve from scratch: how far the 20-step test outputs are off
+            reference_alpha, _, reference_history = _matrix_free.kernel_cg(
+                matvec, y, args.reference, preconditioner=preconditioner)
+            reference = cross(reference_alpha)
+            out.update(reference_iterations=args.reference,
+                       reference_relative_residual=float(reference_history[-1]),
+                       test_relative_error=float(jnp.linalg.norm(test - reference) / jnp.linalg.norm(reference)),
+                       test_max_error_over_max=float(jnp.max(jnp.abs(test - reference)) / jnp.max(jnp.abs(reference))))
         if args.cached:
             os.remove(path)
-        out.update(seconds=time.perf_counter() - start, matvec_seconds=times, rank=args.rank,
+        out.update(seconds=seconds, matvec_seconds=times, rank=args.rank,
                    cached=args.cached, cache_seconds=cache_seconds,
                    preconditioner_seconds=setup,
                    cg_relative_residual=history.tolist(), test_mean_abs=float(jnp.mean(jnp.abs(test))))
@@ -205,12 +214,13 @@ def memory_part(sizes, block: int) -> None:
 
 
 def large_part(n: int, devices: int, block: int, iterations: int, log: str | None, budget: float,
-               rank: int, cached: bool, cache_dir: str) -> None:
+               rank: int, cached: bool, cache_dir: str, reference: int = 0) -> None:
     print(f"\nMatrix-free prediction, N = {n}, depth 2, ReLU, float32, CG {iterations} iterations, "
           f"preconditioner rank {rank}, {devices} device(s), block {block}, "
           f"{'kernel cached in ' + cache_dir if cached else 'blocks recomputed'}")
     r = _run("large", n, devices, block, extra=("--iterations", str(iterations), "--budget", str(budget),
-                                                "--rank", str(rank)) + (("--log", log) if log else ())
+                                                "--rank", str(rank), "--reference", str(reference))
+             + (("--log", log) if log else ())
              + (("--cached", "--cache-dir", cache_dir) if cached else ()))
     steady = r["matvec_seconds"][2:] or r["matvec_seconds"]  # [0]: compile, [1]: first CG product
     per = sum(steady) / len(steady)
@@ -221,6 +231,10 @@ def large_part(n: int, devices: int, block: int, iterations: int, log: str | Non
           f"{r['peak_rss_mb']:.0f} MB (N x N float32 would be {n * n * 4 / 2**20:.0f} MB); "
           f"preconditioner {r['preconditioner_seconds']:.1f} s; writing the cache {r['cache_seconds']:.1f} s; "
           f"CG relative residual {r['cg_relative_residual'][-1]:.3g}")
+    if reference:
+        print(f"against {reference} iterations (relative residual {r['reference_relative_residual']:.2g}): "
+              f"test outputs off by {r['test_relative_error']:.2g} (2-norm, relative), "
+              f"{r['test_max_error_over_max']:.2g} (max error / max output)")
 
 
 def cached_part(n: int, devices: int, block: int, repeats: int, cache_dir: str) -> None:
@@ -244,6 +258,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--devices", type=int, default=2, help="devices for --part large")
     parser.add_argument("--cache-dir", default="/tmp", help="--part cached, --cached: where the kernel file goes")
+    parser.add_argument("--reference", type=int, default=0,
+                        help="--part large: also solve with this many iterations and report how far the "
+                             "test outputs of the --iterations solve are from it (0: no)")
     parser.add_argument("--cached", action="store_true",
                         help="--part large: products read the kernel back from a file written once")
     parser.add_argument("--rank", type=int, default=0,
@@ -267,7 +284,7 @@ def main() -> None:
         cached_part(args.n, args.devices, args.block, args.repeats, args.cache_dir)
     if args.part == "large":
         large_part(args.n if args.n != 2048 else 50_000, args.devices, args.block, args.iterations, args.log,
-                   args.budget, args.rank, args.cached, args.cache_dir)
+                   args.budget, args.rank, args.cached, args.cache_dir, args.reference)
 
 
 if __name__ == "__main__":
