@@ -65,6 +65,16 @@ def _axes(mesh: Mesh):
     return tuple(mesh.axis_names) if len(mesh.axis_names) > 1 else mesh.axis_names[0]
 
 
+KERNEL_NAMES = ("nngp", "ntk")  # the fields of Kernels, in order
+
+
+def kernel_index(kernel) -> int:
+    """Index of ``kernel`` ("nngp" or "ntk") in :class:`Kernels`; a ValueError otherwise."""
+    if kernel not in KERNEL_NAMES:
+        raise ValueError(f"kernel = {kernel!r} is unknown; valid: {KERNEL_NAMES}")
+    return KERNEL_NAMES.index(kernel)
+
+
 def _check_block(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= 1)")

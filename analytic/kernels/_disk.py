@@ -17,11 +17,9 @@ import os
 
 import numpy as np
 
-from analytic.kernels._blocked import stream_fc_kernels
+from analytic.kernels._blocked import kernel_index, stream_fc_kernels
 
 __all__ = ["DiskKernel", "cache_kernel"]
-
-_WHICH = ("nngp", "ntk")
 
 
 class DiskKernel:
@@ -42,7 +40,8 @@ class DiskKernel:
             shape, fortran, dtype = read(f)
             self.offset = f.tell()
         if len(shape) != 2 or shape[0] != shape[1] or fortran:
-            raise ValueError(f"{self.path} holds a {shape} array (fortran={fortran}); need a square C-order one")
+            raise ValueError(f"{self.path} holds a {shape} array (fortran={fortran}); need a square C-order"
+                             " one")
         self.n, self.dtype, self.rows = shape[0], np.dtype(dtype), min(rows, shape[0])
 
     def __call__(self, v):
@@ -83,8 +82,7 @@ def cache_kernel(path, x, depth, activation, sigma_w, sigma_b, parameterization=
         >>> bool(np.allclose(k(v), fc_kernels(x, None, 2, "relu", 1.4, 0.1).ntk @ v, rtol=1e-12))
         True
     """
-    if kernel not in _WHICH:
-        raise ValueError(f"kernel = {kernel!r} is unknown; valid: {_WHICH}")
+    which = kernel_index(kernel)
     n = np.shape(x)[0]
     dtype = np.dtype(dtype or np.asarray(x).dtype)
     header = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, n))
@@ -93,7 +91,7 @@ def cache_kernel(path, x, depth, activation, sigma_w, sigma_b, parameterization=
     with open(path, "r+b") as f:
         def write(start, kernels):
             f.seek(offset + start * n * dtype.itemsize)
-            f.write(np.ascontiguousarray(getattr(kernels, kernel), dtype).tobytes())
+            f.write(np.ascontiguousarray(kernels[which], dtype).tobytes())
 
         stream_fc_kernels(x, None, depth, activation, sigma_w, sigma_b, parameterization, sink=write,
                           mesh=mesh, block_rows=block_rows)

@@ -50,7 +50,8 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from analytic.formula import Formula
-from analytic.kernels._blocked import _axes, _check_block, _prepare, pair_block_kernels, resolve_mesh
+from analytic.kernels._blocked import (_axes, _check_block, _prepare, kernel_index, pair_block_kernels,
+                                       resolve_mesh)
 from analytic.kernels._preconditioner import low_rank_preconditioner, pivoted_cholesky
 from analytic.kernels._training import _linreg
 
@@ -132,27 +133,14 @@ class _Operator:
         return out[:, 0] if vector else out
 
 
-_WHICH = {"nngp": 0, "ntk": 1}
-
-
-def _operator_inputs(x, depth, activation, sigma_w, sigma_b, parameterization, kernel):
-    """Validated (x, sigma_w, sigma_b, spec, which) for kernels of K(X, X)."""
-    if kernel not in _WHICH:
-        raise ValueError(f"kernel = {kernel!r} is unknown; valid: {tuple(_WHICH)}")
-    x, _, sigma_w, sigma_b, _, spec = _prepare(x, None, depth, activation, sigma_w, sigma_b,
-                                               parameterization, None)
-    return x, sigma_w, sigma_b, spec, _WHICH[kernel]
-
-
 def _operator(x_rows, x_cols, depth, activation, sigma_w, sigma_b, parameterization, kernel, mesh, block):
-    if kernel not in _WHICH:
-        raise ValueError(f"kernel = {kernel!r} is unknown; valid: {tuple(_WHICH)}")
+    which = kernel_index(kernel)
     mesh = resolve_mesh(mesh)
     block = _check_block("block", block)
     x_rows, x_cols, sigma_w, sigma_b, symmetric, spec = _prepare(
         x_rows, x_cols, depth, activation, sigma_w, sigma_b, parameterization, None)
     block = min(block, max(x_rows.shape[0], x_cols.shape[0]))
-    return _Operator(x_rows, x_cols, sigma_w, sigma_b, spec, symmetric, _WHICH[kernel], mesh, block)
+    return _Operator(x_rows, x_cols, sigma_w, sigma_b, spec, symmetric, which, mesh, block)
 
 
 def kernel_matvec(x_rows, x_cols, v, depth, activation, sigma_w, sigma_b, parameterization="ntk", *,

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from analytic.kernels._blocked import pair_block_kernels
+from analytic.kernels._blocked import _prepare, kernel_index, pair_block_kernels
 
 __all__ = ["LowRankFactor", "pivoted_cholesky", "low_rank_preconditioner"]
 
@@ -93,12 +93,11 @@ def pivoted_cholesky(x, rank: int, depth, activation, sigma_w, sigma_b, paramete
         >>> bool(jnp.allclose(low.factor @ low.factor.T, k, rtol=0, atol=1e-9 * float(k.max())))
         True
     """
-    from analytic.kernels._matrix_free import _operator_inputs  # (_matrix_free imports this module)
-
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise ValueError(f"rank = {rank!r} is outside its valid range (integers >= 1)")
-    x, sigma_w, sigma_b, spec, which = _operator_inputs(x, depth, activation, sigma_w, sigma_b,
-                                                        parameterization, kernel)
+    which = kernel_index(kernel)
+    x, _, sigma_w, sigma_b, _, spec = _prepare(x, None, depth, activation, sigma_w, sigma_b,
+                                               parameterization, None)
     rank = min(rank, x.shape[0])
     factor, pivots, residual = _pivoted_cholesky(x, sigma_w, sigma_b, rank=rank, spec=spec, which=which)
     return LowRankFactor(factor, pivots, residual)
