@@ -15,13 +15,23 @@ A family of variants (one per method or activation) is one call:
     FORMULAS.register_variants("{method}_spectral_radius", method=("heavy_ball", "nesterov"))(
         _spectral_radius)              # _spectral_radius(method) -> Formula
 
-The family package's ``__init__`` merges its modules' registries and makes the
-Formulas attributes of the package (PEP 562), derived on first access:
+The family package's ``__init__`` merges its modules' registries and publishes the
+Formulas as attributes of the package (PEP 562 ``__getattr__`` and ``__dir__``), each
+derived on first access:
 
     FORMULAS = Formulas.merge(_gd.FORMULAS, _double_descent.FORMULAS)
-    __getattr__ = FORMULAS.module_getattr(__name__)
+    FORMULAS.publish(globals())
 
-Nothing here does sympy work at import time.
+and ends with a generated block that makes every Formula a *statically* visible name
+(``critical_lr: Formula``, an annotation that binds nothing at run time, and the names
+in ``__all__``), so that editors, type checkers and Jupyter's completion see them and
+go-to-definition lands on the declaration. ``python -m analytic._static_names``
+writes the block; ``tests/test_registry.py`` fails when one is out of date.
+``from analytic.linreg import critical_lr`` is then the very object
+``analytic.get("linreg.critical_lr")`` returns (each builder is cached), not a proxy.
+
+Nothing here does sympy work at import time (a star import derives the names in
+``__all__``, as it must).
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ class Formulas:
             raise ValueError(f"family name must be an identifier, got {family!r}")
         self.family = family
         self._builders: dict[str, Builder] = {}
+        self._origins: dict[str, str] = {}  # short name -> the module that declares its builder
 
     # -- declaring ------------------------------------------------------------------
     def register(self, short: str, /, **arguments) -> Callable[[Callable[..., Formula]], Callable]:
@@ -56,7 +67,7 @@ class Formulas:
         """
 
         def decorate(build: Callable[..., Formula]) -> Builder:
-            return self._add(short, functools.partial(build, **arguments))
+            return self._add(short, functools.partial(build, **arguments), build.__module__)
 
         return decorate
 
@@ -73,12 +84,12 @@ class Formulas:
             keys = list(axes)
             for values in itertools.product(*(axes[k] for k in keys)):
                 choice = dict(zip(keys, values))
-                self._add(template.format(**choice), functools.partial(build, **choice))
+                self._add(template.format(**choice), functools.partial(build, **choice), build.__module__)
             return build
 
         return decorate
 
-    def _add(self, short: str, build: Builder) -> Builder:
+    def _add(self, short: str, build: Builder, origin: str = "") -> Builder:
         if not short.isidentifier():
             raise ValueError(f"{self.family}: formula name must be an identifier, got {short!r}")
         if short in self._builders:
@@ -97,6 +108,7 @@ class Formulas:
         named.__name__ = f"_{short}"
         named.__doc__ = f"Derive (once) and return the Formula {full}."
         self._builders[short] = named
+        self._origins[short] = origin
         return named
 
     @classmethod
@@ -111,6 +123,7 @@ class Formulas:
                 if short in merged._builders:
                     raise ValueError(f"formula {merged.family}.{short} registered twice")
                 merged._builders[short] = build
+                merged._origins[short] = registry._origins.get(short, "")
         return merged
 
     # -- using ----------------------------------------------------------------------
@@ -132,6 +145,24 @@ class Formulas:
         if short not in self._builders:
             raise ValueError(f"unknown formula {self.family}.{short}; {self.family} has {sorted(self)}")
         return self._builders[short]()
+
+    def origin(self, short: str) -> str:
+        """The dotted name of the module that declares the builder of ``short``."""
+        return self._origins.get(short, "")
+
+    def publish(self, namespace: dict) -> None:
+        """Make the Formulas lazy attributes of the module whose ``globals()`` is ``namespace``.
+
+        Installs the module's ``__getattr__`` (derives a Formula on first access) and
+        ``__dir__`` (its own names plus every Formula's, for ``dir()`` and completion).
+        """
+        module_name = namespace["__name__"]
+        namespace["__getattr__"] = self.module_getattr(module_name)
+
+        def __dir__() -> list[str]:
+            return sorted(set(namespace) | set(self._builders))
+
+        namespace["__dir__"] = __dir__
 
     def module_getattr(self, module_name: str) -> Callable[[str], Formula]:
         """A module ``__getattr__`` (PEP 562) that derives registered Formulas on access."""

@@ -63,3 +63,77 @@ def test_families_are_discovered_not_listed():
     assert packages <= set(analytic.FAMILIES)
     for family in analytic.FAMILIES:
         assert all(n.startswith(family + ".") for n in analytic.names() if n.split(".")[0] == family)
+
+
+# --- every Formula a statically visible, lazily derived name of its family ---------------
+def test_formulas_are_static_names_that_tools_see_and_the_import_is_the_catalogue_object():
+    import ast
+    import importlib
+
+    from analytic import _static_names
+
+    assert _static_names.stale_families() == [], "run python -m analytic._static_names"
+    for family in analytic.FAMILIES:
+        module = importlib.import_module(f"analytic.{family}")
+        shorts = list(module.FORMULAS)
+        tree = ast.parse(open(module.__file__).read())  # what a static tool reads
+        annotated = {node.target.id for node in tree.body
+                     if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+        assert set(shorts) <= annotated, family
+        assert set(shorts) <= set(module.__all__) and set(shorts) <= set(dir(module)), family
+        # A module global of the same name would shadow the Formula (never reach __getattr__).
+        assert not set(shorts) & set(vars(module)), family
+    from analytic.momentum import heavy_ball_optimal_rate
+    assert heavy_ball_optimal_rate is analytic.get("momentum.heavy_ball_optimal_rate")
+    assert type(heavy_ball_optimal_rate) is Formula
+
+
+def test_publishing_and_listing_derive_nothing():
+    import types
+
+    formulas, calls, _ = _family()
+    module = types.ModuleType("toy")
+    formulas.publish(vars(module))
+    assert {"double", "square_power", "cube_power"} <= set(dir(module)) and calls == []
+    assert module.double is formulas.get("double") and calls == ["double"]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        module.nope
+
+
+def test_a_stale_static_block_is_reported(tmp_path, monkeypatch):
+    from analytic import _static_names
+
+    text = f"FORMULAS.publish(globals())\n\n{_static_names.BEGIN}\nold: Formula\n{_static_names.END}\n"
+    assert _static_names._split(text)[1] != _static_names.block("methods")  # negative control
+    assert _static_names._split("no block here")[1] is None
+
+
+def test_relu_ntk_is_the_published_layer_map_and_agrees_with_fc_kernels():
+    import jax.numpy as jnp
+    import numpy as np
+
+    from analytic import kernels
+
+    # Arora et al. 2019 (arXiv:1904.11955v2, eqs. (4)-(5), c_sigma = 2): unit variances, k12 = cos(theta).
+    theta, ntk = sp.Symbol("theta", positive=True), sp.Symbol("ntk", real=True)
+    f = kernels.relu_ntk
+    mapped = f.expr.subs({sp.Symbol("k11", positive=True): 1, sp.Symbol("k22", positive=True): 1,
+                          sp.Symbol("sigma_w", nonnegative=True): sp.sqrt(2),
+                          sp.Symbol("sigma_b", nonnegative=True): 0,
+                          sp.Symbol("k12", real=True): sp.cos(theta)})
+    published = (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)) / sp.pi + (sp.pi - theta) / sp.pi * ntk
+    for value in (0.3, 1.1, 2.5):  # theta in (0, pi): acos(cos(theta)) = theta
+        assert abs(float((mapped - published).subs({theta: value, ntk: 0.7}).evalf())) < 1e-13  # round-off
+    # One hidden layer of fc_kernels on two inputs (its own scan over the angle forms).
+    x = jnp.array([[1.0, 0.5, -0.2], [0.3, -1.0, 0.8]])
+    sw, sb = 1.3, 0.4
+    k = kernels.fc_kernels(x, None, depth=1, activation="relu", sigma_w=sw, sigma_b=sb)
+    gram = np.asarray(x @ x.T) / x.shape[1] * sw**2 + sb**2  # K^1 = Theta^1 (the input layer)
+    for name, out in (("relu_ntk", k.ntk), ("relu_nngp_layer", k.nngp)):
+        g = getattr(kernels, name)
+        args = dict(k11=gram[0, 0], k22=gram[1, 1], k12=gram[0, 1], sigma_w=sw, sigma_b=sb)
+        if "ntk" in g.param_names:
+            args["ntk"] = gram[0, 1]
+        assert abs(float(g(**args)) - float(out[0, 1])) < 1e-10 * abs(float(out[0, 1]))  # float64 round-off
+        wrong = dict(args, sigma_b=0.0)  # negative control: a dropped bias moves the value
+        assert abs(float(g(**wrong)) - float(out[0, 1])) > 1e-3
