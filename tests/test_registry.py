@@ -137,3 +137,24 @@ def test_relu_ntk_is_the_published_layer_map_and_agrees_with_fc_kernels():
         assert abs(float(g(**args)) - float(out[0, 1])) < 1e-10 * abs(float(out[0, 1]))  # float64 round-off
         wrong = dict(args, sigma_b=0.0)  # negative control: a dropped bias moves the value
         assert abs(float(g(**wrong)) - float(out[0, 1])) > 1e-3
+
+
+def test_references_are_declared_by_each_family_and_merged_once(monkeypatch):
+    import pathlib
+    import re
+
+    from analytic import references
+
+    tables = references._family_tables()
+    assert set(tables) <= set(analytic.FAMILIES)
+    assert len(references.REFERENCES) == sum(len(t) for t in tables.values())
+    root = pathlib.Path(analytic.__file__).parent.parent
+    cited = {key for path in [*root.glob("analytic/**/*.py"), *root.glob("verify/**/*.py")]
+             for key in re.findall(r"""\bcite\(\s*["'](\w+)["']""", path.read_text())}
+    assert cited and cited <= set(references.REFERENCES), sorted(cited - set(references.REFERENCES))
+    # Negative control: a key declared by two families is refused, naming both.
+    doubled = dict(tables, zzz={"hmrt2019": tables["linreg"]["hmrt2019"]})
+    monkeypatch.setattr(references, "_family_tables", lambda: doubled)
+    monkeypatch.setattr(references, "_TABLE", None)
+    with pytest.raises(ValueError, match="'hmrt2019' is declared by both linreg and zzz"):
+        references.cite("hmrt2019")

@@ -1,18 +1,25 @@
-"""Planted mistakes: run checks against wrong Formulas and count the ones they catch.
+"""Planted mistakes: one engine runs the checks against wrong Formulas and records what caught them.
 
-Two tables. :data:`MISTAKES` declares plausible hand-derivation mistakes, one per
-entry (a factor 2, a dropped term, a wrong power, a sign, a swapped parameter), each
-written as the wrong expression or a substitution in the Formula's own parameter
-names; :func:`hunt` runs every selected check that uses that Formula with the wrong one
-and reports the first *numeric* row that fails (a check that only raises does not
-count as a catch). ``python -m verify --mutate [NAMES] --quick`` prints that table for
-the mistakes whose Formula the selected checks use; ``docs/mutations.md`` records it.
+Wrong Formulas come from two sources and go through one engine:
 
-The *generated* table (``--mutate --generated``): :func:`kill_table` runs each selected
-check once per mechanical mutation of each Formula it declares in ``uses`` (a factor
-11/10 or 2, a dropped additive term, an exponent off by one, a flipped sign of one term)
-and records whether a row failed (the mutation is *killed*), whether only an exception
-caught it, or whether it *survived*.
+* *declared* mistakes: plausible hand-derivation slips (a factor 2, a dropped term, a wrong
+  power, a sign, a swapped parameter), each written as the wrong expression or a
+  substitution in the Formula's own parameter names. Each family declares its own at the
+  end of its checks module, ``verify/checks/<family>.py``, as a module-level
+  ``MISTAKES = (mistake("family.name", "what went wrong", "wrong expression"), ...)``;
+  :func:`declared_mistakes` (and the module attribute :data:`MISTAKES`) discovers them,
+  so adding a family touches no file here. :func:`planted` builds the wrong Formula.
+* *generated* mutations: :func:`mutations` perturbs a Formula mechanically (a factor
+  11/10 or 2, a dropped additive term, an exponent off by one, a flipped sign of one term).
+
+The engine, :func:`attempt`, runs checks with some of their declared Formulas (their
+``uses``) replaced and returns the first *numeric* row that failed (``"caught"``), or
+that only an exception or the time limit stopped them (``"exception"``: it does not
+count as a catch), or ``"missed"``. :func:`hunt` is one declared mistake against every
+selected check that uses its Formula (``python -m verify --mutate [NAMES] --quick``,
+recorded in ``docs/mutations.md``); :func:`kill_table` is every generated mutation of
+every Formula each check uses, check by check (``--mutate --generated``), reported as
+killed / killed by exception / survived / blind (declared).
 
 Example:
     >>> import sympy as sp
@@ -21,13 +28,15 @@ Example:
     >>> f = Formula("toy.f", 1 + x + x**2, (x,), source="toy", derived=True)
     >>> [label for label, _ in mutations(f)]
     ['x 11/10', 'x 2', 'drop 1', 'drop x', 'drop x**2', 'power of x**2 + 1', 'sign of 1']
-    >>> planted(Mistake("linreg", "linreg.critical_lr", "a factor 2 lost", "1/lam_max")).expr
+    >>> planted(mistake("linreg.critical_lr", "a factor 2 lost", "1/lam_max")).expr
     1/lam_max
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 import time
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -36,8 +45,9 @@ import sympy as sp
 
 from verify import core
 
-__all__ = ["Mistake", "MISTAKES", "planted", "Catch", "hunt", "mistakes_for", "format_catches",
-           "markdown_table", "Mutation", "mutations", "kill_table", "format_table"]
+__all__ = ["Mistake", "MISTAKES", "mistake", "declared_mistakes", "planted", "Attempt", "attempt",
+           "Catch", "hunt", "mistakes_for", "format_catches", "markdown_table", "Mutation", "mutations",
+           "kill_table", "format_table"]
 
 _MAX_TERMS = 3  # dropped / sign-flipped terms tried per component
 
@@ -104,26 +114,50 @@ class Mutation(NamedTuple):
     seconds: float
 
 
-def _try(chk: core.Check, ctx: core.Context, arg: str, wrong) -> tuple[str, str]:
-    for result in core.run([chk], ctx, **{arg: wrong}):
-        if not result.passed:
+# --- the engine ---------------------------------------------------------------------------
+class Attempt(NamedTuple):
+    """What the checks made of one set of wrong Formulas."""
+
+    outcome: str  # "caught" (a numeric row failed), "exception" (only an error/time limit) or "missed"
+    check: str  # the check that caught it (or raised first); "" when missed
+    row: str  # the failing row's label, or the exception's reason
+
+
+def attempt(checks: Iterable[core.Check], wrong: dict, size: str = "quick",
+            time_limit: float | None = 600.0, *, arguments: Iterable[str] | None = None) -> Attempt:
+    """Run each check that uses a Formula named in ``wrong`` (``{formula name: wrong
+    Formula}``) with it substituted, until a numeric row fails. ``arguments`` limits the
+    substitution to those check arguments (default: every argument using the Formula)."""
+    exception, only = None, None if arguments is None else set(arguments)
+    for chk in checks:
+        args = {arg: wrong[name] for arg, name in chk.uses
+                if name in wrong and (only is None or arg in only)}
+        if not args:
+            continue
+        ctx = core.Context(size=size, time_limit=time_limit)
+        for result in core.run([chk], ctx, **args):
+            if result.passed:
+                continue
             if result.row.label in ("error", "time limit"):
-                return "killed by exception", result.row.reason
-            return "killed", result.name
-    return "survived", ""
+                exception = exception or Attempt("exception", chk.name, result.row.reason)
+                break
+            return Attempt("caught", chk.name, result.row.label)
+    return exception or Attempt("missed", "", "")
 
 
 def kill_table(checks: Iterable[core.Check], size: str = "quick",
                time_limit: float | None = 600.0) -> Iterator[Mutation]:
     """Run every mutation of every Formula each check uses; yield one record per run."""
+    outcomes = {"caught": "killed", "exception": "killed by exception", "missed": "survived"}
     for chk in checks:
         blind = dict(chk.blind)
         for arg, formula in chk.formulas().items():
             for label, wrong in mutations(formula):
-                ctx = core.Context(size="smoke" if chk.smoke and size == "smoke" else size,
-                                   time_limit=time_limit)
                 start = time.perf_counter()
-                outcome, row = _try(chk, ctx, arg, wrong)
+                # Only this argument is replaced (another argument may use the same Formula).
+                found = attempt([chk], {formula.name: wrong}, size, time_limit, arguments=(arg,))
+                outcome, row = outcomes[found.outcome], (found.row if found.outcome == "exception"
+                                                         else found.check)
                 if outcome == "survived" and arg in blind:
                     outcome, row = "blind (declared)", blind[arg]
                 yield Mutation(chk.name, arg, formula.name, label, outcome, row,
@@ -143,7 +177,7 @@ def format_table(records: list[Mutation]) -> str:
     return "\n".join(lines)
 
 
-# --- declared plausible mistakes ------------------------------------------------------
+# --- declared mistakes (each family's, at the end of verify/checks/<family>.py) ---------------
 class Mistake(NamedTuple):
     """A plausible hand-derivation mistake in one catalogue Formula.
 
@@ -158,106 +192,46 @@ class Mistake(NamedTuple):
     subs: tuple[tuple[str, str], ...] = ()
 
 
-def _m(formula, what, wrong="", **subs):
+def mistake(formula: str, what: str, wrong: str | tuple[str, ...] = "", **subs: str) -> Mistake:
+    """Declare a mistake in the catalogue Formula ``formula`` (``"family.name"``): the whole
+    ``wrong`` expression, or ``subs`` replacing parameters (``t="t/2"``)."""
+    if not isinstance(formula, str) or formula.count(".") != 1:
+        raise ValueError(f"mistake: formula must look like 'family.name', got {formula!r}")
+    if bool(wrong) == bool(subs):
+        raise ValueError(f"mistake in {formula}: give exactly one of wrong= or substitutions, "
+                         f"got wrong={wrong!r}, subs={subs!r}")
     return Mistake(formula.split(".")[0], formula, what, wrong, tuple(subs.items()))
 
 
-MISTAKES: tuple[Mistake, ...] = (
-    # linreg
-    _m("linreg.critical_lr", "a factor 2 lost: 1/lam_max", "1/lam_max"),
-    _m("linreg.optimal_lr", "a factor 2 lost: 1/(lam_max + lam_min)", "1/(lam_max + lam_min)"),
-    _m("linreg.gd_mode_error", "the loss's power for the error: (1 - eta lam)^(2t)", "e0*(1 - eta*lam)**(2*t)"),
-    _m("linreg.ridgeless_risk", "underparameterised variance without gamma: sigma2/(1 - gamma)",
-       "Piecewise((sigma2/(1 - gamma), gamma < 1), ((gamma**2*r2 - 2*gamma*r2 + gamma*sigma2 + r2)"
-       "/(gamma*(gamma - 1)), True))"),
-    # kernels
-    _m("kernels.relu_nngp", "dropped the sin(theta) term of the arc-cosine kernel",
-       "k12*(pi - acos(k12/(sqrt(k11)*sqrt(k22))))/(2*pi)"),
-    _m("kernels.erf_nngp", "the factor 2 inside the arcsine lost", "2*asin(k12/(sqrt(2*k11 + 1)*sqrt(2*k22 + 1)))/pi"),
-    _m("kernels.relu_derivative", "a factor 2: (pi - theta)/pi", "(pi - acos(k12/(sqrt(k11)*sqrt(k22))))/pi"),
-    _m("kernels.erf_derivative", "wrong power: the square root of the determinant forgotten",
-       "4/(pi*(-4*k12**2 + (2*k11 + 1)*(2*k22 + 1)))"),
-    _m("kernels.relu_variance_fixed_point", "the ReLU 1/2 forgotten: sigma_b^2/(1 - sigma_w^2)",
-       "sigma_b**2/(1 - sigma_w**2)"),
-    _m("kernels.erf_chi1", "wrong power: 1/(1 + 4q) instead of 1/sqrt(1 + 4q)", "4*sigma_w**2/(pi*(4*q + 1))"),
-    _m("kernels.relu_chi1", "the ReLU 1/2 forgotten: sigma_w^2", "sigma_w**2"),
-    # momentum
-    _m("momentum.heavy_ball_critical_alpha", "sign: 2(1 - beta)/lam", "2*(1 - beta)/lam"),
-    _m("momentum.nesterov_critical_alpha", "the heavy-ball limit for Nesterov (dropped 1 + 2 beta)",
-       "2*(beta + 1)/lam"),
-    _m("momentum.heavy_ball_optimal_beta", "wrong power: the rate for beta (square forgotten)",
-       "(sqrt(kappa) - 1)/(sqrt(kappa) + 1)"),
-    _m("momentum.nesterov_rate", "wrong power of kappa: 1 - 1/kappa", "(kappa - 1)/kappa"),
-    _m("momentum.heavy_ball_optimal_alpha", "the square forgotten: 4/(sqrt(L) + sqrt(mu))",
-       "4/(sqrt(L) + sqrt(mu))"),
-    # nqm
-    _m("nqm.max_stable_lr", "sign of p in the exponent: h^(-p-1)", "2*(beta + 1)*h**(-p - 1)"),
-    _m("nqm.sgd_steady_state_loss", "the alpha^2 h^2 term dropped from 1 - (1 - alpha h)^2",
-       "Piecewise((alpha*c/(4*B), alpha < 2/h), (oo, True))"),
-    _m("nqm.sgd_mean", "off by one step: (1 - alpha h)^(t + 1)", "e0*(1 - alpha*h)**(t + 1)"),
-    _m("nqm.sgd_expected_loss", "the mean's power for the second moment: r^t with r = 1 - alpha h", t="t/2"),
-    # deeplinear
-    _m("deeplinear.saxe_mode_strength", "time scale off by 2: exp(s t / tau)", t="t/2"),
-    _m("deeplinear.symmetric_eigenvalue", "time scale off by 2: exp(2 s t)", t="2*t"),
-    _m("deeplinear.arora_singular_value_rate", "wrong power: sigma^(2 - 1/N)", "N*sigma**(2 - 1/N)*(s - sigma)"),
-    _m("deeplinear.linear_mode_strength", "time scale off by 2: exp(-2t)", t="2*t"),
-    # catapult
-    _m("catapult.max_lr", "a factor 2: 8/lam0", "8/lam0"),
-    _m("catapult.critical_lr", "a factor 2 lost: 1/lam0", "1/lam0"),
-    _m("catapult.uv_map", "a factor 2 lost in the kernel update (2 f (y - f)/n instead of 4)",
-       ("eta**2*(f**3/n - 2*f**2*y/n + f*y**2/n) + eta*(-f*lam + lam*y) + f",
-        "eta**2*(f**2*lam/n - 2*f*lam*y/n + lam*y**2/n) + eta*(-2*f**2/n + 2*f*y/n) + lam")),
-    # eos
-    _m("eos.heavy_ball_sharpness_threshold", "sign: 2(1 - beta)/eta", "2*(1 - beta)/eta"),
-    _m("eos.nesterov_sharpness_threshold", "the heavy-ball threshold for Nesterov (dropped 1 + 2 beta)",
-       "2*(beta + 1)/eta"),
-    _m("eos.gd_sharpness_threshold", "a factor 2 lost: 1/eta", "1/eta"),
-    # optimizers
-    _m("optimizers.adam_sharpness_threshold", "dropped (1 + beta1): 2/(eta (1 - beta1))", "2/(eta*(1 - beta1))"),
-    _m("optimizers.adam_noise_rms_update", "dropped 1/(1 + beta1): eta sqrt(1 - beta1)", "eta*sqrt(1 - beta1)"),
-    _m("optimizers.natural_gradient_rate", "damping dropped from the denominator",
-       "Abs(damping - eta*lam + lam)/lam"),
-    # normalization
-    _m("normalization.norm_growth", "wrong power of eta: w^2 + eta g^2", "w_sq + eta*g_sq"),
-    _m("normalization.equilibrium_angular_update", "a factor sqrt 2 lost", "sqrt(eta*wd/(beta + 1))"),
-    _m("normalization.dropout_ridge_penalty", "wrong power: p/(1 - p)^2", "p/(1 - p)**2"),
-    _m("normalization.equilibrium_relaxation_rate", "the rate of |w|^2, not |w|^4: a factor 2 lost",
-       "2*eta*wd/(1 - beta)"),
-    _m("normalization.equilibrium_relaxation_rate", "the momentum factor of the angular update, 1/(1 + beta)",
-       "4*eta*wd/(1 + beta)"),
-    # scaling
-    _m("scaling.params_exponent", "swapped parameters: alpha/(alpha + beta)", "alpha/(alpha + beta)"),
-    _m("scaling.optimal_params", "swapped exponents: C^alpha for C^beta",
-       "(A*C**alpha*alpha/(6**beta*B*beta))**(1/(alpha + beta))"),
-    _m("scaling.noise_scale", "inverted: tr(H G)/tr(H Sigma)", "grad_curvature/noise_curvature"),
-    _m("scaling.sgd_optimal_gain", "the 1/2 of the quadratic model forgotten",
-       "batch*grad_sq**2/(batch*grad_curvature + noise_curvature)"),
-    # games
-    _m("games.extragradient_radius", "sign of the eta^2 sigma^2 term", "sqrt(eta**4*sigma**4 + eta**2*sigma**2 + 1)"),
-    _m("games.simultaneous_gda_radius", "the modulus squared for the modulus: 1 + eta^2 sigma^2",
-       "eta**2*sigma**2 + 1"),
-    _m("games.optimistic_gda_optimal_step", "a factor 2: 1/sigma", "1/sigma"),
-    _m("games.extragradient_max_step", "a factor 2: 2/sigma", "2/sigma"),
-    # bilevel
-    _m("bilevel.ift_sensitivity", "a power of (lam + ridge) lost", "-b/(lam + ridge)"),
-    _m("bilevel.unrolled_sensitivity", "the T r^(T-1) term's sign flipped",
-       "T*eta*(-b + w0*(lam + ridge))*(-eta*(lam + ridge) + 1)**(T - 1)/(lam + ridge) + "
-       "b*(-eta*(lam + ridge) + 1)**T/(lam + ridge)**2 - b/(lam + ridge)**2"),
-    _m("bilevel.greedy_lr_denominator", "the noise counted twice", "lam*(lam**2*second_moment + 2*noise)"),
-    # implicit
-    _m("implicit.factorisation_modified_loss", "eta/2 |grad L|^2 for eta/4 (the correction doubled)",
-       "2*eta*(w1**2 + w2**2)*(-w1*w2 + y)**2 + (w1*w2 - y)**2"),
-    _m("implicit.factorisation_balance_drift", "sign of the drift", "4*eta**2*(w1 - w2)*(w1 + w2)*(-w1*w2 + y)**2"),
-    # signal
-    _m("signal.kaiming_variance", "LeCun's 1/fan_in for ReLU", "1/fan_in"),
-    _m("signal.depth_scale", "a factor 2: -2/log(chi)", "-2/log(chi)"),
-    _m("signal.gradient_growth", "off by one layer: chi^(layers - 1)", "chi**(layers - 1)"),
-    _m("signal.xavier_variance", "a factor 2 lost: 1/(fan_in + fan_out)", "1/(fan_in + fan_out)"),
-    # methods
-    _m("methods.qhm_spectral_radius", "the other convention of nu (nu <-> 1 - nu)", nu="1 - nu"),
-    _m("methods.qhm_worst_case_rate", "the Hessian of x^T A x for 1/2 x^T A x (mu, L doubled)",
-       mu="2*mu", L="2*L"),
-)
+def declared_mistakes() -> tuple[Mistake, ...]:
+    """Every family's ``MISTAKES`` (from ``verify/checks/<family>.py``), in family order.
+
+    A module may only declare mistakes in its own family's Formulas (a ``ValueError``
+    names the module and the Formula otherwise)."""
+    import verify.checks
+
+    found: list[Mistake] = []
+    for info in sorted(pkgutil.iter_modules(verify.checks.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"verify.checks.{info.name}")
+        declared = getattr(module, "MISTAKES", ())
+        for m in declared:
+            if not isinstance(m, Mistake):
+                raise TypeError(f"verify.checks.{info.name}.MISTAKES holds {m!r}, not a Mistake "
+                                "(declare them with verify.mutations.mistake)")
+            if m.family != info.name:
+                raise ValueError(f"verify.checks.{info.name}.MISTAKES declares a mistake in {m.formula}: "
+                                 f"declare it in verify/checks/{m.family}.py")
+        found += declared
+    return tuple(found)
+
+
+def __getattr__(name: str):
+    # ``MISTAKES``: the declared mistakes of every family, discovered on use (not a cached table).
+    if name == "MISTAKES":
+        return declared_mistakes()
+    raise AttributeError(f"module 'verify.mutations' has no attribute {name!r}")
 
 
 def planted(mistake: Mistake):
@@ -297,29 +271,16 @@ class Catch(NamedTuple):
 def mistakes_for(checks: Iterable[core.Check]) -> list[Mistake]:
     """The declared mistakes whose Formula one of ``checks`` uses."""
     used = {name for chk in checks for _, name in chk.uses}
-    return [m for m in MISTAKES if m.formula in used]
+    return [m for m in declared_mistakes() if m.formula in used]
 
 
 def hunt(mistake: Mistake, checks: Iterable[core.Check], size: str = "quick",
          time_limit: float | None = 600.0) -> Catch:
     """Run the checks that use the mistaken Formula until a numeric row fails."""
-    wrong = planted(mistake)
-    start, exception = time.perf_counter(), None
-    for chk in checks:
-        args = {arg: wrong for arg, name in chk.uses if name == mistake.formula}
-        if not args:
-            continue
-        ctx = core.Context(size="smoke" if chk.smoke and size == "smoke" else size, time_limit=time_limit)
-        for result in core.run([chk], ctx, **args):
-            if result.passed:
-                continue
-            if result.row.label in ("error", "time limit"):
-                exception = exception or (chk.name, result.row.reason)
-                break
-            return Catch(mistake, "caught", chk.name, result.row.label, time.perf_counter() - start)
-    if exception:
-        return Catch(mistake, "exception only", *exception, time.perf_counter() - start)
-    return Catch(mistake, "missed", "", "", time.perf_counter() - start)
+    start = time.perf_counter()
+    found = attempt(checks, {mistake.formula: planted(mistake)}, size, time_limit)
+    outcome = {"caught": "caught", "exception": "exception only", "missed": "missed"}[found.outcome]
+    return Catch(mistake, outcome, found.check, found.row, time.perf_counter() - start)
 
 
 def format_catches(records: list[Catch]) -> str:

@@ -154,3 +154,16 @@ def short_horizon_bias(ctx: Context, numerator, denominator, moment, schedule_1d
         x="step", ys=("predicted_greedy", "measured_greedy", "measured_horizon_optimal"), logy=True,
         title=f"NQM (lam = 1, 0.1, 0.01): greedy vs horizon-optimal learning rate, T = {horizon}",
         ylabel="learning rate (greedy: closed form vs line search; horizon-optimal: L-BFGS)")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate bilevel --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("bilevel.ift_sensitivity", "a power of (lam + ridge) lost", "-b/(lam + ridge)"),
+    mistake("bilevel.unrolled_sensitivity", "the T r^(T-1) term's sign flipped",
+            "T*eta*(-b + w0*(lam + ridge))*(-eta*(lam + ridge) + 1)**(T - 1)/(lam + ridge) + "
+            "b*(-eta*(lam + ridge) + 1)**T/(lam + ridge)**2 - b/(lam + ridge)**2"),
+    mistake("bilevel.greedy_lr_denominator", "the noise counted twice", "lam*(lam**2*second_moment + 2*noise)"),
+)

@@ -301,3 +301,16 @@ def _top_mode_spike(params, x, y, eta: float, n_eff: float, uv_map) -> float:
     g, _ = uv_trajectory(eta, float(values[-1]), float(top @ out), n_eff, 300, label=float(top @ labels),
                          uv_map=uv_map)
     return 0.5 * float(np.max((np.asarray(g) - float(top @ labels)) ** 2)) + rest
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate catapult --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("catapult.max_lr", "a factor 2: 8/lam0", "8/lam0"),
+    mistake("catapult.critical_lr", "a factor 2 lost: 1/lam0", "1/lam0"),
+    mistake("catapult.uv_map", "a factor 2 lost in the kernel update (2 f (y - f)/n instead of 4)",
+            ("eta**2*(f**3/n - 2*f**2*y/n + f*y**2/n) + eta*(-f*lam + lam*y) + f",
+             "eta**2*(f**2*lam/n - 2*f*lam*y/n + lam*y**2/n) + eta*(-2*f**2/n + 2*f*y/n) + lam")),
+)

@@ -318,3 +318,15 @@ def symmetric_square(ctx: Context, eigenvalue):
     order = lambda t: ",".join(f"{starts[a]:g}" for a in np.argsort(t))
     yield compare_outcome("equal s = 1, order of reaching s/2 by initial eigenvalue", order(-starts), order(half),
                           "categorical: the big get bigger (rate b (s - b) grows with b)")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate deeplinear --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("deeplinear.saxe_mode_strength", "time scale off by 2: exp(s t / tau)", t="t/2"),
+    mistake("deeplinear.symmetric_eigenvalue", "time scale off by 2: exp(2 s t)", t="2*t"),
+    mistake("deeplinear.arora_singular_value_rate", "wrong power: sigma^(2 - 1/N)", "N*sigma**(2 - 1/N)*(s - sigma)"),
+    mistake("deeplinear.linear_mode_strength", "time scale off by 2: exp(-2t)", t="2*t"),
+)

@@ -199,3 +199,15 @@ def quadratic_thresholds(ctx: Context, gd, heavy_ball, nesterov):
         yield compare(f"{method}, eta={eta}, beta={beta}", predicted, np.sqrt(lo * hi), 1e-3,
                       f"finite horizon T={steps}: a mode with |z| = 1 + O(1/T) cannot be told from "
                       "|z| = 1 (growth above 10x is the criterion)")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate eos --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("eos.heavy_ball_sharpness_threshold", "sign: 2(1 - beta)/eta", "2*(1 - beta)/eta"),
+    mistake("eos.nesterov_sharpness_threshold", "the heavy-ball threshold for Nesterov (dropped 1 + 2 beta)",
+            "2*(beta + 1)/eta"),
+    mistake("eos.gd_sharpness_threshold", "a factor 2 lost: 1/eta", "1/eta"),
+)

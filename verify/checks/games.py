@@ -264,3 +264,16 @@ def monotone_rates(ctx: Context, simultaneous, alternating, extragradient, optim
                           "converges", "converges" if np.all(_rates(ctx, "simultaneous_gda", sigmas, etas, steps, 0.0,
                                                                     mu=_MU)[0][0] < 1) else "does not converge",
                           "categorical: strong monotonicity makes simultaneous GDA converge for small steps")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate games --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("games.extragradient_radius", "sign of the eta^2 sigma^2 term", "sqrt(eta**4*sigma**4 + eta**2*sigma**2 + 1)"),
+    mistake("games.simultaneous_gda_radius", "the modulus squared for the modulus: 1 + eta^2 sigma^2",
+            "eta**2*sigma**2 + 1"),
+    mistake("games.optimistic_gda_optimal_step", "a factor 2: 1/sigma", "1/sigma"),
+    mistake("games.extragradient_max_step", "a factor 2: 2/sigma", "2/sigma"),
+)

@@ -167,3 +167,14 @@ def deep_balance_drift(ctx: Context, drift):
     yield compare(f"gradient flow (RK4, dt={horizon / longest}) conserves the balances up to T={horizon}", 0.0,
                   change, 2e-7, "RK4 global error O(dt^4): 9e-7 at dt = 5e-3 and 5e-8 at dt = 2.5e-3 (ratio 17 ~ 2^4: "
                   "integration error, not drift); GD drifts the balances by ~1e-2 at the same step", relative=False)
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate implicit --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("implicit.factorisation_modified_loss", "eta/2 |grad L|^2 for eta/4 (the correction doubled)",
+            "2*eta*(w1**2 + w2**2)*(-w1*w2 + y)**2 + (w1*w2 - y)**2"),
+    mistake("implicit.factorisation_balance_drift", "sign of the drift", "4*eta**2*(w1 - w2)*(w1 + w2)*(-w1*w2 + y)**2"),
+)

@@ -330,3 +330,21 @@ def variance_map(ctx: Context, relu_fixed_point, erf_variance_map, relu_chi1, er
                       f"mean over width units, {nets} nets and depth/2 layers of sigma_w^2 phi'(h)^2 (Wv)^2, "
                       "relative variance per unit <= 5 (Gaussian^2 x Bernoulli), 4 sigma; + 0.01 for "
                       "q^l not yet at q*")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate kernels --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("kernels.relu_nngp", "dropped the sin(theta) term of the arc-cosine kernel",
+            "k12*(pi - acos(k12/(sqrt(k11)*sqrt(k22))))/(2*pi)"),
+    mistake("kernels.erf_nngp", "the factor 2 inside the arcsine lost", "2*asin(k12/(sqrt(2*k11 + 1)*sqrt(2*k22 + 1)))/pi"),
+    mistake("kernels.relu_derivative", "a factor 2: (pi - theta)/pi", "(pi - acos(k12/(sqrt(k11)*sqrt(k22))))/pi"),
+    mistake("kernels.erf_derivative", "wrong power: the square root of the determinant forgotten",
+            "4/(pi*(-4*k12**2 + (2*k11 + 1)*(2*k22 + 1)))"),
+    mistake("kernels.relu_variance_fixed_point", "the ReLU 1/2 forgotten: sigma_b^2/(1 - sigma_w^2)",
+            "sigma_b**2/(1 - sigma_w**2)"),
+    mistake("kernels.erf_chi1", "wrong power: 1/(1 + 4q) instead of 1/sqrt(1 + 4q)", "4*sigma_w**2/(pi*(4*q + 1))"),
+    mistake("kernels.relu_chi1", "the ReLU 1/2 forgotten: sigma_w^2", "sigma_w**2"),
+)

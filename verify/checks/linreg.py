@@ -203,3 +203,17 @@ def feature_conditioning(ctx: Context, kappa_formula):
                       f"4 bootstrap standard errors ({boot} resamples) of the sample kappa, n={n}")
     yield compare("whitened", 1.0, sim.condition_number(sim.whiten_features(X)), 1e-10,
                   "whitening makes H the identity up to float64 round-off")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate linreg --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("linreg.critical_lr", "a factor 2 lost: 1/lam_max", "1/lam_max"),
+    mistake("linreg.optimal_lr", "a factor 2 lost: 1/(lam_max + lam_min)", "1/(lam_max + lam_min)"),
+    mistake("linreg.gd_mode_error", "the loss's power for the error: (1 - eta lam)^(2t)", "e0*(1 - eta*lam)**(2*t)"),
+    mistake("linreg.ridgeless_risk", "underparameterised variance without gamma: sigma2/(1 - gamma)",
+            "Piecewise((sigma2/(1 - gamma), gamma < 1), ((gamma**2*r2 - 2*gamma*r2 + gamma*sigma2 + r2)"
+            "/(gamma*(gamma - 1)), True))"),
+)

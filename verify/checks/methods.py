@@ -46,3 +46,14 @@ symbolic_only({
     "methods.qhm_critical_alpha": "the step where a QHM root reaches -1: tests/test_methods.py checks "
     "the radius is 1 there; the same edge is what methods.qhm_random_quadratics' divergence row sees",
 })
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate methods --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("methods.qhm_spectral_radius", "the other convention of nu (nu <-> 1 - nu)", nu="1 - nu"),
+    mistake("methods.qhm_worst_case_rate", "the Hessian of x^T A x for 1/2 x^T A x (mu, L doubled)",
+            mu="2*mu", L="2*L"),
+)

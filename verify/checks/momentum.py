@@ -235,3 +235,19 @@ def stability_edge(ctx: Context, heavy_ball, nesterov):
                           f"relative; the measured edge is bracketed by grid points {step:.2%} apart "
                           f"(geometric mean of the bracket), plus 0.2% for runs within that distance "
                           f"of radius 1 whose growth over {steps} steps is too slow to call")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate momentum --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("momentum.heavy_ball_critical_alpha", "sign: 2(1 - beta)/lam", "2*(1 - beta)/lam"),
+    mistake("momentum.nesterov_critical_alpha", "the heavy-ball limit for Nesterov (dropped 1 + 2 beta)",
+            "2*(beta + 1)/lam"),
+    mistake("momentum.heavy_ball_optimal_beta", "wrong power: the rate for beta (square forgotten)",
+            "(sqrt(kappa) - 1)/(sqrt(kappa) + 1)"),
+    mistake("momentum.nesterov_rate", "wrong power of kappa: 1 - 1/kappa", "(kappa - 1)/kappa"),
+    mistake("momentum.heavy_ball_optimal_alpha", "the square forgotten: 4/(sqrt(L) + sqrt(mu))",
+            "4/(sqrt(L) + sqrt(mu))"),
+)

@@ -305,3 +305,18 @@ def batchnorm_conditioning(ctx: Context, kappa_formula, steps_formula, optimal_l
     err = np.linalg.norm(np.asarray(run.weights) - w_star, axis=-1)
     yield compare("whitened: kappa = 1, GD at eta = 1/lam converges in one step", 0.0, err[1] / err[0],
                   1e-12, "float64 round-off", relative=False)
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate normalization --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("normalization.norm_growth", "wrong power of eta: w^2 + eta g^2", "w_sq + eta*g_sq"),
+    mistake("normalization.equilibrium_angular_update", "a factor sqrt 2 lost", "sqrt(eta*wd/(beta + 1))"),
+    mistake("normalization.dropout_ridge_penalty", "wrong power: p/(1 - p)^2", "p/(1 - p)**2"),
+    mistake("normalization.equilibrium_relaxation_rate", "the rate of |w|^2, not |w|^4: a factor 2 lost",
+            "2*eta*wd/(1 - beta)"),
+    mistake("normalization.equilibrium_relaxation_rate", "the momentum factor of the angular update, 1/(1 + beta)",
+            "4*eta*wd/(1 + beta)"),
+)

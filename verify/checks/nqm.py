@@ -249,3 +249,16 @@ def steps_vs_batch(ctx: Context, moment_step, max_lr):
     ctx.figure("nqm_steps_vs_batch", columns, x="batch_size",
                ys=tuple(k for k in columns if k.endswith(("_predicted", "_measured"))), logx=True, logy=True,
                title="NQM: steps to target vs batch size, hyperparameters tuned per batch size")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate nqm --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("nqm.max_stable_lr", "sign of p in the exponent: h^(-p-1)", "2*(beta + 1)*h**(-p - 1)"),
+    mistake("nqm.sgd_steady_state_loss", "the alpha^2 h^2 term dropped from 1 - (1 - alpha h)^2",
+            "Piecewise((alpha*c/(4*B), alpha < 2/h), (oo, True))"),
+    mistake("nqm.sgd_mean", "off by one step: (1 - alpha h)^(t + 1)", "e0*(1 - alpha*h)**(t + 1)"),
+    mistake("nqm.sgd_expected_loss", "the mean's power for the second moment: r^t with r = 1 - alpha h", t="t/2"),
+)

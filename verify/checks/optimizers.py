@@ -304,3 +304,15 @@ def nqm_schedules(ctx: Context, moment_step, decay_time):
     exact = np.asarray(scheduled_expected_loss(lrs, ones, ones, 1.0, e0, moment_step=moment_step))[:, -1] / dim
     yield compare(f"1 dim: E[L_T] at decay steps {probes} vs Monte Carlo", exact, finals,
                   5 * np.asarray(one.loss_sem)[:, -1] / dim / exact, "5 Monte Carlo standard errors")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate optimizers --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("optimizers.adam_sharpness_threshold", "dropped (1 + beta1): 2/(eta (1 - beta1))", "2/(eta*(1 - beta1))"),
+    mistake("optimizers.adam_noise_rms_update", "dropped 1/(1 + beta1): eta sqrt(1 - beta1)", "eta*sqrt(1 - beta1)"),
+    mistake("optimizers.natural_gradient_rate", "damping dropped from the denominator",
+            "Abs(damping - eta*lam + lam)/lam"),
+)

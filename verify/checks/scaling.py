@@ -425,3 +425,17 @@ def batch_size_tradeoff(ctx: Context, examples, b_noise):
         "measured_E/E_min": np.concatenate([np.full(dense.shape, np.nan), examples_ratio])[order]},
         x="S / S_min", ys=("predicted_E/E_min", "measured_E/E_min"), logx=True, logy=True, ylabel="E / E_min",
         title="steps vs examples to a target loss, learning rate tuned per batch (random features)")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate scaling --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("scaling.params_exponent", "swapped parameters: alpha/(alpha + beta)", "alpha/(alpha + beta)"),
+    mistake("scaling.optimal_params", "swapped exponents: C^alpha for C^beta",
+            "(A*C**alpha*alpha/(6**beta*B*beta))**(1/(alpha + beta))"),
+    mistake("scaling.noise_scale", "inverted: tr(H G)/tr(H Sigma)", "grad_curvature/noise_curvature"),
+    mistake("scaling.sgd_optimal_gain", "the 1/2 of the quadratic model forgotten",
+            "batch*grad_sq**2/(batch*grad_curvature + noise_curvature)"),
+)

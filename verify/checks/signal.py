@@ -388,3 +388,15 @@ def trainable_depth(ctx: Context):
         reference={"contour": 0.5}, ylabel="trained (1) or not (0)",
         title=f"tanh, sigma_b^2 = 0.05, {steps} GD steps: predicted L < 6 xi_c; measured (accuracy - chance)/"
               "(1 - chance)")
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate signal --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("signal.kaiming_variance", "LeCun's 1/fan_in for ReLU", "1/fan_in"),
+    mistake("signal.depth_scale", "a factor 2: -2/log(chi)", "-2/log(chi)"),
+    mistake("signal.gradient_growth", "off by one layer: chi^(layers - 1)", "chi**(layers - 1)"),
+    mistake("signal.xavier_variance", "a factor 2 lost: 1/(fan_in + fan_out)", "1/(fan_in + fan_out)"),
+)
