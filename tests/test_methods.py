@@ -180,10 +180,10 @@ _EXTERNAL = '''
 import jax.numpy as jnp
 from verify.claims import claim
 
-claim("paperx.gd_factor", prediction=lambda eta, lam: jnp.abs(1 - eta * lam),
-      measurement=lambda key, eta, lam: jnp.abs((1 - eta * lam) ** 20) ** (1 / 20),
-      inputs={"eta": jnp.array([0.1, 0.2]), "lam": jnp.array([1.0, 3.0])},
-      tolerance=1e-10, reason="float64 round-off over 20 steps", cites="Paper X 2026, eq. (1)")
+gd_factor = claim("paperx.gd_factor", prediction=lambda eta, lam: jnp.abs(1 - eta * lam),
+                  measurement=lambda key, eta, lam: jnp.abs((1 - eta * lam) ** 20) ** (1 / 20),
+                  inputs={"eta": jnp.array([0.1, 0.2]), "lam": jnp.array([1.0, 3.0])},
+                  tolerance=1e-10, reason="float64 round-off over 20 steps", cites="Paper X 2026, eq. (1)")
 '''
 
 

@@ -1,5 +1,7 @@
 """Families publish Formulas through ``analytic._registry.Formulas``: named once, derived once."""
 
+import dataclasses
+
 import pytest
 import sympy as sp
 
@@ -158,3 +160,22 @@ def test_references_are_declared_by_each_family_and_merged_once(monkeypatch):
     monkeypatch.setattr(references, "_TABLE", None)
     with pytest.raises(ValueError, match="'hmrt2019' is declared by both linreg and zzz"):
         references.cite("hmrt2019")
+
+
+def test_a_claim_cell_can_run_twice_and_context_has_size_alone():
+    import jax.numpy as jnp
+
+    from verify import claims, core
+
+    def make():
+        return claims.claim("user.twice", prediction=lambda eta: eta, measurement=lambda key, eta: eta,
+                            inputs={"eta": jnp.array([0.1])}, tolerance=1e-12, reason="identical", cites="-")
+
+    assert make() is not make() and "user.twice" not in core._REGISTRY  # no "registered twice"
+    ctx = core.Context(size="smoke")
+    assert ctx.quick and [f.name for f in dataclasses.fields(ctx)].count("quick") == 0
+    with pytest.raises(AttributeError):
+        ctx.quick = False  # read-only: the size says it
+    assert core.Context(quick=False).size == "full"  # the legacy keyword still works
+    with pytest.raises(ValueError, match="contradicts"):
+        core.Context(quick=False, size="quick")

@@ -139,7 +139,7 @@ def small_run(tmp_path_factory):
     import verify.checks.linreg  # noqa: F401 - registers the two checks; core.select() would import
     import verify.checks.momentum  # noqa: F401 - the catalogue and derive every Formula (for cites)
 
-    checks = [core._resolved(core._REGISTRY[name])
+    checks = [core._REGISTRY[name]
               for name in ("linreg.gd_loss_curve", "momentum.spectral_radius_grid")]
     ctx = core.Context(size="smoke")
     results, owners = [], []

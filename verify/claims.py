@@ -77,7 +77,7 @@ def _make(name: str, uses: dict, run: Callable, cites: str, description: str,
 
 def claim(name: str, *, prediction, measurement: Callable, inputs, tolerance, reason: str,
           cites: str = "", relative: bool = True, description: str = "",
-          register: bool = True) -> core.Check:
+          register: bool = False) -> core.Check:
     """A check comparing ``prediction(**inputs)`` with ``measurement(key, **inputs)``.
 
     ``prediction``: a catalogue name (``"linreg.critical_lr"``), a Formula (called with the inputs named like its parameters) or a
@@ -85,7 +85,11 @@ def claim(name: str, *, prediction, measurement: Callable, inputs, tolerance, re
     something, given a PRNG key from the run's seed. ``inputs``: a dict of arrays, or a
     function ``inputs(ctx)`` returning one (e.g. smaller when ``ctx.quick``).
     ``tolerance`` (relative unless ``relative=False``) with its ``reason``; ``cites``:
-    the claim's paper. ``register=False`` makes a check that only :func:`rows` runs.
+    the claim's paper. By default (``register=False``) the check is only returned: :func:`rows`
+    runs it, and re-running a notebook cell makes a fresh one instead of raising "registered
+    twice"; a module-level check in ``verify/checks/`` or in a ``tdtk.checks`` entry-point
+    module is found by ``python -m verify`` anyway. ``register=True`` adds it to the
+    registry now (a second check of that name is then an error).
     """
     if not reason or not reason.strip():
         raise ValueError(f"claim {name!r}: every tolerance needs its reason")
@@ -113,7 +117,7 @@ def claim(name: str, *, prediction, measurement: Callable, inputs, tolerance, re
 def linear_method_claim(name: str, *, radius: Formula, step: Callable, parameters, state_size: int,
                         worst_case: Formula | None = None, interval=(0.5, 4.0), dim: int = 6,
                         runs: int = 32, steps: int = 600, tolerance: float = 0.01,
-                        reason: str = "", cites: str = "", register: bool = True) -> core.Check:
+                        reason: str = "", cites: str = "", register: bool = False) -> core.Check:
     """The claim "``step`` contracts at ``radius``" on random quadratics, for any linear method.
 
     ``radius``: the spectral-radius Formula, or its catalogue name (parameters: the method's

@@ -95,7 +95,7 @@ def main(argv=None) -> int:
 
     devices = _pick_devices(args.device, args.num_devices)
     device = devices[0]
-    ctx = core.Context(quick=args.quick, seed=args.seed, devices=tuple(devices),
+    ctx = core.Context(size="quick" if args.quick else "full", seed=args.seed, devices=tuple(devices),
                        time_limit=args.time_limit or None)
     print(f"verify: {len(checks)} checks, {'quick' if args.quick else 'full'} size, "
           f"device {device.platform}:{getattr(device, 'device_kind', device)}"

@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import fnmatch
 import importlib
 import pkgutil
@@ -125,34 +126,36 @@ class Figure(NamedTuple):
 class Context:
     """What a check gets: its size, randomness, devices, memo, and where figure data goes.
 
-    ``size`` is "quick" (CPU-sized, the CI run), "full" (paper-sized, for a GPU) or
-    "smoke" (the smallest size that still exercises every row; the negative-control
-    tests use it where a check declares it supports it). ``quick`` is True for
-    "quick" and "smoke". ``num_devices`` devices of the default platform form
-    ``mesh``, a one-axis ``jax.sharding.Mesh`` (axis ``"batch"``) for sharding
-    ensembles and kernel rows. ``memo`` holds results that several checks of one run
-    share; it lives and dies with the Context (no module-level caches).
+    ``size`` is "quick" (CPU-sized, the CI run; the default), "full" (paper-sized, for a
+    GPU) or "smoke" (the smallest size that still exercises every row; the
+    negative-control tests use it where a check declares it supports it). ``quick`` is a
+    read-only property, True for "quick" and "smoke"; the legacy keyword
+    ``Context(quick=False)`` still means ``size="full"``. ``num_devices`` devices of the
+    default platform form ``mesh``, a one-axis ``jax.sharding.Mesh`` (axis ``"batch"``)
+    for sharding ensembles and kernel rows. ``memo`` holds results that several checks of
+    one run share; it lives and dies with the Context (no module-level caches).
     """
 
-    quick: bool = True
+    size: str = "quick"
     seed: int = 0
     figures: list[Figure] = dataclasses.field(default_factory=list)
-    size: str = ""
     num_devices: int | None = 1  # None: every device of the default platform
     devices: tuple | None = None  # explicit devices (overrides num_devices)
     memo: dict = dataclasses.field(default_factory=dict, repr=False)
     time_limit: float | None = None  # seconds per check (run() reports a hang as a failed row)
 
     def __post_init__(self) -> None:
-        if not self.size:
-            self.size = "quick" if self.quick else "full"
         if self.size not in SIZES:
             raise ValueError(f"Context size must be one of {SIZES}, got {self.size!r}")
-        self.quick = self.size != "full"
         if self.num_devices is not None and (not isinstance(self.num_devices, int)
                                              or self.num_devices < 1):
             raise ValueError(f"num_devices must be a positive integer or None (all), "
                              f"got {self.num_devices!r}")
+
+    @property
+    def quick(self) -> bool:
+        """True for the "quick" and "smoke" sizes (read-only: set ``size``)."""
+        return self.size != "full"
 
     @property
     def smoke(self) -> bool:
@@ -223,6 +226,24 @@ class Context:
             raise ValueError(f"figure {name!r}: no columns {missing}; columns are {list(cols)}")
         self.figures.append(Figure(name, cols, x, tuple(ys), logx, logy, title, grid_y, ylabel,
                                    dict(reference) if reference else None))
+
+
+def _legacy_quick_init(init):
+    """``Context(quick=...)``, the keyword of the old two-field Context, maps onto ``size``."""
+    @functools.wraps(init)
+    def __init__(self, *args, quick: bool | None = None, **kwargs):
+        if quick is not None:
+            legacy = "quick" if quick else "full"
+            size = kwargs.get("size", legacy)
+            if size != legacy and not (quick and size == "smoke"):
+                raise ValueError(f"Context: quick={quick!r} contradicts size={size!r}; give size alone")
+            kwargs["size"] = size
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+Context.__init__ = _legacy_quick_init(Context.__init__)
 
 
 def _frozen(value: Any) -> Any:
@@ -354,25 +375,28 @@ def check(name: str, uses: dict[str, str] | None = None, cites: str = "", descri
     return register
 
 
-def _resolved(chk: Check) -> Check:
-    """(Kept for callers of the old API: citations now resolve lazily, on first access.)"""
-    return chk
-
-
 def registry() -> dict[str, Check]:
     """All registered checks (importing ``verify.checks`` registers the catalogue)."""
     import verify.checks
 
     for info in pkgutil.iter_modules(verify.checks.__path__):
         if not info.name.startswith("_"):
-            importlib.import_module(f"verify.checks.{info.name}")
+            _register_module_checks(importlib.import_module(f"verify.checks.{info.name}"))
     # Checks outside the project: a package declares [project.entry-points."tdtk.checks"]
     # name = "its_checks_module"; importing that module (once, cached) registers its checks.
     from importlib.metadata import entry_points
 
     for entry in entry_points(group="tdtk.checks"):
-        entry.load()
+        _register_module_checks(entry.load())
     return dict(_REGISTRY)
+
+
+def _register_module_checks(module) -> None:
+    """Register the module-level checks of a checks module that are not registered yet (a
+    ``claim(...)`` assigned to a name: claims do not register themselves by default)."""
+    for value in vars(module).values():
+        if isinstance(value, Check) and value.name not in _REGISTRY:
+            _REGISTRY[value.name] = value
 
 
 def select(patterns: Iterable[str] = ()) -> list[Check]:
