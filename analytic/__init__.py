@@ -1,12 +1,15 @@
 """Closed forms of training dynamics, derived with sympy and evaluated with JAX.
 
-``catalog()`` maps dotted names (``"linreg.optimal_lr"``) to :class:`Formula`
-objects and ``get(name)`` fetches one; ``composites()`` lists the families' public
-functions built on them (``kernels.fc_kernels``, ``momentum.steps_to_eps``, ...)
-with their signatures and first doc lines, and ``catalog(composites=True)`` holds
-both. Each family is a subpackage (``analytic/<family>/``) that publishes a registry
-``FORMULAS``; families are discovered, not listed. Importing this package does no sympy work: each Formula is
-derived on first use and cached.
+``catalogue()`` (also spelled ``catalog()``) maps dotted names (``"linreg.optimal_lr"``)
+to :class:`Formula` objects and ``get(name)`` fetches one; ``composites()`` lists the
+families' public functions built on them (``kernels.fc_kernels``,
+``momentum.steps_to_eps``, ...) with their signatures and first doc lines, and
+``catalogue(composites=True)`` holds both. Each family is a subpackage
+(``analytic/<family>/``) that publishes a registry ``FORMULAS``; families are
+discovered, not listed, and each Formula is also a name of its family
+(``from analytic.momentum import heavy_ball_optimal_rate``). Importing this package does
+no sympy work: each Formula is derived on first use and cached. The names of recurring
+quantities follow one glossary (:mod:`analytic.glossary`).
 
 Example:
     >>> import analytic
@@ -27,7 +30,7 @@ from analytic.formula import Formula
 from analytic._composites import Composite, family_functions
 from analytic._linear_method import LinearMethod, linear_method
 
-__all__ = ["Composite", "Formula", "FAMILIES", "LinearMethod", "catalog", "composites", "get",
+__all__ = ["Composite", "Formula", "FAMILIES", "LinearMethod", "catalog", "catalogue", "composites", "get",
            "linear_method", "names"]
 
 # Every subpackage not starting with "_" is a family (found without importing it).
@@ -72,6 +75,7 @@ def composites() -> dict[str, Composite]:
 
 
 _composites = composites  # catalog's keyword shadows the function's name inside it
+catalogue = catalog  # the British spelling used in the docs (catalog stays valid)
 
 
 def __getattr__(attr: str):

@@ -48,14 +48,12 @@ import numpy as np
 import sympy as sp
 
 from analytic.formula import Formula
-from analytic.symbols import kappa, lam
+from analytic.symbols import L, kappa, lam, mu, z
 
 __all__ = ["LinearMethod", "Optimum", "linear_method", "mu", "L", "z"]
 
-# Symbols of the derivation (created once here; the methods family re-exports them).
-mu = sp.Symbol("mu", positive=True)  # smallest Hessian eigenvalue of the interval
-L = sp.Symbol("L", positive=True)  # largest Hessian eigenvalue of the interval
-z = sp.Symbol("z")  # root variable of the characteristic polynomial
+# Symbols of the derivation: mu, L (the eigenvalue interval) and z (the characteristic
+# polynomial's variable) are created once, in analytic.symbols; the methods family re-exports them.
 
 _SOURCE = "user-defined method; Jury 1964 stability criterion; Lessard, Recht, Packard 2016, " \
           "arXiv:1408.3595v3, sec. 2 (per-mode reduction)"

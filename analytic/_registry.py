@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import itertools
 from collections.abc import Callable, Iterator
 
@@ -46,6 +47,19 @@ from analytic.formula import Formula
 __all__ = ["Formulas"]
 
 Builder = Callable[[], Formula]
+
+
+def _renamed_parameters(family: str) -> dict[str, str]:
+    """``RENAMED`` of ``analytic/<family>/_symbols.py``: {old parameter name: new name}.
+
+    A family that renames a parameter Symbol (so that one Symbol means one thing across
+    the catalogue) lists the old name there; every Formula of the family then accepts it
+    as a keyword (``Formula.aliases``), so existing calls keep working."""
+    try:
+        symbols = importlib.import_module(f"analytic.{family}._symbols")
+    except ModuleNotFoundError:
+        return {}
+    return dict(getattr(symbols, "RENAMED", {}))
 
 
 class Formulas:
@@ -103,7 +117,10 @@ class Formulas:
                 raise TypeError(f"builder of {full} returned {type(formula).__name__}, not a Formula")
             if formula.name not in ("", full):
                 raise ValueError(f"builder of {full} named its Formula {formula.name!r}")
-            return dataclasses.replace(formula, name=full)
+            renamed = _renamed_parameters(self.family)
+            aliases = formula.aliases + tuple((old, new) for old, new in renamed.items()
+                                              if new in formula.param_names)
+            return dataclasses.replace(formula, name=full, aliases=aliases)
 
         named.__name__ = f"_{short}"
         named.__doc__ = f"Derive (once) and return the Formula {full}."

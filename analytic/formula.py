@@ -20,7 +20,9 @@ A Formula is a small immutable record (a frozen dataclass, not a pytree):
   ``expr`` is replaced (``dataclasses.replace``, as the negative controls do) or
   differentiated evaluates its own ``expr`` again. Tests check the two agree.
 
-Evaluate by keyword, ``f(eta=0.1, lam=2.0)``: inputs are checked against their
+Evaluate by keyword, ``f(eta=0.1, lam=2.0)`` (the glossary keyword works too where it
+names one parameter, ``f(learning_rate=0.1, lam=2.0)``, and so does a legacy name listed
+in ``aliases``, a parameter's name before a rename; see :mod:`analytic.glossary`): inputs are checked against their
 valid ranges (a ``ValueError`` names the parameter, the value and the range), then
 passed to ``f.jax``, a cached ``jax.jit`` of ``sympy.lambdify(params, expr,
 modules="jax")`` that broadcasts over arrays and composes with ``jax.vmap`` and
@@ -52,6 +54,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
+
+from analytic._validation import format_value, real_array
 
 __all__ = ["Formula", "default_domain", "format_value", "real_array"]
 
@@ -144,44 +148,6 @@ def _is_traced(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def format_value(value: Any) -> str:
-    """A number as a user reads it in a message: ``4.0``, not ``np.float64(4.0)``."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, (complex, np.complexfloating)):
-        return repr(complex(value))
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        return format_value(value.item())
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def real_array(formula: str, name: str, value: Any) -> np.ndarray:
-    """``value`` as a real float array, or a TypeError naming ``formula`` (the function the user
-    called) and the parameter: for bool, str, None, complex and ragged lists."""
-    what = f"{formula}: parameter {name!r}"
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{what} must be a real number, got the boolean {value}")
-    if value is None or isinstance(value, (str, bytes)):
-        raise TypeError(f"{what} must be a real number, got {type(value).__name__} {format_value(value)}")
-    try:
-        a = np.asarray(value)
-    except (ValueError, TypeError):
-        raise TypeError(f"{what} must be a number or a rectangular array of numbers, got a ragged "
-                        f"{type(value).__name__}: {format_value(value)}") from None
-    if a.dtype == bool:
-        raise TypeError(f"{what} must be real numbers, got booleans")
-    if np.iscomplexobj(a):
-        raise TypeError(f"{what} must be real, got complex {format_value(value)}")
-    if not np.issubdtype(a.dtype, np.number):
-        raise TypeError(f"{what} must be numeric, got {type(value).__name__} {format_value(value)}")
-    return a.astype(float)
-
-
 @dataclasses.dataclass(frozen=True)
 class _StableForm:
     """A stable evaluation form and the ``expr`` it equals (it applies to that expr only)."""
@@ -214,6 +180,7 @@ class Formula:
     description: str = ""
     constraints: tuple[sp.Basic, ...] = ()
     evaluate_as: Any = None  # a stable form of expr for evaluation (see the module docstring)
+    aliases: tuple[tuple[str, str], ...] = ()  # (legacy keyword, parameter name): old names that still work
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -248,6 +215,12 @@ class Formula:
         for pname, _ in self.domains:
             if pname not in names:
                 raise ValueError(f"{self.name}: domain given for unknown parameter {pname!r}")
+        if isinstance(self.aliases, Mapping):
+            object.__setattr__(self, "aliases", tuple(self.aliases.items()))
+        object.__setattr__(self, "aliases", tuple((a, p) for a, p in self.aliases if p in names))
+        for alias, _ in self.aliases:
+            if alias in names:
+                raise ValueError(f"{self.name}: alias {alias!r} is also a parameter name")
         if self.evaluate_as is not None and not isinstance(self.evaluate_as, _StableForm):
             stable = _as_expr_tuple(self.evaluate_as)
             if len(stable) != len(exprs) or not _free_symbols(stable) <= set(params):
@@ -265,6 +238,7 @@ class Formula:
 
     def domain(self, name: str) -> sp.Set:
         """The valid range of parameter ``name``."""
+        name = self._keyword_target(name) or name
         for pname, dom in self.domains:
             if pname == name:
                 return dom
@@ -281,10 +255,37 @@ class Formula:
         a different sympy object; the parameter's own Symbol is returned.
         """
         key = name.name if isinstance(name, sp.Symbol) else name
+        key = self._keyword_target(key) or key
         for p in self.params:
             if p.name == key:
                 return p
         raise ValueError(f"{self.name}: no parameter {key!r}; parameters are {self.param_names}")
+
+    def _keyword_target(self, keyword: str) -> str | None:
+        """The parameter a keyword that is not a parameter name stands for: a legacy alias
+        of this Formula, or a glossary keyword naming exactly one parameter
+        (:mod:`analytic.glossary`); None if neither."""
+        if keyword in self.param_names:
+            return keyword
+        for alias, target in self.aliases:
+            if alias == keyword:
+                return target
+        from analytic.glossary import glossary_keyword_target
+
+        return glossary_keyword_target(keyword, self.name, self.param_names)
+
+    def _canonical(self, kwargs: dict) -> dict:
+        """``kwargs`` with legacy aliases and glossary keywords renamed to parameter names."""
+        if all(k in self.param_names for k in kwargs):
+            return kwargs
+        out: dict = {}
+        for key, value in kwargs.items():
+            target = self._keyword_target(key) or key
+            if target in out:
+                given = [k for k in kwargs if (self._keyword_target(k) or k) == target]
+                raise TypeError(f"{self.name}: {given} all name the parameter {target!r}; give one")
+            out[target] = value
+        return out
 
     # -- evaluation -----------------------------------------------------------------
     @property
@@ -333,6 +334,7 @@ class Formula:
                 f"use {self.name}.jax(...) for positional, unchecked evaluation"
             )
         names = self.param_names
+        kwargs = self._canonical(kwargs)
         missing = [n for n in names if n not in kwargs]
         unknown = [k for k in kwargs if k not in names]
         if missing or unknown:
@@ -386,6 +388,7 @@ class Formula:
         user reads the function they called (``arora_singular_value: parameter 's' ...``).
         """
         who = caller or self.name
+        kwargs = self._canonical(kwargs)
         shapes = {}
         for n, v in kwargs.items():
             if _is_traced(v):
@@ -444,6 +447,7 @@ class Formula:
             domains=tuple((n, d) for n, d in self.domains if n in kept),
             description="",
             constraints=tuple(r for r in self.constraints if r.free_symbols <= set(params)),
+            aliases=self.aliases,
         )
 
     def diff(self, symbol: str | sp.Symbol, n: int = 1) -> Formula:

@@ -4,7 +4,11 @@
 same" symbol with different assumptions produce expressions that silently do not
 combine. So a Symbol used by more than one family lives here, and a Symbol that one
 family alone uses lives in that family's ``_symbols.py`` (``analytic/nqm/_symbols.py``
-holds the batch size ``B``; the scaling laws' ``B`` will be their own).
+holds the batch size ``B``; the scaling laws' data coefficient is the distinct Symbol
+``B_data``). One Symbol means one thing: ``mu``, ``L`` (the curvature interval) and ``z``
+(a characteristic polynomial's variable) are created here, once, for momentum, games and
+the linear-iteration engine. The names of recurring quantities follow the glossary
+(:mod:`analytic.glossary`).
 ``tests/test_formula.py`` asserts that no two Formulas of the catalogue use one
 name with different assumptions.
 
@@ -33,6 +37,9 @@ kappa = Symbol("kappa", positive=True)  # condition number lam_max / lam_min (>=
 eps = Symbol("eps", positive=True)  # target relative error
 alpha = Symbol("alpha", positive=True)  # step size (momentum methods, NQM)
 beta = Symbol("beta", nonnegative=True)  # momentum coefficient
+mu = Symbol("mu", positive=True)  # smallest curvature: strong convexity (monotonicity, for games)
+L = Symbol("L", positive=True)  # largest curvature: smoothness (the interval [mu, L] of eigenvalues)
+z = Symbol("z")  # the variable of a characteristic polynomial (complex)
 
 
 def __getattr__(name: str) -> Symbol:

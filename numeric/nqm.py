@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from numeric import sharding
+from numeric._validation import pick_alias
 
 __all__ = [
     "power_law_spectrum", "LossCurves", "simulate_sweep", "SteadyState", "steady_state_loss",
@@ -145,10 +146,12 @@ def _steady(key, h, c, batch, lr, momentum, power, theta0, burn_in, steps, chain
     return jnp.mean(per_chain, axis=0), jnp.std(per_chain, axis=0, ddof=1) / np.sqrt(chains)
 
 
-def steady_state_loss(key, h, c, batch_size, lr, momentum=0.0, power=0.0, theta0=0.0, *,
-                      burn_in: int, steps: int, chains: int, mesh=None) -> SteadyState:
+def steady_state_loss(key, h, c, batch_size, lr=None, momentum=0.0, power=0.0, theta0=0.0, *,
+                      burn_in: int, steps: int, chains: int, mesh=None, learning_rate=None) -> SteadyState:
     """Per-dimension loss averaged over ``steps`` steps after ``burn_in``, over ``chains`` chains
-    (``mesh``: the chains split over devices, as in :func:`simulate_sweep`)."""
+    (``mesh``: the chains split over devices, as in :func:`simulate_sweep`). The learning rate
+    is ``learning_rate=`` (the glossary's name) or ``lr``, its older spelling."""
+    lr = pick_alias("steady_state_loss", "learning_rate", learning_rate, "lr", lr)
     if int(burn_in) < 0 or int(steps) < 1 or int(chains) < 2:
         raise ValueError(f"need burn_in >= 0, steps >= 1, chains >= 2; got {burn_in}, {steps}, {chains}")
     hv, cv, th = _check_inputs(h, c, theta0, batch_size, lr, momentum, power)

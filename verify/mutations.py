@@ -240,6 +240,7 @@ def planted(mistake: Mistake):
 
     formula = analytic.get(mistake.formula)
     symbols = {p.name: p for p in formula.params}
+    symbols.update({alias: formula.symbol(target) for alias, target in formula.aliases})  # legacy names
     parse = lambda text: sp.sympify(text, locals=dict(symbols))  # noqa: E731
     if mistake.wrong:
         texts = mistake.wrong if isinstance(mistake.wrong, tuple) else (mistake.wrong,)

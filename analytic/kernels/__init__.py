@@ -68,7 +68,9 @@ from analytic.kernels._matrix_free import MatrixFreePrediction, kernel_cg, kerne
 from analytic.kernels._preconditioner import LowRankFactor, low_rank_preconditioner, pivoted_cholesky
 from analytic.kernels._disk import DiskKernel, cache_kernel
 
-__all__ = ["FORMULAS", "ACTIVATIONS", "PARAMETERIZATIONS", "Duals", "Kernels", "catalogue_duals",
+PARAMETERISATIONS = PARAMETERIZATIONS  # the British spelling used in prose (both names stay valid)
+
+__all__ = ["FORMULAS", "ACTIVATIONS", "PARAMETERIZATIONS", "PARAMETERISATIONS", "Duals", "Kernels", "catalogue_duals",
            "fc_kernels", "variance_fixed_point", "TrainingPrediction", "infinite_width_mean",
            "max_learning_rate", "symbols", "NAMED_ACTIVATIONS", "activation_function",
            "gaussian_expectation", "quadrature_duals", "sharded_fc_kernels", "stream_fc_kernels",

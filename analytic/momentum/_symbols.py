@@ -1,6 +1,3 @@
 """Symbols of the momentum family alone (shared ones are in ``analytic.symbols``)."""
 
-from sympy import Symbol
-
-mu = Symbol("mu", positive=True)  # smallest Hessian eigenvalue (strong convexity)
-L = Symbol("L", positive=True)  # largest Hessian eigenvalue (smoothness)
+from analytic.symbols import L, mu  # noqa: F401  (smallest / largest Hessian eigenvalue, created once)
