@@ -39,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=1800.0, metavar="SECONDS",
                         help="per-check time limit; a check past it is a failed row (0: none; default 1800)")
     parser.add_argument("--mutate", action="store_true",
-                        help="plant the declared plausible mistakes (verify/mutations.py: MISTAKES) in the "
+                        help="plant the declared plausible mistakes (MISTAKES at the end of verify/checks/<family>.py) in the "
                              "Formulas the selected checks use and print which row catches each (exit 1 "
                              "if one is not caught by a failing numeric row)")
     parser.add_argument("--generated", action="store_true",
