@@ -23,7 +23,8 @@ $\chi_1 = \sigma_w^2 E[\phi'(z)^2]$ are those of Schoenholz et al. 2017
 Sohl-Dickstein et al. 2020 (arXiv:2001.07301v1).
 
 Modules: ``_duals`` (dual maps, Price's-theorem derivatives, variance map, chi_1, angle
-forms, symbolic depth-1/2 kernels), ``_quadrature`` (Gauss-Hermite dual maps of any
+forms, symbolic depth-1/2 kernels), ``_named`` (the one-layer maps named per activation:
+``relu_ntk``, ``erf_ntk``, ``relu_nngp_layer``, ``erf_nngp_layer``), ``_quadrature`` (Gauss-Hermite dual maps of any
 elementwise activation, used by :func:`fc_kernels` for names other than relu/erf and for
 callables), ``_fc`` (kernel matrices :func:`fc_kernels`,
 :func:`variance_fixed_point`), ``_training`` (infinite-width prediction
