@@ -331,6 +331,43 @@ def variance_map(ctx: Context, relu_fixed_point, erf_variance_map, relu_chi1, er
                       "relative variance per unit <= 5 (Gaussian^2 x Bernoulli), 4 sigma; + 0.01 for "
                       "q^l not yet at q*")
 
+_LAYER_MAPS = {f"{act}_{kind}": f"kernels.{act}_{kind}" for act in _ACTIVATIONS for kind in ("ntk", "nngp_layer")}
+
+
+@check("kernels.one_layer_maps", uses=_LAYER_MAPS,
+       cites=f"{cite('jacot2018', 'Theorem 1')}; {cite('lee2018', 'eq. (4)')}")
+def one_layer_maps(ctx: Context, **formulas):
+    """The named one-layer maps (kernels.relu_ntk, erf_nngp_layer, ...) at the input Gram vs the
+    empirical NTK / NNGP of wide one-hidden-layer networks (numeric.mlp, autodiff), seed mean."""
+    width, seeds = (2**14, 8) if ctx.quick else (2**17, 16)
+    d = 8
+    # Three points of norm sqrt(d) with cosines 0.8, 0.5 and 0.4: entries well away from 0, so
+    # that a 10% slip in a map is several standard errors.
+    directions = np.zeros((3, d))
+    directions[0, 0] = 1.0
+    directions[1, :2] = 0.8, 0.6
+    directions[2, [0, 2]] = 0.5, math.sqrt(0.75)
+    xd = directions * math.sqrt(d)
+    gram = _SIGMA_W**2 * (xd @ xd.T) / d + _SIGMA_B**2  # K^1 = Theta^1, the input layer
+    i, j = np.triu_indices(3, k=1)  # distinct pairs (the pair forms are 0/0-prone on the diagonal)
+    pair = dict(k11=gram[i, i], k22=gram[j, j], k12=gram[i, j], sigma_w=_SIGMA_W, sigma_b=_SIGMA_B)
+    x = jnp.asarray(xd, jnp.float32)
+    for act in _ACTIVATIONS:
+        mlp = sim.MLP(1, width, act, _SIGMA_W, _SIGMA_B)
+        runs = [ctx.measure(_empirical_kernels, mlp, ctx.key(f"one_layer_maps/{act}/{s}"), x)
+                for s in range(seeds)]
+        for k, (kind, predicted) in enumerate((
+                ("nngp_layer", formulas[f"{act}_nngp_layer"](**pair)),
+                ("ntk", formulas[f"{act}_ntk"](**pair, ntk=gram[i, j])))):
+            samples = np.array([np.asarray(run[k], np.float64)[i, j] for run in runs])
+            mean, se = samples.mean(axis=0), samples.std(axis=0, ddof=1) / math.sqrt(seeds)
+            for n in range(len(i)):
+                yield compare(f"{act} {kind} cos={xd[i[n]] @ xd[j[n]] / d:.1f} width={width}",
+                              float(predicted[n]), float(mean[n]), 6 * float(se[n]),
+                              f"mean of {seeds} networks: 6 standard errors over the seeds (Student t, "
+                              f"{seeds - 1} dof: ~1e-3 two-sided), finite-width bias O(1/width) below it",
+                              relative=False)
+
 # --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
 # Each is a plausible hand-derivation slip that the checks above must catch with a failing
 # numeric row: ``python -m verify --mutate kernels --quick`` runs them (docs/mutations.md).
@@ -347,4 +384,7 @@ MISTAKES = (
             "sigma_b**2/(1 - sigma_w**2)"),
     mistake("kernels.erf_chi1", "wrong power: 1/(1 + 4q) instead of 1/sqrt(1 + 4q)", "4*sigma_w**2/(pi*(4*q + 1))"),
     mistake("kernels.relu_chi1", "the ReLU 1/2 forgotten: sigma_w^2", "sigma_w**2"),
+    mistake("kernels.relu_ntk", "sigma_w^2 forgotten on the derivative term: + E[phi'phi'] Theta",
+            "ntk*(pi - acos(k12/(sqrt(k11)*sqrt(k22))))/(2*pi) + sigma_b**2 + sigma_w**2*(k12*(pi - "
+            "acos(k12/(sqrt(k11)*sqrt(k22)))) + sqrt(k11*k22 - k12**2))/(2*pi)"),
 )
