@@ -334,3 +334,22 @@ def test_ridgeless_risk_at_the_interpolation_peak():
     # sigma2 = 0: both sides tend to 0; r2 (gamma - 1) / gamma above, 0 below (no cancellation)
     np.testing.assert_allclose(got, [0.0, 0.0, 1e-8 / (1 + 1e-8)], rtol=1e-7, atol=0)
     assert float(linreg.ridgeless_risk(gamma=1.0, r2=1.0, sigma2=0.5)) == np.inf  # the peak
+
+
+def test_legacy_aliases_and_glossary_keywords_name_one_parameter():
+    old = sp.Symbol("B_new_toy", positive=True)
+    f = Formula("toy.rate", 1 - eta * lam / old, (eta, lam, old), source="toy", derived=True,
+                aliases={"B_old": "B_new_toy", "gone": "not_a_parameter"})
+    assert f.aliases == (("B_old", "B_new_toy"),)  # an alias of no parameter is dropped
+    value = float(f(eta=0.1, lam=2.0, B_new_toy=4.0))
+    assert float(f(learning_rate=0.1, curvature=2.0, B_old=4.0)) == value == 1 - 0.1 * 2.0 / 4.0
+    assert f.symbol("B_old") is old and f.domain("learning_rate") == sp.Interval.open(0, sp.oo)
+    assert f.subs(B_old=2).param_names == ("eta", "lam")
+    with pytest.raises(TypeError, match=r"\['eta', 'learning_rate'\] all name the parameter 'eta'"):
+        f(eta=0.1, learning_rate=0.1, lam=2.0, B_new_toy=4.0)
+    with pytest.raises(ValueError, match="'B_new_toy' = -1.0 is outside"):  # named by the parameter's own name
+        f.check_arguments(eta=0.1, lam=2.0, B_old=-1.0)
+    with pytest.raises(ValueError, match="alias 'eta' is also a parameter name"):
+        Formula("toy.bad", eta * lam, (eta, lam), source="toy", derived=True, aliases={"eta": "lam"})
+    with pytest.raises(TypeError, match="unknown arguments \\['width'\\]"):  # a term naming no parameter
+        f(width=3.0, eta=0.1, lam=2.0, B_new_toy=4.0)
