@@ -33,9 +33,13 @@ gpu_left() {  # seconds left of the total
     echo $((GPU_TOTAL - (SECONDS - GPU_START)))
 }
 
-gpu_pack() {
-    tar czf "$GPU_RESULTS/$GPU_NAME.tar.gz.tmp" -C "$(dirname "$GPU_RAW")" "$(basename "$GPU_RAW")" 2>/dev/null \
-        && mv "$GPU_RESULTS/$GPU_NAME.tar.gz.tmp" "$GPU_RESULTS/$GPU_NAME.tar.gz"
+gpu_pack() {  # one tarball; split into 15 MiB parts when larger (a call returns files <= 16 MiB)
+    local tarball=$GPU_RESULTS/$GPU_NAME.tar.gz
+    rm -f "$tarball" "$tarball".part-*
+    tar czf "$tarball" -C "$(dirname "$GPU_RAW")" "$(basename "$GPU_RAW")" 2>/dev/null || return 0
+    if [ "$(stat -c %s "$tarball")" -gt $((15 * 1024 * 1024)) ]; then
+        split -b 15M "$tarball" "$tarball.part-" && rm -f "$tarball"  # rejoin: cat NAME.tar.gz.part-* > NAME.tar.gz
+    fi
 }
 
 # gpu_piece NAME LIMIT_SECONDS COMMAND...: run under `timeout` (never past the total, less 20 s
@@ -99,7 +103,11 @@ gpu_peers_ready() {
 
 gpu_finish() {  # pack, and let the log's tee drain before the call returns
     gpu_pack
-    echo "== $GPU_NAME: done in $((SECONDS - GPU_START)) s; results in $GPU_RESULTS ($(ls "$GPU_RESULTS" | tr '\n' ' '))"
+    echo "== $GPU_NAME: done in $((SECONDS - GPU_START)) s; results in $GPU_RESULTS:"
+    ls -l "$GPU_RESULTS" | tail -n +2
+    if [ -n "${OUT:-}" ] && [ "$(find "$OUT" -type f | wc -l)" -gt 8 ]; then
+        echo "WARNING: more than 8 files under \$OUT: a call brings back 8 at most"
+    fi
     exec >&- 2>&-
     wait "$GPU_TEE" 2>/dev/null
 }
