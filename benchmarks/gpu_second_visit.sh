@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
-dry=0 total=200 kernels_sizes=32768 kernels_limit=70 cnn_size=gpu cnn_limit=50 families=()
+dry=0 total=170 kernels_sizes=32768 kernels_limit=70 cnn_size=gpu cnn_limit=50 families=()
 while [ $# -gt 0 ]; do
     case $1 in
         --dry-run) dry=1 ;;

@@ -19,11 +19,13 @@
 #   bash benchmarks/gpu_visit.sh [--dry-run] [--total S] [--verify-budget S] [--kernels-limit S]
 #                                [--cnn-limit S] [--nqm-limit S]
 # --dry-run: the same script at CPU size (JAX_PLATFORMS=cpu, verify --quick, N = 128 and 256, the
-# quick NQM sweep, peer_architectures --size quick), so that nothing but the device differs.
+# quick NQM sweep, peer_architectures --size quick; --total 360 unless given), so that nothing but
+# the device differs. Defaults of the GPU run: --total 540 --verify-budget 420 --kernels-limit 100
+# --cnn-limit 45 --nqm-limit 70 (call 1 of 600 s; call 2 of gpu_second_visit.sh fits the rest).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
-dry=0 total=570 verify_budget=420 kernels_limit=120 cnn_limit=60 nqm_limit=75
+dry=0 total= verify_budget=420 kernels_limit=100 cnn_limit=45 nqm_limit=70
 while [ $# -gt 0 ]; do
     case $1 in
         --dry-run) dry=1 ;;
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+[ -z "$total" ] && total=$([ $dry = 1 ] && echo 360 || echo 540)  # the dry run: a few minutes
 for v in "$total" "$verify_budget" "$kernels_limit" "$cnn_limit" "$nqm_limit"; do
     [[ $v =~ ^[0-9]+$ ]] || { echo "gpu_visit.sh: time limits are whole seconds, got '$v'" >&2; exit 2; }
 done

@@ -282,8 +282,9 @@ def _timed(fn, repeats):
     return first, _time(fn, repeats)
 
 
-def versus_rows(stax, sizes, repeats, time_budget=None, f64_check_max=4096):
-    """Rows of the float32 comparison (dicts), printed as a table as they come."""
+def versus_rows(stax, sizes, repeats, time_budget=None, f64_check_max=4096, on_row=None):
+    """Rows of the float32 comparison (dicts), printed as a table as they come; ``on_row(rows,
+    skipped)`` after each row (to save them: a run cut at its time limit keeps what it measured)."""
     rows, skipped, start = [], [], time.perf_counter()
     print(f"\n| act | N | ours ms | NT ms | NT highest ms | NT / ours | NT highest / ours | "
           f"ours f32 err NNGP / NTK | NT f32 err NNGP / NTK | NT highest f32 err NNGP / NTK | "
@@ -313,6 +314,8 @@ def versus_rows(stax, sizes, repeats, time_budget=None, f64_check_max=4096):
             else:
                 print(_versus_line(row), flush=True)
             rows.append(row)
+            if on_row is not None:
+                on_row(rows, skipped)
         compile_s = sum(r.get(f"{v}_first_s", 0.0) for r in rows[-2:] for v in ("ours", "nt", "nt_highest"))
         last = (n, time.perf_counter() - size_start, compile_s)
     return rows, skipped
@@ -437,10 +440,12 @@ def main(argv=None):
     if "versus" in args.parts:
         print(f"fc_kernels precision= argument: "
               f"{'present (pinned to HIGHEST)' if env['fc_kernels_precision_argument'] else 'ABSENT (fc_kernels as it is)'}")
-        rows, skipped = versus_rows(stax, args.sizes, args.repeats, args.time_budget, args.f64_check_max)
+        save = functools.partial(write_rows, env=env, json_path=args.json, csv_path=args.csv)
+        rows, skipped = versus_rows(stax, args.sizes, args.repeats, args.time_budget, args.f64_check_max,
+                                    on_row=save)
         for line in versus_goal(rows):
             print(line)
-        write_rows(rows, skipped, env, args.json, args.csv)
+        save(rows, skipped)
     print(f"\nload average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
