@@ -71,7 +71,11 @@ gpu_environment() {  # gpu_environment cpu|gpu
     {
         echo "date: $(date -u +%FT%TZ)"
         echo "host: $(uname -srm); cpus $(nproc)"
-        echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo 'no git here')"
+        if git rev-parse --short HEAD > /dev/null 2>&1; then
+            echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+        else  # the device gets a copy of the tree without .git: gpu_prepare_peers.sh noted the commit
+            echo "commit: no git here; .gpu_peers was prepared at $(cat .gpu_peers/commit.txt 2>/dev/null || echo '(unknown)')"
+        fi
         if command -v nvidia-smi > /dev/null; then
             nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,temperature.gpu --format=csv
         else

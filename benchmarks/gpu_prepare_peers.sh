@@ -17,5 +17,7 @@ rm -rf "$dest"
 cp "$src/nt_shim.py" "$dest/"
 rm -rf "$dest/tests" "$dest/examples"  # the wheel's top-level tests/ would shadow the repository's
 PYTHONPATH="$dest" "$py" -c "import nt_shim, neural_tangents, frozendict; print('peers ready:', neural_tangents.__version__, 'frozendict', frozendict.__version__)"
+# the device's copy of the tree has no .git: say which commit the visit measures
+echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)') $(date -u +%FT%TZ)" > "$dest/commit.txt"
 find "$dest" -name __pycache__ -prune -exec rm -rf {} +
 du -sh "$dest"

@@ -69,5 +69,5 @@ echo
 echo "== summary"
 cat "$GPU_RAW/pieces.csv"
 [ -f "$GPU_RAW/peer-kernels.json" ] && "$PY" -c "import json; [print(l) for l in json.load(open('$GPU_RAW/peer-kernels.json'))['goal']]"
-[ -f "$GPU_RAW/verify.txt" ] && grep -A30 "^gpu_verify: [0-9]" "$GPU_RAW/verify.txt"
+[ -f "$GPU_RAW/verify.txt" ] && grep -A30 "^gpu_verify: [0-9]* s;" "$GPU_RAW/verify.txt"
 gpu_finish

@@ -87,7 +87,7 @@ cat "$GPU_RAW/pieces.csv"
 grep -h "^whole check\|^exact-moment" "$GPU_RAW/nqm_sweep.txt" 2>/dev/null
 if [ -f "$GPU_RAW/verify/verify-summary.json" ]; then
     left_out=$("$PY" -c "import json; print(' '.join(json.load(open('$GPU_RAW/verify/verify-summary.json'))['did_not_run']))")
-    tail -n 30 "$GPU_RAW/verify.txt" | grep -A30 "^gpu_verify: [0-9]"
+    tail -n 30 "$GPU_RAW/verify.txt" | grep -A30 "^gpu_verify: [0-9]* s;"
     echo "next call: bash benchmarks/gpu_second_visit.sh $([ $dry = 1 ] && echo '--dry-run ')--families ${left_out:-none}"
 fi
 gpu_finish
