@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The second, shorter GPU call of issue 35: what benchmarks/gpu_visit.sh leaves out.
 # Run it right after the first call (the machine stays warm ~30 s, so no second start):
-#   (2') fc_kernels vs neural-tangents at N = 32768 (the first call's N^2 extrapolation usually
-#        skips it), same columns as the first call's table;
+#   (2') fc_kernels vs neural-tangents at N = 32768 if the first call skipped it (its log says
+#        "skipped N = 32768"; else pass --kernels-limit 0), same columns as the first call's table;
 #   (2'') the CNN kernels vs neural-tangents at the larger pooled sizes
 #        (benchmarks/peer_architectures.py --size $cnn_size, if present);
 #   (1') python -m verify --device gpu for the families the first call did not run (its last line
@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
-dry=0 total=170 kernels_sizes=32768 kernels_limit=70 cnn_size=gpu cnn_limit=50 families=()
+dry=0 total=170 kernels_sizes=32768 kernels_limit=90 cnn_size=gpu cnn_limit=50 families=()
 while [ $# -gt 0 ]; do
     case $1 in
         --dry-run) dry=1 ;;

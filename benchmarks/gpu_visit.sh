@@ -6,9 +6,10 @@
 # .gpu_peers/ (git-ignored; filled here by benchmarks/gpu_prepare_peers.sh, carried by the call).
 # Prints the device, driver and versions, then, each piece under its own `timeout` and all under
 # --total seconds:
-#   (2) fc_kernels vs neural-tangents' kernel_fn, float32 K(X, X), depth 10, N = 1024..16384 (32768
-#       if the N^2 extrapolation fits), ReLU and erf, NT at default and "highest" matmul precision,
-#       float32-vs-float64 errors  (benchmarks/peer_kernels.py --parts versus);
+#   (2) fc_kernels vs neural-tangents' kernel_fn, float32 K(X, X), depth 10, ReLU and erf, NT at
+#       default and "highest" matmul precision, float32-vs-float64 errors (benchmarks/peer_kernels.py
+#       --parts versus), N = 8192 and 16384 first (the goal's sizes; every N and activation costs ~5
+#       compilations), then 32768 if its N^2 extrapolation fits, then 1024, 2048, 4096;
 #       the CNN kernels vs neural-tangents (benchmarks/peer_architectures.py --size gpu, if present);
 #   (3) the paper-sized NQM sweep (benchmarks/nqm.py --sweep full);
 #   (1) python -m verify --device gpu, family by family at full size, lightest first, in what is
@@ -20,12 +21,12 @@
 #                                [--cnn-limit S] [--nqm-limit S]
 # --dry-run: the same script at CPU size (JAX_PLATFORMS=cpu, verify --quick, N = 128 and 256, the
 # quick NQM sweep, peer_architectures --size quick; --total 360 unless given), so that nothing but
-# the device differs. Defaults of the GPU run: --total 540 --verify-budget 420 --kernels-limit 100
+# the device differs. Defaults of the GPU run: --total 540 --verify-budget 420 --kernels-limit 130
 # --cnn-limit 45 --nqm-limit 70 (call 1 of 600 s; call 2 of gpu_second_visit.sh fits the rest).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
-dry=0 total= verify_budget=420 kernels_limit=100 cnn_limit=45 nqm_limit=70
+dry=0 total= verify_budget=420 kernels_limit=130 cnn_limit=45 nqm_limit=70
 while [ $# -gt 0 ]; do
     case $1 in
         --dry-run) dry=1 ;;
@@ -49,7 +50,7 @@ if [ $dry = 1 ]; then
     export JAX_PLATFORMS=cpu
     device=cpu size_flag=--quick sizes="128 256" f64max=256 cnn_size=quick nqm_size=quick
 else
-    device=gpu size_flag= sizes="1024 2048 4096 8192 16384 32768" f64max=4096 cnn_size=gpu nqm_size=full
+    device=gpu size_flag= sizes="8192 16384 32768 1024 2048 4096" f64max=4096 cnn_size=gpu nqm_size=full
     export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.9}
 fi
 echo "gpu_visit: $([ $dry = 1 ] && echo 'DRY RUN on the CPU' || echo 'GPU run'), total ${total} s, verify budget ${verify_budget} s"
