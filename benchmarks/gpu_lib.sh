@@ -101,8 +101,13 @@ PYEOF
 }
 
 # The peer (neural-tangents 0.6.5 + frozendict + nt_shim) from .gpu_peers, carried with the call.
-gpu_peers_ready() {
-    [ -f .gpu_peers/nt_shim.py ] && "$PY" -c "import sys; sys.path.insert(0, '.gpu_peers'); import nt_shim, neural_tangents" 2>/dev/null
+gpu_peers_ready() {  # prints why not (the import's last lines) when the peer does not load
+    local why
+    [ -f .gpu_peers/nt_shim.py ] || { echo "peers: .gpu_peers/nt_shim.py is missing"; return 1; }
+    why=$("$PY" -c "import sys; sys.path.insert(0, '.gpu_peers'); import nt_shim, neural_tangents; print('peers: neural-tangents', neural_tangents.__version__)" 2>&1)
+    local rc=$?
+    echo "$why" | tail -n 5
+    return $rc
 }
 
 gpu_finish() {  # pack, and let the log's tee drain before the call returns

@@ -102,7 +102,10 @@ def ours_fn(depth, activation, sw, sb):
 def x64(dtype):
     """float64 on or off while computing in ``dtype``: with it on, neural-tangents promotes
     float32 inputs to float64 (its constants are Python floats), so its float32 would be float64."""
-    return jax.enable_x64(np.dtype(dtype) == np.float64)
+    enable_x64 = getattr(jax, "enable_x64", None)
+    if enable_x64 is None:  # older jax: the experimental spelling
+        from jax.experimental import enable_x64
+    return enable_x64(np.dtype(dtype) == np.float64)
 
 
 # --- the 40-digit reference ------------------------------------------------------------
@@ -324,7 +327,7 @@ def versus_rows(stax, sizes, repeats, time_budget=None, f64_check_max=4096, on_r
 def _versus_row(stax, n, act, repeats, f64_check_max):
     ours, note = ours_precision_fn(DEPTH, act, SW, SB)
     peer = peer_kernel_fn(stax, DEPTH, act, SW, SB)
-    with jax.enable_x64(True):
+    with x64(np.float64):
         x64_in = jax.random.normal(jax.random.key(n), (n, D), jnp.float32).astype(jnp.float64)
         ref = jax.block_until_ready(jax.jit(ours)(x64_in, None))
         agreement = None
@@ -333,7 +336,7 @@ def _versus_row(stax, n, act, repeats, f64_check_max):
             agreement = max(float(_errors(a, b)[0]) for a, b in zip(nt64, ref))
             del nt64
     row = {"ours_precision": note, "nt64_vs_ours64": agreement}
-    with jax.enable_x64(False):
+    with x64(np.float32):
         x = jnp.asarray(x64_in, jnp.float32)  # the same points, exactly
         variants = (("ours", jax.jit(ours), None), ("nt", peer, None),
                     ("nt_highest", peer_kernel_fn(stax, DEPTH, act, SW, SB), "highest"))
@@ -343,7 +346,7 @@ def _versus_row(stax, n, act, repeats, f64_check_max):
                 got = fn(x, None)
             assert {g.dtype for g in got} == {np.dtype(np.float32)}, (name, [g.dtype for g in got])
             row[f"{name}_ms"], row[f"{name}_first_s"] = 1e3 * median, first
-            with jax.enable_x64(True):
+            with x64(np.float64):
                 for kernel, g, r in zip(("nngp", "ntk"), got, ref):
                     normalised, elementwise = (float(v) for v in _errors(g, r))
                     row[f"{name}_err_{kernel}"] = normalised

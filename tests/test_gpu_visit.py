@@ -70,3 +70,31 @@ def test_visit_scripts_parse_and_refuse_bad_limits(script):
     assert bad.returncode == 2 and "whole seconds, got 'ten'" in bad.stderr
     unknown = subprocess.run(["bash", path, "--bogus"], capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown argument --bogus" in unknown.stderr
+
+
+@pytest.fixture(scope="module")
+def peer_kernels():
+    spec = importlib.util.spec_from_file_location("peer_kernels", os.path.join(ROOT, "benchmarks", "peer_kernels.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_versus_errors_are_normalised_by_the_reference_diagonal(peer_kernels):
+    import jax.numpy as jnp
+    import numpy as np
+
+    k64 = jnp.array([[4.0, 1.0], [1.0, 1.0]])
+    k32 = (k64 + jnp.array([[0.0, 0.02], [0.0, 0.0]])).astype(jnp.float32)
+    normalised, elementwise = (float(v) for v in peer_kernels._errors(k32, k64))
+    # 0.02 / sqrt(4 * 1) and 0.02 / 1, to float32 round-off of the entries (~1e-7)
+    np.testing.assert_allclose([normalised, elementwise], [0.01, 0.02], rtol=1e-5)
+
+
+def test_versus_goal_needs_both_speed_and_accuracy_at_large_n(peer_kernels):
+    row = {"act": "relu", "n": 8192, "nt_over_ours": 2.0, "ours_err_nngp": 2e-6, "ours_err_ntk": 3e-6}
+    assert peer_kernels.versus_goal([row])[0].startswith("goal at N = 8192 (relu): met")
+    slow, loose = dict(row, nt_over_ours=1.4), dict(row, ours_err_ntk=2e-5)  # negative controls
+    assert all(": missed" in line for line in peer_kernels.versus_goal([slow, loose]))
+    small = dict(row, n=4096)  # below the goal's size: not a measurement of it
+    assert peer_kernels.versus_goal([small]) == ["goal: no row at N >= 8192 (not measured)"]
