@@ -15,12 +15,17 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(scope="module")
-def driver():
-    spec = importlib.util.spec_from_file_location("gpu_verify", os.path.join(ROOT, "benchmarks", "gpu_verify.py"))
+def _load_benchmark(name):
+    """benchmarks/NAME.py as a module (benchmarks/ is a folder of scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "benchmarks", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def driver():
+    return _load_benchmark("gpu_verify")
 
 
 def test_order_is_light_first_unmeasured_next_heavy_last(driver, monkeypatch):
@@ -74,10 +79,7 @@ def test_visit_scripts_parse_and_refuse_bad_limits(script):
 
 @pytest.fixture(scope="module")
 def peer_kernels():
-    spec = importlib.util.spec_from_file_location("peer_kernels", os.path.join(ROOT, "benchmarks", "peer_kernels.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load_benchmark("peer_kernels")
 
 
 def test_versus_errors_are_normalised_by_the_reference_diagonal(peer_kernels):
