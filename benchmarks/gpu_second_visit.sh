@@ -61,6 +61,7 @@ fi
 
 if [ ${#families[@]} -gt 0 ]; then
     budget=$(( $(gpu_left) - 40 ))
+    [ "$budget" -lt 20 ] && budget=20  # gpu_piece still caps the piece at the total
     gpu_piece verify $((budget + 25)) "$PY" benchmarks/gpu_verify.py --out "$GPU_RAW/verify" --device $device \
         --budget "$budget" $size_flag "${families[@]}"
 fi

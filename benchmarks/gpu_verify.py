@@ -112,7 +112,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()  # the budget counts from here: importing the registry is part of it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("families", nargs="*", help="families to run (default: all, lightest first)")
-    parser.add_argument("--out", required=True, help="folder for verify-FAMILY.json/.log and the summary")
+    parser.add_argument("--out", help="folder for verify-FAMILY.json/.log and the summary (required to run)")
+    parser.add_argument("--list-order", action="store_true", help="print the families in run order and exit")
     parser.add_argument("--budget", type=float, default=420.0, metavar="SECONDS",
                         help="wall-clock seconds for all families together (default 420)")
     parser.add_argument("--min-start", type=float, default=20.0, metavar="SECONDS",
@@ -125,12 +126,17 @@ def main(argv=None) -> int:
         parser.error(f"--budget must be > 0 seconds, got {args.budget}")
     if args.min_start < 0:
         parser.error(f"--min-start must be >= 0 seconds, got {args.min_start}")
-    os.makedirs(args.out, exist_ok=True)
     known = families()
     unknown = sorted(set(args.families + args.skip) - set(known))
     if unknown:
         parser.error(f"unknown families {unknown}; known: {known}")
     order = ordered([f for f in (args.families or known) if f not in args.skip])
+    if args.list_order:
+        print(" ".join(order))
+        return 0
+    if not args.out:
+        parser.error("--out DIR is required to run the families")
+    os.makedirs(args.out, exist_ok=True)
     print(f"gpu_verify: {len(order)} families, budget {args.budget:.0f} s, "
           f"{'quick' if args.quick else 'full'} size, order: {' '.join(order)}", flush=True)
     signal.signal(signal.SIGTERM, _on_sigterm)

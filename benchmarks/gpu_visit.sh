@@ -78,8 +78,12 @@ gpu_piece nqm_sweep "$nqm_limit" "$PY" benchmarks/nqm.py --sweep $nqm_size
 
 budget=$(( $(gpu_left) - 40 ))
 [ "$budget" -gt "$verify_budget" ] && budget=$verify_budget
-gpu_piece verify $((budget + 25)) "$PY" benchmarks/gpu_verify.py --out "$GPU_RAW/verify" --device $device \
-    --budget "$budget" $size_flag
+if [ "$budget" -ge 20 ]; then
+    gpu_piece verify $((budget + 25)) "$PY" benchmarks/gpu_verify.py --out "$GPU_RAW/verify" --device $device \
+        --budget "$budget" $size_flag
+else
+    echo "== verify: not run ($(gpu_left) s left of the total)"
+fi
 
 echo
 echo "== summary"
@@ -89,6 +93,8 @@ grep -h "^whole check\|^exact-moment" "$GPU_RAW/nqm_sweep.txt" 2>/dev/null
 if [ -f "$GPU_RAW/verify/verify-summary.json" ]; then
     left_out=$("$PY" -c "import json; print(' '.join(json.load(open('$GPU_RAW/verify/verify-summary.json'))['did_not_run']))")
     tail -n 30 "$GPU_RAW/verify.txt" | grep -A30 "^gpu_verify: [0-9]* s;"
-    echo "next call: bash benchmarks/gpu_second_visit.sh $([ $dry = 1 ] && echo '--dry-run ')--families ${left_out:-none}"
+else
+    left_out=$("$PY" benchmarks/gpu_verify.py --list-order 2>/dev/null)
 fi
+echo "next call: bash benchmarks/gpu_second_visit.sh $([ $dry = 1 ] && echo '--dry-run ')--families ${left_out:-none}"
 gpu_finish
