@@ -27,11 +27,19 @@ import subprocess
 import sys
 import time
 
-# family: (quick seconds on the 2-core CPU, full-size seconds on that CPU or None if never run)
-# quick: one `python -m verify --quick FAMILY` each, 2026-12-06, the machine shared (load 4-9),
-# so inflated ~1.5-3x; full: benchmarks/RESULTS.md (kernels 74/74 rows in 4064 s; the NQM
+# family: (quick seconds on the 2-core CPU, full-size seconds on that CPU or None if never timed)
+# quick: one `python -m verify --quick FAMILY` each (this driver with --quick), 2026-12-06
+# 23:29-00:16 UTC, the 2 cores shared with 8 other sessions (load average 15-22), so inflated
+# several times over and noisy; linreg and signal were cut at the driver's budget, so theirs are
+# lower bounds. full: benchmarks/RESULTS.md (kernels 74/74 rows in 4064 s; the NQM
 # steps-vs-batch sweep alone 3550 s).
-FAMILY_COST: dict[str, tuple[float, float | None]] = {}
+FAMILY_COST: dict[str, tuple[float, float | None]] = {
+    "bilevel": (68.6, None), "games": (78.2, None), "methods": (84.1, None), "eos": (92.5, None),
+    "implicit": (100.7, None), "catapult": (114.8, None), "deeplinear": (131.6, None),
+    "optimizers": (139.3, None), "scaling": (144.9, None), "momentum": (215.9, None),
+    "normalization": (217.8, None), "signal": (265.8, None), "linreg": (290.6, None),
+    "nqm": (193.4, 3550.0), "kernels": (523.4, 4064.0),
+}
 HEAVY_FULL_SECONDS = 600.0  # a family whose full size took longer than this on the CPU goes last
 
 
