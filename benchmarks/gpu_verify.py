@@ -72,7 +72,11 @@ class _Terminated(Exception):
     """SIGTERM (the shell's `timeout`): stop the running family, still write the summary."""
 
 
+_TERMINATED = []  # set by SIGTERM: an exception raised inside a gc callback is swallowed, this is not
+
+
 def _on_sigterm(signum, frame):
+    _TERMINATED.append(signum)
     raise _Terminated
 
 
@@ -117,6 +121,15 @@ def run_family(family: str, args, left: float) -> dict:
 
 
 def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except _Terminated:  # before any family started (importing the registry): say so, no traceback
+        print("gpu_verify: terminated before the first family started; none ran", flush=True)
+        return 1
+
+
+def _main(argv=None) -> int:
     start = time.perf_counter()  # the budget counts from here: importing the registry is part of it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("families", nargs="*", help="families to run (default: all, lightest first)")
@@ -147,11 +160,13 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     print(f"gpu_verify: {len(order)} families, budget {args.budget:.0f} s, "
           f"{'quick' if args.quick else 'full'} size, order: {' '.join(order)}", flush=True)
-    signal.signal(signal.SIGTERM, _on_sigterm)
     outcomes = []
     for family in order:
         left = args.budget - (time.perf_counter() - start)
-        if left < args.min_start or (outcomes and outcomes[-1]["status"] == "terminated"):
+        if _TERMINATED and not (outcomes and outcomes[-1]["status"] == "terminated"):
+            outcomes.append({"family": family, "status": "terminated", "seconds": 0.0, "json": None})
+            continue
+        if left < args.min_start or _TERMINATED:
             outcomes.append({"family": family, "status": "not run", "seconds": None})
             continue
         print(f"  {family} ... ({left:.0f} s left)", flush=True)
