@@ -25,13 +25,33 @@ directory ``--peers`` (default ``../shared/peers``, relative to the current dire
    kink at coincident points, so the central difference is the symmetric derivative with an
    O(h) error, ~1e-15); max |g - g_ref| / max |g_ref|.
 
+4. Versus (``--parts versus``; issue 35's GPU table): float32 K(X, X) at the sizes of part 1,
+   ReLU and erf in the same run: ``fc_kernels`` (its input-layer dot product pinned by
+   ``precision=jax.lax.Precision.HIGHEST`` when ``fc_kernels`` takes that argument: detected with
+   ``inspect.signature``, and the table says when it is absent), neural-tangents at its default
+   matmul precision (TF32 on an Ampere/Hopper GPU) and under
+   ``jax.default_matmul_precision("highest")``; time (median of ``--repeats`` after a warm-up;
+   compile + first call apart), the ratios NT / ours, and each float32 result's error against
+   ``fc_kernels`` in float64 on the same inputs: max |K32 - K64| / sqrt(K64_ii K64_jj) (erf
+   kernels cross zero, so an elementwise relative error is unbounded for any float32 method)
+   and, for ReLU (all entries positive), the elementwise max |K32 / K64 - 1|. Up to
+   ``--f64-check-max`` points neural-tangents in float64 is compared with ``fc_kernels`` in
+   float64 as well (the cross-check that the reference is the same kernel: they agree to
+   neural-tangents' float64 accuracy, ~1e-7 normalised for ReLU, whose arccos of a cosine
+   rounded near 1 loses digits at the diagonal, and ~1e-14 for erf). A size whose time, extrapolated as N^2 from the previous size,
+   would overrun ``--time-budget`` is skipped and listed. ``--json``/``--csv`` write the rows.
+
 Usage: python benchmarks/peer_kernels.py [--peers DIR] [--sizes 1024 2048] [--repeats 3]
+       python benchmarks/peer_kernels.py --parts versus --sizes 1024 4096 16384 --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import functools
+import inspect
+import json
 import os
 import platform
 import statistics
@@ -82,7 +102,10 @@ def ours_fn(depth, activation, sw, sb):
 def x64(dtype):
     """float64 on or off while computing in ``dtype``: with it on, neural-tangents promotes
     float32 inputs to float64 (its constants are Python floats), so its float32 would be float64."""
-    return jax.enable_x64(np.dtype(dtype) == np.float64)
+    enable_x64 = getattr(jax, "enable_x64", None)
+    if enable_x64 is None:  # older jax: the experimental spelling
+        from jax.experimental import enable_x64
+    return enable_x64(np.dtype(dtype) == np.float64)
 
 
 # --- the 40-digit reference ------------------------------------------------------------
@@ -232,22 +255,203 @@ def time_rows(stax, sizes, repeats):
                       f"{peer / ours:.2f} |", flush=True)
 
 
+# --- versus: issue 35's float32 table, ours vs neural-tangents at default and highest precision --
+def ours_precision_fn(depth, activation, sw, sb):
+    """(fn, note): ``fc_kernels`` with its input-layer dot product pinned to HIGHEST by
+    ``precision=`` when it takes that argument; otherwise as it is, and the note says so."""
+    if "precision" in inspect.signature(fc_kernels).parameters:
+        fn = lambda x1, x2: tuple(fc_kernels(x1, x2, depth, activation, sw, sb,  # noqa: E731
+                                             precision=jax.lax.Precision.HIGHEST))
+        return fn, "precision=HIGHEST"
+    return ours_fn(depth, activation, sw, sb), "no precision= argument (fc_kernels as it is)"
+
+
+@jax.jit
+def _errors(k32, k64):
+    """(max |k32 - k64| / sqrt(k64_ii k64_jj), max |k32 / k64 - 1|) in float64, on the device."""
+    k32 = k32.astype(jnp.float64)
+    scale = jnp.sqrt(jnp.abs(jnp.diag(k64)))
+    normalised = jnp.max(jnp.abs(k32 - k64) / (scale[:, None] * scale[None, :]))
+    elementwise = jnp.max(jnp.abs(k32 / k64 - 1))
+    return normalised, elementwise
+
+
+def _timed(fn, repeats):
+    """(compile + first call seconds, median seconds of ``repeats`` further calls, last result)."""
+    start = time.perf_counter()
+    out = jax.block_until_ready(fn())
+    first = time.perf_counter() - start
+    del out
+    return first, _time(fn, repeats)
+
+
+def versus_rows(stax, sizes, repeats, time_budget=None, f64_check_max=4096, on_row=None):
+    """Rows of the float32 comparison (dicts), printed as a table as they come; ``on_row(rows,
+    skipped)`` after each row (to save them: a run cut at its time limit keeps what it measured)."""
+    rows, skipped, start = [], [], time.perf_counter()
+    print(f"\n| act | N | ours ms | NT ms | NT highest ms | NT / ours | NT highest / ours | "
+          f"ours f32 err NNGP / NTK | NT f32 err NNGP / NTK | NT highest f32 err NNGP / NTK | "
+          f"NT f64 vs ours f64 |  (depth {DEPTH}, sigma_w {SW}, sigma_b {SB}, d {D}, float32, "
+          f"K(X, X), median of {repeats}; err: max |K32 - K64| / sqrt(K64_ii K64_jj) against "
+          f"fc_kernels in float64, ReLU elementwise in brackets)")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    last = None  # (n, seconds, compile seconds) of the previous size, for the extrapolation
+    for n in sizes:
+        if time_budget is not None and last is not None:
+            # compile + first calls taken as constant, the rest as N^2 (the kernels' entries)
+            projected = last[2] + (last[1] - last[2]) * (n / last[0]) ** 2
+            left = time_budget - (time.perf_counter() - start)
+            if projected > left:
+                skipped.append({"n": n, "projected_s": round(projected, 1), "left_s": round(left, 1)})
+                print(f"skipped N = {n}: about {projected:.0f} s projected (compile + N^2 from N = {last[0]}), "
+                      f"{left:.0f} s left of --time-budget {time_budget:.0f}", flush=True)
+                continue
+        size_start = time.perf_counter()
+        for act in ("relu", "erf"):
+            row = {"act": act, "n": n, "depth": DEPTH, "sigma_w": SW, "sigma_b": SB, "d": D}
+            try:
+                row.update(_versus_row(stax, n, act, repeats, f64_check_max))
+            except Exception as error:  # noqa: BLE001 -- out of memory at a large N is a result
+                row["error"] = f"{type(error).__name__}: {str(error)[:300]}"
+                print(f"| {act} | {n} | failed: {row['error']} |", flush=True)
+            else:
+                print(_versus_line(row), flush=True)
+            rows.append(row)
+            if on_row is not None:
+                on_row(rows, skipped)
+        # compilation: each variant's first call less one run; the float64 reference's compilation
+        # is counted as N^2 work, so the projection errs on the long side
+        compile_s = sum(max(0.0, r.get(f"{v}_first_s", 0.0) - r.get(f"{v}_ms", 0.0) / 1e3)
+                        for r in rows[-2:] for v in ("ours", "nt", "nt_highest"))
+        last = (n, time.perf_counter() - size_start, compile_s)
+    return rows, skipped
+
+
+def _versus_row(stax, n, act, repeats, f64_check_max):
+    ours, note = ours_precision_fn(DEPTH, act, SW, SB)
+    peer = peer_kernel_fn(stax, DEPTH, act, SW, SB)
+    with x64(np.float64):
+        x64_in = jax.random.normal(jax.random.key(n), (n, D), jnp.float32).astype(jnp.float64)
+        ref = jax.block_until_ready(jax.jit(ours)(x64_in, None))
+        agreement = None
+        if n <= f64_check_max:  # the reference and neural-tangents compute the same kernel
+            nt64 = peer(x64_in, None)
+            agreement = max(float(_errors(a, b)[0]) for a, b in zip(nt64, ref))
+            del nt64
+    row = {"ours_precision": note, "nt64_vs_ours64": agreement}
+    with x64(np.float32):
+        x = jnp.asarray(x64_in, jnp.float32)  # the same points, exactly
+        variants = (("ours", jax.jit(ours), None), ("nt", peer, None),
+                    ("nt_highest", peer_kernel_fn(stax, DEPTH, act, SW, SB), "highest"))
+        for name, fn, precision in variants:
+            with jax.default_matmul_precision(precision):  # None: the platform's default
+                first, median = _timed(functools.partial(fn, x, None), repeats)
+                got = fn(x, None)
+            assert {g.dtype for g in got} == {np.dtype(np.float32)}, (name, [g.dtype for g in got])
+            row[f"{name}_ms"], row[f"{name}_first_s"] = 1e3 * median, first
+            with x64(np.float64):
+                for kernel, g, r in zip(("nngp", "ntk"), got, ref):
+                    normalised, elementwise = (float(v) for v in _errors(g, r))
+                    row[f"{name}_err_{kernel}"] = normalised
+                    if act == "relu":
+                        row[f"{name}_relerr_{kernel}"] = elementwise
+            del got
+    row["nt_over_ours"] = row["nt_ms"] / row["ours_ms"]
+    row["nt_highest_over_ours"] = row["nt_highest_ms"] / row["ours_ms"]
+    return row
+
+
+def _versus_line(r):
+    def errs(name):
+        text = f"{r[name + '_err_nngp']:.1e} / {r[name + '_err_ntk']:.1e}"
+        if r["act"] == "relu":
+            text += f" ({r[name + '_relerr_nngp']:.1e} / {r[name + '_relerr_ntk']:.1e})"
+        return text
+    agreement = "-" if r["nt64_vs_ours64"] is None else f"{r['nt64_vs_ours64']:.1e}"
+    return (f"| {r['act']} | {r['n']} | {r['ours_ms']:.1f} | {r['nt_ms']:.1f} | {r['nt_highest_ms']:.1f} | "
+            f"{r['nt_over_ours']:.2f} | {r['nt_highest_over_ours']:.2f} | {errs('ours')} | {errs('nt')} | "
+            f"{errs('nt_highest')} | {agreement} |")
+
+
+def versus_goal(rows, min_n=8192, speedup=1.5, accuracy=1e-5):
+    """Issue 3/35's goal, row by row: at N >= min_n ours is >= speedup x faster than NT (default
+    precision) and its float32 kernels are within ``accuracy`` of float64 (normalised error)."""
+    lines = []
+    for r in rows:
+        if r["n"] < min_n or "error" in r:
+            continue
+        fast = r["nt_over_ours"] >= speedup
+        accurate = max(r["ours_err_nngp"], r["ours_err_ntk"]) <= accuracy
+        lines.append(f"goal at N = {r['n']} ({r['act']}): {'met' if fast and accurate else 'missed'} "
+                     f"(NT / ours {r['nt_over_ours']:.2f}, need >= {speedup}; float32 error "
+                     f"{max(r['ours_err_nngp'], r['ours_err_ntk']):.1e}, need <= {accuracy:.0e})")
+    return lines or [f"goal: no row at N >= {min_n} (not measured)"]
+
+
+def environment(nt_version):
+    device = jax.devices()[0]
+    return {"platform": device.platform, "device_kind": getattr(device, "device_kind", ""),
+            "device_count": jax.device_count(), "cpus": os.cpu_count(), "jax": jax.__version__,
+            "neural_tangents": nt_version, "mpmath": mp.__version__, "numpy": np.__version__,
+            "python": platform.python_version(),
+            "fc_kernels_precision_argument": "precision" in inspect.signature(fc_kernels).parameters,
+            "load_average": os.getloadavg()}
+
+
+def write_rows(rows, skipped, env, json_path=None, csv_path=None):
+    if json_path:
+        with open(json_path, "w") as handle:
+            json.dump({"environment": env, "rows": rows, "skipped": skipped,
+                       "goal": versus_goal(rows)}, handle, indent=1, default=str)
+    if csv_path:
+        keys = sorted({k for r in rows for k in r})
+        with open(csv_path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--peers", default="../shared/peers",
-                        help="folder with nt_shim.py and the neural-tangents wheel (default ../shared/peers)")
+                        help="folder with nt_shim.py and the neural-tangents wheel or package (default ../shared/peers)")
     parser.add_argument("--sizes", type=int, nargs="*", default=[1024, 2048])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--parts", nargs="+", default=["accuracy", "gradients", "time"],
+                        choices=("accuracy", "gradients", "time", "versus"),
+                        help="what to run (default: accuracy gradients time; versus: issue 35's float32 table)")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="versus: skip a size whose N^2-extrapolated time would overrun this")
+    parser.add_argument("--f64-check-max", type=int, default=4096, metavar="N",
+                        help="versus: compare neural-tangents and fc_kernels in float64 up to N points")
+    parser.add_argument("--json", metavar="PATH", help="versus: write the rows, skipped sizes and goal as JSON")
+    parser.add_argument("--csv", metavar="PATH", help="versus: write the rows as CSV")
     args = parser.parse_args(argv)
+    if any(n < 1 for n in args.sizes):
+        parser.error(f"--sizes must be positive integers, got {args.sizes}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
     stax, nt_version = load_peer(args.peers)
-    device = jax.devices()[0]
-    print(f"device: {device.platform} {getattr(device, 'device_kind', '')}; cores {os.cpu_count()}; "
+    env = environment(nt_version)
+    print(f"device: {env['platform']} {env['device_kind']}; cores {env['cpus']}; "
           f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}; jax {jax.__version__}; "
           f"neural-tangents {nt_version}; mpmath {mp.__version__}; numpy {np.__version__}; "
           f"python {platform.python_version()}")
-    accuracy_rows(stax)
-    gradient_rows(stax)
-    time_rows(stax, args.sizes, args.repeats)
+    if "accuracy" in args.parts:
+        accuracy_rows(stax)
+    if "gradients" in args.parts:
+        gradient_rows(stax)
+    if "time" in args.parts:
+        time_rows(stax, args.sizes, args.repeats)
+    if "versus" in args.parts:
+        print(f"fc_kernels precision= argument: "
+              f"{'present (pinned to HIGHEST)' if env['fc_kernels_precision_argument'] else 'ABSENT (fc_kernels as it is)'}")
+        save = functools.partial(write_rows, env=env, json_path=args.json, csv_path=args.csv)
+        rows, skipped = versus_rows(stax, args.sizes, args.repeats, args.time_budget, args.f64_check_max,
+                                    on_row=save)
+        for line in versus_goal(rows):
+            print(line)
+        save(rows, skipped)
     print(f"\nload average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
