@@ -5,8 +5,9 @@ minimises, $y$ maximises, and the game's vector field is
 $F(z) = (\nabla_x f, -\nabla_y f)$. In the coordinates $(u_i^\top x, v_i^\top y)$
 every method below acts on each singular value separately, on the scalar game
 $f = \sigma x y$. For each method sympy writes the update of the state, takes its
-Jacobian in the state (the per-mode iteration matrix $M$), its characteristic
-polynomial, and the largest root modulus (the spectral radius $\rho$, the per-step
+Jacobian in the state (the per-mode iteration matrix $M$, by the linear-iteration engine
+:mod:`analytic._iteration_engine`), its characteristic polynomial, and the largest root
+modulus (the spectral radius $\rho$, the per-step
 growth of the error in the slowest mode), valid in every root regime
 (:mod:`analytic.games._roots`).
 
@@ -30,6 +31,7 @@ import functools
 
 import sympy as sp
 
+from analytic import _iteration_engine as engine
 from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.games._roots import complex_quadratic_radius, momentum_half_radius, quadratic_radius
@@ -78,15 +80,15 @@ def update(method: str, monotone: bool = False) -> tuple[tuple[sp.Expr, ...], tu
 
 @functools.cache
 def iteration_matrix(method: str, monotone: bool = False) -> sp.Matrix:
-    """Jacobian of the update in the state: the per-mode iteration matrix M."""
+    """Jacobian of the update in the state: the per-mode iteration matrix M (the engine's)."""
     new, state = update(method, monotone)
-    return sp.Matrix(new).jacobian(state)
+    return engine.iteration_matrix(new, state)
 
 
 @functools.cache
 def characteristic_polynomial(method: str, monotone: bool = False) -> sp.Expr:
-    """det(z I - M), expanded, in the complex variable ``z``."""
-    return sp.expand(iteration_matrix(method, monotone).charpoly(z).as_expr())
+    """det(z I - M), expanded, in the complex variable ``z`` (the engine's charpoly)."""
+    return engine.characteristic_polynomial(iteration_matrix(method, monotone))
 
 
 def optimistic_monotone_factor() -> tuple[sp.Expr, sp.Expr]:

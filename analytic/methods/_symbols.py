@@ -2,6 +2,6 @@
 
 import sympy as sp
 
-from analytic._linear_method import L, mu, z  # noqa: F401  (created once, with linear_method)
+from analytic._iteration_engine import L, mu, z  # noqa: F401  (created once, with the linear-iteration engine)
 
 nu = sp.Symbol("nu", nonnegative=True)  # QHM immediate discount factor, in [0, 1]

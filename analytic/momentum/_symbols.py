@@ -1,6 +1,4 @@
 """Symbols of the momentum family alone (shared ones are in ``analytic.symbols``)."""
 
-from sympy import Symbol
-
-mu = Symbol("mu", positive=True)  # smallest Hessian eigenvalue (strong convexity)
-L = Symbol("L", positive=True)  # largest Hessian eigenvalue (smoothness)
+# The interval [mu, L] of Hessian eigenvalues, created once with the linear-iteration engine.
+from analytic._iteration_engine import L, mu  # noqa: F401  (mu: strong convexity; L: smoothness)
