@@ -33,8 +33,8 @@ from sympy.utilities.lambdify import implemented_function
 from analytic.symbols import lam
 
 __all__ = ["L", "characteristic_polynomial", "crossing", "double_root_values", "iteration_matrix",
-           "mode_gradient", "monic_coefficients", "mu", "quadratic_radius", "scaled_quadratic_radius",
-           "z"]
+           "mode_gradient", "monic_coefficients", "mu", "quadratic_radius", "scaled_complex_quadratic_radius",
+           "scaled_quadratic_radius", "z"]
 
 mu = sp.Symbol("mu", positive=True)  # smallest Hessian eigenvalue of the interval [mu, L]
 L = sp.Symbol("L", positive=True)  # largest Hessian eigenvalue of the interval
@@ -97,12 +97,30 @@ def _scaled_quadratic_radius_jax(b, c):
     b_hat, c_hat = b / size, c / size / size
     d_hat = b_hat * b_hat - 4 * c_hat  # D / size^2, in [-4, 5]
     real = d_hat > 0
-    real_branch = size * (jnp.abs(b_hat) + jnp.sqrt(jnp.where(real, d_hat, 1))) / 2
+    real_branch = size * ((jnp.abs(b_hat) + jnp.sqrt(jnp.where(real, d_hat, 1))) / 2)  # halved first: no overflow below the max
     complex_branch = jnp.sqrt(jnp.where(real, 1, c))  # D <= 0: c >= b^2/4 >= 0
-    return jnp.where(real, real_branch, complex_branch)
+    # b or c already overflowed (inf; c may be 0 * inf = NaN beside an infinite b): so does the
+    # radius, which is at least max(|b|, sqrt|c|)/2
+    overflowed = jnp.isinf(b) | jnp.isinf(c)
+    return jnp.where(overflowed, jnp.inf, jnp.where(real, real_branch, complex_branch))
+
+
+def _scaled_quadratic_radius_square_jax(b, r):
+    """JAX: max |root| of z^2 - b z + r^2, never forming r^2 (it may overflow where the radius does not)."""
+    b, r = jnp.broadcast_arrays(jnp.asarray(b), jnp.asarray(r))
+    dtype = jnp.result_type(b, r, float)
+    b, r = b.astype(dtype), r.astype(dtype)
+    size = jax.lax.stop_gradient(jnp.maximum(jnp.abs(b), jnp.abs(r)))  # homogeneous in (b, r)
+    size = jnp.where(size > 0, size, 1)
+    b_hat, r_hat = b / size, r / size
+    d_hat = b_hat * b_hat - 4 * r_hat * r_hat
+    real = d_hat > 0
+    real_branch = size * ((jnp.abs(b_hat) + jnp.sqrt(jnp.where(real, d_hat, 1))) / 2)
+    return jnp.where(jnp.isinf(b) | jnp.isinf(r), jnp.inf, jnp.where(real, real_branch, jnp.abs(r)))
 
 
 _scaled_radius = implemented_function("scaled_quadratic_radius", _scaled_quadratic_radius_jax)
+_scaled_radius_square = implemented_function("scaled_quadratic_radius_square", _scaled_quadratic_radius_square_jax)
 
 
 def scaled_quadratic_radius(b: sp.Expr, c: sp.Expr) -> sp.Expr:
@@ -116,9 +134,46 @@ def scaled_quadratic_radius(b: sp.Expr, c: sp.Expr) -> sp.Expr:
     complex branch $\sqrt c$, chosen on the sign of $\hat D$ (the sign of $D$). Each step
     is a few roundings, so the relative error is a few ulps times the condition number of
     the root (unbounded only at $D = 0$). Use it as a Formula's ``evaluate_as`` beside
-    the readable :func:`quadratic_radius`.
+    the readable :func:`quadratic_radius`. Where $c = r^2$ factors as a square, $r$ is passed
+    instead (``scaled_quadratic_radius_square(b, r)``): $c$ itself may overflow where the
+    radius, of order $|r|$, does not.
     """
+    factored = sp.factor(c)
+    if factored.is_Pow and factored.exp.is_even and factored.exp.is_positive:
+        return _scaled_radius_square(b, factored.base ** (factored.exp / 2))
     return _scaled_radius(b, c)
+
+
+def _scaled_complex_quadratic_radius_jax(b_re, b_im, c_re, c_im):
+    """JAX: max |root| of z^2 - b z + c for complex b, c given by real and imaginary parts."""
+    parts = jnp.broadcast_arrays(*(jnp.asarray(v) for v in (b_re, b_im, c_re, c_im)))
+    dtype = jnp.result_type(*parts, float)
+    cdtype = jnp.result_type(dtype, jnp.complex64)
+    overflowed = jnp.isinf(parts[0]) | jnp.isinf(parts[1]) | jnp.isinf(parts[2]) | jnp.isinf(parts[3])
+    b = jax.lax.complex(parts[0].astype(dtype), parts[1].astype(dtype))  # not re + 1j * im: 1j * inf is NaN
+    c = jax.lax.complex(parts[2].astype(dtype), parts[3].astype(dtype))
+    size = jax.lax.stop_gradient(jnp.maximum(jnp.abs(b), jnp.sqrt(jnp.abs(c))))  # homogeneous: no gradient
+    size = jnp.where(size > 0, size, 1)
+    b_hat, c_hat = b / size, c / size / size
+    root = jnp.sqrt(b_hat * b_hat - 4 * c_hat)  # principal square root, |.| <= 3
+    # the larger of |b + root| and |b - root| has no cancellation (their squares sum to 2|b|^2 + 2|root|^2)
+    radius = (size * (jnp.maximum(jnp.abs(b_hat + root), jnp.abs(b_hat - root)) / 2)).astype(dtype)
+    return jnp.where(overflowed, jnp.inf, radius)  # b or c overflowed: so does the radius
+
+
+_scaled_complex_radius = implemented_function("scaled_complex_quadratic_radius",
+                                              _scaled_complex_quadratic_radius_jax)
+
+
+def scaled_complex_quadratic_radius(b: sp.Expr, c: sp.Expr) -> sp.Expr:
+    r"""max |root| of $z^2 - bz + c$ with complex $b$, $c$, as an overflow-safe evaluation form.
+
+    The same scaling as :func:`scaled_quadratic_radius` ($s = \max(|b|, \sqrt{|c|})$), in
+    complex arithmetic: $\rho = s\max(|\hat b + \sqrt{\hat D}|, |\hat b - \sqrt{\hat D}|)/2$.
+    """
+    b_re, b_im = (sp.expand(part) for part in sp.expand(b).as_real_imag())
+    c_re, c_im = (sp.expand(part) for part in sp.expand(c).as_real_imag())
+    return _scaled_complex_radius(b_re, b_im, c_re, c_im)
 
 
 def crossing(polynomial: sp.Expr, parameter: sp.Symbol, at: sp.Expr = -1, solve=sp.solve) -> sp.Expr:
