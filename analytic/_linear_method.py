@@ -30,7 +30,15 @@ and :func:`linear_method` derives, with sympy, every step recorded in the Formul
    both ends, $D(\mu) = D(L) = 0$); a candidate is kept only if a numeric minimisation
    (scipy Nelder-Mead, several starts) at three probe intervals finds nothing better.
    Otherwise the optimum is numeric (``Optimum.symbolic`` is False) and is computed
-   per interval on call.
+   per interval on call. Every sympy solve and simplification on the user's method is
+   bounded by ``time_limit`` seconds (default 60; :mod:`analytic._sympy_worker` runs it in
+   a child process that is killed at the limit): past it ``optimum`` is numeric and says so
+   in ``Optimum.how``, ``critical`` and ``regime_boundaries`` raise ``SymbolicTimeLimit``
+   (a ``TimeoutError`` naming the limit and ``time_limit=``).
+
+Steps 2-5 are the linear-iteration engine (:mod:`analytic._iteration_engine`), which the
+momentum, eos, games and optimizers families call too. The radius evaluates through an
+overflow-safe scaled form (``evaluate_as``; the readable form above is ``expr``).
 
 Sources: Jury's stability criterion (Jury 1964, "Theory and Application of the
 z-Transform Method"); the per-mode reduction and the momentum analyses this

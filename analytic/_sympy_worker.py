@@ -9,8 +9,9 @@ inside threads and notebooks) that imports sympy alone, and raises
 limit passes; the child is killed, nothing keeps running. Arguments and results travel
 pickled (sympy expressions pickle with their Symbols' assumptions).
 
-:func:`solve_within` keeps small problems in process (one unknown, polynomial of degree
-at most 2 in it: the quadratic formula, milliseconds) and sends the rest to the child.
+:func:`solve_within` keeps small problems in process (polynomial equations of total degree
+at most 2 in the unknowns and at most 200 operations: the quadratic formula, or a system with
+at most 4 solutions by Bezout, solved in about a second) and sends the rest to the child.
 
 This module imports nothing from ``analytic`` so that the child can run it as a script.
 """
@@ -27,7 +28,10 @@ import sympy as sp
 __all__ = ["DEFAULT_TIME_LIMIT", "SymbolicTimeLimit", "call_within", "kappa_form", "solve_within",
            "tidy_mu_L"]
 
-DEFAULT_TIME_LIMIT = 15.0  # seconds for one bounded sympy call (a legitimate solve here takes < 2 s)
+# Seconds for one bounded sympy call: the child's start (importing sympy's solvers) takes 3-10 s
+# on a loaded 2-core machine, a legitimate solve a few more; the reported hang ran > 14 minutes.
+DEFAULT_TIME_LIMIT = 60.0
+_SMALL_OPS = 200  # the size of a quadratic system solved in process
 
 
 class SymbolicTimeLimit(TimeoutError):
@@ -97,13 +101,15 @@ def call_within(limit: float | None, what: str, name: str, *args, **kwargs):
 
 
 def _is_small(equations, unknowns) -> bool:
-    """One unknown and every equation a polynomial of degree <= 2 in it (solved in milliseconds)."""
-    if len(unknowns) != 1:
+    """Every equation a polynomial of total degree <= 2 in the unknowns, of <= 200 operations
+    (a sympy-free-of-solving test: at most 4 solutions, found at once)."""
+    if len(unknowns) > 2:
         return False
-    (u,) = unknowns
     for e in equations:
         e = sp.sympify(e)
-        if not e.is_polynomial(u) or sp.degree(e, u) > 2:
+        if not e.is_polynomial(*unknowns) or sp.count_ops(e) > _SMALL_OPS:
+            return False
+        if sp.Poly(e, *unknowns).total_degree() > 2:
             return False
     return True
 
