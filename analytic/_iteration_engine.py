@@ -144,21 +144,26 @@ def scaled_quadratic_radius(b: sp.Expr, c: sp.Expr) -> sp.Expr:
     return _scaled_radius(b, c)
 
 
-def _scaled_complex_quadratic_radius_jax(b_re, b_im, d_re, d_im):
-    """JAX: max |b +- sqrt(D)| / 2 for complex b and D = b^2 - 4c given by real and imaginary parts."""
-    parts = jnp.broadcast_arrays(*(jnp.asarray(v) for v in (b_re, b_im, d_re, d_im)))
+def _scaled_complex_quadratic_radius_jax(b_re, b_im, c_re, c_im, d_re, d_im):
+    """JAX: max |b +- sqrt(D)| / 2 for complex b, c and D = b^2 - 4c (real and imaginary parts)."""
+    parts = jnp.broadcast_arrays(*(jnp.asarray(v) for v in (b_re, b_im, c_re, c_im, d_re, d_im)))
     dtype = jnp.result_type(*parts, float)
     parts = [v.astype(dtype) for v in parts]
     overflowed = jnp.isinf(parts[0]) | jnp.isinf(parts[1]) | jnp.isinf(parts[2]) | jnp.isinf(parts[3])
     b = jax.lax.complex(parts[0], parts[1])  # not re + 1j * im: 1j * inf is NaN
-    D = jax.lax.complex(parts[2], parts[3])
-    size = jax.lax.stop_gradient(jnp.maximum(jnp.abs(b), jnp.sqrt(jnp.abs(D))))  # homogeneous: no gradient
+    c = jax.lax.complex(parts[2], parts[3])
+    D = jax.lax.complex(parts[4], parts[5])
+    size = jax.lax.stop_gradient(jnp.maximum(jnp.abs(b), jnp.sqrt(jnp.abs(c))))  # homogeneous: no gradient
     size = jnp.where(size > 0, size, 1)
-    root = jnp.sqrt(D / size / size)  # principal square root, |.| <= 1
     b_hat = b / size
+    # D / size^2 from the simplified D (exact at a double root); where D itself overflowed (it
+    # grows like b^2), from the scaled coefficients, far from any double root there
+    d_lost = jnp.isinf(parts[4]) | jnp.isinf(parts[5])
+    d_hat = jnp.where(d_lost, b_hat * b_hat - 4 * (c / size / size), D / size / size)
+    root = jnp.sqrt(d_hat)  # principal square root, |.| <= 3
     # the larger of |b + root| and |b - root| has no cancellation (their squares sum to 2|b|^2 + 2|root|^2)
     radius = (size * (jnp.maximum(jnp.abs(b_hat + root), jnp.abs(b_hat - root)) / 2)).astype(dtype)
-    return jnp.where(overflowed, jnp.inf, radius)  # b or D overflowed: so does the radius
+    return jnp.where(overflowed, jnp.inf, radius)  # b or c overflowed: so does the radius
 
 
 _scaled_complex_radius = implemented_function("scaled_complex_quadratic_radius",
@@ -171,13 +176,15 @@ def scaled_complex_quadratic_radius(b: sp.Expr, c: sp.Expr) -> sp.Expr:
     The roots are $(b \pm \sqrt D)/2$ with $D = b^2 - 4c$ simplified by sympy first (its
     real and imaginary parts factored: where $D$ is real, as for optimistic GDA, the
     imaginary part is exactly 0 and a double root stays exact, where a float $b^2 - 4c$
-    would leave a $\sqrt{\varepsilon}$ error). Scaled by $s = \max(|b|, \sqrt{|D|})$ as in
-    :func:`scaled_quadratic_radius`, in complex arithmetic:
+    would leave a $\sqrt{\varepsilon}$ error; where that $D$ overflows, $\hat b^2 - 4\hat c$).
+    Scaled by $s = \max(|b|, \sqrt{|c|})$ as in :func:`scaled_quadratic_radius`, in complex
+    arithmetic:
     $\rho = s\max(|\hat b + \sqrt{\hat D}|, |\hat b - \sqrt{\hat D}|)/2$.
     """
     b_re, b_im = (sp.factor(sp.expand(part)) for part in sp.expand(b).as_real_imag())
+    c_re, c_im = (sp.factor(sp.expand(part)) for part in sp.expand(c).as_real_imag())
     d_re, d_im = (sp.factor(sp.expand(part)) for part in sp.expand(b**2 - 4 * c).as_real_imag())
-    return _scaled_complex_radius(b_re, b_im, d_re, d_im)
+    return _scaled_complex_radius(b_re, b_im, c_re, c_im, d_re, d_im)
 
 
 def crossing(polynomial: sp.Expr, parameter: sp.Symbol, at: sp.Expr = -1, solve=sp.solve) -> sp.Expr:
