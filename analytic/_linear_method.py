@@ -30,7 +30,15 @@ and :func:`linear_method` derives, with sympy, every step recorded in the Formul
    both ends, $D(\mu) = D(L) = 0$); a candidate is kept only if a numeric minimisation
    (scipy Nelder-Mead, several starts) at three probe intervals finds nothing better.
    Otherwise the optimum is numeric (``Optimum.symbolic`` is False) and is computed
-   per interval on call.
+   per interval on call. Every sympy solve and simplification on the user's method is
+   bounded by ``time_limit`` seconds (default 60; :mod:`analytic._sympy_worker` runs it in
+   a child process that is killed at the limit): past it ``optimum`` is numeric and says so
+   in ``Optimum.how``, ``critical`` and ``regime_boundaries`` raise ``SymbolicTimeLimit``
+   (a ``TimeoutError`` naming the limit and ``time_limit=``).
+
+Steps 2-5 are the linear-iteration engine (:mod:`analytic._iteration_engine`), which the
+momentum, eos, games and optimizers families call too. The radius evaluates through an
+overflow-safe scaled form (``evaluate_as``; the readable form above is ``expr``).
 
 Sources: Jury's stability criterion (Jury 1964, "Theory and Application of the
 z-Transform Method"); the per-mode reduction and the momentum analyses this
@@ -40,13 +48,15 @@ generalises: Polyak 1964; Lessard, Recht, Packard 2016, arXiv:1408.3595v3, sec. 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sympy as sp
 
+from analytic import _iteration_engine as engine
+from analytic._linear_method_optimum import Optimum, optimise
+from analytic._sympy_worker import DEFAULT_TIME_LIMIT, solve_within
 from analytic.formula import Formula
 from analytic.symbols import L, kappa, lam, mu, z
 
@@ -63,67 +73,6 @@ def _params_in(expr, params: Sequence[sp.Symbol]) -> tuple[sp.Symbol, ...]:
     exprs = expr if isinstance(expr, tuple) else (expr,)
     free = set().union(*(sp.sympify(e).free_symbols for e in exprs))
     return tuple(p for p in params if p in free)
-
-
-def _radius_2x2(b: sp.Expr, c: sp.Expr) -> sp.Expr:
-    r"""max |root| of $z^2 - bz + c$ in every regime, with no NaN value or gradient in JAX.
-
-    JAX evaluates both branches of a Piecewise, so the argument of each square root is
-    replaced by 1 where its branch is not taken (``H = Heaviside(-D, 1)`` is 1 for
-    $D \le 0$: a double root takes the complex branch, where $\sqrt c = |b|/2$ too).
-    """
-    D = b**2 - 4 * c
-    H = sp.Heaviside(-D, 1)
-    return sp.Piecewise(((sp.Abs(b) + sp.sqrt(D * (1 - H) + H)) / 2, D > 0),
-                        (sp.sqrt(c * H + (1 - H)), True))
-
-
-@dataclasses.dataclass(frozen=True)
-class Optimum:
-    """Parameters minimising the worst-case rate over ``[mu, L]``, and that rate.
-
-    ``symbolic``: ``parameters`` and ``rate`` are Formulas of ``(mu, L)`` (``rate_kappa``
-    of ``kappa`` when the rate depends on ``L/mu`` only). Otherwise they are None and
-    calling ``optimum(mu=..., L=...)`` minimises numerically. Either way the call returns
-    ``{param name: value, ..., "rate": worst-case rate}`` as floats.
-    """
-
-    tuned: tuple[sp.Symbol, ...]
-    symbolic: bool
-    how: str
-    parameters: dict | None = None
-    rate: Formula | None = None
-    rate_kappa: Formula | None = None
-    _minimise: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
-
-    def steps(self) -> Formula:
-        r"""Iterations to relative error eps at this rate, to leading order: sympy.solve of
-        $\rho(\kappa)^n = \varepsilon$ (the prefactor of a double root is in
-        :meth:`LinearMethod.mode_error`). Needs a symbolic ``rate_kappa``."""
-        from analytic.symbols import eps
-
-        if self.rate_kappa is None:
-            raise ValueError("steps: this optimum has no closed-form rate in kappa (it is numeric "
-                             "or depends on mu and L apart)")
-        n = sp.Symbol("n", positive=True)
-        (expr,) = sp.solve(sp.Eq(n * sp.log(self.rate_kappa.expr), sp.log(eps)), n)
-        return Formula(expr=expr, params=(kappa, eps), source=self.rate_kappa.source, derived=True,
-                       derivation=f"sympy.solve of ({self.rate_kappa.expr})**n = eps for n",
-                       domains={"kappa": sp.Interval.open(1, sp.oo), "eps": sp.Interval.open(0, 1)},
-                       description="iterations to relative error eps at the tuned worst-case rate "
-                                   "(leading order)")
-
-    def __call__(self, mu: float, L: float, **fixed) -> dict[str, float]:
-        if not (np.isfinite(mu) and np.isfinite(L) and 0 < mu <= L):
-            raise ValueError(f"optimum: need 0 < mu <= L (finite), got mu = {mu}, L = {L}")
-        if self.symbolic:
-            out = {p.name: float(f(**{n: v for n, v in (("mu", mu), ("L", L), *fixed.items())
-                                      if n in f.param_names}))
-                   for p, f in zip(self.tuned, self.parameters.values())}
-            out["rate"] = float(self.rate(**{n: v for n, v in (("mu", mu), ("L", L), *fixed.items())
-                                             if n in self.rate.param_names}))
-            return out
-        return self._minimise(mu, L, **fixed)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -158,52 +107,65 @@ class LinearMethod:
     @property
     def coefficients(self) -> tuple[sp.Expr, ...]:
         """(b, c) of the monic $z^2 - bz + c$ (order 2) or (b,) of $z - b$ (order 1)."""
-        poly = sp.Poly(self.characteristic_polynomial.expr, z).all_coeffs()[1:]
-        return tuple(sp.factor((-1) ** (k + 1) * a) for k, a in enumerate(poly))
+        return engine.monic_coefficients(self.characteristic_polynomial.expr)
 
     def _formula(self, expr, what: str, derivation: str, conditions=(), constraints=(),
-                 extra=()) -> Formula:
+                 extra=(), evaluate_as=None) -> Formula:
         params = _params_in(expr, (*self.params, *extra))
         keep = {p.name for p in params}
         return Formula(name=f"{self.name}.{what}" if self.name else "", expr=expr, params=params,
                        source=self.source, derived=True, derivation=derivation,
                        conditions=tuple(conditions), constraints=tuple(constraints),
                        domains=tuple((n, d) for n, d in self.domains if n in keep),
-                       description=f"{what.replace('_', ' ')} of {self.name or 'the method'}")
+                       description=f"{what.replace('_', ' ')} of {self.name or 'the method'}",
+                       evaluate_as=evaluate_as)
 
-    def critical(self, param: sp.Symbol) -> Formula:
-        """``param`` at which a root crosses the unit circle at z = -1 (sympy.solve of p(-1) = 0)."""
+    def _solver(self, time_limit, what: str):
+        return lambda equation, unknown: solve_within(equation, unknown, time_limit, f"{self.name}.{what}")
+
+    def critical(self, param: sp.Symbol, *, time_limit: float | None = DEFAULT_TIME_LIMIT) -> Formula:
+        """``param`` at which a root crosses the unit circle at z = -1 (sympy.solve of p(-1) = 0).
+
+        The solve is bounded by ``time_limit`` seconds (``SymbolicTimeLimit``, a TimeoutError,
+        past it; None: no limit) unless it is a quadratic in ``param`` (solved at once)."""
         key = ("critical", param)
         if key not in self._cache:
-            solutions = sp.solve(self.characteristic_polynomial.expr.subs(z, -1), param)
-            if len(solutions) != 1:
-                raise ValueError(f"{self.name}: p(-1) = 0 has {len(solutions)} solutions for "
-                                 f"{param} ({solutions}); expected exactly one")
+            what = f"critical({param.name})"
+            try:
+                expr = engine.crossing(self.characteristic_polynomial.expr, param,
+                                       solve=self._solver(time_limit, what))
+            except ValueError as error:
+                raise ValueError(f"{self.name}: {error}") from None
             self._cache[key] = self._formula(
-                sp.factor(solutions[0]), f"critical_{param.name}",
+                expr, f"critical_{param.name}",
                 f"sympy.solve of charpoly(z = -1) = 0 for {param.name}: a root leaves the unit "
                 f"disc at z = -1", ("with Jury's other margins, bounds the stability region",))
         return self._cache[key]
 
-    def regime_boundaries(self, param: sp.Symbol) -> Formula:
-        """Values of ``param`` where the roots are double (sympy.solve of D = 0), as a tuple."""
+    def regime_boundaries(self, param: sp.Symbol, *,
+                          time_limit: float | None = DEFAULT_TIME_LIMIT) -> Formula:
+        """Values of ``param`` where the roots are double (sympy.solve of D = 0), as a tuple
+        (the solve bounded by ``time_limit`` seconds, as in :meth:`critical`)."""
         if self.discriminant is None:
             raise ValueError(f"{self.name}: regime boundaries need order 2, got {self.order}")
         key = ("regime", param)
         if key not in self._cache:
-            found = [sp.factor(sp.simplify(s)) for s in sp.solve(self.discriminant.expr, param)]
+            found = engine.double_root_values(self.discriminant.expr, param,
+                                              solve=self._solver(time_limit, f"regime_boundaries({param.name})"))
             self._cache[key] = self._formula(
                 tuple(found), f"{param.name}_regime_boundaries",
                 f"sympy.solve of discriminant = 0 for {param.name}", ("double roots at each value",))
         return self._cache[key]
 
-    def optimum(self, *tuned: sp.Symbol, **fixed) -> Optimum:
-        """The ``tuned`` parameters minimising ``worst_case_rate`` over ``[mu, L]``."""
-        from analytic._linear_method_optimum import optimise
+    def optimum(self, *tuned: sp.Symbol, time_limit: float | None = DEFAULT_TIME_LIMIT, **fixed) -> Optimum:
+        """The ``tuned`` parameters minimising ``worst_case_rate`` over ``[mu, L]``.
 
-        key = ("optimum", tuned, tuple(sorted(fixed.items())))
+        Each symbolic step (solving a candidate system, simplifying its solution) is bounded
+        by ``time_limit`` seconds; past it the optimum is numeric (``Optimum.symbolic`` False,
+        ``Optimum.how`` says which step ran out of time). None: no limit."""
+        key = ("optimum", tuned, tuple(sorted(fixed.items())), time_limit)
         if key not in self._cache:
-            self._cache[key] = optimise(self, tuned, fixed)
+            self._cache[key] = optimise(self, tuned, fixed, time_limit=time_limit)
         return self._cache[key]
 
     def mode_error(self, at: Mapping, initial: Mapping, steps: sp.Symbol | None = None,
@@ -395,8 +357,8 @@ def linear_method(update, state=None, params=(), *, name: str = "method", source
     domains = tuple(dict(domains or {}).items())
     source = source or _SOURCE
 
-    M = sp.Matrix([[sp.expand(sp.diff(u, a)) for a in state] for u in updates])
-    charpoly = sp.expand(M.charpoly(z).as_expr())
+    M = engine.iteration_matrix(updates, state)
+    charpoly = engine.characteristic_polynomial(M)
     n = len(state)
     partial = LinearMethod(name, state, params, updates, *([None] * 6), source=source, domains=domains)
     mk = partial._formula
@@ -416,11 +378,12 @@ def linear_method(update, state=None, params=(), *, name: str = "method", source
                        "Jury for z - b: margins (p(1), -p(-1)) = (1 - b, 1 + b), all > 0 iff |b| < 1")
     elif n == 2:
         b, c = partial.coefficients
-        radius = mk(_radius_2x2(b, c), "spectral_radius",
+        radius = mk(engine.quadratic_radius(b, c), "spectral_radius",
                     f"2x2 iteration matrix (sympy jacobian); charpoly z^2 - ({b}) z + ({c}); max |root| "
                     "split on D = b^2 - 4c: (|b| + sqrt(D))/2 for real roots, sqrt(c) (Vieta) for "
                     "complex or double roots",
-                    (regimes, "at a double root (D = 0) the error carries a t * rho^t prefactor"))
+                    (regimes, "at a double root (D = 0) the error carries a t * rho^t prefactor"),
+                    evaluate_as=engine.scaled_quadratic_radius(b, c))
         disc = mk(sp.factor(b**2 - 4 * c), "discriminant", "b^2 - 4c of the charpoly z^2 - b z + c",
                   ("> 0: two real roots; = 0: a double root; < 0: complex conjugate roots",))
         stability = mk((sp.factor(1 - c), sp.factor(1 - b + c), sp.factor(1 + b + c)), "stability",
@@ -428,25 +391,16 @@ def linear_method(update, state=None, params=(), *, name: str = "method", source
                        "lie inside the unit disc")
     if radius is not None and all(sp.degree(k, lam) <= 1 for k in partial.coefficients):
         at = [radius.expr.subs(lam, end) for end in (mu, L)]
+        stable = radius.evaluated_expr
         worst = mk(sp.Max(*at), "worst_case_rate",
                    "max over lam in [mu, L] of spectral_radius = max(rho(mu), rho(L)): the charpoly "
                    "coefficients are affine in lam (checked with sympy.degree), so {rho <= r} = "
                    "{|c| <= r^2, |b| <= r + c/r} (Schur-Cohn at z = r w) is an interval in lam "
                    "and rho is quasi-convex in lam",
-                   constraints=(sp.Ge(L, mu),), extra=(mu, L))
+                   constraints=(sp.Ge(L, mu),), extra=(mu, L),
+                   evaluate_as=sp.Max(*(stable.subs(lam, end) for end in (mu, L))))
     return dataclasses.replace(partial, spectral_radius=radius, discriminant=disc, stability=stability,
                                worst_case_rate=worst)
-
-
-@functools.cache
-def _kappa_form(expr: sp.Expr) -> sp.Expr | None:
-    """``expr(mu, L)`` written in kappa = L/mu when mu drops out, else None."""
-    v = sp.Dummy("v", positive=True)  # kappa = (1 + v)^2 > 1: sqrt(kappa) and |kappa - 1| resolve
-    m = sp.Dummy("m", positive=True)
-    out = sp.factor(sp.simplify(sp.sympify(expr).subs({L: m**2 * (1 + v) ** 2, mu: m**2})))
-    if m in out.free_symbols:
-        return None
-    return sp.factor(sp.simplify(out.subs(v, sp.sqrt(kappa) - 1)))
 
 
 def _tidy_in_kappa(expr: sp.Expr) -> sp.Expr:

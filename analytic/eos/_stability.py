@@ -8,9 +8,9 @@ $g(x) = \lambda x$. The methods (with rate $\eta$, momentum $\beta$):
 * heavy ball (Polyak 1964): $x_{t+1} = x_t - \eta g(x_t) + \beta(x_t - x_{t-1})$;
 * Nesterov: $y_t = x_t + \beta(x_t - x_{t-1})$, $x_{t+1} = y_t - \eta g(y_t)$.
 
-sympy writes each as a linear map of the state $(x_t, x_{t-1})$ (its Jacobian is the
-iteration matrix $M$), takes the characteristic polynomial $p(z) = \det(zI - M)$
-and solves $p(-1) = 0$ for $\lambda$: the root leaving the unit disc as $\lambda$
+The linear-iteration engine (``linear_method``) writes each as a linear map of the state
+$(x_t, x_{t-1})$ (its Jacobian is the iteration matrix $M$), takes the characteristic
+polynomial $p(z) = \det(zI - M)$ and solves $p(-1) = 0$ for $\lambda$: the root leaving the unit disc as $\lambda$
 grows is the real root $-1$ (the complex pair has modulus$^2$ = the constant term,
 $\beta$ or $\beta(1-\eta\lambda)$, below 1 for $0 \le \beta < 1$; $z = +1$ needs
 $\lambda = 0$). Cohen et al. 2021 (arXiv:2103.00065v3, sec. 2 and their appendix
@@ -19,8 +19,12 @@ on momentum) use these thresholds as the "edge of stability".
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
+from analytic import _iteration_engine as engine
+from analytic._linear_method import LinearMethod, linear_method
 from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.references import cite
@@ -32,43 +36,46 @@ FORMULAS = Formulas("eos")
 METHODS = ("gd", "heavy_ball", "nesterov")
 
 
-def _gradient(x: sp.Expr) -> sp.Expr:
-    point = sp.Symbol("point", real=True)
-    return sp.diff(lam * point**2 / 2, point).subs(point, x)
-
-
 def _update(method: str, now: sp.Expr, before: sp.Expr) -> sp.Expr:
+    """x_{t+1} of ``method`` along one eigen-direction (the model statement)."""
+    gradient = engine.mode_gradient
     if method == "gd":
-        return now - eta * _gradient(now)
+        return now - eta * gradient(now)
     if method == "heavy_ball":
-        return now - eta * _gradient(now) + beta * (now - before)
+        return now - eta * gradient(now) + beta * (now - before)
     if method == "nesterov":
         look_ahead = now + beta * (now - before)
-        return look_ahead - eta * _gradient(look_ahead)
+        return look_ahead - eta * gradient(look_ahead)
     raise ValueError(f"method = {method!r} is unknown; valid: {METHODS}")
+
+
+@functools.cache
+def _derived(method: str) -> LinearMethod:
+    """The engine's derivation from the update rule: state (x_t,) for GD (no memory), else (x_t, x_{t-1})."""
+    now, before = sp.symbols("x_now x_before", real=True)
+    if method == "gd":
+        return linear_method({now: _update(method, now, before)}, params=(eta, lam), name=method)
+    if method not in METHODS:
+        _update(method, now, before)  # raises the ValueError naming the valid methods
+    return linear_method({now: _update(method, now, before), before: now}, params=(eta, beta, lam),
+                         name=method)
 
 
 def iteration_matrix(method: str) -> sp.Matrix:
     """The 2x2 Jacobian of (x_t, x_{t-1}) -> (x_{t+1}, x_t) (GD: 1x1, it has no memory)."""
-    now, before = sp.symbols("x_now x_before", real=True)
-    if method == "gd":
-        return sp.Matrix([[sp.diff(_update(method, now, before), now)]])
-    state = sp.Matrix([now, before])
-    return sp.Matrix([_update(method, now, before), now]).jacobian(state)
+    derived = _derived(method)
+    return sp.Matrix(derived.order, derived.order, derived.iteration_matrix.expr)
 
 
 def characteristic_polynomial(method: str, z: sp.Symbol) -> sp.Expr:
     """det(z I - M) of the method's iteration matrix."""
-    matrix = iteration_matrix(method)
-    return sp.expand((z * sp.eye(matrix.shape[0]) - matrix).det())
+    return _derived(method).characteristic_polynomial.expr.subs(engine.z, z)
 
 
 def _threshold(method: str) -> Formula:
-    z = sp.Symbol("z")
-    (root,) = sp.solve(sp.Eq(characteristic_polynomial(method, z).subs(z, -1), 0), lam)
     momentum = method != "gd"
     return Formula(
-        expr=sp.factor(root),
+        expr=_derived(method).critical(lam).expr,
         params=(eta, beta) if momentum else (eta,),
         source=cite("cohen2021", "sec. 2 (GD) and appendix on momentum (heavy ball, Nesterov)"),
         derived=True,

@@ -5,8 +5,9 @@ minimises, $y$ maximises, and the game's vector field is
 $F(z) = (\nabla_x f, -\nabla_y f)$. In the coordinates $(u_i^\top x, v_i^\top y)$
 every method below acts on each singular value separately, on the scalar game
 $f = \sigma x y$. For each method sympy writes the update of the state, takes its
-Jacobian in the state (the per-mode iteration matrix $M$), its characteristic
-polynomial, and the largest root modulus (the spectral radius $\rho$, the per-step
+Jacobian in the state (the per-mode iteration matrix $M$, by the linear-iteration engine
+:mod:`analytic._iteration_engine`), its characteristic polynomial, and the largest root
+modulus (the spectral radius $\rho$, the per-step
 growth of the error in the slowest mode), valid in every root regime
 (:mod:`analytic.games._roots`).
 
@@ -28,8 +29,11 @@ from __future__ import annotations
 
 import functools
 
+import jax.numpy as jnp
 import sympy as sp
+from sympy.utilities.lambdify import implemented_function
 
+from analytic import _iteration_engine as engine
 from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.games._roots import complex_quadratic_radius, momentum_half_radius, quadratic_radius
@@ -78,15 +82,15 @@ def update(method: str, monotone: bool = False) -> tuple[tuple[sp.Expr, ...], tu
 
 @functools.cache
 def iteration_matrix(method: str, monotone: bool = False) -> sp.Matrix:
-    """Jacobian of the update in the state: the per-mode iteration matrix M."""
+    """Jacobian of the update in the state: the per-mode iteration matrix M (the engine's)."""
     new, state = update(method, monotone)
-    return sp.Matrix(new).jacobian(state)
+    return engine.iteration_matrix(new, state)
 
 
 @functools.cache
 def characteristic_polynomial(method: str, monotone: bool = False) -> sp.Expr:
-    """det(z I - M), expanded, in the complex variable ``z``."""
-    return sp.expand(iteration_matrix(method, monotone).charpoly(z).as_expr())
+    """det(z I - M), expanded, in the complex variable ``z`` (the engine's charpoly)."""
+    return engine.characteristic_polynomial(iteration_matrix(method, monotone))
 
 
 def optimistic_monotone_factor() -> tuple[sp.Expr, sp.Expr]:
@@ -176,6 +180,76 @@ def radius_expression(method: str, safe: bool = True, monotone: bool = False) ->
     return quadratic_radius(b, c, safe=safe)
 
 
+_hypot = implemented_function("hypot", jnp.hypot)  # sqrt(a^2 + b^2) without overflow (JAX)
+# a product kept whole (sympy expands powers of eta*sigma), real for sympy's as_real_imag
+_times = implemented_function(sp.Function("times", real=True), lambda a, b: a * b)
+
+
+def _in_products(expr: sp.Expr) -> sp.Expr:
+    """``expr`` (a polynomial in eta, sigma, mu whose terms pair every eta with a sigma or a mu)
+    written in the products eta sigma and eta mu, each evaluated once: eta^2 sigma^2 at eta = 1e-300,
+    sigma = 1e300 is 0 * inf = NaN, (eta sigma)^2 is 1."""
+    a, u = sp.Dummy("a"), sp.Dummy("u")
+    out = sp.expand(sp.sympify(expr).subs({sigma: a / eta, mu: u / eta}, simultaneous=True))
+    if eta in out.free_symbols:
+        raise ValueError(f"{expr} does not depend on eta through eta sigma and eta mu only")
+    return sp.factor(out).subs({a: _times(eta, sigma), u: _times(eta, mu)}, simultaneous=True)
+
+
+def _multiplier_along_field(method: str, monotone: bool):
+    """(Re k, Im k) with M v = k v for an eigenvector v of the field's Jacobian, or None.
+
+    For a method whose iteration matrix is a polynomial in the field's Jacobian J (simultaneous
+    GDA: I - eta J; extragradient: I - eta J + eta^2 J^2), the eigenvectors of J are those of M,
+    and the radius is the modulus |k| of the multiplier along the eigenvalue mu + i sigma.
+    """
+    new, state = update(method, monotone)
+    if len(state) != 2:
+        return None
+    field = sp.Matrix([sp.diff(game_value(_x, _y, monotone), _x), -sp.diff(game_value(_x, _y, monotone), _y)])
+    matrix = iteration_matrix(method, monotone)
+    for _, _, vectors in field.jacobian([_x, _y]).eigenvects():
+        v = vectors[0]
+        lead = 0 if v[0] != 0 else 1
+        image = matrix * v
+        k = sp.simplify(image[lead] / v[lead])
+        if all(sp.simplify(image[i] - k * v[i]) == 0 for i in range(2)):
+            return tuple(sp.expand(part) for part in sp.expand(k).as_real_imag())
+    return None
+
+
+def stable_radius(method: str, monotone: bool = False) -> sp.Expr | None:
+    r"""An overflow-safe evaluation form of ``radius_expression(method)`` (a Formula's
+    ``evaluate_as``), or None (negative momentum: already a JAX root finder).
+
+    * M a polynomial in the field's Jacobian (simultaneous GDA, extragradient): $\rho = |k|$,
+      $k$ the multiplier along an eigenvector of the Jacobian, evaluated as ``hypot(Re k, Im k)``
+      (the expanded $\sqrt{\cdot}$ overflows for $\eta\sigma > 10^{77}$ and cancels near
+      $\eta\mu = 1$); checked: $(\mathrm{Re}\,k)^2 + (\mathrm{Im}\,k)^2$ is the squared radius;
+    * alternating GDA: the engine's scaled radius of the real $z^2 - bz + c$;
+    * optimistic GDA: the engine's scaled radius of its complex quadratic factor.
+    """
+    if method == "negative_momentum":
+        return None
+    along = _multiplier_along_field(method, monotone)
+    if along is not None:
+        expr = radius_expression(method, monotone=monotone)
+        if not (expr.is_Pow and expr.exp == sp.Rational(1, 2)) or sp.expand(
+                along[0] ** 2 + along[1] ** 2 - expr.base) != 0:
+            raise ValueError(f"{method}: |k|^2 = {along} is not the squared radius {expr}**2")
+        return _hypot(*map(_in_products, along))
+    if method == "optimistic_gda":
+        b, c = optimistic_monotone_factor() if monotone else quadratic_factor(method)
+        return engine.scaled_complex_quadratic_radius(_in_products(b), _in_products(c))
+    if monotone:
+        coeffs = sp.Poly(characteristic_polynomial(method, True), z).all_coeffs()
+        return engine.scaled_quadratic_radius(_in_products(-coeffs[1]), _in_products(coeffs[2]))
+    b, c = quadratic_factor(method)
+    if sp.im(b) != 0 or sp.im(c) != 0:
+        raise ValueError(f"{method}: expected a real quadratic factor, got b = {b}, c = {c}")
+    return engine.scaled_quadratic_radius(_in_products(b), _in_products(c))
+
+
 _SOURCES = {
     "simultaneous_gda": cite("gidel2019", "sec. 3 (simultaneous updates diverge on bilinear games)"),
     "alternating_gda": cite("gidel2019", "sec. 3 (alternating updates stay bounded)"),
@@ -205,6 +279,7 @@ def _radius(method: str) -> Formula:
                      else "; largest root modulus in each discriminant regime"))
     return Formula(
         expr=expr,
+        evaluate_as=stable_radius(method),
         params=params,
         source=_SOURCES[method],
         derived=True,
@@ -231,7 +306,8 @@ _MONOTONE_CONDITIONS = {
 def _monotone_radius(method: str) -> Formula:
     params = (eta, momentum, mu, sigma) if method == "negative_momentum" else (eta, mu, sigma)
     return Formula(
-        expr=radius_expression(method, monotone=True), params=params, source=_SOURCES[method], derived=True,
+        expr=radius_expression(method, monotone=True), evaluate_as=stable_radius(method, monotone=True),
+        params=params, source=_SOURCES[method], derived=True,
         derivation="sympy: the update on mu/2 x^2 + sigma x y - mu/2 y^2, its Jacobian in the state, charpoly, "
                    "largest root modulus" + {"optimistic_gda": " (factor along an eigenvalue of the field)",
                                              "negative_momentum": " (P(w^2) = q(w) q(-w), q to a JAX root finder)"

@@ -4,12 +4,15 @@ No Formulas here: the Formula builders (``_iteration``, ``_tuning``, ``_step_cou
 call these helpers.
 
 Per eigen-direction (eigenvalue $\lambda$ of the Hessian), the update rule of heavy
-ball or Nesterov is linear in the state $(x_k, x_{k-1})$. This module forms its
-2x2 iteration matrix from the update rule (a sympy Jacobian), the characteristic
-polynomial $z^2 - b z + c$, its roots, and from them the spectral radius, the
-heavy-ball optimum, the worst case of tuned Nesterov, and exact slowest-mode errors
-(sympy ``rsolve``). The helpers are pure functions of their arguments; those that
-are cached are cached per argument, and nothing runs at import.
+ball or Nesterov is linear in the state $(x_k, x_{k-1})$. The linear-iteration engine
+(:func:`analytic.linear_method`, :mod:`analytic._iteration_engine`) derives from that
+update rule the 2x2 iteration matrix (a sympy Jacobian), the characteristic polynomial
+$z^2 - b z + c$, the spectral radius in every root regime, the discriminant, the regime
+boundaries and the stability edge. What is specific to momentum is here: the update
+rules, the roots and Vieta's check, the heavy-ball optimum, the worst case of tuned
+Nesterov, and exact slowest-mode errors (sympy ``rsolve``). The helpers are pure
+functions of their arguments; those that are cached are cached per argument, and
+nothing runs at import.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import functools
 
 import sympy as sp
 
+from analytic import _iteration_engine as engine
+from analytic._linear_method import LinearMethod, linear_method
 from analytic.momentum._symbols import L, mu
 from analytic.symbols import alpha, beta, kappa, lam
 
-Z = sp.Symbol("z")  # root variable of the characteristic polynomial
+Z = engine.z  # root variable of the characteristic polynomial
 
 
 def tidy(expr: sp.Expr, *positive: sp.Symbol) -> sp.Expr:
@@ -36,10 +41,7 @@ def tidy(expr: sp.Expr, *positive: sp.Symbol) -> sp.Expr:
     return out.subs({r: sp.sqrt(s) for s, r in reps.items()})
 
 
-def _gradient(point: sp.Expr) -> sp.Expr:
-    """d/dx of the one-mode loss lam x^2 / 2, evaluated at ``point``."""
-    x = sp.Dummy("x", real=True)
-    return sp.diff(lam * x**2 / 2, x).subs(x, point)
+_gradient = engine.mode_gradient  # d/dx of the one-mode loss lam x^2 / 2 at a point
 
 
 def update(method: str, x_now: sp.Expr, x_before: sp.Expr) -> sp.Expr:
@@ -53,16 +55,22 @@ def update(method: str, x_now: sp.Expr, x_before: sp.Expr) -> sp.Expr:
 
 
 @functools.cache
+def derived(method: str) -> LinearMethod:
+    """What the linear-iteration engine derives from ``method``'s update rule on the state
+    $(x_k, x_{k-1})$ (``linear_method``: iteration matrix, charpoly, radius, discriminant, ...)."""
+    x_now, x_before = sp.symbols("x_k x_km1", real=True)
+    return linear_method({x_now: update(method, x_now, x_before), x_before: x_now},
+                         params=(alpha, beta, lam), name=method)
+
+
 def iteration_matrix(method: str) -> sp.Matrix:
     r"""$M$ with $(x_{k+1}, x_k)^\top = M (x_k, x_{k-1})^\top$ (sympy Jacobian of the update)."""
-    x_now, x_before = sp.symbols("x_k x_km1", real=True)
-    return sp.Matrix([update(method, x_now, x_before), x_now]).jacobian([x_now, x_before])
+    return sp.Matrix(2, 2, derived(method).iteration_matrix.expr)
 
 
-@functools.cache
 def characteristic_polynomial(method: str) -> sp.Expr:
     """det(z I - M) as a polynomial in the Symbol ``Z`` (sympy charpoly)."""
-    return iteration_matrix(method).charpoly(Z).as_expr()
+    return derived(method).characteristic_polynomial.expr
 
 
 @functools.cache
@@ -77,33 +85,14 @@ def roots(method: str) -> tuple[sp.Expr, sp.Expr]:
 @functools.cache
 def coefficients(method: str) -> tuple[sp.Expr, sp.Expr]:
     """(b, c) of the monic z^2 - b z + c, checked against the roots (Vieta)."""
-    lead, minus_b, c = sp.Poly(characteristic_polynomial(method), Z).all_coeffs()
-    if lead != 1:
-        raise AssertionError(f"{method}: characteristic polynomial is not monic")
-    b, c = sp.factor(-minus_b), sp.factor(c)
+    b, c = derived(method).coefficients
     r1, r2 = roots(method)
     if sp.simplify(r1 + r2 - b) != 0 or sp.simplify(r1 * r2 - c) != 0:
         raise AssertionError(f"{method}: roots do not satisfy Vieta's relations")
     return b, c
 
 
-def spectral_radius(b: sp.Expr, c: sp.Expr) -> sp.Expr:
-    r"""max |z| over the roots of $z^2 - b z + c$, in a form safe for JAX.
-
-    Real roots ($D = b^2 - 4c > 0$): $(b \pm \sqrt D)/2$; the larger modulus is
-    $(|b| + \sqrt D)/2$. Complex or double roots ($D \le 0$): conjugates with
-    $|z|^2 = z\bar z = c$ (Vieta). JAX evaluates both branches of a Piecewise (and
-    sympy folds a square root of a Piecewise into its branches), so each square
-    root's argument is blended with 1 by a Heaviside step where its branch is not
-    taken: no NaN value or gradient leaks from the unused branch (the
-    double-``where`` idiom). ``Heaviside(-D, 1)`` is 1 for $D \le 0$, so a double
-    root takes the complex branch exactly.
-    """
-    D = b**2 - 4 * c
-    complex_side = sp.Heaviside(-D, 1)
-    real_d = D * (1 - complex_side) + complex_side
-    complex_c = c * complex_side + (1 - complex_side)
-    return sp.Piecewise(((sp.Abs(b) + sp.sqrt(real_d)) / 2, D > 0), (sp.sqrt(complex_c), True))
+spectral_radius = engine.quadratic_radius  # max |z| over the roots of z^2 - b z + c, safe for JAX
 
 
 @functools.cache

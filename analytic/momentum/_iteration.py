@@ -1,9 +1,11 @@
 r"""One eigen-mode under heavy ball or Nesterov: spectral radius, regimes, stability edge.
 
 Model statement: along an eigenvector of $H$ with eigenvalue $\lambda$ the update
-rule is linear in $(x_k, x_{k-1})$; ``_characteristic`` forms its 2x2 iteration
-matrix and characteristic polynomial $z^2 - bz + c$. The Formulas here are read off
-that polynomial, one per method (registered in one call each), and
+rule is linear in $(x_k, x_{k-1})$; the linear-iteration engine (``linear_method``,
+called by ``_characteristic.derived``) forms its 2x2 iteration matrix, characteristic
+polynomial $z^2 - bz + c$, radius, discriminant, regime boundaries and stability edge.
+The Formulas here are those derivations with momentum's sources and conditions, one per
+method (registered in one call each), and
 :func:`spectral_radius`, :func:`is_stable`, :func:`regime` dispatch on the method.
 """
 
@@ -34,8 +36,10 @@ def _source(method: str) -> str:
 @FORMULAS.register_variants("{method}_spectral_radius", method=MOMENTUM_METHODS)
 def _spectral_radius(method: str) -> Formula:
     b, c = characteristic.coefficients(method)
+    radius = characteristic.derived(method).spectral_radius
     return Formula(
-        expr=characteristic.spectral_radius(b, c),
+        expr=radius.expr,
+        evaluate_as=radius.evaluated_expr,  # overflow-safe: scaled by max(|b|, sqrt|c|)
         params=(alpha, beta, lam),
         source=_source(method),
         derived=True,
@@ -52,12 +56,15 @@ def _spectral_radius(method: str) -> Formula:
 @FORMULAS.register_variants("{method}_discriminant", method=MOMENTUM_METHODS)
 def _discriminant(method: str) -> Formula:
     polynomial = characteristic.characteristic_polynomial(method)
+    if sp.expand(characteristic.derived(method).discriminant.expr - sp.discriminant(polynomial, characteristic.Z)) != 0:
+        raise AssertionError(f"{method}: b^2 - 4c is not the discriminant of {polynomial}")
     return Formula(
-        expr=sp.factor(sp.discriminant(polynomial, characteristic.Z)),
+        expr=characteristic.derived(method).discriminant.expr,
         params=(alpha, beta, lam),
         source=_source(method),
         derived=True,
-        derivation="sympy.discriminant of the characteristic polynomial in z",
+        derivation="b^2 - 4c of the characteristic polynomial z^2 - b z + c (the discriminant in z; "
+                   f"checked against sympy.discriminant of {polynomial})",
         conditions=("> 0: two real roots; = 0: a double root; < 0: complex conjugate roots",),
         description="discriminant of the per-mode characteristic polynomial (regime indicator)",
     )
@@ -65,9 +72,8 @@ def _discriminant(method: str) -> Formula:
 
 @FORMULAS.register_variants("{method}_regime_boundaries", method=MOMENTUM_METHODS)
 def _regime_boundaries(method: str) -> Formula:
-    D = sp.discriminant(characteristic.characteristic_polynomial(method), characteristic.Z)
     probe = {beta: sp.Rational(1, 4), lam: 1}
-    low, high = sorted((sp.factor(sp.simplify(a)) for a in sp.solve(D, alpha)),
+    low, high = sorted(characteristic.derived(method).regime_boundaries(alpha).expr,
                        key=lambda a: float(a.subs(probe)))
     inside = ("heavy ball: complex roots of modulus sqrt(beta) strictly between"
               if method == "heavy_ball" else
@@ -86,13 +92,13 @@ def _regime_boundaries(method: str) -> Formula:
 
 @FORMULAS.register_variants("{method}_critical_alpha", method=MOMENTUM_METHODS)
 def _critical_alpha(method: str) -> Formula:
-    (expr,) = sp.solve(characteristic.characteristic_polynomial(method).subs(characteristic.Z, -1), alpha)
+    expr = characteristic.derived(method).critical(alpha).expr
     extra = ("heavy ball: stable iff beta < 1 and 0 < alpha < critical_alpha"
              if method == "heavy_ball" else
              "Nesterov: stable iff alpha < critical_alpha and beta (1 - alpha lam) < 1 (binds only "
              "for beta >= 1)")
     return Formula(
-        expr=sp.factor(expr),
+        expr=expr,
         params=(beta, lam),
         source=_source(method),
         derived=True,

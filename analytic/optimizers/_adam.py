@@ -9,9 +9,10 @@ $$m_{t+1} = \beta_1 m_t + (1-\beta_1)\nabla L(\theta_t),\qquad
 On a quadratic $L = \tfrac12\theta^\top H\theta$ the change of variables
 $u = P^{1/2}\theta$ makes the dynamics those of EMA heavy ball on
 $S = P^{-1/2}HP^{-1/2}$, which has the spectrum of $P^{-1}H$. Along an eigenvector of
-$S$ with eigenvalue $\lambda$ the state $(m, x)$ evolves by a 2x2 matrix whose
-characteristic polynomial sympy forms; a root crosses the unit circle at $z=-1$, which
-gives the threshold on the preconditioned sharpness.
+$S$ with eigenvalue $\lambda$ the state $(m, x)$ evolves by a 2x2 matrix; the
+linear-iteration engine (``linear_method``) derives it from the update rule, forms its
+characteristic polynomial and solves for the $\lambda$ at which a root crosses the unit
+circle at $z=-1$: the threshold on the preconditioned sharpness.
 
 Noise: with $g_t$ i.i.d. zero-mean, variance $\sigma^2$ per coordinate and
 $\beta_2\to 1$, $\sqrt{\hat v}\to\sigma$ and the update $\eta m/\sigma$ has the
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from analytic import _iteration_engine as engine
+from analytic._linear_method import linear_method
 from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.optimizers._symbols import beta1, beta2
@@ -32,31 +35,38 @@ FORMULAS = Formulas("optimizers")
 _BETA1_DOMAIN = sp.Interval.Ropen(0, 1)
 
 
+_m, _x = sp.symbols("m x", real=True)
+
+
+def _ema_momentum_update(step: sp.Expr, momentum: sp.Expr, eigenvalue: sp.Expr) -> dict:
+    """One step on the state (m, x): m' = b m + (1 - b) lam x, x' = x - step m' (the model statement)."""
+    m_next = momentum * _m + (1 - momentum) * engine.mode_gradient(_x, eigenvalue)
+    return {_m: m_next, _x: _x - step * m_next}
+
+
 def ema_momentum_iteration_matrix(step: sp.Expr, momentum: sp.Expr, eigenvalue: sp.Expr) -> sp.Matrix:
     """The matrix taking (m_t, x_t) to (m_{t+1}, x_{t+1}) on one mode of curvature ``eigenvalue``.
 
-    Read off the update rule: m' = b m + (1 - b) lam x, x' = x - step m'.
+    Read off the update rule (the engine's jacobian): m' = b m + (1 - b) lam x, x' = x - step m'.
     """
-    m, x = sp.symbols("m x", real=True)
-    m_next = momentum * m + (1 - momentum) * eigenvalue * x
-    x_next = x - step * m_next
-    return sp.Matrix([m_next, x_next]).jacobian([m, x])
+    update = _ema_momentum_update(step, momentum, eigenvalue)
+    return engine.iteration_matrix(tuple(update.values()), tuple(update))
 
 
 @FORMULAS.register("adam_sharpness_threshold")
 def _adam_sharpness_threshold() -> Formula:
-    z = sp.Symbol("z")
-    charpoly = ema_momentum_iteration_matrix(eta, beta1, lam).charpoly(z).as_expr()
+    derived = linear_method(_ema_momentum_update(eta, beta1, lam), params=(eta, beta1, lam), name="adam")
     # A real root leaves the unit disc through z = -1 (through z = +1 only at lam = 0).
-    (threshold,) = sp.solve(charpoly.subs(z, -1), lam)
+    threshold = derived.critical(lam).expr
     numerator, denominator = sp.fraction(sp.factor(threshold))  # print as (2 + 2 b)/(eta (1 - b))
     return Formula(
         expr=sp.simplify(-numerator) / sp.simplify(-denominator),
         params=(eta, beta1),
         source=cite("cohen2022", "sec. 2, eq. (1) and the threshold 38/eta at beta1 = 0.9"),
         derived=True,
-        derivation="charpoly of the 2x2 (m, x) iteration matrix of EMA momentum on one mode of "
-                   "P^-1 H, solved for lam at the root z = -1 (sympy.solve)",
+        derivation="linear_method on the EMA-momentum update of (m, x) on one mode of P^-1 H: "
+                   "2x2 iteration matrix (sympy jacobian), charpoly, solved for lam at the root z = -1 "
+                   "(sympy.solve)",
         conditions=("frozen preconditioner P; the iteration is stable iff lam_max(P^-1 H) is below "
                     "this threshold (for 0 <= beta1 < 1)",),
         domains={"beta1": _BETA1_DOMAIN},
