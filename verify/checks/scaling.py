@@ -9,7 +9,7 @@ from analytic.scaling import BESIROGLU_2024, CHINCHILLA_FITS, HOFFMANN_2022, HOF
 from analytic.scaling import KAPLAN_2020
 from analytic.scaling import fit as fit_law
 from numeric import scaling as sim
-from verify.core import Context, check, compare, inform, symbolic_only
+from verify.core import Context, check, compare, not_reproduced, symbolic_only
 
 symbolic_only({
     "scaling.kaplan_loss": "Kaplan et al.'s eq. (1.5) as stated; scaling.kaplan_vs_chinchilla checks the "
@@ -107,15 +107,14 @@ def kaplan_vs_chinchilla(ctx: Context, kaplan, a):
     derived = float(kaplan.jax(k.alpha_N, k.alpha_D))
     yield compare("Kaplan eq. (1.5) on C = 6 N D: a", derived, _slope(budgets, found.N), 1e-6,
                   "slope of brute-force argmins, each resolved to ~1e-6 in log N", relative=False)
-    yield inform("Kaplan headline N ~ C^0.73 (sec. 6) vs eq. (1.5) on C = 6 N D",
-                 k.headline_params_exponent, derived,
-                 "different assumptions: 0.73 comes from L(N, S_min) with training at the critical "
-                 "batch size and stopped early; eq. (1.5) at a fixed token budget gives the derived value")
+    yield not_reproduced("Kaplan headline N ~ C^0.73 (sec. 6) vs eq. (1.5) on C = 6 N D",
+                         k.headline_params_exponent, derived, 0.005,
+                         "0.73 comes from L(N, S_min) with training at the critical batch size and "
+                         "stopped early; eq. (1.5) at a fixed token budget gives the derived value",
+                         category="round-off", what="units of the claim's last quoted digit (0.005)")
     for name, law_fit in (("Hoffmann et al. 2022 (rounded)", HOFFMANN_2022),
                           ("Besiroglu et al. 2024", BESIROGLU_2024)):
         chinchilla = float(a.jax(law_fit.alpha, law_fit.beta))
-        yield inform(f"a: Kaplan eq. (1.5) vs {name}", derived, chinchilla,
-                     "both under C = 6 N D; the fitted exponents (not the method) move a")
         # The same check on the Chinchilla side: a from the Formula vs brute force.
         opt = _optimum(ctx, name, law_fit, budgets)
         yield compare(f"a: {name}", chinchilla, _slope(budgets, opt.N), 1e-6,
@@ -135,12 +134,18 @@ def rounded_constants(ctx: Context, params):
         sizes[name] = (predicted, float(found.N[0]), float(found.D[0]))
         yield compare(f"N_opt at C=5.88e23, {name} constants", predicted, float(found.N[0]),
                       _ARGMIN_TOL, _ARGMIN_REASON)
-    rounded, unrounded = sizes["rounded"], sizes["unrounded"]
-    yield inform("N_opt(rounded) / N_opt(unrounded) at C=5.88e23", 1.0, rounded[0] / unrounded[0],
-                 "Besiroglu et al.'s point: rounding alpha, beta, E shifts the compute-optimal split")
-    for name, (_, n, d) in sizes.items():
-        yield inform(f"tokens per parameter D/N, {name}", 20.0, d / n,
-                     "reference 20: Chinchilla's own 1.4T / 70B")
+    # Hoffmann et al.'s headline: about 20 tokens per parameter at Chinchilla's budget (1.4T / 70B;
+    # two quoted digits each, so 20 +- 0.05/1.4 + 0.5/70 = 4.3%). The rounded and unrounded
+    # constants of their approach 3 give far more (Besiroglu et al.'s point); their re-fit's
+    # 18.4 is checked against the brute-force argmin above, not against the rounded 20.
+    for name in ("rounded", "unrounded"):
+        _, n, d = sizes[name]
+        yield not_reproduced(f"tokens per parameter D/N at C=5.88e23, {name} constants", 20.0, d / n,
+                             20.0 * (0.05 / 1.4 + 0.5 / 70),
+                             "Hoffmann et al.'s approach-3 law, fitted with its rounded constants, puts the "
+                             "optimum elsewhere than their own 70B-on-1.4T model (Besiroglu et al. 2024, "
+                             "arXiv:2404.10102v2, sec. 3)",
+                             category="round-off", what="quoted-digit uncertainties of 1.4T/70B")
 
 
 @check("scaling.fit_recovers_law",
@@ -374,23 +379,25 @@ def fit_law_loss(result, N, D):
     return result.E + result.A / N ** result.alpha + result.B / D ** result.beta
 
 
-_TRADEOFF_BLIND = ("McCandlish et al.'s hyperbola idealises a constant gain per step; on this model the "
-                   "noise scale grows as the loss falls, so the measured product (S/S_min-1)(E/E_min-1) "
-                   "is 0.85-1.11 and E/E_min is off by up to ~14% (the inform rows): a 10% error in the "
-                   "Formula is inside that")
+# Batch sizes up to _HYPERBOLA_HOLDS are checks, from _HYPERBOLA_FAILS on claims not reproduced. Between
+# them (B = 16..64) the 48-point learning-rate grid does not resolve the product: with twice the grid
+# spacing it moves by 0.05-0.16 (as much as its distance from 1), so no verdict is given there (the
+# figure shows them).
+_HYPERBOLA_HOLDS, _HYPERBOLA_FAILS = 8, 128
 
 
 @check("scaling.batch_size_tradeoff",
        uses={"examples": "scaling.examples_for_steps", "b_noise": "scaling.noise_scale"},
-       blind={"examples": _TRADEOFF_BLIND,
-              "b_noise": "B_noise at the start is set beside B_crit from the measured S-E curve "
-                         "(an inform row): McCandlish et al. claim only B_crit ~ B_noise"},
+       blind={"b_noise": "McCandlish et al. claim only B_crit ~ B_noise (same order); on this model "
+                         "B_noise grows as the loss falls and B_crit is 4.8x the initial B_noise (a NOT "
+                         "REPRODUCED row), so a 10% slip in B_noise leaves that verdict unchanged"},
        no_formula="steps and examples to a target loss measured on the expected-risk recursion of the "
-                  "random-feature model with the learning rate tuned per batch size; the hyperbola "
-                  "(S/S_min - 1)(E/E_min - 1) = 1 is an idealisation reported row by row",
+                  "random-feature model with the learning rate tuned per batch size",
        cites="McCandlish, Kaplan, Amodei et al. 2018, arXiv:1812.06162v1, sec. 2.2-2.3", smoke=True)
 def batch_size_tradeoff(ctx: Context, examples, b_noise):
-    """Steps S and examples E = B S to a target loss across batch sizes vs the S-E hyperbola."""
+    """Steps S and examples E = B S to a target loss across batch sizes vs the S-E hyperbola
+    (S/S_min - 1)(E/E_min - 1) = 1: it holds at small batches (checks) and fails by 4-14% at large
+    ones, where the noise scale has grown as the loss fell (claims not reproduced)."""
     width, dim = (16, 512) if ctx.smoke else (32, 1024)
     model = sim.random_feature_models(ctx.key("scaling.batch_size_tradeoff"), (width,), dim, _DECAY,
                                       _TARGET_DECAY, seeds=1)
@@ -402,20 +409,54 @@ def batch_size_tradeoff(ctx: Context, examples, b_noise):
     steps = 400 if ctx.smoke else 1000 if ctx.quick else 4000
     curve = sim.expected_sgd_risk(model, lrs[None, :, None, None], steps, batch=batches[:, None, None, None])
     target = floor + 0.1 * start  # 90% of the learnable signal
-    needed = sim.steps_to_target(np.asarray(curve.risk)[..., 0, 0], target).min(axis=1)  # best lr per batch
-    s_min = needed[-1]  # gradient descent on the population risk (B = oo)
-    e_min = needed[0] - s_min  # E(1) = E_min + S_min on the hyperbola: E = E_min + B S_min
-    steps_ratio, examples_ratio = needed[1:-1] / s_min, batches[1:-1] * needed[1:-1] / e_min
-    for b, s, e in zip(batches[1:-1], steps_ratio, examples_ratio):
-        yield inform(f"E/E_min at B={int(b)} (S/S_min = {s:.3f}); (S/S_min-1)(E/E_min-1) = {(s - 1) * (e - 1):.3f}",
-                     float(examples.jax(s)), e,
-                     "S_min from B = oo, E_min = E(1) - S_min; learning rate tuned per batch on a "
-                     f"{lrs.size}-point grid; target loss: 90% of the learnable signal gone")
+    risk = np.asarray(curve.risk)[..., 0, 0]
+
+    def ratios(grid):  # S/S_min and E/E_min with the learning rate tuned over lrs[grid]
+        needed = sim.steps_to_target(risk[..., grid], target).min(axis=1)  # best lr per batch
+        s_min = needed[-1]  # gradient descent on the population risk (B = oo)
+        e_min = needed[0] - s_min  # E(1) = E_min + S_min on the hyperbola: E = E_min + B S_min
+        return needed[1:-1] / s_min, batches[1:-1] * needed[1:-1] / e_min, s_min, e_min
+
+    steps_ratio, examples_ratio, s_min, e_min = ratios(slice(None))
+    coarse_s, coarse_e, coarse_s_min, coarse_e_min = ratios(slice(None, None, 2))
+    def product(s, e):  # measured and predicted (S/S_min - 1)(E/E_min - 1)
+        return (s - 1) * (e - 1), (s - 1) * (np.asarray(examples.jax(s)) - 1)
+
+    measured, predicted = product(steps_ratio, examples_ratio)
+    coarse_measured, coarse_predicted = product(coarse_s, coarse_e)
+    deviation = measured / predicted - 1
+    # Compared as the product (S/S_min - 1)(E/E_min - 1) against the Formula's (s - 1)(examples(s) - 1)
+    # (1 on the hyperbola): E/E_min as a function of S/S_min is ill-conditioned near S = S_min.
+    # Discretisation: the learning rate is tuned on a grid; the same product with every other grid
+    # point (twice the spacing) bounds the fine grid's error (a minimum over a grid converges at
+    # least linearly in the spacing); the fractional step of the crossing is log-interpolated.
+    grid_error = np.abs(deviation - (coarse_measured / coarse_predicted - 1)) + 1e-12
+    why = (f"S_min from B = oo, E_min = E(1) - S_min; learning rate tuned per batch on a {lrs.size}-point "
+           "grid; target loss: 90% of the learnable signal gone. "
+           "Discretisation of the learning-rate grid: the same quantity with twice the grid spacing "
+           "differs by the tolerance")
+    for b, s, e, p, m, g in zip(batches[1:-1], steps_ratio, examples_ratio, predicted, measured, grid_error):
+        label = f"(S/S_min-1)(E/E_min-1) at B={int(b)} (S/S_min = {s:.3f}, E/E_min = {e:.3f})"
+        if b <= _HYPERBOLA_HOLDS:
+            yield compare(label, p, m, 2 * g, why + " (2x: Richardson-style margin)",
+                          category="discretisation")
+        elif b >= _HYPERBOLA_FAILS:
+            yield not_reproduced(label, p, m, g * abs(p),
+                                 "the hyperbola assumes a constant noise scale B_noise over training "
+                                 "(McCandlish et al. sec. 2.2); on this model it grows as the loss falls, "
+                                 "so large batches need fewer examples than predicted. " + why,
+                                 category="discretisation", what="grid-discretisation errors")
     signal = np.asarray(model.signal)[0, 0]
     grad_curvature = float(signal @ kappa**3)  # E[G^T H G] at v = 0 (G = K (v - v*), H = K)
     noise_curvature = grad_curvature + (start + floor) * float(kappa @ kappa)  # E tr(H Sigma), Gaussian z
-    yield inform("B_noise at the start vs B_crit = E_min / S_min", float(b_noise.jax(grad_curvature, noise_curvature)),
-                 e_min / s_min, "McCandlish et al.: B_crit ~ B_noise; here B_noise grows as the loss falls")
+    crit, coarse_crit = e_min / s_min, coarse_e_min / coarse_s_min
+    yield not_reproduced("B_noise at the start vs B_crit = E_min / S_min",
+                         float(b_noise.jax(grad_curvature, noise_curvature)), crit,
+                         abs(crit - coarse_crit) + 1e-12 * crit,
+                         "McCandlish et al. sec. 2.3: B_crit ~ B_noise; here B_noise grows as the loss "
+                         "falls, so the critical batch of the whole run is several times the initial "
+                         "noise scale (discretisation: B_crit with twice the learning-rate grid spacing)",
+                         category="discretisation", what="grid-discretisation errors")
     dense = np.geomspace(1.01, 30, 60)
     x = np.concatenate([dense, steps_ratio])
     order = np.argsort(x, kind="stable")
