@@ -62,10 +62,11 @@ _CATEGORY_WORDS = {
     "finite-size": ("finite-width", "finite width", "finite-size", "finite size", "1/sqrt",
                     "o(1/", "1/width", "1/n)", "finite horizon", "finite-d", "truncat",
                     "finite-t", "finite t", "large-width", "leading order", "finite time",
-                    "horizon"),
+                    "horizon", "fitted log-slope", "window"),
     "discretisation": ("richardson", "step size", "discretis", "grid", "central difference",
                        "o(lr", "lr^2", "euler", "quadrature", "resolution", "bisection", "interpolat",
-                       "records every", "o(eta", "two step sizes", "bracket"),
+                       "records every", "o(eta", "two step sizes", "bracket", "rk4", "o(dt", "integer step",
+                       "crossing-time", "step count"),
     "round-off": ("round-off", "roundoff", "float64", "float32", "machine epsilon", "exact identity",
                   "ulp"),
 }

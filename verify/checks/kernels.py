@@ -325,8 +325,9 @@ def variance_map(ctx: Context, relu_fixed_point, erf_variance_map, relu_chi1, er
         yield compare(f"{activation} sigma_w={sigma_w} sigma_b={sigma_b} q^{depth} vs q*", q_star, q_last,
                       4 * math.sqrt(2 / (nets * width)) + 0.01,
                       f"mean of width squared Gaussians: relative std sqrt(2/width) per net, {nets} nets, "
-                      "4 sigma; + 0.01 for the remaining approach to q* (geometric, rate < 0.9)")
+                      "4 sigma; + 0.01 for the remaining approach to q* (geometric, rate < 0.9)",
+                      category="statistical+finite-size")
         yield compare(f"{activation} chi_1 at q*", chi, gain, 4 * math.sqrt(6 / (nets * width * depth / 2)) + 0.01,
                       f"mean over width units, {nets} nets and depth/2 layers of sigma_w^2 phi'(h)^2 (Wv)^2, "
                       "relative variance per unit <= 5 (Gaussian^2 x Bernoulli), 4 sigma; + 0.01 for "
-                      "q^l not yet at q*")
+                      "q^l not yet at q*", category="statistical+finite-size")

@@ -200,7 +200,8 @@ def steps_to_eps(ctx: Context, gd_error, heavy_ball_error, nesterov_error, gd_le
                       "measured - log(eps)/log(rate) in units of log(1 + 2T)/log(1/rate) + 1: the "
                       "(1 + a t) prefactor of a double root (a <= 2) delays the count by at most that; "
                       "a count more than 1 step below log(eps)/log(rate) + log(1 + a T)/log(1/rate) (or "
-                      "the leading-order Formula + that delay) is impossible and is infinitely far",
+                      "the leading-order Formula + that delay) is impossible and is infinitely far "
+                      "(integer step count)",
                       relative=False)
         ctx.figure(f"momentum_{method}_steps", {"kappa": kappas, "predicted": predicted,
                                                 "measured": measured, "leading_order": asymptotic},
