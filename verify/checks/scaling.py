@@ -408,9 +408,6 @@ _HYPERBOLA_HOLDS, _HYPERBOLA_FAILS = 8, 128
 
 @check("scaling.batch_size_tradeoff",
        uses={"examples": "scaling.examples_for_steps", "b_noise": "scaling.noise_scale"},
-       blind={"b_noise": "McCandlish et al. claim only B_crit ~ B_noise (same order); on this model "
-                         "B_noise grows as the loss falls and B_crit is 4.8x the initial B_noise (a NOT "
-                         "REPRODUCED row), so a 10% slip in B_noise leaves that verdict unchanged"},
        no_formula="steps and examples to a target loss measured on the expected-risk recursion of the "
                   "random-feature model with the learning rate tuned per batch size",
        cites="McCandlish, Kaplan, Amodei et al. 2018, arXiv:1812.06162v1, sec. 2.2-2.3", smoke=True)
@@ -469,6 +466,19 @@ def batch_size_tradeoff(ctx: Context, examples, b_noise):
     signal = np.asarray(model.signal)[0, 0]
     grad_curvature = float(signal @ kappa**3)  # E[G^T H G] at v = 0 (G = K (v - v*), H = K)
     noise_curvature = grad_curvature + (start + floor) * float(kappa @ kappa)  # E tr(H Sigma), Gaussian z
+    # B_noise itself, measured: one step of the expected-risk recursion is exactly quadratic in the step,
+    # with curvature (G^T H G + tr(H Sigma) / B) / 2, so second differences over three steps at batch B
+    # and at B = oo give B_noise = B (D2(B) - D2(oo)) / D2(oo) (McCandlish et al. sec. 2.2, eq. 2.6).
+    probe = np.array([0.5, 1.0, 1.5])
+    one = np.asarray(sim.expected_sgd_risk(model, probe[None, :, None, None], 1,
+                                           batch=np.array([4.0, np.inf])[:, None, None, None]).risk)[1, ..., 0, 0]
+    d2 = one[:, 2] - 2 * one[:, 1] + one[:, 0]
+    eps = np.finfo(float).eps
+    yield compare("B_noise at the start: Formula vs the one-step curvature of the expected risk (B = 4, oo)",
+                  float(b_noise.jax(grad_curvature, noise_curvature)), 4 * (d2[0] - d2[1]) / d2[1],
+                  16 * eps * np.abs(one).max() * (1 / abs(d2[0] - d2[1]) + 1 / abs(d2[1])),
+                  "float64 round-off of the second differences: 4 eps of the risk each, relative to "
+                  "D2(B) - D2(oo) and D2(oo), x4", category="round-off")
     crit, coarse_crit = e_min / s_min, coarse_e_min / coarse_s_min
     yield not_reproduced("B_noise at the start vs B_crit = E_min / S_min",
                          float(b_noise.jax(grad_curvature, noise_curvature)), crit,
