@@ -120,3 +120,20 @@ def test_not_reproduced_holds_while_apart_and_fails_when_the_measurement_agrees(
     assert arrays.error == pytest.approx(2.0) and not arrays.passed  # the nearest element decides
     with pytest.raises(ValueError, match="standard_error"):
         core.not_reproduced("claim", 1.0, 2.0, 0.0, "w")
+
+
+def test_a_claim_with_a_wide_tolerance_scales_its_negative_control():
+    import jax.numpy as jnp
+
+    from verify import claims
+
+    def make(tolerance):
+        return claims.claim(f"user.wide{tolerance}", register=False, prediction=lambda a: 2.0 * a,
+                            measurement=lambda key, a: 2.1 * a, inputs={"a": jnp.array([1.0, 2.0])},
+                            tolerance=tolerance, reason="finite-size: 5% bias, by construction")
+    rows = claims.rows(make(0.2))
+    assert rows[0].passed and rows[1].passed, rows  # 10% would sit inside 20%: scaled to 1.4
+    assert rows[1].label == "negative control: prediction x 1.4 (1 + 2 x the claim's tolerance)"
+    narrow = claims.rows(make(0.06))
+    assert narrow[1].passed and "1.12" in narrow[1].label
+    assert claims.rows(make(0.01))[0].passed is False  # 5% > 1%: the claim itself fails
