@@ -137,3 +137,33 @@ def test_a_claim_with_a_wide_tolerance_scales_its_negative_control():
     narrow = claims.rows(make(0.06))
     assert narrow[1].passed and "1.12" in narrow[1].label
     assert claims.rows(make(0.01))[0].passed is False  # 5% > 1%: the claim itself fails
+
+
+# --- the independent measurements the new rows rest on ---------------------------------------
+
+def test_gaussian_pair_quadrature_against_textbook_values():
+    from numeric.gaussian_pairs import pair_expectation
+
+    rho = 0.3  # unit variances: P(u > 0, v > 0) = 1/4 + asin(rho)/(2 pi) (Sheppard 1899)
+    fine, coarse = pair_expectation("relu_derivative", 1.0, 1.0, rho, order=60)
+    assert abs(float(fine) - (0.25 + math.asin(rho) / (2 * math.pi))) < 1e-12
+    fine, _ = pair_expectation("relu", 2.0, 2.0, 2.0, order=60)  # E[relu(u)^2] = k/2
+    assert abs(float(fine) - 1.0) < 1e-12
+    fine, _ = pair_expectation("erf_derivative", 1.0, 1.0, 0.0, order=60)  # independent: (E erf')^2
+    assert abs(float(fine) - (2 / math.sqrt(math.pi) / math.sqrt(3)) ** 2) < 1e-12
+    with pytest.raises(ValueError, match="k12"):
+        pair_expectation("relu", 1.0, 1.0, 2.0)
+    with pytest.raises(ValueError, match="kind"):
+        pair_expectation("tanh", 1.0, 1.0, 0.5)
+
+
+def test_transition_trace_and_determinant_of_heavy_ball_and_nesterov():
+    from numeric.momentum import transition_trace_det
+
+    alpha, beta, lam = 0.3, 0.6, 2.0  # heavy ball: z^2 - (1 + beta - alpha lam) z + beta
+    trace, det = map(float, transition_trace_det("heavy_ball", lam, alpha, beta))
+    assert trace == pytest.approx(1 + beta - alpha * lam, abs=1e-15) and det == pytest.approx(beta, abs=1e-15)
+    trace, det = map(float, transition_trace_det("nesterov", lam, alpha, beta))
+    assert trace == pytest.approx((1 + beta) * (1 - alpha * lam)) and det == pytest.approx(beta * (1 - alpha * lam))
+    with pytest.raises(ValueError, match="method"):
+        transition_trace_det("gd", lam, alpha, beta)
