@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["METHODS", "Quadratic", "Trajectory", "quadratic_with_spectrum", "run", "sweep",
-           "seed_ensemble", "state_log_norms", "contraction_rate", "steps_to_reach"]
+           "seed_ensemble", "state_log_norms", "contraction_rate", "steps_to_reach", "transition_trace_det"]
 
 METHODS = ("gd", "heavy_ball", "nesterov")
 
@@ -92,6 +92,26 @@ def _update(method: str, hessian, alpha, beta, x, x_prev):
         y = x + beta * (x - x_prev)
         return y - alpha * (hessian @ y)
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+def transition_trace_det(method: str, lam, alpha, beta) -> tuple[jax.Array, jax.Array]:
+    """Trace and determinant of one eigenmode's 2x2 transition matrix, measured by one step.
+
+    A mode with curvature ``lam`` obeys e_{t+1} = a e_t + b e_{t-1}; one step of the method from
+    (e_t, e_{t-1}) = (1, 0) gives a and from (0, 1) gives b, so the companion matrix has trace a and
+    determinant -b (characteristic polynomial z^2 - a z - b). Arrays broadcast.
+    """
+    if method not in ("heavy_ball", "nesterov"):
+        raise ValueError(f"method must be 'heavy_ball' or 'nesterov' (two-step methods), got {method!r}")
+    lam, alpha, beta = jnp.broadcast_arrays(*(jnp.asarray(v, dtype=float) for v in (lam, alpha, beta)))
+
+    def step(l, a, b, x, x_prev):
+        return _update(method, l[None, None], a, b, x[None], x_prev[None])[0]
+
+    one_step = jnp.vectorize(step)
+    a = one_step(lam, alpha, beta, jnp.ones_like(lam), jnp.zeros_like(lam))
+    b = one_step(lam, alpha, beta, jnp.zeros_like(lam), jnp.ones_like(lam))
+    return a, -b
 
 
 def _log_abs(x):

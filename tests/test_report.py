@@ -54,7 +54,31 @@ def test_summary_counts_checks_and_informational_rows_apart():
     text = report.summary(results, 2.0)
     assert text.startswith("1 of 2 checks FAILED, 1 passed, 1 informational in 2.0 s")
     assert "a.y[3]" in text
-    assert report.summary(results[:2], 1.0) == "1 check passed, 1 informational in 1.0 s"
+    assert report.summary(results[:2], 1.0) == ("1 check passed, 1 informational in 1.0 s\n"
+                                                "rows by status: PASS 1, FAIL 0, NOT REPRODUCED 0, INFO 1")
+
+
+def _not_reproduced(check="fam.claim", claim=12.0, measured=4.0, se=0.5):
+    row = core.not_reproduced("paper's edge", claim, measured, se, "a different setting")
+    return core.Result(check, row, row.passed, 0.1)
+
+
+def test_claims_not_reproduced_have_their_status_counts_and_section():
+    results = [_result("a.x", "1", 1.0, 1.0, 0.1), _not_reproduced(), _not_reproduced(measured=11.5)]
+    assert [r.status for r in results] == ["PASS", "NOT REPRODUCED", "FAIL"]  # 1 SE: it agrees, so fails
+    assert report.counts(results) == {"passed": 1, "failed": 1, "not_reproduced": 1, "info": 0, "rows": 3}
+    text = report.summary(results, 1.0)
+    assert text.startswith("1 of 2 checks FAILED, 1 passed, 1 claim not reproduced in 1.0 s")
+    assert "rows by status: PASS 1, FAIL 1, NOT REPRODUCED 1" in text
+    section = report.not_reproduced_section(results, width=100)
+    assert section.startswith("Claims not reproduced (1):") and "16 standard errors" in section
+    assert "a different setting" in section and report.not_reproduced_section(results[:1]) == ""
+    assert "reason: claim 12" in report.format_row(results[1], width=100)  # the reason is shown
+    record = report.run_record(results, True, 1.0, checks=[])
+    assert record["rows"][1]["kind"] == "NOT REPRODUCED" and record["rows"][1]["category"] == "statistical"
+    page = html_report.render(record)
+    assert "Claims not reproduced" in page and 'class="badge NOT-REPRODUCED"' in page
+    assert "1 claims not reproduced" in page
 
 
 def test_list_shows_whole_descriptions():
@@ -90,9 +114,9 @@ def test_json_record_keeps_every_field_and_loads_back(tmp_path):
     record = _record()
     row = record["rows"][0]
     assert {"check", "label", "name", "prediction", "measurement", "error", "tolerance", "reason", "passed",
-            "status", "seconds", "cites", "informational", "description"} <= set(row)
+            "status", "seconds", "cites", "informational", "description", "category", "kind"} <= set(row)
     assert row["cites"].startswith("Lessard") and record["seed"] == 7 and record["versions"]["numpy"]
-    assert record["counts"] == {"passed": 2, "failed": 1, "info": 1, "rows": 4}
+    assert record["counts"] == {"passed": 2, "failed": 1, "not_reproduced": 0, "info": 1, "rows": 4}
     path = tmp_path / "run.json"
     path.write_text(json.dumps(record, default=str))
     loaded = report.load(path)

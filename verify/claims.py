@@ -5,7 +5,10 @@ function) and a measurement (a JAX function that trains something) into a check
 registered like the catalogue's: it runs in ``python -m verify`` (table, JSON,
 figures) and, in a notebook, :func:`rows` runs it in one call and returns the rows.
 Every claim carries its own negative control: the same measurement compared with the
-prediction scaled by 11/10 must fail (a row says whether it did). A Formula from the
+prediction scaled by 11/10 must fail (a row says whether it did). A claim whose tolerance is
+5% or more cannot tell a 10% error, so its control scales the prediction by 1 + 2 x tolerance
+instead (relative; an absolute tolerance is converted on the scale of the prediction), and the
+row's label says by how much. A Formula from the
 catalogue is declared in ``uses``, so ``tests/test_negative_controls.py`` also perturbs it.
 
 :func:`linear_method_claim` is the claim "this linear method contracts at its derived
@@ -61,11 +64,25 @@ def _evaluate(prediction, values: Mapping[str, Any]):
     return prediction(**values)
 
 
-def _negative_control(label, wrong_prediction, measurement, tolerance, relative) -> core.Row:
-    caught = not core.compare(label, wrong_prediction, measurement, tolerance, "", relative).passed
-    return core.compare_outcome("negative control: prediction x 11/10", "rejected",
+def _control_factor(prediction, tolerance, relative) -> float:
+    """11/10, or 1 + 2 x the claim's relative tolerance where that is 5% or more (a 10% slip is then
+    inside the tolerance and the control would fail for want of resolution, not of a check)."""
+    tol = np.max(np.asarray(tolerance, float))
+    if not relative:
+        scale = np.min(np.abs(np.asarray(prediction, float)))
+        tol = tol / scale if scale > 0 else np.inf
+    return _WRONG if 2 * tol <= _WRONG - 1 else float(1 + 2 * tol)
+
+
+def _negative_control(label, prediction, measurement, tolerance, relative) -> core.Row:
+    factor = _control_factor(prediction, tolerance, relative)
+    wrong_prediction = factor * np.asarray(prediction, float)
+    caught = bool(np.isfinite(factor)) and \
+        not core.compare(label, wrong_prediction, measurement, tolerance, "", relative).passed
+    what = "11/10" if factor == _WRONG else f"{factor:.3g} (1 + 2 x the claim's tolerance)"
+    return core.compare_outcome(f"negative control: prediction x {what}", "rejected",
                                 "rejected" if caught else "accepted",
-                                "the measurement must tell a 10% error in the prediction")
+                                f"the measurement must tell a {factor - 1:.0%} error in the prediction")
 
 
 def _make(name: str, uses: dict, run: Callable, cites: str, description: str,
@@ -108,7 +125,7 @@ def claim(name: str, *, prediction, measurement: Callable, inputs, tolerance, re
         p = np.asarray(_evaluate(predict, values), float)
         m = np.asarray(measurement(ctx.key(name), **values), float)
         yield core.compare(name, p, m, tolerance, reason, relative)
-        yield _negative_control(name, _WRONG * p, m, tolerance, relative)
+        yield _negative_control(name, p, m, tolerance, relative)
 
     return _make(name, uses, run, cites or (getattr(prediction, "source", "") or ""),
                  description or f"user claim {name}", register)
@@ -164,7 +181,7 @@ def linear_method_claim(name: str, *, radius: Formula, step: Callable, parameter
         yield core.compare_outcome(f"diverges iff radius > 1 ({int(clear.sum())} runs)", "0 mismatches",
                                    f"{mismatches} mismatches", "categorical; runs within 2% of radius 1 "
                                    "left out (sign of growth ambiguous over the window)")
-        yield _negative_control("radius", _WRONG * predicted, measured, tolerance, relative=False)
+        yield _negative_control("radius", predicted, measured, tolerance, relative=False)
         ctx.figure(name.replace(".", "_") + "_rates", {"predicted": predicted, "measured": measured},
                    x="predicted", ys=("measured",), title=f"{name}: measured rate vs derived radius")
 

@@ -33,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "(with --report, --figures: render them from it)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print the reason for the tolerance under every row (default: under "
-                             "failed and informational rows only)")
+                             "FAIL and NOT REPRODUCED rows only)")
     parser.add_argument("--list", action="store_true", help="list the checks and the Formulas each compares, and exit (with -v: their citations too, which derives every Formula: slower)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of every check's PRNG keys")
     parser.add_argument("--time-limit", type=float, default=1800.0, metavar="SECONDS",
@@ -112,6 +112,9 @@ def main(argv=None) -> int:
                 print(report.format_row(result, verbose=args.verbose), flush=True)
             figure_checks += [chk.name] * (len(ctx.figures) - len(figure_checks))
     seconds = time.perf_counter() - start
+    section = report.not_reproduced_section(results)
+    if section:
+        print(section)
     print(report.summary(results, seconds))
     if args.json or args.report:
         record = report.run_record(
@@ -168,6 +171,9 @@ def _from_json(args) -> int:
     print(report.header(verbose=args.verbose))
     for row in record["rows"]:
         print(report.format_row(row, verbose=args.verbose))
+    section = report.not_reproduced_section(record["rows"])
+    if section:
+        print(section)
     print(report.summary(record["rows"], float(record.get("seconds", 0.0))))
     args.json = None  # the record is already a file
     _write_outputs(args, record, [figures.from_record(f) for f in record["figures"]])

@@ -43,14 +43,66 @@ import numpy as np
 
 __all__ = [
     "Row", "Result", "Check", "Context", "Figure", "check", "compare", "compare_outcome", "inform",
-    "registry", "select", "run", "SIZES", "CheckTimeout",
+    "not_reproduced", "tolerance_category", "registry", "select", "run", "SIZES", "STATUSES",
+    "CATEGORIES", "NOT_REPRODUCED", "CheckTimeout",
 ]
 
 SIZES = ("smoke", "quick", "full")
 
+NOT_REPRODUCED = "NOT REPRODUCED"
+STATUSES = ("PASS", "FAIL", NOT_REPRODUCED)  # (and "INFO" for rows made by the deprecated inform())
+
+# Where a tolerance comes from. A row's category is given (``category=``) or read from the words of
+# its reason; several join with "+" ("statistical+finite-size"). "exact" is a categorical row's
+# (an outcome equal or not: no tolerance at all).
+CATEGORIES = ("statistical", "finite-size", "discretisation", "round-off", "exact")
+_CATEGORY_WORDS = {
+    "statistical": ("standard error", "monte carlo", "bootstrap", "jackknife", " se ", " se)", "(se",
+                    " sem", "seeds", "chains", "sampling", "binomial", "statistical", "fluctuat",
+                    "noise"),
+    "finite-size": ("finite-width", "finite width", "finite-size", "finite size", "1/sqrt",
+                    "o(1/", "1/width", "1/n)", "finite horizon", "finite-d", "truncat",
+                    "finite-t", "finite t", "large-width", "leading order", "finite time",
+                    "horizon", "fitted log-slope", "window"),
+    "discretisation": ("richardson", "step size", "discretis", "grid", "central difference",
+                       "o(lr", "lr^2", "euler", "quadrature", "resolution", "bisection", "interpolat",
+                       "records every", "o(eta", "two step sizes", "bracket", "rk4", "o(dt", "integer step",
+                       "crossing-time", "step count"),
+    "round-off": ("round-off", "roundoff", "float64", "float32", "machine epsilon", "exact identity",
+                  "ulp"),
+}
+
+
+def tolerance_category(reason: str) -> str:
+    """The categories of a tolerance read from its reason ("statistical+finite-size"), or "".
+
+    Words count, not their order: "4 standard errors" is statistical, "O(1/sqrt(width))" or
+    "finite horizon" finite-size, "Richardson" or "grid resolution" discretisation, "float64
+    round-off" round-off. A reason that names none of them gives "" (uncategorised), which
+    ``tests/test_tolerances.py`` rejects for every row of the catalogue.
+    """
+    text = " " + " ".join(str(reason).lower().split()) + " "
+    return "+".join(c for c, words in _CATEGORY_WORDS.items() if any(w in text for w in words))
+
+
+def _checked_category(category: str | None, reason: str) -> str:
+    if category is None:
+        return tolerance_category(reason)
+    parts = category.split("+")
+    if not category or any(p not in CATEGORIES for p in parts):
+        raise ValueError(f"category must be one of {CATEGORIES} (several joined by '+'), got {category!r}")
+    return category
+
 
 class Row(NamedTuple):
-    """One comparison of a prediction with a measurement."""
+    """One comparison of a prediction with a measurement.
+
+    ``kind`` is "check" (passes when ``error <= tolerance``) or ``NOT_REPRODUCED`` (a paper's
+    claim this setting contradicts: ``prediction`` is the claim, ``error`` the distance in
+    standard errors, and the row holds while ``error >= tolerance``; it fails once the
+    measurement comes to agree with the claim). ``category`` says where the tolerance comes
+    from (:data:`CATEGORIES`).
+    """
 
     label: str
     prediction: float | str
@@ -58,25 +110,35 @@ class Row(NamedTuple):
     error: float
     tolerance: float
     reason: str
+    category: str = ""
+    kind: str = "check"
 
     @property
     def informational(self) -> bool:
-        return self.tolerance == math.inf
+        return self.tolerance == math.inf and self.kind == "check"
+
+    @property
+    def not_reproduced(self) -> bool:
+        return self.kind == NOT_REPRODUCED
 
     @property
     def passed(self) -> bool:
+        if self.kind == NOT_REPRODUCED:  # holds while the measurement stays k standard errors away
+            return bool(not np.isnan(self.error) and self.error >= self.tolerance)
         return bool(np.isfinite(self.error) and self.error <= self.tolerance)
 
 
 def compare(label: str, prediction, measurement, tolerance, reason: str,
-            relative: bool = True) -> Row:
+            relative: bool = True, category: str | None = None) -> Row:
     """A numeric row: error is ``|m - p| / |p|`` (relative) or ``|m - p|``.
 
     For arrays, ``tolerance`` may be a scalar or an array broadcasting with them
     (e.g. a per-time Monte Carlo error); the row reports the element with the
     largest ``error / tolerance`` and passes only if every element is within its
-    tolerance.
+    tolerance. ``category`` (see :data:`CATEGORIES`) defaults to the one the reason
+    names (:func:`tolerance_category`).
     """
+    category = _checked_category(category, reason)
     p = np.asarray(prediction, dtype=float)
     m = np.asarray(measurement, dtype=float)
     tol = np.asarray(tolerance, dtype=float)
@@ -88,14 +150,43 @@ def compare(label: str, prediction, measurement, tolerance, reason: str,
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(err == 0, 0.0, err / tol)  # inf where tol = 0 < err
     i = np.unravel_index(int(np.argmax(ratio)), err.shape) if err.ndim else ()
-    return Row(label, float(p[i]), float(m[i]), float(err[i]), float(tol[i]), reason)
+    return Row(label, float(p[i]), float(m[i]), float(err[i]), float(tol[i]), reason, category)
+
+
+def not_reproduced(label: str, claim, measurement, standard_error, why: str, *, k: float = 3.0,
+                   category: str = "statistical", what: str = "standard errors") -> Row:
+    """A paper's claim that this setting measurably contradicts: status NOT REPRODUCED.
+
+    ``claim``: the paper's value; ``measurement`` with its ``standard_error`` (> 0; the
+    uncertainty of the measurement or of the claim's quoted digits, whichever is larger, of
+    the given ``category``). The row's error is the distance ``|m - claim| / standard_error``
+    and it holds while that is at least ``k``: it FAILS when the measurement comes to agree
+    with the claim, so it is falsifiable too. ``why`` says why the setting differs (the
+    setting, a convention, an approximation of the paper). Arrays: the element nearest the
+    claim (in standard errors) is reported.
+    """
+    c = np.asarray(claim, dtype=float)
+    m = np.asarray(measurement, dtype=float)
+    se = np.asarray(standard_error, dtype=float)
+    c, m, se = np.broadcast_arrays(c, m, se)
+    if not np.all(se > 0):
+        raise ValueError(f"not_reproduced {label!r}: standard_error must be > 0, got {standard_error!r}")
+    distance = np.abs(m - c) / se
+    distance = np.where(np.isnan(distance), np.nan, distance)
+    i = np.unravel_index(int(np.nanargmin(distance) if np.any(~np.isnan(distance)) else 0),
+                         distance.shape) if distance.ndim else ()
+    reason = (f"claim {float(c[i]):.4g}, measured {float(m[i]):.4g} +- {float(se[i]):.2g} ({category}): "
+              f"{float(distance[i]):.3g} {what} apart (not reproduced while >= {k:g}). Why: {why}")
+    return Row(label, float(c[i]), float(m[i]), float(distance[i]), float(k), reason,
+               _checked_category(category, reason), NOT_REPRODUCED)
 
 
 def inform(label: str, reference, measurement, reason: str) -> Row:
-    """An informational row: a measured deviation reported with no claim of a bound.
+    """Deprecated: an informational row, a measured deviation with no claim of a bound.
 
-    Its tolerance is ``inf`` and the report shows it as INFO, never as PASS; it does
-    not fail the run. Use it where the honest answer is a number, not a verdict.
+    Its tolerance is ``inf`` and the report shows it as INFO; it does not fail the run.
+    The catalogue uses none (``tests/test_tolerances.py``): every row there is a check or
+    a :func:`not_reproduced` claim. Kept so that checks written outside the project still run.
     """
     ref, meas = float(reference), float(measurement)
     return Row(label, ref, meas, abs(meas - ref), math.inf, reason)
@@ -103,7 +194,7 @@ def inform(label: str, reference, measurement, reason: str) -> Row:
 
 def compare_outcome(label: str, predicted: str, measured: str, reason: str) -> Row:
     """A categorical row (e.g. "converges" vs "diverges"): error 0 if equal, else 1."""
-    return Row(label, predicted, measured, 0.0 if predicted == measured else 1.0, 0.0, reason)
+    return Row(label, predicted, measured, 0.0 if predicted == measured else 1.0, 0.0, reason, "exact")
 
 
 class Figure(NamedTuple):
@@ -431,6 +522,8 @@ class Result(NamedTuple):
     def status(self) -> str:
         if self.row.informational and self.passed:
             return "INFO"
+        if self.row.kind == NOT_REPRODUCED and self.passed:
+            return NOT_REPRODUCED
         return "PASS" if self.passed else "FAIL"
 
 

@@ -4,7 +4,7 @@ The page reads the run's JSON record (:func:`verify.report.run_record`, or a sav
 ``--json`` file via ``--from``) and needs no network to open: styles and the few lines
 of filtering script are inline, figures are embedded as SVG ``data:`` URIs and each
 figure's CSV as a download link. It shows a summary (checks passed, failed,
-informational; time, device, versions, seed), then one section per family with its
+not reproduced; time, device, versions, seed), then one section per family with its
 rows (failures first and marked; prediction, measurement, error, tolerance, reason),
 each check's citation linked to its arXiv page, and the family's figures beside the rows.
 """
@@ -55,6 +55,7 @@ tr.check .desc { color: #4b5363; }
 tr.FAIL td { background: var(--fail-bg); }
 .badge { display: inline-block; font-size: .75rem; font-weight: 700; padding: 0 .35rem; border-radius: 3px; color: #fff; }
 .badge.PASS { background: var(--pass); } .badge.FAIL { background: var(--fail); } .badge.INFO { background: var(--info); }
+.badge.NOT-REPRODUCED { background: #8a5a00; white-space: nowrap; } .notrep { border-left: 4px solid #8a5a00; padding: .2rem .8rem; margin: .6rem 0; }
 .figures { display: flex; flex-direction: column; gap: 1rem; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .4rem; break-inside: avoid; }
 figure img { width: 100%; height: auto; display: block; }
@@ -157,7 +158,7 @@ def _rows_html(rows: list[dict], checks: dict[str, dict]) -> str:
         by_check.setdefault(row["check"], []).append(row)
     order = sorted(by_check, key=lambda c: (not any(r["status"] == "FAIL" for r in by_check[c]),
                                             list(by_check).index(c)))
-    rank = {"FAIL": 0, "INFO": 1, "PASS": 2}
+    rank = {"FAIL": 0, "NOT REPRODUCED": 1, "INFO": 2, "PASS": 3}
     parts = []
     for name in order:
         group = sorted(by_check[name], key=lambda r: rank.get(r["status"], 3))
@@ -169,9 +170,10 @@ def _rows_html(rows: list[dict], checks: dict[str, dict]) -> str:
                      f'<span class="cites">{link_citations(cites)}</span></td></tr>')
         for r in group:
             status = r["status"]
+            css = status.replace(" ", "-")
             parts.append(
-                f'<tr class="row {status}" data-status="{status}">'
-                f'<td><span class="badge {status}">{status}</span></td>'
+                f'<tr class="row {css}" data-status="{status}">'
+                f'<td><span class="badge {css}">{status}</span></td>'
                 f'<td class="label">{_e(r["label"] or r["name"])}</td>'
                 f'<td class="num">{_num(r["prediction"])}</td><td class="num">{_num(r["measurement"])}</td>'
                 f'<td class="num">{_num(r["error"])}</td><td class="num">{_num(r["tolerance"])}</td>'
@@ -194,7 +196,9 @@ def render(record: dict, title: str = "verify report") -> str:
     status_class = "fail" if c["failed"] else "pass"
     headline = (f'<span class="big {status_class}">{c["passed"]} of {n_checks} checks passed</span>'
                 + (f'<span class="big fail">{c["failed"]} failed</span>' if c["failed"] else "")
-                + f'<span class="big info">{c["info"]} informational</span>')
+                + (f'<span class="big info">{c["not_reproduced"]} claims not reproduced</span>'
+                   if c.get("not_reproduced") else "")
+                + (f'<span class="big info">{c["info"]} informational</span>' if c["info"] else ""))
     device = f'{env.get("backend", "?")}: {env.get("device", "?")}'
     if record.get("num_devices", 1) not in (1, None):
         device += f' × {record["num_devices"]}'
@@ -214,6 +218,13 @@ def render(record: dict, title: str = "verify report") -> str:
         items = "".join(f'<li><a href="#check-{_e(r["check"])}">{_e(r["name"])}</a>: {_e(r["reason"])}</li>'
                         for r in failed)
         failures = f'<div class="failures"><b>Failed rows</b><ul>{items}</ul></div>'
+    contradicted = [r for r in rows if r["status"] == "NOT REPRODUCED"]
+    if contradicted:
+        items = "".join(f'<li><a href="#check-{_e(r["check"])}">{_e(r["name"])}</a>: {_e(r["reason"])}</li>'
+                        for r in contradicted)
+        failures += (f'<div class="notrep" id="not-reproduced"><b>Claims not reproduced</b> (papers\' '
+                     f'claims this setting measurably contradicts; each fails if the measurement comes '
+                     f'to agree)<ul>{items}</ul></div>')
     sections = []
     ordered = sorted(families, key=lambda f: (not any(r["status"] == "FAIL" for r in rows
                                                       if _family(r["check"]) == f), families.index(f)))
@@ -227,6 +238,7 @@ def render(record: dict, title: str = "verify report") -> str:
                  "<th>error</th><th>tolerance</th><th>reason for the tolerance</th></tr></thead>"
                  + _rows_html(fam_rows, checks) + "</table>") if fam_rows else ""
         tally = f'{fc["passed"]} passed' + (f', {fc["failed"]} FAILED' if fc["failed"] else "") + \
+            (f', {fc["not_reproduced"]} not reproduced' if fc.get("not_reproduced") else "") + \
             (f', {fc["info"]} informational' if fc["info"] else "")
         sections.append(
             f'<section id="family-{_e(family)}"><h2>{_e(family)} <span class="meta">{tally}</span></h2>'
@@ -236,7 +248,7 @@ def render(record: dict, title: str = "verify report") -> str:
     controls = ('<div class="controls"><input type="search" id="filter" placeholder="filter rows '
                 '(name, label, reason)" aria-label="filter rows">'
                 + "".join(f'<label><input type="checkbox" data-status="{s}" checked> {s}</label>'
-                          for s in ("FAIL", "INFO", "PASS"))
+                          for s in ("FAIL", "NOT REPRODUCED", "INFO", "PASS"))
                 + f'<span id="shown" class="meta"></span><span class="meta">{nav}</span></div>')
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

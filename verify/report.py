@@ -3,8 +3,8 @@
 The table fits the terminal width: a check name is never cut (one too long for its
 column gets a line of its own, the numbers on the next), a value too long for its cell
 is repeated in full below the row, and the reason for the tolerance is wrapped under
-the row for failed and informational rows (for every row with ``verbose``). The summary
-counts *checks* (rows with a tolerance) and *informational* rows apart.
+the row for failed and not-reproduced rows (for every row with ``verbose``). The summary
+counts rows by status (PASS, FAIL, NOT REPRODUCED) and lists the claims not reproduced.
 
 The JSON record (:func:`run_record`) keeps every field of every row plus the check's
 citation and description, the run's size, seed, environment and versions, and the
@@ -26,10 +26,11 @@ from collections.abc import Iterable
 
 import jax
 
-from verify.core import Result
+from verify.core import NOT_REPRODUCED, Result
 
 __all__ = ["COLUMNS", "terminal_width", "header", "format_row", "summary", "counts", "environment",
-           "versions", "row_record", "run_record", "to_json", "load", "describe", "list_checks"]
+           "versions", "row_record", "run_record", "to_json", "load", "describe", "list_checks",
+           "not_reproduced_section"]
 
 # Value columns after the name: (title, width).
 COLUMNS = (("prediction", 12), ("measurement", 12), ("error", 9), ("tolerance", 9), ("ok", 4),
@@ -66,7 +67,7 @@ def _cell(value, width: int) -> tuple[str, bool]:
 def header(width: int | None = None, verbose: bool = False) -> str:
     width = width or terminal_width()
     line = "check".ljust(_name_width(width)) + " " + " ".join(t.ljust(w) for t, w in COLUMNS)
-    note = "reasons below failed and INFO rows" + ("" if verbose else "; -v for every row")
+    note = "reasons below FAIL and NOT REPRODUCED rows" + ("" if verbose else "; -v for every row")
     return line.rstrip() + "\n" + note + "\n" + "-" * min(width, len(line))
 
 
@@ -78,7 +79,8 @@ def row_record(result: Result | dict, cites: str = "", description: str = "") ->
     return {"check": result.check, "label": r.label, "name": result.name,
             "prediction": r.prediction, "measurement": r.measurement, "error": r.error,
             "tolerance": r.tolerance, "reason": r.reason, "passed": result.passed,
-            "status": result.status, "informational": r.informational, "seconds": result.seconds,
+            "status": result.status, "informational": r.informational, "category": r.category,
+            "kind": r.kind, "seconds": result.seconds,
             "cites": cites, "description": description}
 
 
@@ -110,21 +112,41 @@ def _plural(n: int, word: str) -> str:
 
 
 def counts(rows: Iterable[Result | dict]) -> dict[str, int]:
-    """Rows by status: ``passed`` and ``failed`` checks, ``info`` rows (which are not checks)."""
+    """Rows by status: ``passed`` and ``failed`` checks, ``not_reproduced`` claims (which hold:
+    the measurement contradicts the paper), and ``info`` rows of the deprecated ``inform``."""
     statuses = [row_record(r)["status"] for r in rows]
     return {"passed": statuses.count("PASS"), "failed": statuses.count("FAIL"),
-            "info": statuses.count("INFO"), "rows": len(statuses)}
+            "not_reproduced": statuses.count(NOT_REPRODUCED), "info": statuses.count("INFO"),
+            "rows": len(statuses)}
+
+
+def not_reproduced_section(results: Iterable[Result | dict], width: int | None = None) -> str:
+    """"Claims not reproduced": each claim, its measured value, the distance and why ("" if none)."""
+    width = width or terminal_width()
+    rows = [row_record(r) for r in results if row_record(r)["status"] == NOT_REPRODUCED]
+    if not rows:
+        return ""
+    wrap = dict(width=width, initial_indent=_REASON_INDENT, subsequent_indent=_REASON_INDENT + "  ")
+    lines = [f"Claims not reproduced ({len(rows)}):"]
+    for row in rows:
+        lines.append("  " + row["name"])
+        lines += textwrap.wrap(row["reason"], **wrap)
+    return "\n".join(lines)
 
 
 def summary(results: list[Result | dict], seconds: float) -> str:
-    """"N checks passed, M informational in S s" (and the failed ones, named)."""
+    """"Rows by status: N PASS, M FAIL, K NOT REPRODUCED in S s" (and the failed ones, named)."""
     c = counts(results)
     checks = c["passed"] + c["failed"]
     text = f"{c['passed']} {_plural(c['passed'], 'check')} passed" if not c["failed"] else \
         f"{c['failed']} of {checks} checks FAILED, {c['passed']} passed"
+    if c["not_reproduced"]:
+        text += f", {c['not_reproduced']} {_plural(c['not_reproduced'], 'claim')} not reproduced"
     if c["info"]:
         text += f", {c['info']} informational"
     text += f" in {seconds:.1f} s"
+    text += (f"\nrows by status: PASS {c['passed']}, FAIL {c['failed']}, "
+             f"NOT REPRODUCED {c['not_reproduced']}" + (f", INFO {c['info']}" if c["info"] else ""))
     failed = [row_record(r)["name"] for r in results if row_record(r)["status"] == "FAIL"]
     if failed:
         text += "\nFAILED:\n" + "\n".join("  " + name for name in failed)
@@ -217,6 +239,8 @@ def load(path) -> dict:
         row.setdefault("cites", "")
         row.setdefault("description", "")
         row.setdefault("informational", row.get("tolerance") in (math.inf, "inf", "Infinity"))
+        row.setdefault("category", "")
+        row.setdefault("kind", "check")
     record.setdefault("figures", [])
     record.setdefault("counts", counts(record["rows"]))
     return record

@@ -6,7 +6,7 @@ import numpy as np
 
 from analytic.bilevel import greedy_schedule, ridge_hypergradient
 from numeric import bilevel as sim
-from verify.core import Context, check, compare, compare_outcome, inform
+from verify.core import Context, check, compare, compare_outcome
 
 _RIDGE, _ETA = 0.1, 0.6  # eta (lam_max + ridge) < 2 for the data below: every mode contracts
 _DELTA = 1e-5  # central-difference step in ridge
@@ -131,8 +131,6 @@ def short_horizon_bias(ctx: Context, numerator, denominator, moment, schedule_1d
                           "greedy lower", "greedy lower" if np.all(rates[early] < optimal[early]) else
                           f"greedy higher at {int(np.sum(rates[early] >= optimal[early]))} steps",
                           "the short-horizon bias claim (Wu et al. 2018, sec. 3): the greedy rate decays too fast")
-    yield inform(f"horizon-optimal / greedy rate at t = {horizon // 2}", 1.0,
-                 optimal[horizon // 2] / rates[horizon // 2], "how much faster the greedy rate has decayed")
     mc_optimal = sim.sgd_with_schedule(ctx.key("bilevel.short_horizon_bias/optimal"), lam, noise, m0, optimal, chains)
     gap = float(run.loss_mean[-1] - mc_optimal.loss_mean[-1])
     gap_error = float(np.hypot(run.loss_sem[-1], mc_optimal.loss_sem[-1]))

@@ -20,7 +20,7 @@ import analytic
 from analytic.deeplinear import arora_singular_value
 from analytic.references import cite
 from numeric import deeplinear as sim
-from verify.core import Context, check, compare, compare_outcome, inform
+from verify.core import Context, check, compare, compare_outcome
 
 _SINGULAR = (3.0, 2.0, 1.0)
 _SIGMA0 = 0.01
@@ -177,7 +177,7 @@ def learning_times(ctx: Context, learning_time, saxe_time):
         if depth == 2:
             two = np.asarray(saxe_time.jax(s, _SIGMA0, s / 2, 1 / runs["lrs"][second])) * runs["lrs"][second]
             yield compare("depth 2, saxe_learning_time (tau = 1/lr, steps * lr)", two, fine, tolerance,
-                          "as above", relative=True)
+                          "as above", relative=True, category="discretisation")
         order = lambda t: ",".join(f"{s[a]:g}" for a in np.argsort(t))
         yield compare_outcome(f"depth {depth}, order modes are learned (by s)", order(predicted), order(fine),
                               "categorical: order of the measured times to s/2")
@@ -221,14 +221,11 @@ def singular_value_rate(ctx: Context, rate):
     cites=cite("du2018", "abstract: gradient flow keeps the differences between layers' squared norms "
                          "invariant (for linear layers, W2^T W2 - W1 W1^T)"))
 def random_init(ctx: Context):
-    """Small random (unbalanced, unaligned) init: the conserved imbalance (checked), and how far
-    the balanced prediction is from the trained network (measured, informational only).
+    """Small random (unbalanced, unaligned) init: the conserved imbalance W2^T W2 - W1 W1^T.
 
     The balanced prediction (the catalogue's Formulas, which deeplinear.depth_trajectories
-    checks) enters informational rows only and sizes the runs, so none is declared in ``uses``."""
-    linear, two_layer, learning_time = (analytic.get(name) for name in _COMPOSITE.values())
-    def singular_value(*args):
-        return arora_singular_value(*args, linear=linear, two_layer=two_layer, learning_time=learning_time)
+    checks) only sizes the runs here, so none is declared in ``uses``."""
+    learning_time = analytic.get(_COMPOSITE["learning_time"])
 
     s = np.asarray(_SINGULAR)
     records, seeds = (40, 1) if ctx.smoke else (80, 3) if ctx.quick else (200, 8)
@@ -251,7 +248,6 @@ def random_init(ctx: Context):
     run = jax.tree_util.tree_map(np.asarray, sim.train_deep_linear(
         task, sim.stack_networks(nets), np.asarray(lrs), records, np.asarray(every)))
     labels, lrs = np.asarray(labels), np.asarray(lrs)
-    times = run.steps * lrs[:, None]
     for depth in depths:
         rows = np.flatnonzero(labels == depth)
         # Checked: gradient flow conserves D_j = W_{j+1}^T W_{j+1} - W_j W_j^T; GD changes it by
@@ -261,33 +257,11 @@ def random_init(ctx: Context):
         if depth >= 2:
             yield compare(f"depth {depth}, random init, imbalance drift / (lr (L0 - LT))", 0.0, ratio, 1.5,
                           "documented bound <= 1 / (1 - lr lambda_max / 2) ~ 1.02 (lr lambda_max <= 0.04 "
-                          "at the end; larger early curvature is covered by the 1.5)", relative=False)
-        # Informational: the balanced prediction with sigma0 = RMS initial singular value.
-        half = np.array([_crossing_times(times[i], np.abs(run.mode_strengths[i]), s / 2, s)[0] for i in rows])
-        in_order = np.mean([np.all(np.diff(h) > 0) for h in half])  # _SINGULAR is descending
-        yield inform(f"depth {depth}, random init, fraction of {len(rows)} seeds learning modes in "
-                     "order of s", 1.0, in_order,
-                     "not a check: with random init a mode's initial projection can be "
-                     "much smaller than another's, which can reverse the order; no bound is claimed")
-        effective = np.sqrt(np.mean(run.singular_values[rows, 0] ** 2, axis=-1))
-        grid = times[rows][:, :, None] * np.ones(len(s))
-        predicted = np.asarray(singular_value(depth, s, effective[:, None, None], grid))
-        predicted_half = np.array([_crossing_times(times[i], predicted[j], s / 2, s)[0]
-                                   for j, i in enumerate(rows)])
-        gap = np.abs(half - predicted_half) / predicted_half
-        yield inform(f"depth {depth}, random init, time to s/2 vs balanced prediction", 0.0,
-                     np.nanmax(gap),
-                     "not a check: largest relative deviation of the measured time to s/2 "
-                     "from the balanced formula with sigma0 = RMS initial singular value "
-                     f"({int(np.sum(np.isnan(gap)))} of {gap.size} modes not at s/2 by the end); no "
-                     "bound is claimed (alignment and balancing happen during the plateau)")
-        shift = np.nan_to_num(half - predicted_half)  # (seeds, modes): measured delay
-        delayed = np.clip(grid - shift[:, None, :], 0.0, None)
-        shifted = np.asarray(singular_value(depth, s, effective[:, None, None], delayed))
-        shape = np.max(np.abs(np.abs(run.mode_strengths[rows]) - shifted) / s)
-        yield inform(f"depth {depth}, random init, max |u - u_pred|/s after a time shift", 0.0, shape,
-                     "not a check: trajectory deviation once each mode's prediction "
-                     "is shifted by its measured delay; no bound is claimed")
+                          "at the end; larger early curvature is covered by the 1.5)", relative=False,
+                          category="discretisation")
+        # (No row compares the balanced prediction with random init: with random, unaligned starts a
+        # mode's time to s/2 is off by 1.2-12x and the order of the modes flips in 1-2 of 3 seeds at
+        # depths 4-6, with no claimed bound to test; the earlier informational rows are removed.)
 
 
 @check("deeplinear.symmetric_square", uses={"eigenvalue": "deeplinear.symmetric_eigenvalue"})

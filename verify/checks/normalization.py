@@ -9,7 +9,7 @@ import numpy as np
 from analytic.normalization import dropout_fixed_point
 from numeric import linreg as ls
 from numeric import normalization as sim
-from verify.core import Context, check, compare, inform
+from verify.core import Context, check, compare, not_reproduced
 
 
 def _rng(ctx: Context, salt: str) -> np.random.Generator:
@@ -44,9 +44,14 @@ def norm_growth(ctx: Context, growth):
     yield compare("max |cos(w_t, g_t)| (scale invariance: g _|_ w)", 0.0, float(np.max(cosine)), 1e-12,
                   "layer norm without epsilon is exactly scale invariant; float64 round-off",
                   relative=False)
-    growth_total = float(trace.next_norm_sq[-1, 0] / trace.norm_sq[0, 0])
-    yield inform("|W1|^2 growth factor over the run (effective lr eta/|w|^2 falls by it)", 1.0,
-                 growth_total, "no weight decay: the norm only grows")
+    # The whole run: the product of the per-step predicted factors against the measured growth
+    # |w_T|^2 / |w_0|^2 (the effective learning rate eta/|w|^2 falls by it).
+    measured_total = trace.next_norm_sq[-1] / trace.norm_sq[0]
+    predicted_total = np.prod(np.asarray(predicted) / trace.norm_sq, axis=0)
+    yield compare(f"|w_T|^2 / |w_0|^2 over {steps} steps (W1, W2): product of the predicted factors",
+                  predicted_total, measured_total, 8 * steps * np.finfo(float).eps,
+                  f"float64 round-off: <= 8 eps per step (the identity, the ratio and the product) over "
+                  f"{steps} steps", category="round-off")
 
 
 def _equilibrium(ctx: Context, optimizer: str, eta: float, wd: float, beta: float):
@@ -71,9 +76,7 @@ _SETTINGS = (("sgd", 0.5, 4e-3, 0.0), ("pytorch", 0.05, 4e-3, 0.9), ("ema", 0.5,
              "ema": "normalization.ema_equilibrium_angular_update",
              "adamw": "normalization.adamw_equilibrium_angular_update",
              "norm": "normalization.sgd_equilibrium_norm",
-             "adamw_norm": "normalization.adamw_equilibrium_norm"},
-       blind={"adamw": "reported as INFO: the AdamW form is leading order in eta wd with Adam's "
-                       "normaliser taken as a scalar; no bound is claimed"})
+             "adamw_norm": "normalization.adamw_equilibrium_norm"})
 def equilibrium_angular_update(ctx: Context, pytorch, ema, adamw, norm, adamw_norm):
     """Layer-normalised network with weight decay: the measured angular update per step
     sqrt(mean |w_{t+1} - w_t|^2 / mean |w_t|^2) over the second half of training vs the
@@ -101,12 +104,20 @@ def equilibrium_angular_update(ctx: Context, pytorch, ema, adamw, norm, adamw_no
                           "|g|^2|w|^2 fluctuates and drifts as the loss falls: Jensen and "
                           "non-stationarity, ~1% at this window")
     eta, wd, beta1 = 0.01, 0.2, 0.9
-    trace, window, ratio, _ = _equilibrium(ctx, "adamw", eta, wd, beta1)
+    trace, window, ratio, standard_error = _equilibrium(ctx, "adamw", eta, wd, beta1)
     kosson = float(adamw(eta=eta, wd=wd, beta1=beta1))
-    for layer in (0, 1):  # both hidden layers: the approximation fits W1 better than W2
-        yield inform(f"adamw: eta={eta}, wd={wd}, beta1={beta1}, W{layer + 1}", kosson,
-                     float(ratio[layer]), "leading order in eta wd, scalar normaliser: an "
-                     "approximation (Adam's per-coordinate normaliser is not orthogonal to w)")
+    # Both hidden layers: the approximation holds for W1 (within 1.6 standard errors) and not for W2
+    # (5.3 standard errors away), a fixed split of this setting.
+    yield compare(f"adamw: eta={eta}, wd={wd}, beta1={beta1}, W1", kosson, float(ratio[0]),
+                  4 * float(standard_error[0]) / kosson + 2 * eta * wd,
+                  "4 standard errors over 10 blocks of the second half + the O(eta wd) = 2e-3 (x2) terms the "
+                  "leading-order form drops (finite-size in eta wd)", category="statistical+finite-size")
+    yield not_reproduced(f"adamw: eta={eta}, wd={wd}, beta1={beta1}, W2", kosson,
+                         float(ratio[1]), float(standard_error[1]),
+                         "Kosson et al.'s form is leading order in eta wd with Adam's normaliser taken as "
+                         "a scalar; Adam's per-coordinate normaliser is not orthogonal to w, which moves "
+                         "the equilibrium of W2 (standard error over 10 blocks of the second half)",
+                         what="standard errors")
     yield from _adamw_balance(trace, window, eta, wd, kosson, ratio, adamw_norm)
     steps = figure["sgd"][0]
     ctx.figure("normalization_angular_update", {
@@ -149,21 +160,8 @@ def _adamw_balance(trace, window, eta, wd, kosson, ratio, adamw_norm):
                   predicted, measured, 4 * standard_error / predicted,
                   "4 standard errors of (balance - measured) over 10 blocks of the second half: the "
                   "blocks' boundary terms |w_end|^2 - |w_start|^2 (stationarity) amplified ~18x")
-    u_sq, w_dot_u, norm_sq = (v[window].mean(0) for v in stats)
-    u_radial = w_dot_u / measured  # as passed to the balance
-    implied = eta * np.sqrt(u_sq + 2 * wd * predicted * u_radial + (wd * predicted) ** 2) / predicted
-    # theta^2 = |w'-w|^2/|w|^2 = 2 eta (wd + <w,u>/|w|^2) + (|w'|^2 - |w|^2)/|w|^2 exactly, so the
-    # gap to the Kosson form splits into the radial term of Adam's direction and the drift.
-    radial_term = 2 * eta * (w_dot_u / norm_sq - (kosson**2 / (2 * eta) - wd))
-    drift_term = (trace.next_norm_sq - trace.norm_sq)[window].mean(0) / norm_sq
-    for layer in (0, 1):
-        gap = ratio[layer] ** 2 - kosson**2
-        yield inform(f"adamw W{layer + 1}: angular update from the balance's |w| and measured E|u|^2, "
-                     f"E<w,u>; theta^2 - Kosson^2 = {gap:.3g} = radial <w,u> term {radial_term[layer]:.3g}"
-                     f" + non-stationarity {drift_term[layer]:.3g}",
-                     float(implied[layer]), float(ratio[layer]),
-                     "theta^2 = 2 eta (wd + <w,u>/|w|^2) + mean(|w'|^2 - |w|^2)/|w|^2 exactly; the "
-                     "radial term is amplified ~18x (it nearly cancels wd) and |w| still drifts")
+    # (The split of theta^2 - Kosson^2 into the radial <w,u> term and the drift of |w| is an exact
+    # identity on the measured means; it is shown in the README, not as a row.)
 
 
 def _relaxation_fit(norm_sq: np.ndarray, reference: np.ndarray):
@@ -226,15 +224,17 @@ def equilibrium_relaxation(ctx: Context, rate):
         sim.train_then_rescale, ctx.key("relaxation/network"), x, y, readout, params, "sgd", eta, wd,
         scales=(1.0, 2.0), burn_in=3000 if ctx.quick else 20000, steps=network_steps,
         chains=network_chains)))
-    measured, _, _ = _relaxation_fit(run.norm_sq[1], run.norm_sq[0])
+    measured, spread, _ = _relaxation_fit(run.norm_sq[1], run.norm_sq[0])
     scale_free = (run.grad_sq * run.norm_sq).mean(1)  # (scale, step, layer)
     before, after = scale_free[0].mean(0), scale_free[1, network_steps // 2:].mean(0)
     for layer in (0, 1):
-        yield inform(f"network sgd (eta={eta}, wd={wd}), w -> 2x w, W{layer + 1}: rate of |w|^4 - |w*|^4; "
-                     f"|g|^2|w|^2 moves from {before[layer]:.3g} to {after[layer]:.3g} after the rescale",
-                     float(rate(eta=eta, wd=wd, beta=0.0)), float(measured[layer]),
-                     "the rate assumes a stationary |g|^2|w|^2; in the network it depends on the "
-                     "effective learning rate eta/|w|^2 (4x smaller after the rescale), which feeds back")
+        yield not_reproduced(
+            f"network sgd (eta={eta}, wd={wd}), w -> 2x w, W{layer + 1}: rate of |w|^4 - |w*|^4; "
+            f"|g|^2|w|^2 moves from {before[layer]:.3g} to {after[layer]:.3g} after the rescale",
+            float(rate(eta=eta, wd=wd, beta=0.0)), float(measured[layer]), float(spread[layer]),
+            f"the rate assumes a stationary |g|^2|w|^2; in the network it depends on the effective "
+            f"learning rate eta/|w|^2 (4x smaller after the rescale), which feeds back (jackknife "
+            f"standard error over {network_chains} chains)", what="jackknife standard errors")
     step = np.arange(min(steps, 400))  # to ~e^-3.2, above the equilibrium's own fluctuations
     ctx.figure("normalization_relaxation", {
         "step": step,

@@ -11,7 +11,7 @@ from numeric import eos as mlp
 from numeric import linreg as ls
 from numeric import optimizers as sim
 from numeric.sharpness import sharpness
-from verify.core import Context, check, compare, compare_outcome, inform
+from verify.core import Context, check, compare, compare_outcome
 
 
 def _quadratic_loss(x, H):
@@ -124,7 +124,6 @@ def adam_edge_of_stability(ctx: Context, threshold):
                                   "diverged" if bool(run.diverged[i]) else f"{len(ends)} cycles",
                                   "categorical: a fall of > 3% between records ends each cycle")
             continue
-        settled = sharp[i, ends[0]:]  # after the first return from the edge
         yield compare(f"eta={eta}: median of the {peaks.size - 1} peaks after the first vs 38/eta", edge,
                       float(np.median(peaks[1:])), _EDGE_TOL, _EDGE_REASON)
         above = float(np.mean(peaks >= 0.97 * edge))
@@ -134,14 +133,11 @@ def adam_edge_of_stability(ctx: Context, threshold):
                               "i.e. once lam_max(P^-1 H) is past the threshold; 3% for records every 10 "
                               "steps, which can miss the top of a short cycle; 10% of the falls may come "
                               "from other oscillations (1 of 30 at full size, eta = 0.08)")
-        yield inform(f"eta={eta}: fraction of peaks above 38/eta", 1.0, float(np.mean(peaks >= edge)),
-                     "the recorded peaks that are past the threshold")
         yield compare(f"eta={eta}: lowest record after the second cycle vs 38/eta", edge,
                       float(np.min(sharp[i, ends[1]:])), 0.2,
                       "after each spike v jumps and the sharpness falls back by 5-15% (tuning runs; the "
-                      "first fall, from the largest overshoot, goes deeper) before ramping up again")
-        yield inform(f"eta={eta}: mean after the first cycle / (38/eta)", 1.0, float(np.mean(settled)) / edge,
-                     "sawtooth average, for reference")
+                      "first fall, from the largest overshoot, goes deeper) before ramping up again",
+                      category="finite-size")
     figure.update(measured_columns)  # predictions first
     ctx.figure("optimizers_adam_edge", figure, x="step", ys=[k for k in figure if k != "step"], logy=True,
                ylabel="lam_max(P^-1 H)",

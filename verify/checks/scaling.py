@@ -9,7 +9,7 @@ from analytic.scaling import BESIROGLU_2024, CHINCHILLA_FITS, HOFFMANN_2022, HOF
 from analytic.scaling import KAPLAN_2020
 from analytic.scaling import fit as fit_law
 from numeric import scaling as sim
-from verify.core import Context, check, compare, inform, symbolic_only
+from verify.core import Context, check, compare, not_reproduced, symbolic_only
 
 symbolic_only({
     "scaling.kaplan_loss": "Kaplan et al.'s eq. (1.5) as stated; scaling.kaplan_vs_chinchilla checks the "
@@ -90,9 +90,9 @@ def allocation_exponents(ctx: Context, a, b):
         reason = ("slope over 8 decades of C of argmins resolved to ~1e-6 in log N: "
                   "error ~1e-6 / 18 in the slope; 1e-6 allowed")
         yield compare(f"{name}: a (N_opt ~ C^a)", float(a.jax(law_fit.alpha, law_fit.beta)),
-                      _slope(budgets, found.N), 1e-6, reason, relative=False)
+                      _slope(budgets, found.N), 1e-6, reason, relative=False, category="round-off")
         yield compare(f"{name}: b (D_opt ~ C^b)", float(b.jax(law_fit.alpha, law_fit.beta)),
-                      _slope(budgets, found.D), 1e-6, reason, relative=False)
+                      _slope(budgets, found.D), 1e-6, reason, relative=False, category="round-off")
 
 
 @check("scaling.kaplan_vs_chinchilla",
@@ -106,20 +106,21 @@ def kaplan_vs_chinchilla(ctx: Context, kaplan, a):
     found = sim.minimise_on_budget(law, budgets)
     derived = float(kaplan.jax(k.alpha_N, k.alpha_D))
     yield compare("Kaplan eq. (1.5) on C = 6 N D: a", derived, _slope(budgets, found.N), 1e-6,
-                  "slope of brute-force argmins, each resolved to ~1e-6 in log N", relative=False)
-    yield inform("Kaplan headline N ~ C^0.73 (sec. 6) vs eq. (1.5) on C = 6 N D",
-                 k.headline_params_exponent, derived,
-                 "different assumptions: 0.73 comes from L(N, S_min) with training at the critical "
-                 "batch size and stopped early; eq. (1.5) at a fixed token budget gives the derived value")
+                  "slope of brute-force argmins, each resolved to ~1e-6 in log N", relative=False,
+                  category="round-off")
+    yield not_reproduced("Kaplan headline N ~ C^0.73 (sec. 6) vs eq. (1.5) on C = 6 N D",
+                         k.headline_params_exponent, derived, 0.005,
+                         "0.73 comes from L(N, S_min) with training at the critical batch size and "
+                         "stopped early; eq. (1.5) at a fixed token budget gives the derived value",
+                         category="round-off", what="units of the claim's last quoted digit (0.005)")
     for name, law_fit in (("Hoffmann et al. 2022 (rounded)", HOFFMANN_2022),
                           ("Besiroglu et al. 2024", BESIROGLU_2024)):
         chinchilla = float(a.jax(law_fit.alpha, law_fit.beta))
-        yield inform(f"a: Kaplan eq. (1.5) vs {name}", derived, chinchilla,
-                     "both under C = 6 N D; the fitted exponents (not the method) move a")
         # The same check on the Chinchilla side: a from the Formula vs brute force.
         opt = _optimum(ctx, name, law_fit, budgets)
         yield compare(f"a: {name}", chinchilla, _slope(budgets, opt.N), 1e-6,
-                      "slope of brute-force argmins, each resolved to ~1e-6 in log N", relative=False)
+                      "slope of brute-force argmins, each resolved to ~1e-6 in log N", relative=False,
+                  category="round-off")
 
 
 @check("scaling.rounded_constants", uses={"params": "scaling.optimal_params"},
@@ -135,12 +136,18 @@ def rounded_constants(ctx: Context, params):
         sizes[name] = (predicted, float(found.N[0]), float(found.D[0]))
         yield compare(f"N_opt at C=5.88e23, {name} constants", predicted, float(found.N[0]),
                       _ARGMIN_TOL, _ARGMIN_REASON)
-    rounded, unrounded = sizes["rounded"], sizes["unrounded"]
-    yield inform("N_opt(rounded) / N_opt(unrounded) at C=5.88e23", 1.0, rounded[0] / unrounded[0],
-                 "Besiroglu et al.'s point: rounding alpha, beta, E shifts the compute-optimal split")
-    for name, (_, n, d) in sizes.items():
-        yield inform(f"tokens per parameter D/N, {name}", 20.0, d / n,
-                     "reference 20: Chinchilla's own 1.4T / 70B")
+    # Hoffmann et al.'s headline: about 20 tokens per parameter at Chinchilla's budget (1.4T / 70B;
+    # two quoted digits each, so 20 +- 0.05/1.4 + 0.5/70 = 4.3%). The rounded and unrounded
+    # constants of their approach 3 give far more (Besiroglu et al.'s point); their re-fit's
+    # 18.4 is checked against the brute-force argmin above, not against the rounded 20.
+    for name in ("rounded", "unrounded"):
+        _, n, d = sizes[name]
+        yield not_reproduced(f"tokens per parameter D/N at C=5.88e23, {name} constants", 20.0, d / n,
+                             20.0 * (0.05 / 1.4 + 0.5 / 70),
+                             "Hoffmann et al.'s approach-3 law, fitted with its rounded constants, puts the "
+                             "optimum elsewhere than their own 70B-on-1.4T model (Besiroglu et al. 2024, "
+                             "arXiv:2404.10102v2, sec. 3)",
+                             category="round-off", what="quoted-digit uncertainties of 1.4T/70B")
 
 
 @check("scaling.fit_recovers_law",
@@ -330,7 +337,8 @@ def random_features(ctx: Context, model, data, frontier, a):
                   f"the SE and finite-size allowances of alpha_M and beta_D above, propagated through "
                   f"beta / (alpha + beta) ({propagated:.2g} finite-size)", relative=False)
     # 4. The fit, as the papers fit: scaling.fit on the (M, D) grid of expected risks.
-    risk = np.asarray(sim.expected_sgd_risk(models, _LR, size["steps"]).risk).mean(axis=1)  # (steps+1, sizes)
+    per_seed = np.asarray(sim.expected_sgd_risk(models, _LR, size["steps"]).risk)  # (steps+1, seeds, sizes)
+    risk = per_seed.mean(axis=1)  # (steps+1, sizes)
     grid_d = 2 ** np.arange(4, int(np.log2(size["steps"])) + 1)
     gm, gd = np.meshgrid(widths, grid_d)
     loss = risk[gd.astype(int), np.broadcast_to(np.arange(widths.size), gm.shape)]
@@ -343,25 +351,42 @@ def random_features(ctx: Context, model, data, frontier, a):
                   predicted_a, fitted_a, max(hi - fitted_a, fitted_a - lo) + propagated,
                   f"bootstrap interval ({size['resamples']} resamples of {loss.size} runs) + the finite-size "
                   f"allowances of alpha_M and beta_D above, propagated ({propagated:.3g})", relative=False)
-    yield inform("alpha_M of the fitted law E + A/M^alpha + B/D^beta", predicted_m, result.alpha,
-                 "the additive law is exact only up to constants (a Theta): near M ~ (lr D)^(1/decay) the "
-                 "terms do not add, which biases the fitted exponents; their ratio (the split) is robust")
-    yield inform("beta_D of the fitted law", predicted_d, result.beta, "as above")
-    yield inform("E of the fitted law (noiseless labels: 0)", 0.0, result.E,
-                 "the noise ball of constant-step SGD is folded into the D -> oo risk, not into E")
-    # The compute-optimal width measured without any law: argmin over M of L(M, C / M).
+    # The fitted law's own exponents and floor, against the theory's: the bootstrap spread of the fit
+    # (resampling the runs) is their standard error; 4 of them (20-40 resamples: the spread itself is
+    # uncertain by ~15%).
+    boot_se = result.bootstrap.std(axis=0, ddof=1)
+    for label, p, m, se in (("alpha_M of the fitted law E + A/M^alpha + B/D^beta", predicted_m, result.alpha,
+                             boot_se[3]), ("beta_D of the fitted law", predicted_d, result.beta, boot_se[4]),
+                            ("E of the fitted law (noiseless labels: 0)", 0.0, result.E, boot_se[0])):
+        yield compare(label, p, m, 4 * se,
+                      f"4 bootstrap standard errors ({se:.2g}) over {size['resamples']} resamples of "
+                      f"{loss.size} runs; the additive law is exact only up to constants, which biases the "
+                      "fitted exponents by less than this at these sizes", relative=False, category="statistical")
+    # The compute-optimal width measured without any law: argmin over M of L(M, C / M), per sketch.
     budgets = np.geomspace(widths[0] * 64, widths[-1] * size["steps"] / 8, 9)
-    best = []
-    for budget in budgets:
-        steps_at = np.round(budget / widths).astype(int)
-        at = np.where(steps_at <= size["steps"], risk[np.clip(steps_at, 0, size["steps"]), np.arange(widths.size)],
-                      np.inf)
-        i = int(np.clip(np.argmin(at), 1, widths.size - 2))
-        c2, c1, _ = np.polyfit(np.log(widths[i - 1:i + 2]), np.log(at[i - 1:i + 2]), 2)
-        best.append(np.exp(-c1 / (2 * c2)))
-    yield inform("a: slope of argmin_M L(M, C/M) over C (no law; half-octave widths)",
-                 float(frontier.jax(_DECAY)), _slope(budgets, np.array(best)),
-                 "parabolic interpolation between half-octave widths, sketch noise of a few seeds")
+
+    def frontier_slope(curves, every):  # slope of argmin_M over budgets; widths[::every]
+        w = widths[::every]
+        best = []
+        for budget in budgets:
+            steps_at = np.round(budget / w).astype(int)
+            at = np.where(steps_at <= size["steps"], curves[np.clip(steps_at, 0, size["steps"]),
+                                                             np.arange(0, widths.size, every)], np.inf)
+            i = int(np.clip(np.argmin(at), 1, w.size - 2))
+            c2, c1, _ = np.polyfit(np.log(w[i - 1:i + 2]), np.log(at[i - 1:i + 2]), 2)
+            best.append(np.exp(-c1 / (2 * c2)))
+        return _slope(budgets, np.array(best))
+
+    slope = frontier_slope(risk, 1)
+    seed_slopes = [frontier_slope(per_seed[:, j], 1) for j in range(per_seed.shape[1])]
+    seed_se = np.std(seed_slopes, ddof=1) / np.sqrt(len(seed_slopes))
+    octave = abs(frontier_slope(risk, 2) - slope)
+    yield compare("a: slope of argmin_M L(M, C/M) over C (no law; half-octave widths)",
+                  float(frontier.jax(_DECAY)), slope, 4 * seed_se + 2 * octave + propagated,
+                  f"4 standard errors over {len(seed_slopes)} sketches ({seed_se:.2g}, statistical) + "
+                  f"discretisation of the parabolic argmin: 2x its change from half-octave to octave "
+                  f"widths ({octave:.2g}) + the finite-size allowances above ({propagated:.2g})",
+                  relative=False, category="statistical+discretisation+finite-size")
     fitted = np.asarray(fit_law_loss(result, gm, gd))
     ctx.figure("scaling_rf_loss_surface", {
         "log2 M": np.log2(gm), "log2 D": np.log2(gd), "fitted law": fitted, "measured_loss": loss},
@@ -374,23 +399,22 @@ def fit_law_loss(result, N, D):
     return result.E + result.A / N ** result.alpha + result.B / D ** result.beta
 
 
-_TRADEOFF_BLIND = ("McCandlish et al.'s hyperbola idealises a constant gain per step; on this model the "
-                   "noise scale grows as the loss falls, so the measured product (S/S_min-1)(E/E_min-1) "
-                   "is 0.85-1.11 and E/E_min is off by up to ~14% (the inform rows): a 10% error in the "
-                   "Formula is inside that")
+# Batch sizes up to _HYPERBOLA_HOLDS are checks, from _HYPERBOLA_FAILS on claims not reproduced. Between
+# them (B = 16..64) the 48-point learning-rate grid does not resolve the product: with twice the grid
+# spacing it moves by 0.05-0.16 (as much as its distance from 1), so no verdict is given there (the
+# figure shows them).
+_HYPERBOLA_HOLDS, _HYPERBOLA_FAILS = 8, 128
 
 
 @check("scaling.batch_size_tradeoff",
        uses={"examples": "scaling.examples_for_steps", "b_noise": "scaling.noise_scale"},
-       blind={"examples": _TRADEOFF_BLIND,
-              "b_noise": "B_noise at the start is set beside B_crit from the measured S-E curve "
-                         "(an inform row): McCandlish et al. claim only B_crit ~ B_noise"},
        no_formula="steps and examples to a target loss measured on the expected-risk recursion of the "
-                  "random-feature model with the learning rate tuned per batch size; the hyperbola "
-                  "(S/S_min - 1)(E/E_min - 1) = 1 is an idealisation reported row by row",
+                  "random-feature model with the learning rate tuned per batch size",
        cites="McCandlish, Kaplan, Amodei et al. 2018, arXiv:1812.06162v1, sec. 2.2-2.3", smoke=True)
 def batch_size_tradeoff(ctx: Context, examples, b_noise):
-    """Steps S and examples E = B S to a target loss across batch sizes vs the S-E hyperbola."""
+    """Steps S and examples E = B S to a target loss across batch sizes vs the S-E hyperbola
+    (S/S_min - 1)(E/E_min - 1) = 1: it holds at small batches (checks) and fails by 4-14% at large
+    ones, where the noise scale has grown as the loss fell (claims not reproduced)."""
     width, dim = (16, 512) if ctx.smoke else (32, 1024)
     model = sim.random_feature_models(ctx.key("scaling.batch_size_tradeoff"), (width,), dim, _DECAY,
                                       _TARGET_DECAY, seeds=1)
@@ -402,20 +426,67 @@ def batch_size_tradeoff(ctx: Context, examples, b_noise):
     steps = 400 if ctx.smoke else 1000 if ctx.quick else 4000
     curve = sim.expected_sgd_risk(model, lrs[None, :, None, None], steps, batch=batches[:, None, None, None])
     target = floor + 0.1 * start  # 90% of the learnable signal
-    needed = sim.steps_to_target(np.asarray(curve.risk)[..., 0, 0], target).min(axis=1)  # best lr per batch
-    s_min = needed[-1]  # gradient descent on the population risk (B = oo)
-    e_min = needed[0] - s_min  # E(1) = E_min + S_min on the hyperbola: E = E_min + B S_min
-    steps_ratio, examples_ratio = needed[1:-1] / s_min, batches[1:-1] * needed[1:-1] / e_min
-    for b, s, e in zip(batches[1:-1], steps_ratio, examples_ratio):
-        yield inform(f"E/E_min at B={int(b)} (S/S_min = {s:.3f}); (S/S_min-1)(E/E_min-1) = {(s - 1) * (e - 1):.3f}",
-                     float(examples.jax(s)), e,
-                     "S_min from B = oo, E_min = E(1) - S_min; learning rate tuned per batch on a "
-                     f"{lrs.size}-point grid; target loss: 90% of the learnable signal gone")
+    risk = np.asarray(curve.risk)[..., 0, 0]
+
+    def ratios(grid):  # S/S_min and E/E_min with the learning rate tuned over lrs[grid]
+        needed = sim.steps_to_target(risk[..., grid], target).min(axis=1)  # best lr per batch
+        s_min = needed[-1]  # gradient descent on the population risk (B = oo)
+        e_min = needed[0] - s_min  # E(1) = E_min + S_min on the hyperbola: E = E_min + B S_min
+        return needed[1:-1] / s_min, batches[1:-1] * needed[1:-1] / e_min, s_min, e_min
+
+    steps_ratio, examples_ratio, s_min, e_min = ratios(slice(None))
+    coarse_s, coarse_e, coarse_s_min, coarse_e_min = ratios(slice(None, None, 2))
+    def product(s, e):  # measured and predicted (S/S_min - 1)(E/E_min - 1)
+        return (s - 1) * (e - 1), (s - 1) * (np.asarray(examples.jax(s)) - 1)
+
+    measured, predicted = product(steps_ratio, examples_ratio)
+    coarse_measured, coarse_predicted = product(coarse_s, coarse_e)
+    deviation = measured / predicted - 1
+    # Compared as the product (S/S_min - 1)(E/E_min - 1) against the Formula's (s - 1)(examples(s) - 1)
+    # (1 on the hyperbola): E/E_min as a function of S/S_min is ill-conditioned near S = S_min.
+    # Discretisation: the learning rate is tuned on a grid; the same product with every other grid
+    # point (twice the spacing) bounds the fine grid's error (a minimum over a grid converges at
+    # least linearly in the spacing); the fractional step of the crossing is log-interpolated.
+    grid_error = np.abs(deviation - (coarse_measured / coarse_predicted - 1)) + 1e-12
+    why = (f"S_min from B = oo, E_min = E(1) - S_min; learning rate tuned per batch on a {lrs.size}-point "
+           "grid; target loss: 90% of the learnable signal gone. "
+           "Discretisation of the learning-rate grid: the same quantity with twice the grid spacing "
+           "differs by the tolerance")
+    for b, s, e, p, m, g in zip(batches[1:-1], steps_ratio, examples_ratio, predicted, measured, grid_error):
+        label = f"(S/S_min-1)(E/E_min-1) at B={int(b)} (S/S_min = {s:.3f}, E/E_min = {e:.3f})"
+        if b <= _HYPERBOLA_HOLDS:
+            yield compare(label, p, m, 2 * g, why + " (2x: Richardson-style margin)",
+                          category="discretisation")
+        elif b >= _HYPERBOLA_FAILS:
+            yield not_reproduced(label, p, m, g * abs(p),
+                                 "the hyperbola assumes a constant noise scale B_noise over training "
+                                 "(McCandlish et al. sec. 2.2); on this model it grows as the loss falls, "
+                                 "so large batches need fewer examples than predicted. " + why,
+                                 category="discretisation", what="grid-discretisation errors")
     signal = np.asarray(model.signal)[0, 0]
     grad_curvature = float(signal @ kappa**3)  # E[G^T H G] at v = 0 (G = K (v - v*), H = K)
     noise_curvature = grad_curvature + (start + floor) * float(kappa @ kappa)  # E tr(H Sigma), Gaussian z
-    yield inform("B_noise at the start vs B_crit = E_min / S_min", float(b_noise.jax(grad_curvature, noise_curvature)),
-                 e_min / s_min, "McCandlish et al.: B_crit ~ B_noise; here B_noise grows as the loss falls")
+    # B_noise itself, measured: one step of the expected-risk recursion is exactly quadratic in the step,
+    # with curvature (G^T H G + tr(H Sigma) / B) / 2, so second differences over three steps at batch B
+    # and at B = oo give B_noise = B (D2(B) - D2(oo)) / D2(oo) (McCandlish et al. sec. 2.2, eq. 2.6).
+    probe = np.array([0.5, 1.0, 1.5])
+    one = np.asarray(sim.expected_sgd_risk(model, probe[None, :, None, None], 1,
+                                           batch=np.array([4.0, np.inf])[:, None, None, None]).risk)[1, ..., 0, 0]
+    d2 = one[:, 2] - 2 * one[:, 1] + one[:, 0]
+    eps = np.finfo(float).eps
+    yield compare("B_noise at the start: Formula vs the one-step curvature of the expected risk (B = 4, oo)",
+                  float(b_noise.jax(grad_curvature, noise_curvature)), 4 * (d2[0] - d2[1]) / d2[1],
+                  16 * eps * np.abs(one).max() * (1 / abs(d2[0] - d2[1]) + 1 / abs(d2[1])),
+                  "float64 round-off of the second differences: 4 eps of the risk each, relative to "
+                  "D2(B) - D2(oo) and D2(oo), x4", category="round-off")
+    crit, coarse_crit = e_min / s_min, coarse_e_min / coarse_s_min
+    yield not_reproduced("B_noise at the start vs B_crit = E_min / S_min",
+                         float(b_noise.jax(grad_curvature, noise_curvature)), crit,
+                         abs(crit - coarse_crit) + 1e-12 * crit,
+                         "McCandlish et al. sec. 2.3: B_crit ~ B_noise; here B_noise grows as the loss "
+                         "falls, so the critical batch of the whole run is several times the initial "
+                         "noise scale (discretisation: B_crit with twice the learning-rate grid spacing)",
+                         category="discretisation", what="grid-discretisation errors")
     dense = np.geomspace(1.01, 30, 60)
     x = np.concatenate([dense, steps_ratio])
     order = np.argsort(x, kind="stable")
