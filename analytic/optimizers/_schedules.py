@@ -75,6 +75,15 @@ def _nqm_step_decay_time() -> Formula:
                          sp.log((alpha * gamma * h - 1) ** 2): 2 * log1p(-alpha * gamma * h)})
     if stable.has(sp.log((alpha * h - 1) ** 2)) or not stable.has(log1p):
         raise AssertionError(f"nqm_step_decay_time: the log1p rewrite did not apply to {clean}")
+    # log(A / (e0^2 + s1)) = log A - 2 log|e0| - log1p(s1/e0/e0) (s1 = -(noise floor)): e0^2 overflows
+    # from |e0| = 1.3e154 (inf for a true 998.5 at e0 = 1e300) and underflows below 1e-154.
+    s1 = alpha * c / (B * h * (alpha * h - 2))
+    (arg,) = [a.args[0] for a in stable.atoms(sp.log) if a.args[0].has(e0)]
+    rest = arg * (e0**2 + s1)
+    if rest.has(e0):
+        raise AssertionError(f"nqm_step_decay_time: e0^2 + s1 did not factor out of {arg}")
+    stable = stable.subs(sp.log(arg), sp.log(rest) - 2 * sp.log(sp.Abs(e0))
+                         - log1p(sp.UnevaluatedExpr(s1 / e0) / e0))  # not s1/e0**2: no e0**2 at all
     return Formula(
         expr=clean,
         evaluate_as=stable,
