@@ -67,6 +67,13 @@ OTHER_OWNERS = ("kernels",)
 # Formulas of the engine families that this branch already made accurate (outside the xfail).
 ENGINE_DONE = ("optimizers.nqm_step_decay_time",)
 
+# Formulas of the families owned here that still miss the bound, each with the reason (strict xfail:
+# the test fails when one is fixed, so that it leaves this list).
+KNOWN_INACCURATE = {
+    "deeplinear.arora_learning_time": "for depth N >~ 1e6 the two 2F1(1, -(N-2)/N; 2/N; x) terms cancel "
+    "to O(1/N) (8e-11 relative at N = 1e6, 1.6% at 1e15); needs an expansion in 1/N",
+}
+
 EPS = float(np.finfo(np.float64).eps)  # 2^-52
 FLOAT_MAX = float(np.finfo(np.float64).max)
 TINY = float(np.finfo(np.float64).tiny)  # smallest normal float64
@@ -356,7 +363,9 @@ def _params(names):
     out = []
     for n in names:
         marks = []
-        if _family(n) in ENGINE_FAMILIES and n not in ENGINE_DONE:
+        if n in KNOWN_INACCURATE:
+            marks = [pytest.mark.xfail(reason=KNOWN_INACCURATE[n], strict=True)]
+        elif _family(n) in ENGINE_FAMILIES and n not in ENGINE_DONE:
             marks = [pytest.mark.xfail(reason=f"{_family(n)} belongs to the engine rewrite (overflow-safe "
                                        "radii); remove it from ENGINE_FAMILIES after the merge", strict=False)]
         out.append(pytest.param(n, marks=marks))
@@ -374,3 +383,60 @@ def test_accuracy_at_extremes(name):
 def test_accuracy_sweep(name):
     failures = accuracy_failures(_formula(name), slow=True)
     assert not failures, f"{len(failures)} inaccurate points:\n" + "\n".join(failures[:12])
+
+
+# -- the test can fail, and the stable forms are the Formulas' own expressions ----------------------
+def _naive(expr, params, name="test.naive", evaluate_as=None):
+    from analytic.formula import Formula
+
+    return Formula(name=name, expr=expr, params=params, derived=False, evaluate_as=evaluate_as,
+                   domains={"kappa": sp.Interval.open(1, sp.oo)})
+
+
+def test_negative_controls_fail():
+    """The naive log((kappa - 1)/(kappa + 1)) (what optimal_steps evaluated before) fails near
+    kappa = 1e8 and beyond; a stable form off by one part in 1e13 fails too; the log1p form passes."""
+    from sympy.codegen.cfunctions import log1p
+
+    kappa = sp.Symbol("kappa", positive=True)
+    exact = sp.log((kappa - 1) / (kappa + 1))
+    naive = accuracy_failures(_naive(exact, (kappa,)))
+    assert any("kappa=1e+150" in line for line in naive), naive
+    off = accuracy_failures(_naive(exact, (kappa,), evaluate_as=log1p(-2 / (kappa + 1)) * (1 + sp.Float(1e-13))))
+    assert off, "a 1e-13 relative slip passed"
+
+    assert accuracy_failures(_naive(exact, (kappa,), evaluate_as=sp.Piecewise(
+        (log1p(-2 / (kappa + 1)), kappa >= 3), (exact, True)))) == []
+
+
+STABLE_FORMS = ("linreg.optimal_steps", "linreg.ridge_risk", "optimizers.nqm_step_decay_time",
+                "bilevel.unrolled_weight", "bilevel.unrolled_sensitivity", "bilevel.truncated_sensitivity",
+                "bilevel.greedy_schedule_1d", "normalization.adamw_equilibrium_norm",
+                "scaling.sgd_optimal_gain", "signal.erf_order_chaos_boundary")
+
+
+@pytest.mark.parametrize("name", STABLE_FORMS)
+def test_stable_form_is_the_expression(name):
+    """The rewritten evaluation forms are mathematically the Formula's ``expr``: equal to 40 digits
+    at 12 random interior points of the valid range (both sides at 60 digits; a wrong rewrite
+    differs at O(1))."""
+    f = _formula(name)
+    assert f.evaluated_expr is not f.expr
+    exact = sp.lambdify(f.params, _for_mpmath(f.expr), modules="mpmath")
+    stable = sp.lambdify(f.params, _for_mpmath(sp.sympify(f.evaluated_expr).doit()), modules="mpmath")
+    rng = np.random.default_rng(0)
+    base = _base_point(f)
+    checked = 0
+    for _ in range(60):
+        point = {n: (v * float(np.exp(rng.uniform(-1.5, 1.5))) if isinstance(v, float) else v)
+                 for n, v in base.items()}
+        if not all(_in_domain(f, n, point[n]) for n in f.param_names) or not _holds(f, point):
+            continue
+        args = [point[n] for n in f.param_names]
+        with mpmath.workdps(60):
+            a, b = (mpmath.mpf(fn(*[mpmath.mpf(x) for x in args])) for fn in (exact, stable))
+        assert abs(a - b) <= mpmath.mpf(10) ** -40 * abs(a), f"{name} at {point}: {a} != {b}"
+        checked += 1
+        if checked == 12:
+            break
+    assert checked >= 6, f"{name}: only {checked} random points were valid"

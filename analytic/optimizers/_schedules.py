@@ -82,7 +82,15 @@ def _nqm_step_decay_time() -> Formula:
     rest = arg * (e0**2 + s1)
     if rest.has(e0):
         raise AssertionError(f"nqm_step_decay_time: e0^2 + s1 did not factor out of {arg}")
-    stable = stable.subs(sp.log(arg), sp.log(rest) - 2 * sp.log(sp.Abs(e0))
+    # log(rest) = log|x| + log|y| with x the noise-floor difference and y the ratio of logs: their
+    # product underflows for alpha h ~ 1e-300 (log 0 = -inf; the true time is 1e303)
+    x = sp.Mul(*[factor for factor in rest.as_ordered_factors() if factor.has(c)])
+    y = sp.simplify(rest / x)
+    if y.has(c) or sp.simplify(x * y - rest) != 0:
+        raise AssertionError(f"nqm_step_decay_time: could not split {rest}")
+    log_rest = sp.Piecewise((sp.log(sp.Abs(x)) + sp.log(sp.Abs(y)), sp.sign(x) * sp.sign(y) > 0),
+                            (sp.log(rest), True))
+    stable = stable.subs(sp.log(arg), log_rest - 2 * sp.log(sp.Abs(e0))
                          - log1p(sp.UnevaluatedExpr(s1 / e0) / e0))  # not s1/e0**2: no e0**2 at all
     return Formula(
         expr=clean,
