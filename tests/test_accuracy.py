@@ -18,7 +18,8 @@ float below 1), whole numbers up to 1e15 for an integer parameter. Every positiv
 parameter scaled together by 1e-150 and 1e150 covers constrained Formulas (``u0 < uf < s``)
 at extreme magnitude, and each constraint ``a < b`` between two symbols is approached
 to 1e-12 relative. The slow sweep (``-m slow``) moves *pairs* of parameters to the
-extremes at once, over a denser grid of magnitudes.
+extremes at once (every third value of a grid from 1e-300 to 1e300 in factors of 1e25, and
+1.7e308), and scales the positive parameters together by 1e-300 ... 1e300.
 
 The bound. Where the exact value ``y`` is a finite float64, the error of the float64
 result ``ŷ`` must satisfy
@@ -286,7 +287,7 @@ def points(f, slow: bool = False) -> list[dict]:
     candidates += _constraint_edges(f, base)
     if slow:
         for a, b in itertools.combinations(names, 2):
-            for va, vb in itertools.product(moved[a][::2], moved[b][::2]):
+            for va, vb in itertools.product(moved[a][::3], moved[b][::3]):
                 candidates.append(dict(base, **{a: va, b: vb}))
     seen, out = set(), []
     for p in candidates:
