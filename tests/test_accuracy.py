@@ -226,10 +226,12 @@ def _extremes(domain: sp.Set, slow: bool) -> list[float]:
 
 
 def _holds(f, point: dict) -> bool:
-    for rel in f.constraints:
-        subs = {s: sp.Rational(point[s.name]) for s in rel.free_symbols}
-        if not bool(rel.subs(subs)):
-            return False
+    """The Formula's constraints at ``point``, by its own compiled tests (as the keyword call checks)."""
+    for rel, test in zip(f.constraints, f._constraint_tests):
+        names = sorted(s.name for s in rel.free_symbols)
+        with np.errstate(over="ignore", under="ignore"):  # e0**2 at e0 = 1e300 is inf, as in the call
+            if not bool(test(*(np.float64(point[n]) for n in names))):
+                return False
     return True
 
 
@@ -304,8 +306,9 @@ def _ops(f) -> int:
     return int(sum(sp.count_ops(e) for e in _components(f.evaluated_expr)))
 
 
-def accuracy_failures(f, slow: bool = False) -> list[str]:
-    """Every point where the Formula ``f``'s float64 value misses the exact one by more than the bound."""
+def accuracy_failures(f, slow: bool = False, limit: int | None = None) -> list[str]:
+    """Every point where the Formula ``f``'s float64 value misses the exact one by more than the bound
+    (the first ``limit`` of them: an expected failure needs only one)."""
     name = f.name
     pts = points(f, slow)
     names = f.param_names
@@ -319,6 +322,8 @@ def accuracy_failures(f, slow: bool = False) -> list[str]:
     failures = []
     for c, fn in enumerate(_mp_functions(f)):
         for i, p in enumerate(pts):
+            if limit is not None and len(failures) >= limit:
+                return failures
             args = [p[n] for n in names]
             y, dps = _settled(fn, args)
             g = float(got[c][i])
@@ -373,16 +378,20 @@ def _params(names):
     return out
 
 
+def _expected_to_fail(name: str) -> bool:
+    return name in KNOWN_INACCURATE or (_family(name) in ENGINE_FAMILIES and name not in ENGINE_DONE)
+
+
 @pytest.mark.parametrize("name", _params(NAMES))
 def test_accuracy_at_extremes(name):
-    failures = accuracy_failures(_formula(name))
+    failures = accuracy_failures(_formula(name), limit=1 if _expected_to_fail(name) else None)
     assert not failures, f"{len(failures)} inaccurate points:\n" + "\n".join(failures[:12])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _params(NAMES))
 def test_accuracy_sweep(name):
-    failures = accuracy_failures(_formula(name), slow=True)
+    failures = accuracy_failures(_formula(name), slow=True, limit=1 if _expected_to_fail(name) else None)
     assert not failures, f"{len(failures)} inaccurate points:\n" + "\n".join(failures[:12])
 
 
