@@ -163,3 +163,30 @@ def test_a_wrong_boundary_fails_a_row():
                                     derivation="wrong")
         rows = list(chk(core.Context(size="smoke"), **{arg: wrong}))
         assert any(not r.passed for r in rows if "boundary" in r.label), arg
+
+
+# --- uv_trajectory on arrays and under jax.vmap (issue 32) ------------------------------------
+def test_uv_trajectory_takes_an_array_of_learning_rates_and_vmaps():
+    etas = np.array([1.5, 3.0, 4.5])
+    f, lam = catapult.uv_trajectory(etas, 1.0, 0.5, 1000, 50)
+    assert f.shape == lam.shape == (3, 51)
+    # Round-off: a few flops per step each rounding once, relative errors adding along the 50 steps
+    # (XLA may contract or fuse the batched, scalar and vmapped programs differently): 8 ulps a step.
+    rtol = 8 * 50 * np.finfo(float).eps
+    for i, eta in enumerate(etas):  # the sweep is the scalar calls
+        f_i, lam_i = catapult.uv_trajectory(float(eta), 1.0, 0.5, 1000, 50)
+        np.testing.assert_allclose(f[i], f_i, rtol=rtol, atol=0)
+        np.testing.assert_allclose(lam[i], lam_i, rtol=rtol, atol=0)
+    f_v, lam_v = jax.vmap(lambda e: catapult.uv_trajectory(e, 1.0, 0.5, 1000, 50))(jnp.asarray(etas))
+    np.testing.assert_allclose(f_v, f, rtol=rtol, atol=0)
+    np.testing.assert_allclose(lam_v, lam, rtol=rtol, atol=0)
+    assert np.isinf(f[2, -1]) and abs(f[1, -1]) < 1e-3  # 4.5 diverges, 3.0 catapults back down
+
+
+def test_uv_trajectory_array_errors_name_the_bad_value():
+    with pytest.raises(ValueError, match="eta = -1.0 must be in"):
+        catapult.uv_trajectory(np.array([1.0, -1.0]), 1.0, 0.1, 10, 5)
+    with pytest.raises(ValueError, match="f0 = 2.0 is not realisable"):
+        catapult.uv_trajectory(1.0, 1.0, np.array([0.1, 2.0]), 10, 5)
+    with pytest.raises(TypeError, match="'eta'"):
+        catapult.uv_trajectory([[1.0], [1.0, 2.0]], 1.0, 0.1, 10, 5)

@@ -204,3 +204,42 @@ def test_cli_num_devices():
                                "XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
     assert many.returncode == 0, many.stdout + many.stderr
     assert "x 4" in many.stdout.splitlines()[0]
+
+
+# --- what a new user hit (issue 32) --------------------------------------------------------------
+def test_time_limit_row_says_so_without_jax_traceback_note():
+    # What a time limit that fires inside jax.jit looks like: JAX attaches this note to any exception
+    # passing through its frames (seen with a SIGALRM deadline around a traced function).
+    timeout = core.CheckTimeout("t.hang exceeded its time limit of 0.5 s")
+    timeout.add_note("--------------------\nFor simplicity, JAX has removed its internal frames from the "
+                     "traceback of the following exception. Set JAX_TRACEBACK_FILTERING=off to include these.")
+    assert core._exception_line(timeout) == "verify.core.CheckTimeout: t.hang exceeded its time limit of 0.5 s"
+
+    def hang(ctx):
+        raise timeout
+        yield  # pragma: no cover
+
+    (result,) = core.run([core.Check("t.hang", hang, "c", "d")], core.Context())
+    assert not result.passed and result.row.label == "time limit"
+    assert "exceeded its time limit of 0.5 s" in result.row.reason, result.row.reason
+    assert "JAX" not in result.row.reason and "----" not in result.row.reason
+
+
+def test_progress_line_counts_checks_and_claims_no_time_left():
+    from verify.cli import _progress
+
+    assert _progress(1, 18, "a", 0.0) == "  [1/18] a ..."
+    line = _progress(13, 18, "b", 46.0)
+    assert "46 s elapsed" in line and "12 of 18 checks done" in line and "left" not in line
+
+
+def test_full_size_run_that_needs_more_than_half_the_memory_is_refused():
+    from verify.cli import FULL_SIZE_PEAK_GB, memory_refusal
+
+    linreg_checks_ = core.select(["linreg"])
+    message = memory_refusal(linreg_checks_, "full", 24.0)
+    assert message and f"{FULL_SIZE_PEAK_GB['linreg']:g} GB" in message and "24.0 GB" in message
+    assert "at least 45 GB" in message  # 22.6 GB is half of 45.2 GB
+    assert memory_refusal(linreg_checks_, "quick", 24.0) is None
+    assert memory_refusal(linreg_checks_, "full", 64.0) is None  # 22.6 < 32: allowed
+    assert memory_refusal(core.select(["catapult"]), "full", 24.0) is None  # not measured over

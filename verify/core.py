@@ -566,6 +566,16 @@ class _Deadline:
             self.used += time.perf_counter() - start
 
 
+def _exception_line(exc: BaseException) -> str:
+    """The last line of ``Type: message``, without the notes attached to it (JAX adds one about
+    traceback filtering to any exception that passes through its frames, a time limit's too)."""
+    text = "".join(traceback.format_exception_only(type(exc), exc))
+    for note in getattr(exc, "__notes__", None) or ():
+        text = text.replace(str(note), "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
 def run(checks: Iterable[Check], ctx: Context, **overrides) -> Iterator[Result]:
     """Run checks, yielding each row as it is produced (for streaming output).
 
@@ -586,7 +596,7 @@ def run(checks: Iterable[Check], ctx: Context, **overrides) -> Iterator[Result]:
                 yield Result(chk.name, row, row.passed, now - start)
                 start = now
         except Exception as exc:  # noqa: BLE001 - reported, not swallowed
-            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            last = _exception_line(exc)
             label = "time limit" if isinstance(exc, CheckTimeout) else "error"
             row = Row(label, "-", "-", math.inf, 0.0, last)
             yield Result(chk.name, row, False, time.perf_counter() - start)

@@ -97,6 +97,11 @@ def _greedy_schedule_1d() -> Formula:
     schedule = sp.factor(sp.simplify(greedy.subs(second_moment, 1 / inverse)))
     return Formula(
         expr=schedule, params=(lam, noise, m0, t),
+        # lam m0 / (lam^2 m0 (t + 1) + noise) = 1 / (lam (t + 1) + (noise/lam)/m0) where lam >= 1: no
+        # lam^2 m0 overflow (0 instead of 7e-301 at lam = 1e300)
+        evaluate_as=sp.Piecewise(
+            (1 / (lam * (t + 1) + sp.UnevaluatedExpr(sp.UnevaluatedExpr(noise / lam) / m0)), lam >= 1),
+            (schedule, True)),
         source=cite("wu2018", "sec. 3, greedy schedule of one dimension (eq. number unconfirmed)"), derived=True,
         derivation="sympy: the greedy rate substituted in next_second_moment gives 1/m_{t+1} = 1/m_t + "
                    "lam^2/noise; rsolve from m_0 = m0, then the greedy rate at m_t",

@@ -11,8 +11,10 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from analytic.catapult._uv_model import _critical_lr, _max_lr, _uv_map
+from analytic.formula import real_array
 
 __all__ = ["uv_trajectory", "phase", "PHASES"]
 
@@ -43,32 +45,67 @@ def uv_trajectory(eta, lam0, f0, n, steps: int, label=0.0, uv_map=None):
 
     Iterates ``catapult.uv_map`` (for label $y=0$:
     $f' = (1 - \eta\lambda + \eta^2 f^2/n) f$, $\lambda' = \lambda + (\eta f^2/n)(\eta\lambda - 4)$)
-    from $(f_0, \lambda_0)$ with ``jax.lax.scan``. Returns two arrays of shape
-    ``(steps + 1,)`` in float64 when x64 is on. A divergent run is returned as it is:
-    its values grow to +-inf and stay there (never NaN); divergence is a result, not an
-    error.
+    from $(f_0, \lambda_0)$ with ``jax.lax.scan``. ``eta``, ``lam0``, ``f0``, ``n`` and ``label``
+    may be arrays that broadcast together (a sweep of learning rates is one call), and the
+    function may be used under ``jax.vmap``/``jax.jit`` (traced values are not range-checked:
+    check concrete ones beforehand). Returns two arrays of shape ``broadcast shape +
+    (steps + 1,)`` (``(steps + 1,)`` for scalars) in float64 when x64 is on. A divergent run
+    is returned as it is: its values grow to +-inf and stay there (never NaN); divergence is
+    a result, not an error.
 
     Raises ``ValueError`` for eta <= 0, lam0 <= 0, n < 1, steps < 0, and for
     $|f_0 - 0| > \sqrt n \lambda_0 / 2$, which no pair of vectors realises
-    ($|u\cdot v| \le (|u|^2 + |v|^2)/2$).
+    ($|u\cdot v| \le (|u|^2 + |v|^2)/2$); ``TypeError`` for a non-real value.
 
     ``uv_map``: the Formula to iterate (default ``catapult.uv_map``); verify passes a
     perturbed one to check that a wrong map is caught.
+
+    Example:
+        >>> f, lam = uv_trajectory(jnp.array([1.0, 3.0]), 1.0, 0.3, 100, 10)
+        >>> f.shape
+        (2, 11)
     """
-    eta, lam0 = _check_rate_and_ntk(eta, lam0)
-    f0, n, label = _real("f0", f0), _real("n", n), _real("label", label)
-    if n < 1:
-        raise ValueError(f"n = {n!r} must be in [1, oo) (the width of u and v)")
+    eta, lam0, f0, n, label = (_real_values(name, v) for name, v in
+                               (("eta", eta), ("lam0", lam0), ("f0", f0), ("n", n), ("label", label)))
+    for name, v, low in (("eta", eta, 0.0), ("lam0", lam0, 0.0)):
+        _require(name, v, lambda x, low=low: x > low, "(0, oo)")
+    _require("n", n, lambda x: x >= 1, "[1, oo) (the width of u and v)")
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"steps = {steps!r} must be an integer in {{0, 1, 2, ...}}")
-    bound = math.sqrt(n) * lam0 / 2
-    if abs(f0) > bound:
-        raise ValueError(f"f0 = {f0!r} is not realisable: |f0| must be <= sqrt(n) lam0 / 2 = {bound!r} "
-                         f"(|u.v| <= (|u|^2 + |v|^2) / 2)")
+    if not any(isinstance(v, jax.core.Tracer) for v in (f0, n, lam0)):
+        bound = np.sqrt(n) * lam0 / 2
+        bad = np.abs(f0) > bound
+        if np.any(bad):
+            i = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim else ()
+            shown_f0 = float(np.broadcast_to(f0, bad.shape)[i])
+            shown_bound = float(np.broadcast_to(bound, bad.shape)[i])
+            raise ValueError(f"f0 = {shown_f0!r} is not realisable: |f0| must be <= sqrt(n) lam0 / 2 = "
+                             f"{shown_bound!r} (|u.v| <= (|u|^2 + |v|^2) / 2)")
     dtype = jnp.result_type(float)
-    args = (jnp.asarray(x, dtype) for x in (eta, lam0, f0, label, n))
+    args = jnp.broadcast_arrays(*(jnp.asarray(x, dtype) for x in (eta, lam0, f0, label, n)))
     step = (uv_map or _uv_map()).jax  # (eta, lam, f, y, n) -> (f_next, lam_next)
     return _iterate(*args, steps=int(steps), step=step)
+
+
+def _real_values(name: str, value):
+    """``value`` as a float array (a traced value as it is); TypeError for bool, str, None, complex."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    a = real_array("uv_trajectory", name, value)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        raise ValueError(f"{name} = {float(a[bad].flat[0])!r} must be finite")
+    return a
+
+
+def _require(name: str, values, ok, valid: str) -> None:
+    """ValueError naming the first value of ``name`` outside ``valid`` (traced values: unchecked)."""
+    if isinstance(values, jax.core.Tracer):
+        return
+    bad = ~ok(values)
+    if np.any(bad):
+        raise ValueError(f"{name} = {float(np.asarray(values)[bad].flat[0] if np.ndim(values) else values)!r} "
+                         f"must be in {valid}")
 
 
 @functools.partial(jax.jit, static_argnames=("steps", "step"))
@@ -82,7 +119,9 @@ def _iterate(eta, lam0, f0, label, n, steps, step):
         return (f_next, lam_next), (f_next, lam_next)
 
     _, (fs, lams) = jax.lax.scan(body, (f0, lam0), None, length=steps)
-    return jnp.concatenate([f0[None], fs]), jnp.concatenate([lam0[None], lams])
+    # time is the last axis: (..., steps + 1)
+    return (jnp.moveaxis(jnp.concatenate([f0[None], fs]), 0, -1),
+            jnp.moveaxis(jnp.concatenate([lam0[None], lams]), 0, -1))
 
 
 def phase(eta, lam0, critical_lr=None, max_lr=None) -> str:

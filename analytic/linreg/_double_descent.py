@@ -9,6 +9,7 @@ Tibshirani 2019, arXiv:1903.08560v5, Theorem 1 and Theorem 5 / eq. (16).
 from __future__ import annotations
 
 import sympy as sp
+from sympy.codegen.cfunctions import hypot
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
@@ -31,6 +32,32 @@ def _marchenko_pastur_stieltjes() -> tuple[sp.Expr, sp.Expr]:
     return branch.subs(z, -ridge), sp.diff(branch, z).subs(z, -ridge)
 
 
+def _ridge_risk_stable() -> sp.Expr:
+    r"""``ridge_risk`` in a form without cancellation or intermediate overflow.
+
+    With $a = \gamma - 1$ and $D = \sqrt{(a + \lambda)^2 + 4\lambda}$ (a hypot: no overflow),
+    sympy's form is $[r^2((a^2 + \lambda(\gamma + 1) + aD) + \sigma^2\gamma(\gamma + \lambda + 1 - D)]
+    / (2\gamma D)$. Both brackets cancel for $\gamma < 1$ (0.32 relative at $\gamma = 10^{-15}$);
+    rationalised with $D^2 - (a + \lambda)^2 = 4\lambda$, $D^2 - (\lambda - a)^2 = 4\lambda\gamma$ and
+    $(\gamma + \lambda + 1)^2 - D^2 = 4\gamma$ every term is a sum of positives, and the powers are
+    divided through ($a^2/\gamma$ as $a \cdot a/\gamma$) so that nothing overflows before the
+    result does. Equal to the sympy form (checked in tests/test_accuracy.py at 60 digits).
+    """
+    g, lam = gamma, ridge
+    ratio = sp.UnevaluatedExpr  # keeps x/y a ratio: sympy would recombine (x/y)*z into x*z/y, which overflows
+    a = g - 1
+    D = hypot(a + lam, 2 * sp.sqrt(lam))
+    P = D + lam - a  # > 0 where a < 0
+    bias = sp.Piecewise(
+        # D - a - lam = 4 lam / (D + a + lam)
+        (r2 * ratio(lam / D) * ratio((D + a + lam) / P), (g < 1) & (a + lam > 0)),
+        (4 * r2 * ratio(lam / D) * ratio(lam / P) / (D - a - lam), g < 1),  # a + lam <= 0: no cancellation
+        # a >= 0: all terms >= 0
+        (r2 * ratio((a * ratio(a / g) + lam * (1 + 1 / g) + D * ratio(a / g)) / D) / 2, True))
+    variance = 2 * sigma2 * ratio(g / D) / (g + lam + 1 + D)
+    return bias + variance
+
+
 @FORMULAS.register("ridge_risk")
 def _ridge_risk() -> Formula:
     # Ridge estimate (X^T X/n + ridge I)^{-1} X^T y/n with isotropic beta (|beta|^2 = r2):
@@ -41,6 +68,7 @@ def _ridge_risk() -> Formula:
     risk = r2 * ridge**2 * m_prime + sigma2 * gamma * (m - ridge * m_prime)
     return Formula(
         expr=sp.simplify(risk),
+        evaluate_as=_ridge_risk_stable(),
         params=(gamma, r2, sigma2, ridge),
         source=cite("hmrt2019", "Theorem 5 / eq. (16) (isotropic features, ridge)"),
         derived=True,

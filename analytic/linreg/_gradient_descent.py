@@ -8,6 +8,7 @@ gradient flow $\dot e = -\partial_e$. Every Formula here is derived from that.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
@@ -115,8 +116,17 @@ def _optimal_rate() -> Formula:
 def _optimal_steps() -> Formula:
     steps = sp.Symbol("steps", positive=True)
     (expr,) = sp.solve(sp.Eq(_optimal_rate().expr ** steps, eps), steps)
+    expr = sp.simplify(expr)
+    # log((kappa - 1)/(kappa + 1)) = log1p(-2/(kappa + 1)): the ratio rounds to 1 for kappa near
+    # 1/eps (8e-4 off at kappa = 1e15, -inf from 1e16). log1p is used where 2/(kappa + 1) <= 1/2 (no
+    # cancellation in its argument); below that, kappa - 1 is exact (Sterbenz) and the ratio is fine.
+    ratio_log = sp.log((kappa - 1) / (kappa + 1))
+    if not expr.has(ratio_log):
+        raise AssertionError(f"optimal_steps: expected log((kappa - 1)/(kappa + 1)) in {expr}")
+    stable = expr.subs(ratio_log, sp.Piecewise((log1p(-2 / (kappa + 1)), kappa >= 3), (ratio_log, True)))
     return Formula(
-        expr=sp.simplify(expr),
+        expr=expr,
+        evaluate_as=stable,
         params=(kappa, eps),
         source=_GD,
         derived=True,

@@ -75,6 +75,23 @@ def _nqm_step_decay_time() -> Formula:
                          sp.log((alpha * gamma * h - 1) ** 2): 2 * log1p(-alpha * gamma * h)})
     if stable.has(sp.log((alpha * h - 1) ** 2)) or not stable.has(log1p):
         raise AssertionError(f"nqm_step_decay_time: the log1p rewrite did not apply to {clean}")
+    # log(A / (e0^2 + s1)) = log A - 2 log|e0| - log1p(s1/e0/e0) (s1 = -(noise floor)): e0^2 overflows
+    # from |e0| = 1.3e154 (inf for a true 998.5 at e0 = 1e300) and underflows below 1e-154.
+    s1 = alpha * c / (B * h * (alpha * h - 2))
+    (arg,) = [a.args[0] for a in stable.atoms(sp.log) if a.args[0].has(e0)]
+    rest = arg * (e0**2 + s1)
+    if rest.has(e0):
+        raise AssertionError(f"nqm_step_decay_time: e0^2 + s1 did not factor out of {arg}")
+    # log(rest) = log|x| + log|y| with x the noise-floor difference and y the ratio of logs: their
+    # product underflows for alpha h ~ 1e-300 (log 0 = -inf; the true time is 1e303)
+    x = sp.Mul(*[factor for factor in rest.as_ordered_factors() if factor.has(c)])
+    y = sp.simplify(rest / x)
+    if y.has(c) or sp.simplify(x * y - rest) != 0:
+        raise AssertionError(f"nqm_step_decay_time: could not split {rest}")
+    log_rest = sp.Piecewise((sp.log(sp.Abs(x)) + sp.log(sp.Abs(y)), sp.sign(x) * sp.sign(y) > 0),
+                            (sp.log(rest), True))
+    stable = stable.subs(sp.log(arg), log_rest - 2 * sp.log(sp.Abs(e0))
+                         - log1p(sp.UnevaluatedExpr(s1 / e0) / e0))  # not s1/e0**2: no e0**2 at all
     return Formula(
         expr=clean,
         evaluate_as=stable,

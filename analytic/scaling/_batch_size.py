@@ -49,6 +49,9 @@ def _sgd_optimal_gain() -> Formula:
     gain = sp.simplify(-_expected_change(_sgd_optimal_lr().expr, batch))
     return Formula(
         expr=gain, params=(batch, grad_sq, grad_curvature, noise_curvature), source=_SRC,
+        # B G^2 / (2 (B H + S)) as G * G / (2 (H + S/B)): no G^2 or B G^2 overflow (inf for a true 3e149)
+        evaluate_as=grad_sq * sp.UnevaluatedExpr(
+            grad_sq / (2 * (grad_curvature + sp.UnevaluatedExpr(noise_curvature / batch)))),
         derived=True, derivation="-E[Delta L] at sgd_optimal_lr (sympy.simplify)",
         description="largest expected one-step loss improvement at batch size B")
 

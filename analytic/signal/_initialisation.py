@@ -104,6 +104,32 @@ def _zero_bias_critical_sigma_w() -> Formula:
         description="critical sigma_w at sigma_b = 0: 1 for tanh and linear (Xavier), sqrt(pi)/2 for erf")
 
 
+def _erf_boundary_stable() -> sp.Expr:
+    r"""The boundary without $\sigma_w^4$ (NaN for $\sigma_w > 10^{77}$, inf/inf): with
+    $v = \pi/(4\sigma_w^2) \le 1$ and $\arcsin\frac{1 - v^2}{1 + v^2} = \frac\pi2 - 2\arctan v$,
+    $\sigma_b = \frac{2\sigma_w^2}\pi\sqrt{1 - v^2 - \pi v + 4 v \arctan v}$. The root still cancels
+    like $(1 - v)^3$ at the edge $\sigma_w = \sqrt\pi/2$ (there the value is known only to
+    $\epsilon/(1 - v)^3$ relative)."""
+    v = sp.pi / (4 * sigma_w**2)
+    inside = 1 - v**2 - sp.pi * v + 4 * v * sp.atan(v)
+    # Near the edge, with delta = 1 - v: h(1) = h'(1) = 0 and h''(v) = 2 (3 + v^2)(1 - v^2)/(1 + v^2)^2,
+    # so h(1 - delta) = sum_m a_m delta^(m+2) / ((m+1)(m+2)), a_m the Taylor coefficients of h''(1 - t)
+    # (a rational function: its series by the recurrence of num/den). Radius sqrt(2): 32 terms reach
+    # round-off for delta <= 0.2, where the direct form has lost ~3 digits.
+    t = sp.Symbol("t")
+    w = 1 - t
+    num = sp.Poly(sp.expand(2 * (3 + w**2) * (1 - w**2)), t).all_coeffs()[::-1]
+    den = sp.Poly(sp.expand((1 + w**2) ** 2), t).all_coeffs()[::-1]
+    a: list = []
+    for m in range(32):
+        known = (num[m] if m < len(num) else 0) - sum(den[i] * a[m - i] for i in range(1, min(m, len(den) - 1) + 1))
+        a.append(sp.Rational(known) / den[0])
+    delta = (4 * sigma_w**2 - sp.pi) / (4 * sigma_w**2)
+    near_edge = sum(a[m] / ((m + 1) * (m + 2)) * delta ** (m + 2) for m in range(32))
+    h = sp.Piecewise((near_edge, delta <= sp.Rational(1, 5)), (sp.Max(inside, 0), True))
+    return sigma_w * sp.UnevaluatedExpr(sigma_w * 2 / sp.pi * sp.sqrt(h))
+
+
 @FORMULAS.register("erf_order_chaos_boundary")
 def _erf_order_chaos_boundary() -> Formula:
     chi1 = kernels.erf_chi1.expr  # (q, sigma_w)
@@ -112,6 +138,7 @@ def _erf_order_chaos_boundary() -> Formula:
     sigma_b2 = sp.simplify(q_c - dual.subs(q, q_c))
     return Formula(
         expr=sp.sqrt(sigma_b2), params=(sigma_w,),
+        evaluate_as=_erf_boundary_stable(),
         source=f"{cite('schoenholz2017', 'eqs. (3), (5), number unconfirmed')}; "
                f"{cite('williams1997', 'eq. (11), number unconfirmed')}",
         derived=True,
