@@ -1,5 +1,94 @@
-"""Test entry point: float64 on, as the CLI does (library modules never touch jax.config)."""
+"""Test entry point: float64 on, as the CLI does (library modules never touch jax.config).
+
+``--family-times`` prints, after the run, where the time went by family: each test file
+``tests/test_<family>.py`` is its family, and each universal negative control
+(``tests/test_negative_controls.py::...[<family>.<check>-<arg>]``) is charged to the family
+of its check, in a separate column. Wall seconds depend on the machine's load; CPU seconds
+(this process, all its threads, plus the subprocesses a test waits for) much less so, which
+makes them the figure to compare between runs on a shared machine.
+``--family-times-json PATH`` also writes the per-test figures as JSON to PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from collections import defaultdict
 
 import jax
+import pytest
 
 jax.config.update("jax_enable_x64", True)
+
+_NEGATIVE = "test_negative_controls.py"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--family-times", action="store_true", default=False,
+                     help="print test time (wall and CPU seconds) by family at the end")
+    parser.addoption("--family-times-json", action="store", default=None, metavar="PATH",
+                     help="with --family-times: also write the per-test figures to PATH as JSON")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def family_of(nodeid: str) -> tuple[str, str]:
+    """(family, kind) of a test: kind is "tests" or "negative controls"."""
+    path, _, rest = nodeid.partition("::")
+    base = os.path.basename(path)
+    if base == _NEGATIVE and "[" in rest:
+        param = rest[rest.index("[") + 1:]
+        return param.split(".", 1)[0].split("-", 1)[0], "negative controls"
+    name = base[len("test_"):-len(".py")] if base.startswith("test_") else base
+    return name, "tests"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not item.config.getoption("--family-times"):
+        yield
+        return
+    wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+    yield
+    times = item.config.stash.setdefault(_TIMES, [])
+    times.append((item.nodeid, time.perf_counter() - wall,
+                  time.process_time() - cpu + _children_cpu() - children))
+
+
+_TIMES = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    where = config.getoption("--family-times-json")
+    times = config.stash.get(_TIMES, [])
+    if not config.getoption("--family-times") or not times:
+        return
+    table = defaultdict(lambda: [0, 0.0, 0.0, 0, 0.0, 0.0])  # n, wall, cpu (tests; negatives)
+    for nodeid, wall, cpu in times:
+        family, kind = family_of(nodeid)
+        row = table[family]
+        offset = 0 if kind == "tests" else 3
+        row[offset] += 1
+        row[offset + 1] += wall
+        row[offset + 2] += cpu
+    write = terminalreporter.write_line
+    terminalreporter.section("test time by family (seconds; CPU = this process + waited subprocesses)")
+    write(f"{'family':<24}{'tests':>6}{'wall':>9}{'CPU':>9}  {'neg.':>5}{'wall':>9}{'CPU':>9}"
+          f"  {'total wall':>10}{'share':>7}")
+    total_wall = sum(t[1] for t in times) or 1.0
+    for family, r in sorted(table.items(), key=lambda kv: -(kv[1][1] + kv[1][4])):
+        write(f"{family:<24}{r[0]:>6}{r[1]:>9.1f}{r[2]:>9.1f}  {r[3]:>5}{r[4]:>9.1f}{r[5]:>9.1f}"
+              f"  {r[1] + r[4]:>10.1f}{100 * (r[1] + r[4]) / total_wall:>6.1f}%")
+    write(f"{'all':<24}{sum(r[0] for r in table.values()):>6}"
+          f"{sum(r[1] for r in table.values()):>9.1f}{sum(r[2] for r in table.values()):>9.1f}  "
+          f"{sum(r[3] for r in table.values()):>5}{sum(r[4] for r in table.values()):>9.1f}"
+          f"{sum(r[5] for r in table.values()):>9.1f}  {total_wall:>10.1f}")
+    if where:
+        with open(where, "w") as f:
+            json.dump([{"test": n, "family": family_of(n)[0], "kind": family_of(n)[1], "wall": w,
+                        "cpu": c} for n, w, c in times], f, indent=1)
