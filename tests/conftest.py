@@ -6,7 +6,7 @@
 of its check, in a separate column. Wall seconds depend on the machine's load; CPU seconds
 (this process, all its threads, plus the subprocesses a test waits for) much less so, which
 makes them the figure to compare between runs on a shared machine.
-``--family-times-json PATH`` also writes the per-test figures as JSON to PATH.
+``--family-times-json PATH`` also appends one JSON line per test to PATH as each test ends.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def pytest_addoption(parser):
     parser.addoption("--family-times", action="store_true", default=False,
                      help="print test time (wall and CPU seconds) by family at the end")
     parser.addoption("--family-times-json", action="store", default=None, metavar="PATH",
-                     help="with --family-times: also write the per-test figures to PATH as JSON")
+                     help="with --family-times: append one JSON line per test (wall, CPU seconds) to PATH")
 
 
 def _children_cpu() -> float:
@@ -58,13 +58,19 @@ def pytest_runtest_protocol(item, nextitem):
     times = item.config.stash.setdefault(_TIMES, [])
     times.append((item.nodeid, time.perf_counter() - wall,
                   time.process_time() - cpu + _children_cpu() - children))
+    where = item.config.getoption("--family-times-json")
+    if where:  # one JSON line per test as it ends: a run cut short still leaves its figures
+        nodeid, wall, cpu = times[-1]
+        family, kind = family_of(nodeid)
+        with open(where, "a") as f:
+            f.write(json.dumps({"test": nodeid, "family": family, "kind": kind, "wall": round(wall, 3),
+                                "cpu": round(cpu, 3)}) + "\n")
 
 
 _TIMES = pytest.StashKey[list]()
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    where = config.getoption("--family-times-json")
     times = config.stash.get(_TIMES, [])
     if not config.getoption("--family-times") or not times:
         return
@@ -88,7 +94,3 @@ def pytest_terminal_summary(terminalreporter, config):
           f"{sum(r[1] for r in table.values()):>9.1f}{sum(r[2] for r in table.values()):>9.1f}  "
           f"{sum(r[3] for r in table.values()):>5}{sum(r[4] for r in table.values()):>9.1f}"
           f"{sum(r[5] for r in table.values()):>9.1f}  {total_wall:>10.1f}")
-    if where:
-        with open(where, "w") as f:
-            json.dump([{"test": n, "family": family_of(n)[0], "kind": family_of(n)[1], "wall": w,
-                        "cpu": c} for n, w, c in times], f, indent=1)
