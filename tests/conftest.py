@@ -22,6 +22,20 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 
+# JAX's persistent compilation cache, in the checkout (ignored by git), for this process and
+# the subprocesses tests start (they inherit the environment): a second run loads compiled
+# programs instead of compiling them (measured on CPU: the 4-device scale-out worker took
+# 62 s of CPU cold and 17 s warm). JAX keys each entry by the program, the compile options,
+# the backend and the jax/jaxlib versions, so a stale entry is never used. A cache directory
+# already set in the environment wins; JAX_COMPILATION_CACHE_DIR= (empty) switches it off.
+_CACHE = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".jax_cache"))
+if _CACHE:
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")  # small programs too
+    jax.config.update("jax_compilation_cache_dir", _CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                      float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
+
 _NEGATIVE = "test_negative_controls.py"
 
 
