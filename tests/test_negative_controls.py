@@ -27,12 +27,52 @@ TIGHT = 0.005  # a row "resolves a 1% slip" when it fails with a tolerance below
 
 
 def perturbed(formula, factor=FACTOR):
-    """The same Formula with its value off by ``factor`` (10%; each component of a tuple)."""
-    exprs = formula.expr if isinstance(formula.expr, tuple) else (formula.expr,)
-    wrong = tuple(factor * e for e in exprs)
-    return dataclasses.replace(formula, name=f"{formula.name}*{factor}", expr=wrong if isinstance(
-        formula.expr, tuple) else wrong[0], derived=False,
-        derivation=f"deliberately wrong by {float(factor - 1):.0%}")
+    """The same Formula with its value off by ``factor`` (10% by default; each component of a tuple).
+
+    Its ``expr`` is ``factor`` times the original's (what a check that works symbolically sees);
+    its compiled evaluator is the original's, times ``factor`` (the same values up to round-off,
+    through the original's stable form where it has one), so a perturbed run costs no
+    lambdify and no XLA compilation of its own: the original's compiled programs serve
+    every check and every perturbation of the session.
+    """
+    is_tuple = isinstance(formula.expr, tuple)
+    exprs = formula.expr if is_tuple else (formula.expr,)
+    wrong_exprs = tuple(factor * e for e in exprs)
+    wrong = dataclasses.replace(formula, name=f"{formula.name}*{factor}", expr=wrong_exprs if is_tuple
+                                else wrong_exprs[0], derived=False,
+                                derivation=f"deliberately wrong by {float(factor - 1):.0%}")
+    wrong.__dict__["jax"] = _scaled(formula.jax, is_tuple, factor)  # fills the cached_property
+    if formula.constraints:  # the same constraints: share their lambdified tests too
+        wrong.__dict__["_constraint_tests"] = formula._constraint_tests
+    return wrong
+
+
+def _scaled(evaluate, is_tuple: bool, factor=FACTOR):
+    """``evaluate`` times ``factor`` (each component of a tuple); traceable like ``evaluate``."""
+    factor = float(factor)
+
+    def scaled(*args):
+        out = evaluate(*args)
+        return tuple(factor * o for o in out) if is_tuple else factor * out
+
+    return scaled
+
+
+def test_a_perturbed_formula_is_eleven_tenths_of_the_original():
+    """The shared evaluator agrees with lambdifying 11/10 * expr, scalar and tuple-valued."""
+    import jax.numpy as jnp
+
+    for name, args in [("linreg.optimal_lr", (jnp.linspace(0.5, 0.9, 3), 2.0)),  # lam_min, lam_max
+                       ("kernels.relu_fc_depth1", (jnp.linspace(2.0, 3.0, 3), 1.5, 0.5, 1.4, 0.1))]:
+        formula = analytic.get(name)  # k11, k22, k12 (k12^2 < k11 k22), sigma_w, sigma_b
+        wrong = perturbed(formula)
+        assert wrong.expr == (tuple(FACTOR * e for e in formula.expr) if isinstance(formula.expr, tuple)
+                              else FACTOR * formula.expr)
+        fresh = dataclasses.replace(wrong)  # no cached evaluator: lambdifies wrong.expr
+        assert "jax" not in fresh.__dict__
+        for got, want in zip(*(v if isinstance(v, tuple) else (v,) for v in (wrong.jax(*args),
+                                                                              fresh.jax(*args)))):
+            assert jnp.allclose(got, want, rtol=1e-13, atol=0)  # round-off: 11/10 applied at another node
 
 
 _CONTEXTS: dict[str, core.Context] = {}  # one per check for this test module's runs

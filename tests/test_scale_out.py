@@ -27,9 +27,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROUND_OFF = 1e-12  # relative, float64: see the module docstring
 
 
-def _env(devices: int) -> dict:
+def _env(devices: int, compilation_cache: bool = True) -> dict:
+    """The workers' environment; ``compilation_cache=False`` drops JAX's persistent cache that
+    tests/conftest.py sets (the two jax.distributed processes run without it: untried there)."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+    if not compilation_cache:
+        env.pop("JAX_COMPILATION_CACHE_DIR", None)
+        env.pop("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", None)
     return env
 
 
@@ -169,8 +174,9 @@ def worker_process(port: str, process_id: str) -> None:
 
 
 # --- tests ---------------------------------------------------------------------------------
-def _python(*args, devices: int):
-    return subprocess.Popen([sys.executable, os.path.abspath(__file__), *args], env=_env(devices), cwd=ROOT,
+def _python(*args, devices: int, compilation_cache: bool = True):
+    return subprocess.Popen([sys.executable, os.path.abspath(__file__), *args],
+                            env=_env(devices, compilation_cache), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -184,7 +190,7 @@ def test_two_processes_agree_with_one():
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = str(s.getsockname()[1])
-    procs = [_python("process", port, str(i), devices=1) for i in range(2)]
+    procs = [_python("process", port, str(i), devices=1, compilation_cache=False) for i in range(2)]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     for p, output in zip(procs, outputs):
         assert p.returncode == 0 and output.strip().endswith("OK"), output[-3000:]
