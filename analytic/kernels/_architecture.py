@@ -93,16 +93,35 @@ def _erf_duals(k11, k22, k12):
 _CLOSED = {"relu": _relu_duals, "erf": _erf_duals, "step": _step_duals}
 
 
-@functools.lru_cache(maxsize=None)
-def _quadrature_duals_cached(activation, order):  # small: one entry per (activation, order) used
+def _activations(layers):
+    for layer in layers:
+        if isinstance(layer, Activation):
+            yield layer
+        elif isinstance(layer, Residual):
+            yield from _activations(layer.branch)
+
+
+def _quadrature_table(layers) -> tuple:
+    """((activation, order), Duals) for every quadrature activation of ``layers``: the maps are
+    built (and the activation validated on concrete probe points) before tracing."""
     from analytic.kernels._quadrature import DEFAULT_ORDER, quadrature_duals
-    return quadrature_duals(activation, DEFAULT_ORDER if order is None else order)
+
+    table = {}
+    for layer in _activations(layers):
+        if not (isinstance(layer.activation, str) and layer.activation in _CLOSED):
+            key = (layer.activation, layer.order)
+            if key not in table:
+                table[key] = quadrature_duals(layer.activation, DEFAULT_ORDER if layer.order is None else layer.order)
+        elif layer.order is not None:
+            raise ValueError(f"{layer!r}: order = {layer.order!r} applies only to quadrature activations; "
+                             f"{layer.activation!r} uses its closed form (order=None)")
+    return tuple(table.items())
 
 
-def _dual_function(layer: Activation):
+def _dual_function(layer: Activation, table: tuple):
     if isinstance(layer.activation, str) and layer.activation in _CLOSED:
         return _CLOSED[layer.activation]
-    duals = _quadrature_duals_cached(layer.activation, layer.order)
+    duals = dict(table)[(layer.activation, layer.order)]
 
     def quadrature(k11, k22, k12):
         return duals.nngp.jax(k11, k22, k12), duals.derivative.jax(k11, k22, k12)
@@ -365,7 +384,7 @@ def _affine(state: _State, layer, shape_in: _Shape, factor: int, standard: bool)
     return state.replace(k, t, s1, s2)
 
 
-def _run(steps, needs, state: _State, standard: bool) -> _State:
+def _run(steps, needs, state: _State, standard: bool, table: tuple) -> _State:
     for (layer, shape_in, shape_out, extra), (pairs_after, branch_needs) in zip(steps, needs):
         if isinstance(layer, Conv):
             linear, size = _conv_linear(state, extra, layer.padding == "CIRCULAR")
@@ -373,7 +392,7 @@ def _run(steps, needs, state: _State, standard: bool) -> _State:
         elif isinstance(layer, Dense):
             state = _affine(state, layer, shape_in, shape_in.fan, standard)
         elif isinstance(layer, Activation):
-            duals = _dual_function(layer)
+            duals = _dual_function(layer, table)
 
             def cross(k, t, va, vb, duals=duals):
                 e, de = duals(va, vb, k)
@@ -398,7 +417,7 @@ def _run(steps, needs, state: _State, standard: bool) -> _State:
             state = state.map(lambda a: jnp.mean(a, axis=tuple(range(a.ndim - d, a.ndim))) if d else a,
                               d=0, pairs=False)
         else:  # Residual
-            branch = _run(extra, branch_needs, state, standard)
+            branch = _run(extra, branch_needs, state, standard, table)
             if state.pairs and not branch.pairs:
                 state = _to_diagonal(state)
             s = layer.scale**2
@@ -427,12 +446,12 @@ def _input_state(x1, x2, symmetric: bool, pairs: bool, precision) -> _State:
     return _State(k, jnp.zeros_like(k), selves[0], selves[1], d, pairs)
 
 
-@functools.partial(jax.jit, static_argnames=("architecture", "symmetric", "precision"))
-def _architecture_kernels(x1, x2, *, architecture, symmetric, precision):
+@functools.partial(jax.jit, static_argnames=("architecture", "symmetric", "precision", "table"))
+def _architecture_kernels(x1, x2, *, architecture, symmetric, precision, table):
     steps = architecture._plan(x1.shape[1:-1])
     first_pairs, needs = _needs_pairs(steps, False)
     state = _input_state(x1, x2, symmetric, first_pairs and len(x1.shape) > 2, precision)
-    state = _run(steps, needs, state, architecture.parameterization == "standard")
+    state = _run(steps, needs, state, architecture.parameterization == "standard", table)
     return Kernels(state.k, state.t)
 
 
@@ -505,7 +524,8 @@ class Architecture:
             depth, activation, sigma_w, sigma_b = spec
             return fc_kernels(x1, None if symmetric else x2, depth, activation, sigma_w, sigma_b,
                               self.parameterization, precision=precision)
-        return _architecture_kernels(x1, x2, architecture=self, symmetric=symmetric, precision=precision)
+        return _architecture_kernels(x1, x2, architecture=self, symmetric=symmetric, precision=precision,
+                                     table=_quadrature_table(self.layers))
 
     def latex(self) -> str:
         """The per-layer maps of the recursion, one LaTeX line per layer."""
