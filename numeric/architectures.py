@@ -112,17 +112,17 @@ def _conv(layer, x, w):
                                         precision=jax.lax.Precision.HIGHEST)
 
 
-def _linear(layer, p, x, parameterization):
+def _linear(layer, p, x, parameterization, net):
     w, b = p
     if _kind(layer) == "Conv":
-        fan = math.prod(w.shape[:-1])
+        fan = math.prod(w.shape[:-1]) * net.fraction
         y = _conv(layer, x, w)
     else:
-        fan = w.shape[0]
+        fan = w.shape[0] * net.fraction
         y = jnp.matmul(x, w, precision=jax.lax.Precision.HIGHEST)
     # "ntk": sigma_w/sqrt(fan) * (x . omega) + sigma_b * beta; "standard" draws the same values
     # (so one init is one network in either), its gradients differ: see _standard_params.
-    return layer.sigma_w / math.sqrt(fan) * y + layer.sigma_b * b
+    return layer.sigma_w / jnp.sqrt(fan) * y + layer.sigma_b * b
 
 
 def _activation(name):
@@ -132,10 +132,27 @@ def _activation(name):
             "tanh": jnp.tanh}[name]
 
 
-def _apply_layer(layer, p, x, parameterization):
+class _Net(NamedTuple):
+    """How channels are counted: ``fraction`` of the input's channels that are live (1 for data;
+    active / W for hidden layers of a width-W network run at width ``active``) and the mask of
+    live hidden channels (None: all)."""
+
+    fraction: object = 1.0
+    mask: object = None
+    active: object = None
+
+
+def _hidden(net: _Net, width_total: int) -> _Net:
+    if net.active is None:
+        return _Net()
+    return _Net(net.active / width_total, (jnp.arange(width_total) < net.active), net.active)
+
+
+def _apply_layer(layer, p, x, parameterization, net=_Net(), last=False):
     kind = _kind(layer)
     if kind in ("Dense", "Conv"):
-        return _linear(layer, p, x, parameterization)
+        y = _linear(layer, p, x, parameterization, net)
+        return y if (last or net.active is None) else y * _hidden(net, y.shape[-1]).mask.astype(y.dtype)
     if kind == "Activation":
         return _activation(layer.activation)(x)
     if kind == "AvgPool":
@@ -153,20 +170,29 @@ def _apply_layer(layer, p, x, parameterization):
     if kind == "Flatten":
         return x.reshape(x.shape[0], -1)
     if kind == "LayerNorm":
-        centred = x - jnp.mean(x, axis=-1, keepdims=True)
-        return centred / jnp.sqrt(jnp.mean(centred**2, axis=-1, keepdims=True) + 1e-12)
+        live = 1.0 if net.mask is None else net.mask.astype(x.dtype)
+        count = x.shape[-1] if net.active is None else net.active
+        centred = (x - jnp.sum(x * live, axis=-1, keepdims=True) / count) * live
+        return centred / jnp.sqrt(jnp.sum(centred**2, axis=-1, keepdims=True) / count + 1e-12)
     if kind == "Residual":
-        return x + layer.scale * _forward(layer.branch, p, x, parameterization)
+        return x + layer.scale * _forward(layer.branch, p, x, parameterization, net, top=False)
     raise TypeError(f"{layer!r} is not a layer record")
 
 
-def _forward(layers, params, x, parameterization):
-    for layer, p in zip(layers, params):
-        x = _apply_layer(layer, p, x, parameterization)
+def _forward(layers, params, x, parameterization, net=_Net(), top=True, active=None):
+    """Apply ``layers``; with ``active`` (a traced channel count) every hidden layer keeps only its
+    first ``active`` channels and normalises by them: exactly the width-``active`` network."""
+    if active is not None:
+        net = _Net(active=active)
+    for i, layer in enumerate(layers):
+        last = top and i == len(layers) - 1
+        x = _apply_layer(layer, p if (p := params[i]) is not None else (), x, parameterization, net, last)
+        if _kind(layer) in ("Dense", "Conv") and net.active is not None:
+            net = _hidden(net, x.shape[-1])
     return x
 
 
-def _standard_params(layers, params, width):
+def _standard_params(layers, params, fraction, hidden=False):
     """Standard parameterisation as a reparameterisation of the same network: the trained
     values are theta_SP = (sigma/sqrt(fan)) omega; gradients w.r.t. theta_SP equal those
     w.r.t. omega times sqrt(fan)/sigma, so J_SP J_SP^T = sum over layers of
@@ -176,12 +202,13 @@ def _standard_params(layers, params, width):
     for layer, p in zip(layers, params):
         kind = _kind(layer)
         if kind in ("Dense", "Conv"):
-            fan = math.prod(p[0].shape[:-1])
+            fan = math.prod(p[0].shape[:-1]) * (fraction if hidden else 1.0)
             fw = fan / layer.sigma_w**2 if layer.sigma_w else 0.0
             fb = 1 / layer.sigma_b**2 if layer.sigma_b else 0.0
             factors.append((fw, fb))
+            hidden = True
         elif kind == "Residual":
-            factors.append(_standard_params(layer.branch, p, width))
+            factors.append(_standard_params(layer.branch, p, fraction, hidden))
         else:
             factors.append(())
     return factors
@@ -192,30 +219,43 @@ def apply(layers, params, x, parameterization: str = "ntk"):
     return _forward(tuple(layers), params, x, parameterization)
 
 
-def readout_nngp(layers, params, x1, x2):
-    """sigma_w^2 h(x1).h(x2)/fan + sigma_b^2 of the last Dense's input h (one network's NNGP)."""
+def readout_nngp(layers, params, x1, x2, active=None):
+    """sigma_w^2 h(x1).h(x2)/fan + sigma_b^2 of the last Dense's input h (one network's NNGP);
+    ``active``: the live channel count when run inside a wider network (see ``_forward``)."""
     layers = tuple(layers)
     last = layers[-1]
     if _kind(last) != "Dense":
         raise ValueError(f"the last layer must be Dense for a readout kernel, got {last!r}")
-    h1 = _forward(layers[:-1], params[:-1], x1, "ntk").reshape(x1.shape[0], -1)
-    h2 = _forward(layers[:-1], params[:-1], x2, "ntk").reshape(x2.shape[0], -1)
-    return last.sigma_w**2 * jnp.matmul(h1, h2.T, precision=jax.lax.Precision.HIGHEST) / h1.shape[1] + last.sigma_b**2
+    h1 = _forward(layers[:-1], params[:-1], x1, "ntk", top=False, active=active).reshape(x1.shape[0], -1)
+    h2 = h1 if x2 is x1 else _forward(layers[:-1], params[:-1], x2, "ntk", top=False, active=active).reshape(x2.shape[0], -1)
+    fan = h1.shape[1] if active is None else h1.shape[1] * active / _channels(layers, params)
+    return last.sigma_w**2 * jnp.matmul(h1, h2.T, precision=jax.lax.Precision.HIGHEST) / fan + last.sigma_b**2
 
 
-def empirical_ntk(layers, params, x1, x2, parameterization: str = "ntk", width: int | None = None):
-    """J(x1) J(x2)^T of the (first) output over all parameters; "standard": divided by ``width``."""
+def _channels(layers, params) -> int:
+    """The hidden width W of a parameter list (output channels of its first Dense/Conv)."""
+    for layer, p in zip(layers, params):
+        if _kind(layer) in ("Dense", "Conv"):
+            return p[0].shape[-1]
+    raise ValueError("the network has no Dense or Conv layer")
+
+
+def empirical_ntk(layers, params, x1, x2, parameterization: str = "ntk", width=None, active=None):
+    """J(x1) J(x2)^T of the (first) output over all parameters (one reverse pass per output
+    point, ``jax.jacrev``; reused when x2 is x1); "standard": divided by ``width``.
+    ``active``: the live channel count when run inside a wider network (see ``_forward``)."""
     layers = tuple(layers)
 
     def f(p, x):
-        return _forward(layers, p, x, parameterization)[:, 0]
+        return _forward(layers, p, x, parameterization, active=active)[:, 0]
 
     j1 = jax.jacrev(f)(params, x1)
-    j2 = jax.jacrev(f)(params, x2)
+    j2 = j1 if x2 is x1 else jax.jacrev(f)(params, x2)
     if parameterization == "standard":
         if width is None:
             raise ValueError("width is needed to divide the standard-parameterisation NTK")
-        factors = _standard_params(layers, params, width)
+        fraction = 1.0 if active is None else active / _channels(layers, params)
+        factors = _standard_params(layers, params, fraction)
     else:
         factors = jax.tree_util.tree_map(lambda _: 1.0, params)
     flat1, tree = jax.tree_util.tree_flatten(j1)
@@ -235,23 +275,37 @@ class KernelDraws(NamedTuple):
     ntk: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("layers", "width", "draws", "parameterization"))
-def _kernel_draws(key, x, *, layers, width, draws, parameterization):
+@functools.partial(jax.jit, static_argnames=("layers", "total", "draws", "parameterization"))
+def _kernel_draws(key, x, width, *, layers, total, draws, parameterization):
+    active = None if width is None else width.astype(x.dtype)
+    scale = total if width is None else active
+
     def one(k):
-        params = init_params(k, layers, x.shape[1:], width, dtype=x.dtype)
-        return (readout_nngp(layers, params, x, x),
-                empirical_ntk(layers, params, x, x, parameterization, width))
+        params = init_params(k, layers, x.shape[1:], total, dtype=x.dtype)
+        return (readout_nngp(layers, params, x, x, active),
+                empirical_ntk(layers, params, x, x, parameterization, scale, active))
 
     return KernelDraws(*jax.lax.map(one, jax.random.split(key, draws)))
 
 
-def kernel_draws(key, layers, x, width: int, draws: int, parameterization: str = "ntk") -> KernelDraws:
-    """The readout NNGP and the empirical NTK of ``draws`` independently initialised networks."""
+def kernel_draws(key, layers, x, width: int, draws: int, parameterization: str = "ntk", *,
+                 compile_width: int | None = None) -> KernelDraws:
+    """The readout NNGP and the empirical NTK of ``draws`` independently initialised networks.
+
+    ``compile_width`` (>= width): build ``compile_width``-channel networks and keep only the
+    first ``width`` channels of every hidden layer live (masked, normalised by ``width``): the
+    same width-``width`` networks (their live weights are i.i.d. standard normal; dead ones get
+    zero gradient), with one compilation shared by all widths up to ``compile_width``."""
     _check(width, parameterization)
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws = {draws!r} must be an integer >= 1")
-    return _kernel_draws(key, jnp.asarray(x), layers=tuple(layers), width=width, draws=draws,
-                         parameterization=parameterization)
+    if compile_width is None:
+        return _kernel_draws(key, jnp.asarray(x), None, layers=tuple(layers), total=width, draws=draws,
+                             parameterization=parameterization)
+    if not isinstance(compile_width, int) or compile_width < width:
+        raise ValueError(f"compile_width = {compile_width!r} must be an integer >= width = {width}")
+    return _kernel_draws(key, jnp.asarray(x), jnp.asarray(width), layers=tuple(layers), total=compile_width,
+                         draws=draws, parameterization=parameterization)
 
 
 @functools.partial(jax.jit, static_argnames=("layers", "width", "steps", "seeds"))

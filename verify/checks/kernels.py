@@ -330,3 +330,125 @@ def variance_map(ctx: Context, relu_fixed_point, erf_variance_map, relu_chi1, er
                       f"mean over width units, {nets} nets and depth/2 layers of sigma_w^2 phi'(h)^2 (Wv)^2, "
                       "relative variance per unit <= 5 (Gaussian^2 x Bernoulli), 4 sigma; + 0.01 for "
                       "q^l not yet at q*")
+
+
+# --- architectures (issue 27): CNNs, pooling, residual blocks, LayerNorm ----------------------
+_ARCH_CITES = ("Novak et al. 2019, arXiv:1810.05148v4, sec. 3 and App. C; Garriga-Alonso et al. 2019, "
+               "arXiv:1808.05587v2, sec. 3; Arora et al. 2019, arXiv:1904.11955v2, sec. 4; "
+               "Yang 2019, arXiv:1910.12478v3")
+
+
+def _arch_networks():
+    """(name, layers, [(slip, wrong description of the same network), ...]): the engine's negative
+    controls are slips in its conventions, each of which the finite networks must reject."""
+    c, dense = theory.Conv, theory.Dense(1.4, 0.1)
+    relu, erf = theory.Activation("relu"), theory.Activation("erf")
+    pooled = (c(3, 1.4, 0.1), relu, c(3, 1.6, 0.2, padding="CIRCULAR"), erf, theory.AvgPool(2), theory.GlobalAvgPool(),
+              dense)
+    block = theory.Residual(relu, c(3, 1.2, 0.1), scale=0.7)
+    residual = (c(3, 1.4, 0.1), block, relu, theory.Flatten(), dense)
+    layernorm = (c(3, 1.4, 0.5), theory.LayerNorm(), relu, c(3, 1.4, 0.5), theory.LayerNorm(), relu,
+                 theory.Flatten(), dense)
+    return (
+        ("pooled CNN (relu, erf)", pooled, [
+            ("GlobalAvgPool computed from coincident positions only (as Flatten)",
+             pooled[:5] + (theory.Flatten(),) + pooled[6:])]),
+        ("flattened residual CNN", residual, [
+            ("K_in + scale K_branch (scale not squared)",
+             (residual[0], theory.Residual(relu, c(3, 1.2, 0.1), scale=0.7**0.5)) + residual[2:]),
+            ("GlobalAvgPool for Flatten (all pairs of positions, not the diagonal)",
+             residual[:3] + (theory.GlobalAvgPool(),) + residual[4:])]),
+        ("LayerNorm CNN", layernorm, [
+            ("LayerNorm left out", tuple(layer for layer in layernorm if not isinstance(layer, theory.LayerNorm)))]),
+    )
+
+
+def _arch_inputs(ctx: Context, salt: str, n: int, positions: int, channels: int):
+    return jax.random.normal(ctx.key(salt), (n, positions, channels), jnp.float64)
+
+
+def _kernel_errors(draws, limit):
+    """Per draw: the mean square of (empirical - limit) / sqrt(L_ii L_jj) over entries."""
+    scale = np.sqrt(np.outer(np.diag(limit), np.diag(limit)))
+    return np.mean(((np.asarray(draws) - limit) / scale) ** 2, axis=(1, 2))
+
+
+def _slope_and_se(widths, mean_squares):
+    """Slope of log RMS against log width, and its standard error from each width's spread of
+    per-draw mean squares (delta method: se(log RMS) = se(mean square) / (2 mean square))."""
+    x = np.log(widths)
+    y = np.array([0.5 * np.log(np.mean(m)) for m in mean_squares])
+    sd = np.array([np.std(m, ddof=1) / math.sqrt(len(m)) / (2 * np.mean(m)) for m in mean_squares])
+    dx = x - x.mean()
+    slope = float(np.sum(dx * y) / np.sum(dx**2))
+    return slope, float(math.sqrt(np.sum(dx**2 * sd**2)) / np.sum(dx**2))
+
+
+@check("kernels.architectures", cites=_ARCH_CITES,
+       no_formula="the claim is the architecture engine's per-layer maps (conv, pooling, flatten, residual, "
+                  "LayerNorm) composed with the dual maps, which kernels.dual_maps checks; each network's "
+                  "row set carries its own negative control, a slip in one convention")
+def architectures(ctx: Context):
+    """Empirical NNGP / NTK of finite CNNs (pooled relu/erf, flattened, residual, LayerNorm) at three
+    widths -> serial(...).kernels: RMS ~ width^-1/2 (fitted), mean within its standard error."""
+    from numeric import architectures as arch
+
+    widths, draws, n, positions = ((16, 32, 64), 40, 3, 8) if ctx.quick else ((32, 64, 128, 256), 200, 4, 16)
+    for name, layers, controls in _arch_networks():
+        x = _arch_inputs(ctx, f"arch/{name}", n, positions, 2)
+        limit = theory.serial(*layers).kernels(x)
+        # every width runs inside one widths[-1]-channel network with the extra channels masked:
+        # exactly the narrower networks, one compilation (numeric.architectures.kernel_draws)
+        per_width = [ctx.measure(arch.kernel_draws, ctx.key(f"arch/{name}/{w}"), layers, x, w, draws,
+                                 compile_width=widths[-1]) for w in widths]
+        for kind in ("nngp", "ntk"):
+            lim = np.asarray(getattr(limit, kind))
+            ms = [_kernel_errors(getattr(d, kind), lim) for d in per_width]
+            slope, se = _slope_and_se(widths, ms)
+            yield compare(f"{name} {kind}: slope of RMS error vs width", -0.5, slope, 3 * se + 0.1,
+                          f"fit over widths {widths}, {draws} initialisations each: 3 standard errors of the "
+                          "slope (from the spread of per-draw errors) plus 0.1 for the next-order 1/width terms "
+                          "at the smallest width", relative=False)
+            top = np.asarray(getattr(per_width[-1], kind))
+            mean, sem = top.mean(axis=0), top.std(axis=0, ddof=1) / math.sqrt(draws)
+            yield compare(f"{name} {kind}: mean over {draws} networks at width {widths[-1]}", lim, mean, 4.5 * sem,
+                          "the bias of the mean (O(1/width)) tested against zero: 4.5 standard errors of the mean "
+                          f"per entry ({n * (n + 1) // 2} entries, Bonferroni at ~1%)", relative=False)
+            for slip, wrong in controls:
+                bad = np.asarray(getattr(theory.serial(*wrong).kernels(x), kind))
+                rejected = bool(np.any(np.abs(mean - bad) > 4.5 * sem))
+                yield compare_outcome(f"{name} {kind}, negative control ({slip}): rejected by the same test",
+                                      "rejected", "rejected" if rejected else "accepted",
+                                      "the mean over networks must be incompatible with the wrong convention")
+
+
+@check("kernels.architecture_training", cites=_ARCH_CITES + "; " + cite("lee2019", "eqs. (9), (15)-(16)"),
+       no_formula="the claim is the NTK of an architecture governing GD (infinite_width_mean is checked for "
+                  "MLPs by kernels.trained_mean); the negative control uses the NNGP in place of the NTK")
+def architecture_training(ctx: Context):
+    """Trained ensemble of finite pooled CNNs (GD on MSE) vs infinite_width_mean on the architecture's NTK."""
+    from numeric import architectures as arch
+
+    width, seeds, steps = (128, 32, 40) if ctx.quick else (512, 128, 200)
+    c, relu = theory.Conv, theory.Activation("relu")
+    layers = (c(3, 1.4, 0.1), relu, c(3, 1.4, 0.1), relu, theory.AvgPool(2), theory.GlobalAvgPool(),
+              theory.Dense(1.4, 0.1))
+    x = _arch_inputs(ctx, "arch_train/x", 6, 8, 2)
+    x_train, x_test = x[:4], x[4:]
+    y = jnp.sin(jnp.sum(x_train[:, :, 0], axis=1))
+    net = theory.serial(*layers)
+    k_train, k_cross = net.kernels(x_train), net.kernels(x_test, x_train)
+    lr = 0.5 / float(np.linalg.eigvalsh(np.asarray(k_train.ntk))[-1])
+    f0, ft = ctx.measure(arch.train_ensemble, ctx.key("arch_train"), layers, x_train, y, x_test, width, lr,
+                         steps, seeds)
+    moved = np.asarray(ft - f0)  # f_t - f_0: its mean is Theta(x,X) Theta^-1 (I - m_t) Y (f_0 averages out)
+    mean, sem = moved.mean(axis=0), moved.std(axis=0, ddof=1) / math.sqrt(seeds)
+    for kind, k, cross in (("NTK", k_train.ntk, k_cross.ntk), ("NNGP (negative control)", k_train.nngp, k_cross.nngp)):
+        pred = theory.infinite_width_mean(k, cross, y, jnp.array([steps]), lr).test[0]
+        z = float(np.max(np.abs(mean - np.asarray(pred)) / (sem + 1.0 / width)))
+        outcome = "within" if z <= 4 else "outside"
+        yield compare_outcome(f"pooled relu CNN, {steps} GD steps, width {width}, {seeds} networks: ensemble "
+                              f"mean change of test outputs vs infinite_width_mean on the {kind}",
+                              "within" if kind == "NTK" else "outside", outcome,
+                              "4 x (standard error of the ensemble mean + 1/width for the finite-width "
+                              f"O(1/width) drift); measured max ratio {z:.2f}")
