@@ -321,14 +321,16 @@ def _train(key, x_train, y_train, x_test, lr, *, layers, width, steps, seeds):
             return jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), None
 
         trained, _ = jax.lax.scan(step, params, None, length=steps)
-        return _forward(layers, params, x_test, "ntk")[:, 0], _forward(layers, trained, x_test, "ntk")[:, 0]
+        return (_forward(layers, params, x_train, "ntk")[:, 0], _forward(layers, params, x_test, "ntk")[:, 0],
+                _forward(layers, trained, x_test, "ntk")[:, 0])
 
     return jax.vmap(one)(jax.random.split(key, seeds))
 
 
 def train_ensemble(key, layers, x_train, y_train, x_test, width: int, lr: float, steps: int, seeds: int):
-    """Full-batch GD (NTK parameterisation) of ``seeds`` networks on 1/2 sum (f - y)^2:
-    test outputs (seeds, m) at initialisation and after ``steps`` steps."""
+    """Full-batch GD (NTK parameterisation) of ``seeds`` networks on 1/2 sum (f - y)^2: the
+    initial train outputs (seeds, n), initial test outputs and test outputs after ``steps`` steps
+    (seeds, m)."""
     _check(width, "ntk")
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr = {lr!r} must be finite and > 0")

@@ -424,12 +424,12 @@ def architectures(ctx: Context):
 
 @check("kernels.architecture_training", cites=_ARCH_CITES + "; " + cite("lee2019", "eqs. (9), (15)-(16)"),
        no_formula="the claim is the NTK of an architecture governing GD (infinite_width_mean is checked for "
-                  "MLPs by kernels.trained_mean); the negative control uses the NNGP in place of the NTK")
+                  "MLPs by kernels.infinite_width_training); the negative control is the untrained prediction")
 def architecture_training(ctx: Context):
     """Trained ensemble of finite pooled CNNs (GD on MSE) vs infinite_width_mean on the architecture's NTK."""
     from numeric import architectures as arch
 
-    width, seeds, steps = (128, 32, 40) if ctx.quick else (512, 128, 200)
+    width, seeds, steps = (64, 8, 60) if ctx.quick else (256, 64, 400)
     c, relu = theory.Conv, theory.Activation("relu")
     layers = (c(3, 1.4, 0.1), relu, c(3, 1.4, 0.1), relu, theory.AvgPool(2), theory.GlobalAvgPool(),
               theory.Dense(1.4, 0.1))
@@ -438,17 +438,25 @@ def architecture_training(ctx: Context):
     y = jnp.sin(jnp.sum(x_train[:, :, 0], axis=1))
     net = theory.serial(*layers)
     k_train, k_cross = net.kernels(x_train), net.kernels(x_test, x_train)
-    lr = 0.5 / float(np.linalg.eigvalsh(np.asarray(k_train.ntk))[-1])
-    f0, ft = ctx.measure(arch.train_ensemble, ctx.key("arch_train"), layers, x_train, y, x_test, width, lr,
-                         steps, seeds)
-    moved = np.asarray(ft - f0)  # f_t - f_0: its mean is Theta(x,X) Theta^-1 (I - m_t) Y (f_0 averages out)
-    mean, sem = moved.mean(axis=0), moved.std(axis=0, ddof=1) / math.sqrt(seeds)
-    for kind, k, cross in (("NTK", k_train.ntk, k_cross.ntk), ("NNGP (negative control)", k_train.nngp, k_cross.nngp)):
-        pred = theory.infinite_width_mean(k, cross, y, jnp.array([steps]), lr).test[0]
-        z = float(np.max(np.abs(mean - np.asarray(pred)) / (sem + 1.0 / width)))
-        outcome = "within" if z <= 4 else "outside"
-        yield compare_outcome(f"pooled relu CNN, {steps} GD steps, width {width}, {seeds} networks: ensemble "
-                              f"mean change of test outputs vs infinite_width_mean on the {kind}",
-                              "within" if kind == "NTK" else "outside", outcome,
-                              "4 x (standard error of the ensemble mean + 1/width for the finite-width "
-                              f"O(1/width) drift); measured max ratio {z:.2f}")
+    lr = 1.0 / float(np.linalg.eigvalsh(np.asarray(k_train.ntk))[-1])  # half the critical rate (a shared choice)
+    f0_train, f0_test, ft = ctx.measure(arch.train_ensemble, ctx.key("arch_train"), layers, x_train, y, x_test,
+                                        width, lr, steps, seeds)
+    # Negative control: the prediction of an untrained network (t = 0 in the same formula). Kernel
+    # slips in the architecture (GlobalAvgPool as Flatten, the standard-parameterisation NTK) move
+    # the prediction by less than this size resolves (measured 0.06 and 0.005 against 0.1-0.4);
+    # kernels.architectures catches those on the kernels themselves.
+    for kind, times in (("NTK", steps), ("NTK at t = 0, no training (negative control)", 0)):
+        pred = theory.infinite_width_mean(k_train.ntk, k_cross.ntk, y, jnp.array([times]), lr, f0_train=f0_train,
+                                          f0_test=f0_test).test[0]  # each network's own f_0 in the prediction
+        gap = np.asarray(ft) - np.asarray(pred)  # per network: O(1/sqrt(width)) with mean O(1/width)
+        mean, sem = gap.mean(axis=0), gap.std(axis=0, ddof=1) / math.sqrt(seeds)
+        if times:  # the claim sets the tolerance; the control is held to the same one
+            tol = 4 * sem + 1 / width
+        worst = int(np.argmax(np.abs(mean) / tol))
+        yield compare_outcome(f"pooled relu CNN, {steps} GD steps, width {width}, {seeds} networks: trained minus "
+                              f"predicted test outputs (infinite_width_mean on the {kind})",
+                              "within" if kind == "NTK" else "outside",
+                              "within" if np.all(np.abs(mean) <= tol) else "outside",
+                              "mean over networks of (trained - predicted), each prediction from the network's own "
+                              "f_0: 4 standard errors over the networks plus 1/width for the O(1/width) bias; "
+                              f"worst test point {mean[worst]:.4f} against {tol[worst]:.4f}")
