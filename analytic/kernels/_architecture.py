@@ -256,7 +256,7 @@ def _needs_pairs(steps, after: bool) -> tuple[bool, tuple]:
 @dataclasses.dataclass
 class _State:
     k: jax.Array  # (N1, N2, *pos) NNGP between the two input sets
-    t: jax.Array  # the NTK, same shape
+    t: jax.Array | None  # the NTK, same shape (None: still exactly 0, before the first Dense/Conv)
     s1: jax.Array | None  # (N1, *pos) each x1 sample with itself (None: K(X, X), read off k)
     s2: jax.Array | None
     d: int  # spatial dimensions (0 once positions are gone)
@@ -270,7 +270,7 @@ class _State:
 
     def map(self, f, **changes):
         """Apply the same linear map of the position axes to every tensor."""
-        return self.replace(f(self.k), f(self.t), None if self.s1 is None else f(self.s1),
+        return self.replace(f(self.k), None if self.t is None else f(self.t), None if self.s1 is None else f(self.s1),
                             None if self.s2 is None else f(self.s2), **changes)
 
     def position_axes(self, a):
@@ -347,11 +347,27 @@ def _window_sum(a, axes, plan_dim, circular: bool, joint: bool):
     return total
 
 
+def _box_sum(a, axes, plans, circular: bool):
+    """sum over window offsets on each of ``axes`` independently (one lax.reduce_window)."""
+    window, strides, pads = [1] * a.ndim, [1] * a.ndim, [(0, 0)] * a.ndim
+    for ax, (k, s, lo, hi, _) in zip(axes, plans):
+        window[ax], strides[ax], pads[ax] = k, s, (lo, hi)
+    if circular:
+        a = jnp.pad(a, pads, mode="wrap")
+        pads = [(0, 0)] * a.ndim
+    return jax.lax.reduce_window(a, jnp.zeros((), a.dtype), jax.lax.add, window, strides, pads)
+
+
 def _conv_linear(state: _State, plan, circular: bool):
-    """Mean over filter offsets: (1/|F|) sum_o a(sp+o, sp'+o), every tensor."""
+    """Mean over filter offsets: (1/|F|) sum_o a(sp+o, sp'+o), every tensor. On the diagonal of
+    positions this is a box sum over the spatial axes (one reduce_window); on pairs of positions
+    the same offset moves p and p' together (shifted slices)."""
     size = math.prod(p[0] for p in plan)
 
     def f(a):
+        if not state.pairs:
+            axes = [axes[0] for axes in state.position_axes(a)]
+            return _box_sum(a, axes, plan, circular) / size
         for dim, plan_dim in enumerate(plan):
             a = _window_sum(a, state.position_axes(a)[dim], plan_dim, circular, joint=True)
         return a / size
@@ -362,11 +378,10 @@ def _conv_linear(state: _State, plan, circular: bool):
 def _pool_linear(state: _State, plan):
     size = math.prod(p[0] for p in plan) ** 2
 
-    def f(a):
-        for dim, plan_dim in enumerate(plan):
-            for ax in state.position_axes(a)[dim]:
-                a = _window_sum(a, (ax,), plan_dim, False, joint=False)
-        return a / size
+    def f(a):  # a box sum over p and p' independently
+        axes = [ax for dim in range(len(plan)) for ax in state.position_axes(a)[dim]]
+        plans = [plan_dim for plan_dim in plan for _ in range(2)]
+        return _box_sum(a, axes, plans, False) / size
 
     return state.map(f)
 
@@ -375,10 +390,11 @@ def _affine(state: _State, layer, shape_in: _Shape, factor: int, standard: bool)
     """K' = sigma_w^2 L(K) + sigma_b^2; Theta' = sigma_w^2 L(Theta) + (K' | factor L(K) | 0)."""
     w2, b2 = layer.sigma_w**2, layer.sigma_b**2
     k = w2 * state.k + b2
+    t = 0 if state.t is None else w2 * state.t
     if standard:
-        t = w2 * state.t + (factor * state.k if shape_in.hidden else 0)
+        t = t + (factor * state.k if shape_in.hidden else jnp.zeros_like(k))
     else:
-        t = w2 * state.t + k
+        t = t + k
     s1 = None if state.s1 is None else w2 * state.s1 + b2
     s2 = None if state.s2 is None else w2 * state.s2 + b2
     return state.replace(k, t, s1, s2)
@@ -396,13 +412,13 @@ def _run(steps, needs, state: _State, standard: bool, table: tuple) -> _State:
 
             def cross(k, t, va, vb, duals=duals):
                 e, de = duals(va, vb, k)
-                return e, de * t
+                return e, None if t is None else de * t
 
             state = _pointwise(state, cross, lambda s, va, vb, duals=duals: duals(va, vb, s)[0])
         elif isinstance(layer, LayerNorm):
             def cross(k, t, va, vb):
                 scale = jnp.sqrt(va * vb)
-                return k / scale, t / scale
+                return k / scale, None if t is None else t / scale
 
             state = _pointwise(state, cross, lambda s, va, vb: s / jnp.sqrt(va * vb))
         elif isinstance(layer, AvgPool):
@@ -421,7 +437,7 @@ def _run(steps, needs, state: _State, standard: bool, table: tuple) -> _State:
             if state.pairs and not branch.pairs:
                 state = _to_diagonal(state)
             s = layer.scale**2
-            state = state.replace(*(None if a is None else a + s * b
+            state = state.replace(*(None if b is None else (s * b if a is None else a + s * b)
                                     for a, b in zip((state.k, state.t, state.s1, state.s2),
                                                     (branch.k, branch.t, branch.s1, branch.s2))))
         if state.pairs and not pairs_after and state.d:
@@ -442,8 +458,8 @@ def _input_state(x1, x2, symmetric: bool, pairs: bool, precision) -> _State:
         k = (jnp.einsum("nac,mac->nma", f1, f2, precision=precision) / c).reshape((n1, x2.shape[0], *spatial))
         selves = [(jnp.sum(f * f, axis=-1) / c).reshape((f.shape[0], *spatial)) for f in (f1, f2)]
     if symmetric:
-        return _State(k, jnp.zeros_like(k), None, None, d, pairs)
-    return _State(k, jnp.zeros_like(k), selves[0], selves[1], d, pairs)
+        return _State(k, None, None, None, d, pairs)
+    return _State(k, None, selves[0], selves[1], d, pairs)
 
 
 @functools.partial(jax.jit, static_argnames=("architecture", "symmetric", "precision", "table"))
@@ -452,7 +468,7 @@ def _architecture_kernels(x1, x2, *, architecture, symmetric, precision, table):
     first_pairs, needs = _needs_pairs(steps, False)
     state = _input_state(x1, x2, symmetric, first_pairs and len(x1.shape) > 2, precision)
     state = _run(steps, needs, state, architecture.parameterization == "standard", table)
-    return Kernels(state.k, state.t)
+    return Kernels(state.k, jnp.zeros_like(state.k) if state.t is None else state.t)
 
 
 # --- the public object ----------------------------------------------------------------
