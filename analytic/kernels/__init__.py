@@ -35,7 +35,9 @@ blockwise kernel mat-vecs, conjugate gradients and Lanczos: :func:`matrix_free_m
 :func:`kernel_matvec`, :func:`kernel_cg`), ``_preconditioner`` (a rank-k pivoted Cholesky
 factor from k kernel columns and the preconditioner it gives CG: :func:`pivoted_cholesky`,
 :func:`low_rank_preconditioner`), ``_disk`` (the kernel written to a file once and read
-back for each product: :func:`cache_kernel`, :class:`DiskKernel`), ``_safe_math`` (elementwise maths
+back for each product: :func:`cache_kernel`, :class:`DiskKernel`), ``_layers`` and ``_architecture`` (the
+infinite-width kernels of CNNs, pooling, residual blocks and LayerNorm from plain-data layer
+records: :func:`serial`), ``_safe_math`` (elementwise maths
 with finite values and gradients at the edges), ``_symbols``.
 
 Its direct simulation is ``numeric/kernels.py`` (the empirical NNGP and NTK of finite
@@ -68,6 +70,8 @@ from analytic.kernels._blocked import sharded_fc_kernels, stream_fc_kernels
 from analytic.kernels._matrix_free import MatrixFreePrediction, kernel_cg, kernel_matvec, matrix_free_mean
 from analytic.kernels._preconditioner import LowRankFactor, low_rank_preconditioner, pivoted_cholesky
 from analytic.kernels._disk import DiskKernel, cache_kernel
+from analytic.kernels._layers import Activation, AvgPool, Conv, Dense, Flatten, GlobalAvgPool, LayerNorm, Residual
+from analytic.kernels._architecture import Architecture, serial
 
 PARAMETERISATIONS = PARAMETERIZATIONS  # the British spelling used in prose (both names stay valid)
 
@@ -76,7 +80,9 @@ __all__ = ["FORMULAS", "ACTIVATIONS", "PARAMETERIZATIONS", "PARAMETERISATIONS", 
            "max_learning_rate", "symbols", "NAMED_ACTIVATIONS", "activation_function",
            "gaussian_expectation", "quadrature_duals", "sharded_fc_kernels", "stream_fc_kernels",
            "kernel_matvec", "kernel_cg", "MatrixFreePrediction", "matrix_free_mean", "LowRankFactor",
-           "pivoted_cholesky", "low_rank_preconditioner", "DiskKernel", "cache_kernel"]
+           "pivoted_cholesky", "low_rank_preconditioner", "DiskKernel", "cache_kernel",
+           "serial", "Architecture", "Dense", "Conv", "Activation", "AvgPool", "GlobalAvgPool", "Flatten",
+           "Residual", "LayerNorm"]
 
 FORMULAS = Formulas.merge(_duals.FORMULAS, _named.FORMULAS)
 FORMULAS.publish(globals())

@@ -155,7 +155,7 @@ def _block_count(n: int) -> int:
     return max(1, min(16, n // 128))
 
 
-def _symmetric_blocks(x, sigma_w):
+def _symmetric_blocks(x, sigma_w, precision=_HIGHEST):
     """Per-point vectors (P, m) of the rows and columns of the upper-triangle blocks, their
     cosines (P, m, m) (the B diagonal blocks first, symmetrised, cos_ii = 1), and B."""
     n, d = x.shape
@@ -166,12 +166,12 @@ def _symmetric_blocks(x, sigma_w):
     a = (sigma_w * norm / math.sqrt(d)).reshape(blocks, m)
     unit = unit.reshape(blocks, m, d)
     upper = [(i, j) for i in range(blocks) for j in range(i + 1, blocks)]
-    diag = jnp.einsum("bmd,bnd->bmn", unit, unit, precision=_HIGHEST)
+    diag = jnp.einsum("bmd,bnd->bmn", unit, unit, precision=precision)
     diag = jnp.where(jnp.eye(m, dtype=bool), 1, (diag + jnp.swapaxes(diag, 1, 2)) / 2)
     rows = np.array(list(range(blocks)) + [i for i, _ in upper], dtype=np.int32)
     cols = np.array(list(range(blocks)) + [j for _, j in upper], dtype=np.int32)
     if upper:
-        off = jnp.einsum("bmd,bnd->bmn", unit[rows[blocks:]], unit[cols[blocks:]], precision=_HIGHEST)
+        off = jnp.einsum("bmd,bnd->bmn", unit[rows[blocks:]], unit[cols[blocks:]], precision=precision)
         cos = jnp.concatenate([diag, off])
     else:
         cos = diag
@@ -208,11 +208,11 @@ def _input_layer(a1, a2, cos, sigma_b, activation):
     return p1.sd, p2.sd, pair, coincident, _outer(a1, a2) * cos + sigma_b**2
 
 
-@functools.partial(jax.jit, static_argnames=("depth", "activation", "parameterization", "symmetric"))
-def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization, symmetric):
+@functools.partial(jax.jit, static_argnames=("depth", "activation", "parameterization", "symmetric", "precision"))
+def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization, symmetric, precision=_HIGHEST):
     standard = parameterization == "standard"
     if symmetric:
-        a1, a2, cos, blocks = _symmetric_blocks(x1, sigma_w)
+        a1, a2, cos, blocks = _symmetric_blocks(x1, sigma_w, precision)
     else:
         d = x1.shape[1]
         n1, u1 = _row_norms(x1)
@@ -222,7 +222,7 @@ def _fc_kernels(x1, x2, sigma_w, sigma_b, *, depth, activation, parameterization
         # the angle is not differentiable there (|x - x'|-like): pinning it to 0 gives the
         # symmetric (central) derivative, as the x2 = None path does.
         eye = jnp.all(x1[:, None, :] == x2[None, :, :], axis=-1)[None]
-        cos = jnp.where(eye, 1, jnp.clip(jnp.matmul(u1, u2.T, precision=_HIGHEST), -1, 1)[None])
+        cos = jnp.where(eye, 1, jnp.clip(jnp.matmul(u1, u2.T, precision=precision), -1, 1)[None])
         a1, a2 = (sigma_w * n1 / math.sqrt(d))[None], (sigma_w * n2 / math.sqrt(d))[None]
     if symmetric:  # the diagonal of the diagonal blocks: i = j, angle exactly 0
         shape = cos.shape
@@ -263,6 +263,12 @@ def layer_recursion(a1, a2, cos, eye, sigma_w, sigma_b, *, depth, activation, st
 
 
 # --- argument checking -------------------------------------------------------------
+def _checked_precision(precision):
+    if precision is None or isinstance(precision, jax.lax.Precision):
+        return precision
+    raise ValueError(f"precision = {precision!r} must be a jax.lax.Precision or None")
+
+
 def _traced(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
@@ -332,7 +338,8 @@ def common_inputs(x1, x2, sigma_w, sigma_b):
 
 
 def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk", *,
-               duals: Duals | None = None, order: int | None = None) -> Kernels:
+               duals: Duals | None = None, order: int | None = None,
+               precision: jax.lax.Precision | None = _HIGHEST) -> Kernels:
     r"""NNGP and NTK matrices $K^{L+1}(x_1, x_2)$, $\Theta^{L+1}(x_1, x_2)$ of a deep FC network.
 
     Args:
@@ -356,6 +363,10 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
             relu and erf take none). Steep maps need more as the pre-activation variance k
             grows: for erf at a first-layer variance of 8.3 the NTK is off by 2.3e-2 at 64
             nodes, 5.4e-4 at 128, 3.0e-7 at 256 (cost ~ order^2 per pair and layer).
+        precision: the ``jax.lax.Precision`` of the input-layer dot product of the closed-form
+            path (default HIGHEST: full float32 on GPUs/TPUs, whose default is bf16-like
+            passes); None uses the platform's default. Pinned here rather than by a global
+            ``jax.default_matmul_precision``.
 
     Returns ``Kernels(nngp, ntk)``, each (n1, n2), in the floating dtype of the inputs
     (float32 stays float32). Built from ``kernels.relu_derivative_angular`` and
@@ -383,7 +394,7 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
         return _fc_kernels_direct(x1, x2, sigma_w, sigma_b, depth=int(depth), duals=duals,
                                   parameterization=parameterization)
     return _fc_kernels(x1, x2, sigma_w, sigma_b, depth=int(depth), activation=activation,
-                       parameterization=parameterization, symmetric=symmetric)
+                       parameterization=parameterization, symmetric=symmetric, precision=_checked_precision(precision))
 
 
 @functools.partial(jax.jit, static_argnames=("depth", "duals", "parameterization"))
