@@ -203,7 +203,7 @@ def quadrature_duals(activation, order: int | None = DEFAULT_ORDER):
 
 
 def check_layer_variances(x1, x2, depth, activation, sigma_w, sigma_b):
-    """Raise a ValueError if a pre-activation variance $K^l_{ii}$, l = 1..depth, of a point
+    r"""Raise a ValueError if a pre-activation variance $K^l_{ii}$, l = 1..depth, of a point
     of x1 or x2 exceeds :data:`._gauss.MAX_VARIANCE`, the largest at which the default
     quadrature dual maps are tested to 1e-10. $K^1_{ii} = \sigma_w^2 |x_i|^2/d + \sigma_b^2$,
     $K^{l+1}_{ii} = \sigma_w^2 E[\phi(\sqrt{K^l_{ii}} z)^2] + \sigma_b^2$ (the diagonal of the
