@@ -202,7 +202,7 @@ def quadrature_duals(activation, order: int | None = DEFAULT_ORDER):
     return Duals(QuadratureMap(phi, False, order), QuadratureMap(phi, True, order))
 
 
-def check_layer_variances(x1, x2, depth, activation, sigma_w, sigma_b):
+def check_layer_variances(x1, x2, depth, activation, sigma_w, sigma_b, *, phi: Callable | None = None):
     r"""Raise a ValueError if a pre-activation variance $K^l_{ii}$, l = 1..depth, of a point
     of x1 or x2 exceeds :data:`._gauss.MAX_VARIANCE`, the largest at which the default
     quadrature dual maps are tested to 1e-10. $K^1_{ii} = \sigma_w^2 |x_i|^2/d + \sigma_b^2$,
@@ -213,7 +213,7 @@ def check_layer_variances(x1, x2, depth, activation, sigma_w, sigma_b):
     arrays = [a for a in (x1, x2, sigma_w, sigma_b) if a is not None]
     if any(isinstance(a, jax.core.Tracer) for a in arrays):
         return
-    phi = activation_function(activation)
+    phi = activation_function(activation) if phi is None else phi  # (phi: already validated)
     sigma_w, sigma_b = float(sigma_w), float(sigma_b)
     rows = [np.asarray(x, dtype=float) for x in (x1, x2) if x is not None]
     q = np.concatenate([sigma_w**2 * np.sum(x**2, axis=1) / x.shape[1] for x in rows]) + sigma_b**2
@@ -226,7 +226,7 @@ def check_layer_variances(x1, x2, depth, activation, sigma_w, sigma_b):
                 "to 1e-10; scale the inputs or sigma_w down, or pass order= (Gauss-Hermite nodes, "
                 "accuracy not guaranteed)")
         if layer < depth:
-            q = sigma_w**2 * np.asarray(_gauss.expectation(lambda u: phi(u) ** 2, jnp.asarray(q))) + sigma_b**2
+            q = sigma_w**2 * np.asarray(_gauss.second_moment(phi, jnp.asarray(q))) + sigma_b**2
 
 
 def quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk",
@@ -246,6 +246,7 @@ def quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameter
         dtype = jnp.result_type(float)
     x1, x2 = x1.astype(dtype), x2.astype(dtype)
     if order is None:
-        check_layer_variances(x1, None if x2 is x1 else x2, depth, activation, sigma_w, sigma_b)
+        check_layer_variances(x1, None if x2 is x1 else x2, depth, activation, sigma_w, sigma_b,
+                              phi=duals.nngp.phi)
     return _fc_kernels_direct(x1, x2, jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
                               depth=int(depth), duals=duals, parameterization=parameterization)
