@@ -1,21 +1,24 @@
-r"""Dual maps of any elementwise activation by Gauss-Hermite quadrature.
+r"""Dual maps of any elementwise activation by quadrature.
 
 For $(u, v) \sim N(0, [[k_{11}, k_{12}], [k_{12}, k_{22}]])$ write
 $u = \sqrt{k_{11}}\,z_1$, $v = \sqrt{k_{22}}\,(c z_1 + \sqrt{1 - c^2}\,z_2)$ with
 $c = k_{12}/\sqrt{k_{11}k_{22}}$ and $z_1, z_2$ independent standard normals; then
-$$E[\phi(u)\phi(v)] \approx \sum_{i,j} w_i w_j\, \phi(u_i)\,\phi(v_{ij})$$
-with the $m$-point probabilists' Gauss-Hermite rule $(z_i, w_i)$ (exact for polynomials
-of degree $< 2m$ in each variable). The derivative map $E[\phi'(u)\phi'(v)]$ uses
-$\phi' =$ ``jax.grad(phi)`` elementwise (the NTK needs it; Price's theorem makes it the
-$k_{12}$-derivative of the NNGP map, which the tests confirm).
+$E[\phi(u)\phi(v)] \approx \sum_{i,j} w_i w_{ij}\, \phi(u_i)\,\phi(v_{ij})$. The derivative
+map $E[\phi'(u)\phi'(v)]$ uses $\phi' =$ ``jax.grad(phi)`` elementwise (the NTK needs it;
+Price's theorem makes it the $k_{12}$-derivative of the NNGP map, which the tests confirm).
 
-Accuracy (float64, default $m = 64$; measured against ``kernels.erf_nngp`` /
-``kernels.erf_derivative`` in ``tests/test_signal.py``): smooth activations converge
-geometrically in $m$ while $\sqrt{k}\,\phi'$ is not steep: erf maps to < 1e-12 for variances
-k <= 1, ~1e-8 at k ~ 2, ~1e-6 at k ~ 4 and only ~1e-3 at k ~ 10 (erf(sqrt(k) z) approaches a
-step; raise ``order``). A kink converges algebraically: the ReLU NNGP map is good to ~2e-3 and
-its step-function derivative map to ~1e-2 (use ``activation="relu"``, the exact scale-free
-path). float32: add ~1e-6 relative round-off of the sums.
+Default (``order=None``): the transition-adapted trapezoid rule of :mod:`._gauss`, 64 x 64
+nodes whose spacing follows the steepness of $\phi(\sqrt{k}\,z)$ at its transition:
+relative error < 1e-10 (of $\sqrt{E\phi(u)^2 E\phi(v)^2}$) for tanh, GELU, SiLU, softplus,
+erf and their derivatives for variances 1e-3 to ``MAX_VARIANCE`` = 1e4, measured against
+30-digit mpmath / 18-digit references in ``tests/test_quadrature_accuracy.py``.
+:func:`quadrature_fc_kernels` refuses inputs whose layer variances exceed that bound
+(ValueError) when they are concrete (not traced under ``jax.jit``). A kink at argument 0
+(relu, abs, a step as callables) converges algebraically (README).
+
+``order=m`` (an integer >= 2): the former $m$-point probabilists' Gauss-Hermite product
+rule, kept as an explicit choice (exact for polynomials of degree $< 2m$ in each variable,
+but for steep maps only ~1e-8 at k ~ 2 with m = 64 and ~3e-6 at k = 10 with m = 256).
 
 Used by :func:`analytic.kernels.fc_kernels` when ``activation`` is a callable or a name
 other than "relu"/"erf" (the closed-form fast path), and by the ``signal`` family.
@@ -33,10 +36,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["NAMED_ACTIVATIONS", "activation_function", "gauss_hermite", "gaussian_expectation",
-           "QuadratureMap", "quadrature_duals", "quadrature_fc_kernels"]
+from analytic.kernels import _gauss
 
-DEFAULT_ORDER = 64
+__all__ = ["NAMED_ACTIVATIONS", "activation_function", "gauss_hermite", "gaussian_expectation",
+           "QuadratureMap", "quadrature_duals", "quadrature_fc_kernels", "check_layer_variances"]
+
+DEFAULT_ORDER = None  # None: the transition-adapted rule (_gauss); an int: Gauss-Hermite nodes
 
 
 def _gelu(z):
@@ -118,8 +123,18 @@ def _slope(phi):
     return slope
 
 
-def gaussian_expectation(f: Callable, q, order: int = DEFAULT_ORDER):
-    """E[f(sqrt(q) z)], z ~ N(0, 1), broadcast over q (Gauss-Hermite, ``order`` nodes)."""
+def _checked_order(order):
+    """None (the default rule) or a valid Gauss-Hermite order (a ValueError otherwise)."""
+    if order is not None:
+        gauss_hermite(order)
+    return order
+
+
+def gaussian_expectation(f: Callable, q, order: int | None = DEFAULT_ORDER):
+    """E[f(sqrt(q) z)], z ~ N(0, 1), broadcast over q: the transition-adapted rule
+    (``order=None``) or Gauss-Hermite with ``order`` nodes."""
+    if _checked_order(order) is None:
+        return _gauss.expectation(f, q)
     nodes, weights = gauss_hermite(order)
     q = jnp.asarray(q)
     z = jnp.asarray(nodes, q.dtype)
@@ -127,9 +142,17 @@ def gaussian_expectation(f: Callable, q, order: int = DEFAULT_ORDER):
     return jnp.sum(values * jnp.asarray(weights, q.dtype), axis=-1)
 
 
+def _pair_expectation(f: Callable, k11, k22, k12, order: int | None):
+    """E[f(u) f(v)] for the Gaussian pair: :func:`._gauss.pair_expectation` (``order=None``)
+    or the ``order``-node Gauss-Hermite product rule."""
+    if order is None:
+        return _gauss.pair_expectation(f, k11, k22, k12)
+    return _hermite_pair_expectation(f, k11, k22, k12, order)
+
+
 @functools.partial(jax.jit, static_argnames=("f", "order"))
-def _pair_expectation(f: Callable, k11, k22, k12, order: int):
-    """E[f(u) f(v)] for the Gaussian pair, summing over z_1 in a scan (memory ~ pairs x order)."""
+def _hermite_pair_expectation(f: Callable, k11, k22, k12, order: int):
+    """Gauss-Hermite product rule, summing over z_1 in a scan (memory ~ pairs x order)."""
     nodes, weights = gauss_hermite(order)
     k11, k22, k12 = jnp.broadcast_arrays(*(jnp.asarray(k) for k in (k11, k22, k12)))
     # E[f(u) f(v)] is symmetric in (k11, k22) but the rule is not (u is integrated outside):
@@ -153,14 +176,15 @@ def _pair_expectation(f: Callable, k11, k22, k12, order: int):
 
 @dataclasses.dataclass(frozen=True)
 class QuadratureMap:
-    """E[f(u) f(v)] in (k11, k22, k12) by Gauss-Hermite quadrature, f = phi or phi'.
+    """E[f(u) f(v)] in (k11, k22, k12) by quadrature, f = phi or phi' (``order``: None for
+    the transition-adapted rule, an integer for that many Gauss-Hermite nodes).
 
     Hashable (a static argument of ``jax.jit``), with ``.jax(k11, k22, k12)`` like a
     Formula's evaluator, so :func:`fc_kernels` applies it as it applies dual Formulas."""
 
     phi: Callable
     derivative: bool = False
-    order: int = DEFAULT_ORDER
+    order: int | None = DEFAULT_ORDER
 
     def jax(self, k11, k22, k12):
         f = _slope(self.phi) if self.derivative else self.phi
@@ -169,19 +193,47 @@ class QuadratureMap:
     __call__ = jax
 
 
-def quadrature_duals(activation, order: int = DEFAULT_ORDER):
+def quadrature_duals(activation, order: int | None = DEFAULT_ORDER):
     """``Duals(nngp, derivative)`` of any elementwise activation, as :class:`QuadratureMap` s."""
     from analytic.kernels._fc import Duals
 
     phi = activation_function(activation)
-    gauss_hermite(order)  # validates order
+    _checked_order(order)
     return Duals(QuadratureMap(phi, False, order), QuadratureMap(phi, True, order))
 
 
+def check_layer_variances(x1, x2, depth, activation, sigma_w, sigma_b, *, phi: Callable | None = None):
+    r"""Raise a ValueError if a pre-activation variance $K^l_{ii}$, l = 1..depth, of a point
+    of x1 or x2 exceeds :data:`._gauss.MAX_VARIANCE`, the largest at which the default
+    quadrature dual maps are tested to 1e-10. $K^1_{ii} = \sigma_w^2 |x_i|^2/d + \sigma_b^2$,
+    $K^{l+1}_{ii} = \sigma_w^2 E[\phi(\sqrt{K^l_{ii}} z)^2] + \sigma_b^2$ (the diagonal of the
+    recursion, n x 64 evaluations per layer). Inputs traced under ``jax.jit`` cannot be
+    checked: then this returns without checking (the maps stay finite; their error grows
+    slowly beyond the bound, ~1e-9 at 1e5)."""
+    arrays = [a for a in (x1, x2, sigma_w, sigma_b) if a is not None]
+    if any(isinstance(a, jax.core.Tracer) for a in arrays):
+        return
+    phi = activation_function(activation) if phi is None else phi  # (phi: already validated)
+    sigma_w, sigma_b = float(sigma_w), float(sigma_b)
+    rows = [np.asarray(x, dtype=float) for x in (x1, x2) if x is not None]
+    q = np.concatenate([sigma_w**2 * np.sum(x**2, axis=1) / x.shape[1] for x in rows]) + sigma_b**2
+    for layer in range(1, int(depth) + 1):
+        if not np.all(q <= _gauss.MAX_VARIANCE):
+            worst = float(np.max(q))
+            raise ValueError(
+                f"the pre-activation variance of layer {layer} reaches {worst:.4g} > {_gauss.MAX_VARIANCE:g}, "
+                f"the largest at which the default quadrature dual maps of {activation!r} are accurate "
+                "to 1e-10; scale the inputs or sigma_w down, or pass order= (Gauss-Hermite nodes, "
+                "accuracy not guaranteed)")
+        if layer < depth:
+            q = sigma_w**2 * np.asarray(_gauss.second_moment(phi, jnp.asarray(q))) + sigma_b**2
+
+
 def quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk",
-                          order: int = DEFAULT_ORDER):
+                          order: int | None = DEFAULT_ORDER):
     """:func:`fc_kernels` for any elementwise activation: the depth recursion on
-    $(K_{ii}, K_{jj}, K_{ij})$ with the quadrature dual maps (same conventions)."""
+    $(K_{ii}, K_{jj}, K_{ij})$ with the quadrature dual maps (same conventions).
+    ``order=None`` (default): the 1e-10 rule, after :func:`check_layer_variances`."""
     from analytic.kernels._fc import ACTIVATIONS, _fc_kernels_direct, check_arguments
 
     duals = quadrature_duals(activation, order)
@@ -193,5 +245,8 @@ def quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameter
     if not jnp.issubdtype(dtype, jnp.floating):
         dtype = jnp.result_type(float)
     x1, x2 = x1.astype(dtype), x2.astype(dtype)
+    if order is None:
+        check_layer_variances(x1, None if x2 is x1 else x2, depth, activation, sigma_w, sigma_b,
+                              phi=duals.nngp.phi)
     return _fc_kernels_direct(x1, x2, jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
                               depth=int(depth), duals=duals, parameterization=parameterization)
