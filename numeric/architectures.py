@@ -309,7 +309,7 @@ def kernel_draws(key, layers, x, width: int, draws: int, parameterization: str =
 
 
 @functools.partial(jax.jit, static_argnames=("layers", "width", "steps", "seeds"))
-def _train(key, x_train, y_train, x_test, lr, *, layers, width, steps, seeds):
+def _train(key, x_train, y_train, x_test, learning_rate, *, layers, width, steps, seeds):
     def one(k):
         params = init_params(k, layers, x_train.shape[1:], width, dtype=x_train.dtype)
 
@@ -318,7 +318,7 @@ def _train(key, x_train, y_train, x_test, lr, *, layers, width, steps, seeds):
 
         def step(p, _):
             g = jax.grad(loss)(p)
-            return jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), None
+            return jax.tree_util.tree_map(lambda a, b: a - learning_rate * b, p, g), None
 
         trained, _ = jax.lax.scan(step, params, None, length=steps)
         return (_forward(layers, params, x_train, "ntk")[:, 0], _forward(layers, params, x_test, "ntk")[:, 0],
@@ -327,12 +327,12 @@ def _train(key, x_train, y_train, x_test, lr, *, layers, width, steps, seeds):
     return jax.vmap(one)(jax.random.split(key, seeds))
 
 
-def train_ensemble(key, layers, x_train, y_train, x_test, width: int, lr: float, steps: int, seeds: int):
+def train_ensemble(key, layers, x_train, y_train, x_test, width: int, learning_rate: float, steps: int, seeds: int):
     """Full-batch GD (NTK parameterisation) of ``seeds`` networks on 1/2 sum (f - y)^2: the
     initial train outputs (seeds, n), initial test outputs and test outputs after ``steps`` steps
     (seeds, m)."""
     _check(width, "ntk")
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr = {lr!r} must be finite and > 0")
-    return _train(key, jnp.asarray(x_train), jnp.asarray(y_train), jnp.asarray(x_test), lr, layers=tuple(layers),
+    if not (learning_rate > 0 and math.isfinite(learning_rate)):
+        raise ValueError(f"learning_rate = {learning_rate!r} must be finite and > 0")
+    return _train(key, jnp.asarray(x_train), jnp.asarray(y_train), jnp.asarray(x_test), learning_rate, layers=tuple(layers),
                   width=width, steps=steps, seeds=seeds)

@@ -94,16 +94,16 @@ def _update(method: str, hessian, alpha, beta, x, x_prev):
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
-def transition_trace_det(method: str, lam, alpha, beta) -> tuple[jax.Array, jax.Array]:
+def transition_trace_det(method: str, curvature, learning_rate, momentum) -> tuple[jax.Array, jax.Array]:
     """Trace and determinant of one eigenmode's 2x2 transition matrix, measured by one step.
 
-    A mode with curvature ``lam`` obeys e_{t+1} = a e_t + b e_{t-1}; one step of the method from
+    A mode with curvature ``curvature`` (learning rate ``learning_rate``, momentum ``momentum``) obeys e_{t+1} = a e_t + b e_{t-1}; one step of the method from
     (e_t, e_{t-1}) = (1, 0) gives a and from (0, 1) gives b, so the companion matrix has trace a and
     determinant -b (characteristic polynomial z^2 - a z - b). Arrays broadcast.
     """
     if method not in ("heavy_ball", "nesterov"):
         raise ValueError(f"method must be 'heavy_ball' or 'nesterov' (two-step methods), got {method!r}")
-    lam, alpha, beta = jnp.broadcast_arrays(*(jnp.asarray(v, dtype=float) for v in (lam, alpha, beta)))
+    lam, alpha, beta = jnp.broadcast_arrays(*(jnp.asarray(v, dtype=float) for v in (curvature, learning_rate, momentum)))
 
     def step(l, a, b, x, x_prev):
         return _update(method, l[None, None], a, b, x[None], x_prev[None])[0]

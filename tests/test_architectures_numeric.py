@@ -85,5 +85,5 @@ def test_bad_arguments():
         A.kernel_draws(jax.random.key(0), _LAYERS, jnp.ones((2, 6, 2)), 0, 3)
     with pytest.raises(ValueError, match="compile_width = 4"):
         A.kernel_draws(jax.random.key(0), _LAYERS, jnp.ones((2, 6, 2)), 8, 3, compile_width=4)
-    with pytest.raises(ValueError, match="lr = -1"):
+    with pytest.raises(ValueError, match="learning_rate = -1"):
         A.train_ensemble(jax.random.key(0), _LAYERS, jnp.ones((2, 6, 2)), jnp.ones(2), jnp.ones((1, 6, 2)), 8, -1.0, 3, 2)

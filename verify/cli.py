@@ -96,13 +96,13 @@ def main(argv=None) -> int:
     if args.mutate:
         return _mutate(checks, args)
 
+    devices = _pick_devices(args.device, args.num_devices)  # bad arguments first, then the size
     refusal = None if args.ignore_memory else memory_refusal(
         checks, "quick" if args.quick else "full", _machine_memory_gb())
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
 
-    devices = _pick_devices(args.device, args.num_devices)
     device = devices[0]
     ctx = core.Context(size="quick" if args.quick else "full", seed=args.seed, devices=tuple(devices),
                        time_limit=args.time_limit or None)
