@@ -39,6 +39,70 @@ if _CACHE:
 _NEGATIVE = "test_negative_controls.py"
 
 
+def _accelerator_visible() -> bool:
+    """An NVIDIA GPU or a TPU on this machine (without starting JAX's backends)."""
+    platforms = os.environ.get("JAX_PLATFORMS", "")
+    if platforms:
+        return platforms.split(",")[0].strip() not in ("", "cpu")
+    return os.path.exists("/dev/nvidia0") or os.path.exists("/dev/accel0")
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown where xdist is absent
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker per core this process may use, at most 8 (each worker holds a JAX
+    runtime); 1 where an accelerator is visible (the workers would compete for its memory)."""
+    if _accelerator_visible():
+        return 1
+    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+
+
+_PARALLEL_OFF = ("-n", "--numprocesses", "--dist", "--pdb", "--trace", "-x", "--exitfirst",
+                 "--lf", "--last-failed", "--sw", "--stepwise")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """The whole suite runs in parallel where pytest-xdist is installed (the test extra has it).
+
+    ``python -m pytest -q`` with no test paths is ``-n auto --dist loadgroup``: the tests are
+    bound by compiling many small XLA programs, each on one core, so one process leaves the
+    other cores idle. Runs of chosen files or tests, runs that name ``-n``/``--dist`` or a
+    debugging or ordering option (``--pdb``, ``-x``, ``--lf``, ``--sw``), and ``-p no:xdist``
+    stay in one process. ``--dist loadgroup`` keeps tests marked ``xdist_group(name)`` (the
+    negative controls of one check, which share its simulations) on one worker.
+    """
+    if not config.pluginmanager.hasplugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    args = [str(a) for a in config.invocation_params.args]
+    if _names_a_path(args):
+        return
+    if any(a == flag or a.startswith(flag + "=") for a in args for flag in _PARALLEL_OFF):
+        return
+    if any(a.startswith("-n") and a[2:].isdigit() for a in args):
+        return
+    config.option.numprocesses = "auto"
+    config.option.dist = "loadgroup"
+
+
+def _names_a_path(args: list[str]) -> bool:
+    """Whether the command line names a test file, folder or node id (an argument that is
+    not an option and not the value of an option that takes one)."""
+    takes_value = {"-m", "-k", "-p", "-c", "-o", "--family-times-json", "--durations", "--maxfail",
+                   "--rootdir", "--confcutdir", "--basetemp", "-W", "--junitxml", "--log-level",
+                   "--tb", "-r", "--deselect", "--ignore", "--override-ini"}
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in takes_value:
+            skip = True
+            continue
+        if not a.startswith("-"):
+            return True
+    return False
+
+
 def pytest_addoption(parser):
     parser.addoption("--family-times", action="store_true", default=False,
                      help="print test time (wall and CPU seconds) by family at the end")
@@ -62,26 +126,53 @@ def family_of(nodeid: str) -> tuple[str, str]:
     return name, "tests"
 
 
+_START = pytest.StashKey[tuple]()
+_TIMES = pytest.StashKey[list]()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    if not item.config.getoption("--family-times"):
-        yield
-        return
-    wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+    if item.config.getoption("--family-times"):
+        item.stash[_START] = (time.perf_counter(), time.process_time(), _children_cpu())
     yield
-    times = item.config.stash.setdefault(_TIMES, [])
-    times.append((item.nodeid, time.perf_counter() - wall,
-                  time.process_time() - cpu + _children_cpu() - children))
-    where = item.config.getoption("--family-times-json")
-    if where:  # one JSON line per test as it ends: a run cut short still leaves its figures
-        nodeid, wall, cpu = times[-1]
-        family, kind = family_of(nodeid)
-        with open(where, "a") as f:
-            f.write(json.dumps({"test": nodeid, "family": family, "kind": kind, "wall": round(wall, 3),
-                                "cpu": round(cpu, 3)}) + "\n")
 
 
-_TIMES = pytest.StashKey[list]()
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The test's wall and CPU seconds (setup, call, teardown) ride on its teardown report, so
+    that they reach the controller when the tests run in worker processes (pytest-xdist)."""
+    outcome = yield
+    if call.when == "teardown" and _START in item.stash:
+        wall, cpu, children = item.stash[_START]
+        outcome.get_result().user_properties.append(("family_time", (
+            time.perf_counter() - wall, time.process_time() - cpu + _children_cpu() - children)))
+
+
+class _FamilyTimes:
+    """Collects the per-test seconds from the reports (in the controller under pytest-xdist)."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "teardown":
+            return
+        for key, value in report.user_properties:
+            if key != "family_time":
+                continue
+            wall, cpu = value
+            self.config.stash.setdefault(_TIMES, []).append((report.nodeid, wall, cpu))
+            where = self.config.getoption("--family-times-json")
+            if where:  # one JSON line per test as it ends: a run cut short still leaves its figures
+                family, kind = family_of(report.nodeid)
+                with open(where, "a") as f:
+                    f.write(json.dumps({"test": report.nodeid, "family": family, "kind": kind,
+                                        "wall": round(wall, 3), "cpu": round(cpu, 3)}) + "\n")
+
+
+def pytest_configure(config):
+    if config.getoption("--family-times"):
+        config.pluginmanager.register(_FamilyTimes(config), "family-times")
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -94,6 +94,7 @@ def _cases():
         for arg, formula_name in chk.uses:
             marks = [pytest.mark.xfail(strict=True, reason=f"declared blind: {blind[arg]}")] \
                 if arg in blind else []
+            marks.append(pytest.mark.xdist_group(name))  # one worker per check: its simulations once
             yield pytest.param(name, arg, id=f"{name}-{arg}", marks=marks)
 
 

@@ -243,3 +243,35 @@ def test_full_size_run_that_needs_more_than_half_the_memory_is_refused():
     assert memory_refusal(linreg_checks_, "quick", 24.0) is None
     assert memory_refusal(linreg_checks_, "full", 64.0) is None  # 22.6 < 32: allowed
     assert memory_refusal(core.select(["catapult"]), "full", 24.0) is None  # not measured over
+
+
+def test_workers_give_the_rows_and_figures_of_a_serial_run(tmp_path):
+    """--jobs 2 runs each family in a worker process; the rows (values, order) and the figure
+    data are the serial run's, since keys come from the seed and the check's name only."""
+    names = ("scaling.allocation_exponents", "eos.quadratic_thresholds", "nqm.sgd_mean",
+             "eos.heavy_ball_edge")
+    runs = {}
+    for jobs in ("1", "2"):
+        out = _cli(*names, "--quick", "--jobs", jobs, "--json", str(tmp_path / f"{jobs}.json"))
+        assert out.returncode == 0, out.stdout + out.stderr
+        runs[jobs] = json.loads((tmp_path / f"{jobs}.json").read_text())
+    assert "3 families in 2 worker processes" in out.stderr
+    serial, parallel = ([(r["check"], r["label"], r["prediction"], r["measurement"]) for r in runs[j]["rows"]]
+                        for j in ("1", "2"))
+    assert serial == parallel and len(serial) > 4
+    assert [f["name"] for f in runs["1"]["figures"]] == [f["name"] for f in runs["2"]["figures"]]
+
+
+def test_jobs_plan_and_bad_values():
+    from verify import parallel
+
+    assert parallel.plan_jobs("auto", platform="gpu", size="quick", devices=1, families=9) == 1
+    assert parallel.plan_jobs("auto", platform="cpu", size="full", devices=1, families=9) == 1
+    assert parallel.plan_jobs("auto", platform="cpu", size="quick", devices=4, families=9) == 1
+    assert 1 <= parallel.plan_jobs("auto", platform="cpu", size="quick", devices=1, families=9) <= 8
+    assert parallel.plan_jobs(4, platform="cpu", size="quick", devices=1, families=2) == 2
+    for bad in ("0", "-1", "two", 0, 1.5):
+        with pytest.raises(ValueError, match="--jobs"):
+            parallel.plan_jobs(bad, platform="cpu", size="quick", devices=1, families=3)
+    out = _cli("nqm.sgd_mean", "--quick", "--jobs", "zero")
+    assert out.returncode == 2 and "--jobs must be 'auto' or a positive integer, got 'zero'" in out.stderr

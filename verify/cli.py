@@ -35,6 +35,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="print the reason for the tolerance under every row (default: under "
                              "FAIL and NOT REPRODUCED rows only)")
     parser.add_argument("--list", action="store_true", help="list the checks and the Formulas each compares, and exit (with -v: their citations too, which derives every Formula: slower)")
+    parser.add_argument("--jobs", default="auto", metavar="N|auto",
+                        help="worker processes, one family per task (default auto: the CPU's cores, "
+                             "at most 8, for a quick run on one CPU device; 1 otherwise)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of every check's PRNG keys")
     parser.add_argument("--time-limit", type=float, default=1800.0, metavar="SECONDS",
                         help="per-check time limit; a check past it is a failed row (0: none; default 1800)")
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
     jax.config.update("jax_enable_x64", True)
     args = parse_args(argv)
 
-    from verify import core, figures, report
+    from verify import core, figures, parallel, report
 
     if args.from_json:
         return _from_json(args)
@@ -104,22 +107,26 @@ def main(argv=None) -> int:
         return 2
 
     device = devices[0]
+    size = "quick" if args.quick else "full"
+    try:
+        jobs = parallel.plan_jobs(args.jobs, platform=device.platform, size=size,
+                                  devices=len(devices), families=len({parallel.family_of(c.name)
+                                                                      for c in checks}))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     ctx = core.Context(size="quick" if args.quick else "full", seed=args.seed, devices=tuple(devices),
                        time_limit=args.time_limit or None)
     print(f"verify: {len(checks)} checks, {'quick' if args.quick else 'full'} size, "
           f"device {device.platform}:{getattr(device, 'device_kind', device)}"
           f"{f' x {len(devices)}' if len(devices) > 1 else ''}, jax {jax.__version__}")
     print(report.header(verbose=args.verbose), flush=True)
-    results, figure_checks = [], []
     start = time.perf_counter()
-    with jax.default_device(device):
-        for i, chk in enumerate(checks, 1):
-            print(_progress(i, len(checks), chk.name, time.perf_counter() - start), file=sys.stderr,
-                  flush=True)
-            for result in core.run([chk], ctx):
-                results.append(result)
-                print(report.format_row(result, verbose=args.verbose), flush=True)
-            figure_checks += [chk.name] * (len(ctx.figures) - len(figure_checks))
+    if jobs == 1:
+        results, figure_list, figure_checks = _run_here(checks, ctx, device, args.verbose, start)
+    else:
+        results, figure_list, figure_checks = _run_in_workers(checks, ctx, device, jobs, args.verbose,
+                                                              start)
     seconds = time.perf_counter() - start
     section = report.not_reproduced_section(results)
     if section:
@@ -128,12 +135,62 @@ def main(argv=None) -> int:
     if args.json or args.report:
         record = report.run_record(
             results, args.quick, seconds, size=ctx.size, seed=args.seed, checks=checks,
-            figures=[figures.to_record(f, c) for f, c in zip(ctx.figures, figure_checks)],
+            figures=[figures.to_record(f, c) for f, c in zip(figure_list, figure_checks)],
             argv=list(sys.argv[1:] if argv is None else argv), devices=len(devices))
-        _write_outputs(args, record, ctx.figures)
+        _write_outputs(args, record, figure_list)
     elif args.figures:
-        _write_outputs(args, None, ctx.figures)
+        _write_outputs(args, None, figure_list)
     return 0 if results and all(r.passed for r in results) else 1
+
+
+def _run_here(checks, ctx, device, verbose, start):
+    """The checks one after another in this process: rows printed as they come."""
+    from verify import core, report
+
+    results, figure_checks = [], []
+    with jax.default_device(device):
+        for i, chk in enumerate(checks, 1):
+            print(_progress(i, len(checks), chk.name, time.perf_counter() - start), file=sys.stderr,
+                  flush=True)
+            for result in core.run([chk], ctx):
+                results.append(result)
+                print(report.format_row(result, verbose=verbose), flush=True)
+            figure_checks += [chk.name] * (len(ctx.figures) - len(figure_checks))
+    return results, list(ctx.figures), figure_checks
+
+
+def _run_in_workers(checks, ctx, device, jobs, verbose, start):
+    """Each family in a worker process (verify.parallel): a family's rows are printed together
+    when it ends; the rows and figures returned are in the selection's order, as a serial
+    run's."""
+    from verify import parallel, report
+
+    names = [c.name for c in checks]
+    families = parallel.group_by_family(names)
+    print(f"  running {len(families)} families in {jobs} worker processes (--jobs 1: one process)",
+          file=sys.stderr, flush=True)
+    done: dict[str, parallel.FamilyRun] = {}
+    for run in parallel.run_families(names, jobs=jobs, size=ctx.size, seed=ctx.seed,
+                                     time_limit=ctx.time_limit, platform=device.platform):
+        done[run.family] = run
+        print(f"  [{len(done)}/{len(families)} families] {run.family}: {len(run.results)} rows in "
+              f"{run.seconds:.0f} s ({time.perf_counter() - start:.0f} s elapsed)", file=sys.stderr,
+              flush=True)
+        for result in run.results:
+            print(report.format_row(result, verbose=verbose), flush=True)
+    by_check: dict[str, tuple[list, list]] = {name: ([], []) for name in names}
+    for run in done.values():
+        for result in run.results:
+            by_check[result.check][0].append(result)
+        for figure, name in zip(run.figures, run.figure_checks):
+            by_check[name][1].append(figure)
+    results, figure_list, figure_checks = [], [], []
+    for name in names:  # the order of the selection, as a serial run prints it
+        rows, figs = by_check[name]
+        results += rows
+        figure_list += figs
+        figure_checks += [name] * len(figs)
+    return results, figure_list, figure_checks
 
 
 def _progress(i: int, n: int, name: str, elapsed: float) -> str:
