@@ -96,7 +96,7 @@ def optimal_rate(ctx: Context, rate, steps_formula, optimal_lr):
                       "interior modes (eigenvalues in [3, kappa/3]) have decayed by > 1e6 relative "
                       "to the extreme ones by the window; float64")
     # Steps to relative error eps, on the two extreme modes alone (error exactly r^t).
-    for kappa in (10.0, 100.0):
+    for kappa in (10.0, 100.0, 1000.0):  # ~69, ~691, ~6908 steps: one step is 1.4%, 0.14%, 0.014%
         X, y, w_star, _, _ = _problem(ctx, f"optimal_steps/{kappa}", [1.0, kappa], 4)
         eps = 1e-6
         eta = float(optimal_lr(lam_min=1.0, lam_max=kappa))
@@ -104,9 +104,9 @@ def optimal_rate(ctx: Context, rate, steps_formula, optimal_lr):
         run = ctx.measure(sim.gd_least_squares, X, y, jnp.zeros(2), eta, int(2 * predicted) + 10)
         err = np.linalg.norm(np.asarray(run.weights) - np.asarray(w_star), axis=-1)
         measured = float(np.argmax(err / err[0] <= eps))
-        yield compare(f"steps to eps=1e-6, kappa={kappa:g}", predicted, measured, 1.0,
-                      "integer step count: round-off can move r^t across eps by one step",
-                      relative=False)
+        yield compare(f"steps to eps=1e-6, kappa={kappa:g}", predicted, measured, 1.0 / predicted,
+                      "integer step count: round-off can move r^t across eps by one step (tolerance "
+                      "one step, relative to the count)")
 
 
 @check("linreg.gradient_flow_limit", uses={"flow": "linreg.gf_mode_error"})
@@ -168,6 +168,14 @@ def ridgeless_risk(ctx: Context, risk, ridge_risk):
                       4 * est.standard_error + 2.0 * predicted / n,
                       f"4 Monte Carlo SE ({trials} trials) + O(1/n) finite-size correction of the "
                       f"Marchenko-Pastur limit, allowed 2/n relative at n={n}", relative=False)
+    # The limit itself, deterministically: the same bias-variance integrals over the
+    # Marchenko-Pastur spectrum by quadrature (numeric.linreg.spectral_ridge_risk).
+    for gamma, penalty in ((0.25, 0.05), (0.5, 0.5), (2.0, 0.05), (4.0, 3.0)):
+        yield compare(f"ridge={penalty}, gamma={gamma:g}: limit by quadrature over the spectrum",
+                      float(ridge_risk(gamma=gamma, r2=r2, sigma2=sigma2, ridge=penalty)),
+                      sim.spectral_ridge_risk(gamma, r2, sigma2, penalty), 1e-10,
+                      "round-off: adaptive quadrature to 1e-13 of smooth integrands (the square-root "
+                      "end points substituted away) and float64 evaluation of the closed form")
     # One table: the asymptotic curve on a dense grid (broken at the pole gamma = 1)
     # and the Monte Carlo points (measured is NaN off them).
     g, p, m, se = map(np.array, zip(*points))
