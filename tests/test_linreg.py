@@ -158,3 +158,15 @@ def test_min_norm_risk_matches_exact_finite_n_expectation(n, d, r2, sigma2, exac
 def test_numeric_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_spectral_ridge_risk_rejects_bad_input_and_sees_the_atom():
+    from numeric import linreg as numeric_linreg
+
+    for kwargs, name in (({"gamma": 0.0}, "gamma"), ({"ridge": -1.0}, "ridge"), ({"r2": float("nan")}, "r2"),
+                         ({"sigma2": -0.1}, "sigma2")):
+        args = dict(gamma=0.5, r2=1.0, sigma2=0.25, ridge=0.5) | kwargs
+        with pytest.raises(ValueError, match=name):
+            numeric_linreg.spectral_ridge_risk(**args)
+    # gamma > 1, huge ridge: the fit is ~0, so the risk is the whole signal r2 (atom + bulk)
+    assert numeric_linreg.spectral_ridge_risk(4.0, 1.0, 0.0, 1e8) == pytest.approx(1.0, rel=1e-7)
