@@ -134,3 +134,48 @@ def test_write_all_pdf_and_csv_and_record_round_trip(tmp_path):
     back = figures.from_record(record)
     assert np.isnan(back.columns["measured"][0]) and back.ys == ("measured",)
     assert figures.svg_data_uri(back).startswith("data:image/svg+xml;base64,")
+
+
+def test_pdf_embeds_truetype_not_type3_fonts(tmp_path):
+    """Several venues refuse Type 3 fonts: the PDF's font dictionaries are TrueType (Type 42)."""
+    fig = Figure("fam_fonts", {"eta": np.array([0.1, 0.2]), "predicted_loss": np.array([1.0, 2.0]),
+                               "measured_loss": np.array([1.1, 2.1])}, x="eta",
+                 ys=("predicted_loss", "measured_loss"), title=r"fonts: $\eta^2$ and text")
+    path = figures.write_image(fig, tmp_path, "pdf")
+    raw = path.read_bytes()
+    assert b"/Subtype /TrueType" in raw or b"/Subtype /Type0" in raw
+    assert b"/Subtype /Type3" not in raw
+
+
+def test_heatmap_names_the_contour_only_where_it_is_drawn():
+    grid = np.array([(x, y) for x in (0.1, 0.2, 0.3) for y in (0.0, 0.5)])
+    below = Figure("games_rate_map", {"eta": grid[:, 0], "beta": grid[:, 1],
+                                      "measured_rate": np.array([0.5, 0.6, 0.7, 0.8, 0.85, 0.9])},
+                   x="eta", ys=("measured_rate",), grid_y="beta")
+    crossing = below._replace(columns=dict(below.columns, measured_rate=np.array([0.5, 0.9, 1.1, 1.2,
+                                                                                  0.7, 1.3])))
+    labels = []
+    for f in (below, crossing):
+        rendered = figures.render(f)
+        labels.append(rendered.axes[-1].get_ylabel())
+        plt.close(rendered)
+    assert "black line" not in labels[0] and "every value below 1" in labels[0]
+    assert "black line: 1" in labels[1]
+
+
+def test_round_off_floor_is_said_and_the_axis_is_not_stretched():
+    t = np.arange(0, 60.0)
+    predicted = 0.1 ** t  # to 1e-59
+    measured = np.maximum(predicted, 1e-30)  # flattens at round-off
+    fig = figures.render(Figure("fam_loss", {"step": t, "predicted_loss": predicted, "measured_loss": measured},
+                                x="step", ys=("predicted_loss", "measured_loss"), logy=True))
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] == pytest.approx(1e-30 / 30)
+    assert any("round-off" in text.get_text() for text in ax.texts)
+    assert ax.get_ylabel() == "loss"  # the pair's quantity, not "value"
+    plt.close(fig)
+    clean = figures.render(Figure("fam_loss", {"step": t[:10], "predicted_loss": predicted[:10],
+                                               "measured_loss": predicted[:10]},
+                                  x="step", ys=("predicted_loss", "measured_loss"), logy=True))
+    assert not clean.axes[0].texts  # nothing to say where the measurement follows the prediction
+    plt.close(clean)

@@ -52,9 +52,9 @@ def test_summary_counts_checks_and_informational_rows_apart():
     results = [_result("a.x", "1", 1.0, 1.0, 0.1), _result("a.x", "2", 0.0, 0.3, math.inf),
                _result("a.y", "3", 1.0, 2.0, 0.1)]
     text = report.summary(results, 2.0)
-    assert text.startswith("1 of 2 checks FAILED, 1 passed, 1 informational in 2.0 s")
+    assert text.startswith("1 of 2 rows FAILED (in 1 of 2 checks), 1 passed, 1 informational in 2.0 s")
     assert "a.y[3]" in text
-    assert report.summary(results[:2], 1.0) == ("1 check passed, 1 informational in 1.0 s\n"
+    assert report.summary(results[:2], 1.0) == ("1 row of 1 check passed, 1 informational in 1.0 s\n"
                                                 "rows by status: PASS 1, FAIL 0, NOT REPRODUCED 0, INFO 1")
 
 
@@ -68,7 +68,7 @@ def test_claims_not_reproduced_have_their_status_counts_and_section():
     assert [r.status for r in results] == ["PASS", "NOT REPRODUCED", "FAIL"]  # 1 SE: it agrees, so fails
     assert report.counts(results) == {"passed": 1, "failed": 1, "not_reproduced": 1, "info": 0, "rows": 3}
     text = report.summary(results, 1.0)
-    assert text.startswith("1 of 2 checks FAILED, 1 passed, 1 claim not reproduced in 1.0 s")
+    assert text.startswith("1 of 2 rows FAILED (in 1 of 2 checks), 1 passed, 1 claim not reproduced in 1.0 s")
     assert "rows by status: PASS 1, FAIL 1, NOT REPRODUCED 1" in text
     section = report.not_reproduced_section(results, width=100)
     assert section.startswith("Claims not reproduced (1):") and "16 standard errors" in section
@@ -129,7 +129,7 @@ def test_json_record_keeps_every_field_and_loads_back(tmp_path):
 
 def test_html_is_self_contained_failures_first_and_cites_linked():
     page = html_report.render(_record())
-    assert "2 of 3 checks passed" in page and "1 failed" in page and "1 informational" in page
+    assert "2 of 3 rows passed" in page and "1 failed" in page and "1 informational" in page
     assert "seed 7" in page and "size smoke" in page
     assert re.findall(r'(?:src|href)="(?!data:|#)([^"]*)"', page) == ["https://arxiv.org/abs/1408.3595v3"]
     assert "<link" not in page and "<script src" not in page
@@ -146,7 +146,7 @@ def test_figures_pdf_from_a_saved_run(tmp_path, capsys):
     assert cli.main(["--from", str(saved), "--figures", str(tmp_path / "f"), "--format", "pdf", "-v"]) == 1
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == ["fam_curve.csv", "fam_curve.pdf"]
     printed = capsys.readouterr().out
-    assert "reason: why" in printed and "1 of 3 checks FAILED" in printed  # -v: every reason
+    assert "reason: why" in printed and "1 of 3 rows FAILED" in printed  # -v: every reason
 
 
 def test_link_citations():
@@ -214,7 +214,7 @@ def rendered(small_run, tmp_path_factory):
 
 def test_report_from_json(rendered, small_run):
     code, printed, out = rendered
-    assert code == 0 and re.search(r"\d+ checks passed in 1\.0 s", printed) and "report:" in printed
+    assert code == 0 and re.search(r"\d+ rows? of \d+ checks? passed in 1\.0 s", printed) and "report:" in printed
     page = (out / "run.html").read_text()
     assert page.count("data:image/svg+xml;base64,") == 3
     assert 'href="https://arxiv.org/abs/1408.3595v3"' in page  # Lessard et al., the momentum check

@@ -166,11 +166,14 @@ def ylabel(figure: Figure) -> str:
     label = getattr(figure, "ylabel", None) or _known(figure).get("ylabel")
     if label:
         return label
-    keys = {s.key for s in series(figure) if s.role != "other"} - {""}
-    if len(figure.ys) == 1 or not keys:
-        others = [s.name for s in series(figure) if s.role == "other"]
-        return axis_label(others[0]) if len(figure.ys) == 1 and others else "value"
-    return "value"
+    plotted = series(figure)
+    keys = list(dict.fromkeys(s.key for s in plotted if s.role != "other")) if plotted else []
+    if len(figure.ys) == 1 and (plotted[0].role == "other" or plotted[0].key):
+        return axis_label(plotted[0].key if plotted[0].role != "other" else plotted[0].name)
+    if len(keys) == 1 and keys[0] and all(s.role != "other" for s in plotted):
+        return axis_label(keys[0])  # predicted_loss / measured_loss: "loss"
+    # several quantities: the figure's subject, from its name without the family prefix
+    return figure.name.split("_", 1)[-1].replace("_", " ") if "_" in figure.name else figure.name
 
 
 def _values(spec) -> list[tuple[float, str]]:
@@ -197,6 +200,11 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+# TrueType (Type 42) fonts in PDF and PostScript, text as text in SVG: matplotlib's default
+# Type 3 fonts are refused by several venues' submission systems.
+_SAVE_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}
 
 
 def _wrap(text: str, width: int) -> str:
@@ -249,6 +257,8 @@ def _curves(figure: Figure, plt):
             ax.plot(x[keep], y[keep], style, color=c, linewidth=1.6, zorder=3)
     ax.set_xscale("log" if figure.logx else "linear")
     ax.set_yscale("log" if figure.logy else "linear")
+    if figure.logy:
+        _round_off_floor(ax, figure, plotted)
     ax.set_xlabel(axis_label(figure.x))
     ax.set_ylabel(ylabel(figure))
     _data_ticks(ax, x, figure.logx)
@@ -256,6 +266,28 @@ def _curves(figure: Figure, plt):
     _legend(ax, plotted, colour, has_pairs, plt)
     ax.set_title(_wrap(figure.title or figure.name, 76))
     return fig
+
+
+def _round_off_floor(ax, figure: Figure, plotted) -> None:
+    """Where a measurement flattens at float64 round-off (its smallest value below 1e-12 of
+    its largest) while the prediction goes on falling, cut the axis a little below the
+    measured floor and say so, instead of stretching the axis over decades nothing measures."""
+    def positive(role):
+        values = [np.asarray(figure.columns[s.name], dtype=float) for s in plotted if s.role == role]
+        values = np.concatenate(values) if values else np.array([])
+        return values[np.isfinite(values) & (values > 0)]
+
+    measured, predicted = positive("measured"), positive("predicted")
+    if not measured.size or not predicted.size:
+        return
+    floor, top = float(measured.min()), float(measured.max())
+    if floor > 1e-12 * top or float(predicted.min()) > floor / 100:
+        return
+    ax.set_ylim(bottom=floor / 30)
+    ax.annotate(f"measured values stop at float64 round-off (~{floor:.0e});\n"
+                f"the prediction goes on to {float(predicted.min()):.0e}, below this axis",
+                (0.98, 0.04), xycoords="axes fraction", ha="right", va="bottom", fontsize=7,
+                color="0.25")
 
 
 def _data_ticks(ax, x: np.ndarray, log: bool) -> None:
@@ -293,16 +325,26 @@ def _legend(ax, plotted, colour, has_pairs, plt) -> None:
             handles.append(Line2D([], [], color=colour[key], marker="o", linestyle="none",
                                   label=key.replace("_", " ")))
     handles += [h for h in ax.get_lines() if not h.get_label().startswith("_")]
-    if handles:
-        ax.legend(handles=handles, ncols=2 if len(handles) > 6 else 1, framealpha=0.85)
+    if len(handles) > 4:  # a long legend would cover data: beside the axes instead
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  framealpha=0.85)
+    elif handles:
+        ax.legend(handles=handles, framealpha=0.85)
+
+
+_REFERENCE_STYLES = [(":", "0.35"), ((0, (6, 2, 1, 2)), "0.15"), ((0, (2, 2)), "0.55"),
+                     ((0, (8, 3)), "0.45")]
 
 
 def _reference_lines(ax, figure: Figure, x: np.ndarray) -> None:
     ref = references(figure)
+    styles = iter(_REFERENCE_STYLES * 4)  # each reference line its own dash pattern and grey
     for value, label in _values(ref.get("hline", [])):
-        ax.axhline(value, color="0.45", linestyle=":", linewidth=1.2, label=label or f"y = {value:g}")
+        dash, grey = next(styles)
+        ax.axhline(value, color=grey, linestyle=dash, linewidth=1.3, label=label or f"y = {value:g}")
     for value, label in _values(ref.get("vline", [])):
-        ax.axvline(value, color="0.45", linestyle=":", linewidth=1.2,
+        dash, grey = next(styles)
+        ax.axvline(value, color=grey, linestyle=dash, linewidth=1.3,
                    label=label or f"{figure.x} = {value:g}")
     for slope, label in _values(ref.get("slope", [])):
         # A power law through the geometric middle of the measured data, over its x range.
@@ -343,11 +385,13 @@ def _heatmaps(figure: Figure, plt):
         norm, cmap = colors.Normalize(vmin=lo, vmax=hi), "viridis"
     fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels) + 1.3, 3.6),
                              layout="constrained", squeeze=False, sharey=True)
+    drawn: set[float] = set()  # contour levels some panel crosses (and so draws)
     for i, (ax, name, image) in enumerate(zip(axes[0], figure.ys, panels)):
         mesh = ax.pcolormesh(xs, ys, image, shading="nearest", cmap=cmap, norm=norm, rasterized=True)
         for level in contours:
             if np.nanmin(image) < level < np.nanmax(image):
                 ax.contour(xs, ys, image, levels=[level], colors="k", linewidths=1.3)
+                drawn.add(level)
         for value, label in _values(ref.get("vline", [])):  # a predicted boundary in x
             ax.axvline(value, color="k", linestyle="--", linewidth=1.3)
             if label:
@@ -361,8 +405,10 @@ def _heatmaps(figure: Figure, plt):
         ax.grid(False)
     bar = fig.colorbar(mesh, ax=axes[0].tolist(), shrink=0.95)
     label = ylabel(figure)
-    if contours:
+    if contours and contours[0] in drawn:  # name the line only where it is drawn
         label += f"  (black line: {_fraction(contours[0])})"
+    elif contours:
+        label += f"  (every value {'below' if hi < contours[0] else 'above'} {_fraction(contours[0])})"
     bar.set_label(label)
     fig.suptitle(_wrap(figure.title or figure.name, int(14 * fig.get_figwidth())), fontsize=9)
     return fig
@@ -424,7 +470,8 @@ def write_image(figure: Figure, directory: Path, fmt: str = "png") -> Path | Non
     plt = _pyplot()
     fig = render(figure)
     path = Path(directory) / f"{figure.name}.{fmt}"
-    fig.savefig(path, dpi=150, format=fmt)
+    with plt.rc_context(_SAVE_RC):  # font embedding is decided when saving, not when drawing
+        fig.savefig(path, dpi=150, format=fmt)
     plt.close(fig)
     return path
 

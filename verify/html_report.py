@@ -3,7 +3,7 @@
 The page reads the run's JSON record (:func:`verify.report.run_record`, or a saved
 ``--json`` file via ``--from``) and needs no network to open: styles and the few lines
 of filtering script are inline, figures are embedded as SVG ``data:`` URIs and each
-figure's CSV as a download link. It shows a summary (checks passed, failed,
+figure's CSV as a download link. It shows a summary (rows passed, failed,
 not reproduced; time, device, versions, seed), then one section per family with its
 rows (failures first and marked; prediction, measurement, error, tolerance, reason),
 each check's citation linked to its arXiv page, and the family's figures beside the rows.
@@ -44,10 +44,10 @@ h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--lin
 @media (min-width: 1100px) { .family.has-figures { grid-template-columns: minmax(0, 1fr) minmax(280px, 25rem); } }
 .rows { min-width: 0; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: .86rem; table-layout: fixed; min-width: 40rem; }
-col.status { width: 3.4rem; } col.label { width: 16%; } col.num { width: 5.5rem; }
+col.status { width: 3.4rem; } col.label { width: 16%; } col.num { width: 6.5rem; }
 th, td { text-align: left; vertical-align: top; padding: .25rem .4rem; border-bottom: 1px solid var(--line); }
 th { background: #eef1f5; }
-td.num { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.reason { color: #3a4252; overflow-wrap: anywhere; }
 td.label { overflow-wrap: anywhere; }
 tr.check td { background: #f7f8fa; border-top: 2px solid var(--line); }
@@ -123,7 +123,7 @@ def _num(value) -> str:
             return "∞" if value > 0 else "-∞"
         if math.isnan(value):
             return "nan"
-        return f"{value:.6g}" if value == 0 or abs(value) >= 1e-3 else f"{value:.3e}"
+        return f"{value:.4g}"  # one format for every number: 4 significant digits
     if value in ("Infinity", "inf"):
         return "∞"
     return _e(value)
@@ -192,9 +192,11 @@ def render(record: dict, title: str = "verify report") -> str:
     for fig in record.get("figures", []):
         figures_by_family.setdefault(_figure_family(fig, families), []).append(fig)
     env, versions = record.get("environment", {}), record.get("versions", {})
-    n_checks = c["passed"] + c["failed"]
+    n_rows = c["passed"] + c["failed"]
+    n_checks = len({r["check"] for r in rows})
     status_class = "fail" if c["failed"] else "pass"
-    headline = (f'<span class="big {status_class}">{c["passed"]} of {n_checks} checks passed</span>'
+    headline = (f'<span class="big {status_class}">{c["passed"]} of {n_rows} rows passed '
+                f'({n_checks} checks)</span>'
                 + (f'<span class="big fail">{c["failed"]} failed</span>' if c["failed"] else "")
                 + (f'<span class="big info">{c["not_reproduced"]} claims not reproduced</span>'
                    if c.get("not_reproduced") else "")

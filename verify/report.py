@@ -57,8 +57,14 @@ def _text(value) -> str:
 
 
 def _cell(value, width: int) -> tuple[str, bool]:
-    """The cell text (cut with "~" if too long) and whether it was cut."""
+    """The cell text and whether it was cut: a number is printed with as many significant
+    digits as fit (6 down to 2, never cut mid-digit); other text is cut with "~"."""
     text = _text(value)
+    if isinstance(value, float) and len(text) > width and math.isfinite(value):
+        for digits in (5, 4, 3, 2):
+            text = f"{value:.{digits}g}"
+            if len(text) <= width:
+                return text.ljust(width), False
     if len(text) <= width:
         return text.ljust(width), False
     return text[: width - 1] + "~", True
@@ -135,11 +141,21 @@ def not_reproduced_section(results: Iterable[Result | dict], width: int | None =
 
 
 def summary(results: list[Result | dict], seconds: float) -> str:
-    """"Rows by status: N PASS, M FAIL, K NOT REPRODUCED in S s" (and the failed ones, named)."""
+    """"N rows of C checks passed ... in S s", then the rows by status (and the failed ones, named).
+
+    A check (``linreg.ridgeless_risk``) yields several rows, each one comparison; the counts
+    are of rows, and say how many checks they came from."""
     c = counts(results)
-    checks = c["passed"] + c["failed"]
-    text = f"{c['passed']} {_plural(c['passed'], 'check')} passed" if not c["failed"] else \
-        f"{c['failed']} of {checks} checks FAILED, {c['passed']} passed"
+    rows = c["passed"] + c["failed"]
+    records = [row_record(r) for r in results]
+    n_checks = len({r["check"] for r in records})
+    of_checks = f"{n_checks} {_plural(n_checks, 'check')}"
+    if not c["failed"]:
+        text = f"{c['passed']} {_plural(c['passed'], 'row')} of {of_checks} passed"
+    else:
+        failing = len({r["check"] for r in records if r["status"] == "FAIL"})
+        text = (f"{c['failed']} of {rows} rows FAILED (in {failing} of {of_checks}), "
+                f"{c['passed']} passed")
     if c["not_reproduced"]:
         text += f", {c['not_reproduced']} {_plural(c['not_reproduced'], 'claim')} not reproduced"
     if c["info"]:
