@@ -4,13 +4,17 @@ Independent of ``analytic``: nothing here knows a closed form. Every chain is a
 ``lax.scan`` over steps, ``vmap``-ed over independent chains (and learning rates), in the
 dtype of its inputs (float64 under the CLI and the tests).
 
+All chains run through one kernel, ``theta <- A theta + F z`` with ``z ~ N(0, I)`` drawn
+for the whole batch of chains at each step (one ``lax.scan`` over steps, the chains an
+array axis), so that a check compiles one small program per shape.
+
 * :func:`sgd_chains`: ``theta <- theta - lr (H theta + xi)``, ``xi ~ N(0, C / batch_size)``
   (a Cholesky factor of ``C`` times a standard normal), from ``theta = 0``, ``burn_in`` steps
   discarded, then each chain's time-averaged ``theta theta^T`` over ``steps`` steps. Chains
   are independent, so the spread of the per-chain averages gives a standard error that
   already accounts for the autocorrelation inside each chain (batch means, one batch per chain).
 * :func:`sgd_second_moment`: the exact stationary ``E[theta theta^T]`` of the same chain by
-  Smith's doubling iteration of ``Sigma <- A Sigma A^T + lr^2 C / batch_size``, ``A = I - lr H``
+  Smith's doubling iteration (numpy) of ``Sigma <- A Sigma A^T + lr^2 C / batch_size``, ``A = I - lr H``
   (``Sigma_2n = Sigma_n + A^n Sigma_n A^n``): the sum ``sum_k A^k Q A^k`` to round-off.
 * :func:`ou_kl_minimiser`: the learning rate minimising ``KL(N(0, Sigma_OU) || N(0, (N H)^-1))``
   where ``Sigma_OU`` solves ``H S + S H = (lr / batch_size) C`` by a Kronecker-product linear
@@ -62,27 +66,33 @@ class ChainCovariances(NamedTuple):
     sem: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("chains", "steps", "burn_in"))
-def _sgd_chains(key, hessian, factor, learning_rates, chains, steps, burn_in):
-    d = hessian.shape[0]
+@functools.partial(jax.jit, static_argnames=("steps", "burn_in"))
+def _linear_chains(key, transition, factor, horizons, steps, burn_in):
+    """Chains theta <- A_b theta + F_b z from 0: per chain b the mean of theta theta^T over the
+    ``steps`` steps after ``burn_in``, the mean of the first ``horizons[k]`` of those iterates, the last."""
+    batch, d = transition.shape[0], transition.shape[-1]
+    dtype = transition.dtype
 
-    def one_chain(key, lr):
-        def step(theta, k):
-            xi = factor @ jax.random.normal(k, (d,), hessian.dtype)
-            return theta - lr * (hessian @ theta + xi), None
+    def step(carry, t):
+        theta, outer, sums = carry
+        z = jax.random.normal(jax.random.fold_in(key, t), (batch, d), dtype)
+        theta = jnp.einsum("bij,bj->bi", transition, theta) + jnp.einsum("bij,bj->bi", factor, z)
+        after = t >= burn_in
+        outer = outer + jnp.where(after, theta[:, :, None] * theta[:, None, :], 0.0)
+        within = after & (t - burn_in < horizons)
+        sums = sums + jnp.where(within[:, None, None], theta[None], 0.0)
+        return (theta, outer, sums), None
 
-        def measured(carry, k):
-            theta, total = carry
-            theta, _ = step(theta, k)
-            return (theta, total + jnp.outer(theta, theta)), None
+    start = (jnp.zeros((batch, d), dtype), jnp.zeros((batch, d, d), dtype),
+             jnp.zeros((horizons.shape[0], batch, d), dtype))
+    (theta, outer, sums), _ = jax.lax.scan(step, start, jnp.arange(burn_in + steps))
+    return outer / steps, sums / horizons[:, None, None].astype(dtype), theta
 
-        keys = jax.random.split(key, burn_in + steps)
-        theta, _ = jax.lax.scan(step, jnp.zeros(d, hessian.dtype), keys[:burn_in])
-        (_, total), _ = jax.lax.scan(measured, (theta, jnp.zeros((d, d), hessian.dtype)), keys[burn_in:])
-        return total / steps
 
-    keys = jax.random.split(key, (learning_rates.shape[0], chains))
-    return jax.vmap(lambda ks, lr: jax.vmap(one_chain, (0, None))(ks, lr))(keys, learning_rates)
+def _counts(**values):
+    for name, v in values.items():
+        if isinstance(v, bool) or int(v) != v or int(v) < (0 if name == "burn_in" else 1):
+            raise ValueError(f"{name} must be an integer >= {0 if name == 'burn_in' else 1}, got {v!r}")
 
 
 def sgd_chains(key, hessian, noise_covariance, learning_rates, batch_size: float = 1.0, *, chains: int = 128,
@@ -100,26 +110,28 @@ def sgd_chains(key, hessian, noise_covariance, learning_rates, batch_size: float
     if c.shape != h.shape:
         raise ValueError(f"noise_covariance must have the hessian's shape {h.shape}, got {c.shape}")
     _positive("batch_size", batch_size, minimum=1.0)
-    for name, v in (("chains", chains), ("steps", steps), ("burn_in", burn_in)):
-        _positive(name, v, integer=True) if name != "burn_in" or v else None
+    _counts(chains=chains, steps=steps, burn_in=burn_in)
     lrs = jnp.atleast_1d(jnp.asarray(_positive("learning_rates", learning_rates), h.dtype))
-    factor = jnp.linalg.cholesky(c) / jnp.sqrt(jnp.asarray(batch_size, h.dtype))
-    if not bool(jnp.all(jnp.isfinite(factor))):
+    root = jnp.linalg.cholesky(c) / jnp.sqrt(jnp.asarray(batch_size, h.dtype))
+    if not bool(jnp.all(jnp.isfinite(root))):
         raise ValueError("noise_covariance must be positive definite (its Cholesky factor failed)")
-    per_chain = _sgd_chains(key, h, factor, lrs, int(chains), int(steps), int(burn_in))
+    eye = jnp.eye(h.shape[0], dtype=h.dtype)
+    transition = jnp.repeat(eye[None] - lrs[:, None, None] * h[None], int(chains), axis=0)
+    factor = jnp.repeat(-lrs[:, None, None] * root[None], int(chains), axis=0)
+    outer, _, _ = _linear_chains(key, transition, factor, jnp.ones(1, int), int(steps), int(burn_in))
+    per_chain = outer.reshape(lrs.shape[0], int(chains), *h.shape)
     return ChainCovariances(per_chain, per_chain.mean(axis=1), per_chain.std(axis=1, ddof=1) / np.sqrt(chains))
 
 
-@jax.jit
-def _doubling(a, q):
-    def body(_, carry):
-        power, total = carry
-        return power @ power, total + power @ total @ power.T
+def _doubling(a: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """sum_{k < 2^64} A^k Q (A^k)^T by Smith's doubling: Sigma_2n = Sigma_n + A^n Sigma_n (A^n)^T."""
+    power, total = a, q
+    for _ in range(64):
+        power, total = power @ power, total + power @ total @ power.T
+    return total
 
-    return jax.lax.fori_loop(0, 64, body, (a, q))[1]  # sums A^k Q A^k^T for k < 2^64
 
-
-def sgd_second_moment(hessian, noise_covariance, learning_rate: float, batch_size: float = 1.0) -> jax.Array:
+def sgd_second_moment(hessian, noise_covariance, learning_rate: float, batch_size: float = 1.0) -> np.ndarray:
     """The exact stationary E[theta theta^T] of constant SGD, by Smith's doubling iteration.
 
     Example:
@@ -127,11 +139,11 @@ def sgd_second_moment(hessian, noise_covariance, learning_rate: float, batch_siz
         >>> float(noise.sgd_second_moment([[1.0]], [[1.0]], 0.5)[0, 0])   # 0.25 (1 + 0.25 + 0.0625 + ...)
         0.3333333333333333
     """
-    h, c = _matrix("hessian", hessian), _matrix("noise_covariance", noise_covariance)
+    h, c = np.asarray(_matrix("hessian", hessian)), np.asarray(_matrix("noise_covariance", noise_covariance))
     _positive("learning_rate", learning_rate)
     _positive("batch_size", batch_size, minimum=1.0)
-    a = jnp.eye(h.shape[0], dtype=h.dtype) - learning_rate * h
-    if float(jnp.max(jnp.abs(jnp.linalg.eigvals(a)))) >= 1:
+    a = np.eye(h.shape[0]) - learning_rate * h
+    if np.max(np.abs(np.linalg.eigvals(a))) >= 1:
         raise ValueError(f"learning_rate {learning_rate!r} is unstable for this hessian (|1 - lr lam| >= 1)")
     return _doubling(a, learning_rate**2 * c / batch_size)
 
@@ -139,18 +151,18 @@ def sgd_second_moment(hessian, noise_covariance, learning_rate: float, batch_siz
 def ou_kl_minimiser(hessian, noise_covariance, batch_size: float, n_data: float) -> float:
     """argmin over lr of KL(N(0, Sigma_OU(lr)) || N(0, (n_data H)^-1)), Sigma_OU from a Kronecker solve."""
     h, c = np.asarray(_matrix("hessian", hessian)), np.asarray(_matrix("noise_covariance", noise_covariance))
+    _positive("batch_size", batch_size, minimum=1.0)
+    _positive("n_data", n_data)
     d = h.shape[0]
     lyapunov = np.kron(np.eye(d), h) + np.kron(h, np.eye(d))  # vec(H S + S H) = (I (x) H + H (x) I) vec S
     unit = np.linalg.solve(lyapunov, (c / batch_size).reshape(-1)).reshape(d, d)  # Sigma_OU at lr = 1
     precision = n_data * h
 
     def kl(log_lr):
-        sigma = np.exp(log_lr) * unit
-        m = precision @ sigma
+        m = precision @ (np.exp(log_lr) * unit)
         return 0.5 * (np.trace(m) - np.linalg.slogdet(m)[1] - d)
 
-    res = scipy.optimize.minimize_scalar(kl, bounds=(-40.0, 20.0), method="bounded",
-                                         options={"xatol": 1e-12})
+    res = scipy.optimize.minimize_scalar(kl, bounds=(-40.0, 20.0), method="bounded", options={"xatol": 1e-12})
     return float(np.exp(res.x))
 
 
@@ -162,65 +174,38 @@ class ChainVariances(NamedTuple):
     sem: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("chains", "steps", "burn_in"))
-def _langevin(key, curvatures, learning_rates, temperature, chains, steps, burn_in):
-    def one_chain(key, lr, lam):
-        noise = jax.random.normal(key, (burn_in + steps,), curvatures.dtype) * jnp.sqrt(2 * lr * temperature)
-
-        def step(theta, z):
-            theta = theta - lr * lam * theta + z
-            return theta, theta * theta
-
-        _, squares = jax.lax.scan(step, jnp.zeros((), curvatures.dtype), noise)
-        return squares[burn_in:].mean()
-
-    keys = jax.random.split(key, (learning_rates.shape[0], curvatures.shape[0], chains))
-    grid = jax.vmap(jax.vmap(jax.vmap(one_chain, (0, None, None)), (0, None, 0)), (0, 0, None))
-    return grid(keys, learning_rates, curvatures)
-
-
 def langevin_chains(key, curvatures, learning_rates, temperature: float = 1.0, *, chains: int = 64,
                     steps: int = 2000, burn_in: int = 500) -> ChainVariances:
     """Unadjusted Langevin chains on U = lam theta^2 / 2: per (lr, lam), the stationary E theta^2."""
     lams = jnp.atleast_1d(jnp.asarray(_positive("curvatures", curvatures), jnp.result_type(float)))
     lrs = jnp.atleast_1d(jnp.asarray(_positive("learning_rates", learning_rates), lams.dtype))
     _positive("temperature", temperature)
-    per_chain = _langevin(key, lams, lrs, jnp.asarray(temperature, lams.dtype), int(chains), int(steps),
-                          int(burn_in))
+    _counts(chains=chains, steps=steps, burn_in=burn_in)
+    lr_grid, lam_grid = jnp.meshgrid(lrs, lams, indexing="ij")
+    shape = (*lr_grid.shape, int(chains))
+    transition = jnp.broadcast_to((1 - lr_grid * lam_grid)[..., None], shape).reshape(-1, 1, 1)
+    factor = jnp.broadcast_to(jnp.sqrt(2 * lr_grid * temperature)[..., None], shape).reshape(-1, 1, 1)
+    outer, _, _ = _linear_chains(key, transition, factor, jnp.ones(1, int), int(steps), int(burn_in))
+    per_chain = outer.reshape(shape)
     return ChainVariances(per_chain, per_chain.mean(-1), per_chain.std(-1, ddof=1) / np.sqrt(chains))
 
 
 def langevin_second_moment(curvature: float, learning_rate: float, temperature: float = 1.0) -> float:
     """The exact stationary E theta^2 of the Langevin chain: doubling on v <- r^2 v + 2 lr T."""
-    _positive("curvature", curvature), _positive("learning_rate", learning_rate), _positive("temperature", temperature)
+    for name, v in (("curvature", curvature), ("learning_rate", learning_rate), ("temperature", temperature)):
+        _positive(name, v)
     r = 1.0 - learning_rate * curvature
     if abs(r) >= 1:
         raise ValueError(f"learning_rate {learning_rate!r} is unstable for curvature {curvature!r}")
-    return float(_doubling(jnp.array([[r]]), jnp.array([[2.0 * learning_rate * temperature]]))[0, 0])
+    return float(_doubling(np.array([[r]]), np.array([[2.0 * learning_rate * temperature]]))[0, 0])
 
 
 class AveragedChains(NamedTuple):
-    """Per horizon t: the per-chain mean of t iterates after burn-in (horizons, chains), and each
-    chain's last iterate (chains,)."""
+    """Per horizon t: the per-chain mean of the first t iterates after burn-in (horizons, chains), and
+    each chain's last iterate (chains,)."""
 
     averages: jax.Array
     last: jax.Array
-
-
-@functools.partial(jax.jit, static_argnames=("chains", "burn_in", "longest"))
-def _averaged(key, curvature, lr, scale, horizons, chains, burn_in, longest):
-    def one_chain(key):
-        noise = jax.random.normal(key, (burn_in + longest,), curvature.dtype) * scale
-
-        def step(theta, z):
-            theta = theta - lr * (curvature * theta + z)
-            return theta, theta
-
-        _, path = jax.lax.scan(step, jnp.zeros((), curvature.dtype), noise)
-        sums = jnp.cumsum(path[burn_in:])
-        return sums[horizons - 1] / horizons, path[-1]
-
-    return jax.vmap(one_chain)(jax.random.split(key, chains))
 
 
 def averaged_sgd_chains(key, curvature: float, learning_rate: float, noise: float, horizons, batch_size: float = 1.0,
@@ -229,33 +214,31 @@ def averaged_sgd_chains(key, curvature: float, learning_rate: float, noise: floa
     for name, v in (("curvature", curvature), ("learning_rate", learning_rate), ("noise", noise)):
         _positive(name, v)
     _positive("batch_size", batch_size, minimum=1.0)
+    _counts(chains=chains, burn_in=burn_in)
     ts = np.atleast_1d(np.asarray(_positive("horizons", horizons, integer=True), dtype=int))
     dtype = jnp.result_type(float)
-    averages, last = _averaged(key, jnp.asarray(curvature, dtype), jnp.asarray(learning_rate, dtype),
-                               jnp.asarray(np.sqrt(noise / batch_size), dtype), jnp.asarray(ts), int(chains),
-                               int(burn_in), int(ts.max()))
-    return AveragedChains(averages.T, last)
+    transition = jnp.full((int(chains), 1, 1), 1 - learning_rate * curvature, dtype)
+    factor = jnp.full((int(chains), 1, 1), -learning_rate * np.sqrt(noise / batch_size), dtype)
+    _, averages, last = _linear_chains(key, transition, factor, jnp.asarray(ts), int(ts.max()), int(burn_in))
+    return AveragedChains(averages[..., 0], last[:, 0])
 
 
 def averaged_second_moment(curvature: float, learning_rate: float, noise: float, horizon: int,
-                           batch_size: float = 1.0, burn_in: int = 100_000) -> float:
+                           batch_size: float = 1.0) -> float:
     """Exact Var of the mean of ``horizon`` stationary SGD iterates, iterating the joint moments.
 
-    State (E x^2, E x S, E S^2) of x_t and S_t = x_1 + ... + x_t, with x' = r x - lr xi, S' = S + x':
-    E x'^2 = r^2 E x^2 + lr^2 q, E x' S' = r E x S + E x'^2, E S'^2 = E S^2 + 2 r E x S + E x'^2.
+    State (E x^2, E x S, E S^2, 1) of x_t and S_t = x_1 + ... + x_t, with x' = r x - lr xi, S' = S + x':
+    E x'^2 = r^2 E x^2 + lr^2 q, E x' S' = r E x S + E x'^2, E S'^2 = E S^2 + 2 r E x S + E x'^2;
+    the start E x^2 is the stationary one (doubling), and the linear map is raised to the
+    ``horizon``-th power by repeated squaring (numpy).
     """
-    _positive("horizon", horizon, integer=True)
-    r, q = 1.0 - learning_rate * curvature, noise / batch_size
-
-    def warm(_, v):
-        return r * r * v + learning_rate**2 * q
-
-    v = jax.lax.fori_loop(0, burn_in, warm, jnp.asarray(0.0, jnp.result_type(float)))
-
-    def step(_, state):
-        xx, xs, ss = state
-        nxx = r * r * xx + learning_rate**2 * q
-        return nxx, r * xs + nxx, ss + 2 * r * xs + nxx
-
-    _, _, ss = jax.lax.fori_loop(0, int(horizon), step, (v, jnp.zeros_like(v), jnp.zeros_like(v)))
-    return float(ss / horizon**2)
+    for name, v in (("curvature", curvature), ("learning_rate", learning_rate), ("noise", noise)):
+        _positive(name, v)
+    _counts(horizon=horizon)
+    r, q = 1.0 - learning_rate * curvature, learning_rate**2 * noise / batch_size
+    if abs(r) >= 1:
+        raise ValueError(f"learning_rate {learning_rate!r} is unstable for curvature {curvature!r}")
+    stationary = float(_doubling(np.array([[r]]), np.array([[q]]))[0, 0])
+    step = np.array([[r * r, 0, 0, q], [r * r, r, 0, q], [r * r, 2 * r, 1, q], [0, 0, 0, 1.0]])
+    state = np.linalg.matrix_power(step, int(horizon)) @ np.array([stationary, 0.0, 0.0, 1.0])
+    return float(state[2] / horizon**2)

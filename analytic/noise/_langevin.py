@@ -16,8 +16,8 @@ Polyak-Ruppert averaging (Polyak & Juditsky 1992; Mandt et al. 2017, sec. 6 on w
 averaging is optimal): constant SGD on one NQM direction, $x_{t+1} = r x_t + \eta\xi_t$,
 $r = 1 - \eta\lambda$, $\operatorname{Var}\xi = \sigma^2/S$ ($\sigma^2$ = ``noise``), started
 stationary (variance $s = \eta^2\sigma^2/(S(1 - r^2))$, autocovariance $s r^k$). The variance
-of the mean of $t$ consecutive iterates is $\tfrac{s}{t^2}\sum_{a,b} r^{|a-b|}$; sympy sums
-it in closed form (``summation``) and takes $t\to\infty$ of $t$ times it:
+of the mean of $t$ consecutive iterates is $\tfrac{s}{t^2}\sum_{a,b} r^{|a-b|}$, and $t$ times it
+tends to the long-run variance $s\sum_{k\in\mathbb Z} r^{|k|}$, which sympy sums:
 $$\operatorname{Var}\bar\theta_t = \frac{\sigma^2}{S\lambda^2 t}\,\big(1 + O(1/(\eta\lambda t))\big)
 \quad(\text{``averaged\_variance''}),$$
 independent of $\eta$: the Cramér-Rao-like $H^{-1}CH^{-1}/(St)$. Against the last iterate's
@@ -76,19 +76,13 @@ def _ula_bias() -> Formula:
 
 
 def _averaged_variance_leading() -> sp.Expr:
-    """t times the variance of the mean of t stationary AR(1) iterates, as t -> oo (sympy summation)."""
+    """lim t Var(mean of t stationary AR(1) iterates) = s sum_k r^|k|, the long-run variance (sympy sum)."""
     r, k = sp.Symbol("r", positive=True), sp.Symbol("k", integer=True, positive=True)
-    steps = sp.Symbol("steps", integer=True, positive=True)
     stationary = eta**2 * noise / (batch_size * (1 - r**2))
-    # sum_{a,b=1..t} r^|a-b| = t + 2 sum_{k=1}^{t-1} (t - k) r^k; keep the r != 1 branch
-    total = sp.summation((steps - k) * r**k, (k, 1, steps - 1))
-    if isinstance(total, sp.Piecewise):
-        (total,) = [e for e, cond in total.args if cond != sp.Eq(r, 1) and not cond.has(sp.Eq(r, 1))][:1] or \
-            [total.args[-1][0]]
-    exact_times_t = sp.simplify(stationary * (steps + 2 * total) / steps)
-    # 0 < r < 1 (0 < eta lam < 1) or -1 < r < 0: r^steps -> 0
-    decayed = exact_times_t.replace(lambda e: e.is_Pow and e.base == r and e.exp.has(steps), lambda e: 0)
-    leading = sp.limit(decayed, steps, sp.oo)
+    one_side = sp.summation(r**k, (k, 1, sp.oo))  # converges for 0 < r < 1: r / (1 - r)
+    if isinstance(one_side, sp.Piecewise):
+        one_side = one_side.args[0][0]
+    leading = stationary * (1 + 2 * one_side)
     return sp.factor(sp.simplify(leading.subs(r, 1 - eta * lam)))
 
 
@@ -100,8 +94,8 @@ def _averaged_variance() -> Formula:
         evaluate_as=(noise / batch_size) / (lam**2 * t),
         source=cite("polyak1992", "Theorem (asymptotic normality of the averaged iterate)") + "; "
         + cite("mandt2017", "sec. 6 (iterate averaging)"), derived=True,
-        derivation="sympy.summation of the stationary AR(1) autocovariance s r^|a-b| over a, b = 1..t, "
-                   "r = 1 - eta lam, then limit t -> oo of t times it",
+        derivation="sympy.summation of the stationary AR(1) autocovariances s r^|k| over all lags k (the "
+                   "limit of t Var(mean of t iterates)), r = 1 - eta lam, divided by t",
         conditions=("constant SGD on one NQM direction, started stationary, averaged over t steps",
                     "leading order in 1/(eta lam t); the exact finite-t variance is smaller by a relative "
                     "O(1/(eta lam t))"),
