@@ -208,19 +208,28 @@ class AveragedChains(NamedTuple):
     last: jax.Array
 
 
-def averaged_sgd_chains(key, curvature: float, learning_rate: float, noise: float, horizons, batch_size: float = 1.0,
+def averaged_sgd_chains(key, curvature: float, learning_rates, noise: float, horizons, batch_size: float = 1.0,
                         *, chains: int = 4096, burn_in: int = 500) -> AveragedChains:
-    """SGD on one direction (gradient lam theta + xi, Var xi = noise / batch_size): averaged iterates."""
-    for name, v in (("curvature", curvature), ("learning_rate", learning_rate), ("noise", noise)):
+    """SGD on one direction (gradient lam theta + xi, Var xi = noise / batch_size): averaged iterates.
+
+    ``learning_rates`` may be several (one set of ``chains`` chains each, one compiled run):
+    ``averages`` is then (horizons, learning rates, chains) and ``last`` (learning rates, chains).
+    """
+    for name, v in (("curvature", curvature), ("learning_rates", learning_rates), ("noise", noise)):
         _positive(name, v)
     _positive("batch_size", batch_size, minimum=1.0)
     _counts(chains=chains, burn_in=burn_in)
     ts = np.atleast_1d(np.asarray(_positive("horizons", horizons, integer=True), dtype=int))
     dtype = jnp.result_type(float)
-    transition = jnp.full((int(chains), 1, 1), 1 - learning_rate * curvature, dtype)
-    factor = jnp.full((int(chains), 1, 1), -learning_rate * np.sqrt(noise / batch_size), dtype)
+    lrs = jnp.atleast_1d(jnp.asarray(learning_rates, dtype))
+    transition = jnp.repeat(1 - lrs * curvature, int(chains))[:, None, None]
+    factor = jnp.repeat(-lrs * np.sqrt(noise / batch_size), int(chains))[:, None, None]
     _, averages, last = _linear_chains(key, transition, factor, jnp.asarray(ts), int(ts.max()), int(burn_in))
-    return AveragedChains(averages[..., 0], last[:, 0])
+    shape = (lrs.shape[0], int(chains))
+    averages, last = averages[..., 0].reshape(ts.shape[0], *shape), last[:, 0].reshape(shape)
+    if np.ndim(learning_rates) == 0:
+        averages, last = averages[:, 0], last[0]
+    return AveragedChains(averages, last)
 
 
 def averaged_second_moment(curvature: float, learning_rate: float, noise: float, horizon: int,

@@ -33,7 +33,7 @@ def stationary_covariance(hessian, noise_covariance, learning_rate: float, batch
     Example:
         >>> from analytic import noise
         >>> noise.stationary_covariance([[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]], 0.5)
-        Array([[0.5       , 0.        ],
+        Array([[0.25      , 0.        ],
                [0.        , 0.33333333]], dtype=float64)
     """
     from analytic.noise import _stationary

@@ -108,7 +108,7 @@ def stationary_covariance_check(ctx: Context, sgd, ou, gap, slope):
 def kl_optimal_lr_check(ctx: Context, optimal, ou):
     """Theorem 1 of Mandt et al.: the KL-optimal constant learning rate; exact posterior only for isotropic noise."""
     hessian, noise_cov = _problem()
-    n_data = 2000.0
+    n_data = 400.0
     predicted = float(optimal(dim=2, batch_size=_BATCH, n_data=n_data, noise_trace=float(np.trace(noise_cov))))
     searched = ctx.measure(sim.ou_kl_minimiser, hessian, noise_cov, _BATCH, n_data)
     yield compare("KL-optimal learning rate, non-commuting H and C: 2 D S / (N Tr C) vs Brent search over the "
@@ -129,10 +129,11 @@ def kl_optimal_lr_check(ctx: Context, optimal, ou):
                           "preconditioner, not a scalar learning rate, for equality")
     # chains at the optimum with isotropic noise: their covariance is the posterior (N H)^-1, up to O(eta)
     iso = 0.5 * np.eye(2)
-    lr = float(optimal(dim=2, batch_size=_BATCH, n_data=n_data, noise_trace=1.0))  # 2 * 2 * 4 / 2000 = 0.008
-    chains, steps = (64, 2000) if ctx.smoke else (128, 4000) if ctx.quick else (1024, 100_000)
+    lr = float(optimal(dim=2, batch_size=_BATCH, n_data=n_data, noise_trace=1.0))  # 2 * 2 * 4 / 400 = 0.04
+    # the stationary_covariance check's sizes (4 step sizes x chains): the same compiled chain program
+    chains, steps = (256, 1000) if ctx.smoke else (512, 2000) if ctx.quick else (4096, 50_000)
     run = ctx.measure(sim.sgd_chains, ctx.key("noise.kl_optimal_lr"), hessian, iso, [lr], _BATCH, chains=chains,
-                      steps=steps, burn_in=4000)  # (1 - lr / 4)^8000 ~ 1e-7 of the (zero) start
+                      steps=steps, burn_in=600)  # (1 - 0.04 / 4)^1200 ~ 6e-6 of the (zero) start
     posterior = np.linalg.inv(n_data * hessian)
     yield compare(f"isotropic noise, SGD at the KL-optimal eta = {lr:.3g}: chains' covariance vs posterior "
                   "(N H)^-1", posterior, np.asarray(run.mean[0]),
@@ -174,11 +175,12 @@ def langevin_check(ctx: Context, variance, bias):
 def polyak_averaging_check(ctx: Context, averaged, ratio):
     """Polyak-Ruppert averaging of constant SGD: variance noise / (S lam^2 t), reduction (2 - q)/(q t)."""
     lam, lr, noise_var, batch = 1.0, 0.2, 1.0, 2.0
-    horizons = np.array([250, 1000, 4000])
-    chains = 2048 if ctx.smoke else 4096 if ctx.quick else 65_536
-    run = ctx.measure(sim.averaged_sgd_chains, ctx.key("noise.polyak_averaging"), lam, lr, noise_var, horizons,
-                      batch, chains=chains, burn_in=300)  # (1 - 0.2)^600 ~ 1e-58
-    averages = np.asarray(run.averages)
+    horizons = np.array([125, 500, 2000])
+    chains = 1024 if ctx.smoke else 2048 if ctx.quick else 65_536
+    # eta and eta/4 in one run; burn-in: (1 - 0.05)^1600 ~ 1e-36 of the (zero) start
+    both = ctx.measure(sim.averaged_sgd_chains, ctx.key("noise.polyak_averaging"), lam, [lr, lr / 4], noise_var,
+                       horizons, batch, chains=chains, burn_in=800)
+    averages = np.asarray(both.averages)[:, 0]
     var = averages.var(axis=1, ddof=1)
     se = np.sqrt((np.mean((averages - averages.mean(1, keepdims=True)) ** 4, axis=1) - var**2) / chains)
     q = lr * lam
@@ -187,7 +189,7 @@ def polyak_averaging_check(ctx: Context, averaged, ratio):
     yield compare(f"variance of the average of t = {horizons.tolist()} iterates vs {chains} chains", predicted, var,
                   4 * se / predicted + horizon_bias,
                   "4 Monte Carlo standard errors (fourth moment) plus the finite horizon O(1/(eta lam t))")
-    last = np.asarray(run.last)
+    last = np.asarray(both.last)[0]
     last_var = last.var(ddof=1)
     ratio_se = (var / last_var) * np.sqrt((se / var) ** 2 + 2 / (chains - 1))
     yield compare("variance reduction Var(average) / Var(last iterate) vs chains",
@@ -203,9 +205,7 @@ def polyak_averaging_check(ctx: Context, averaged, ratio):
     yield compare(f"variance reduction at t = {long}: formula vs exact iteration over the doubling stationary "
                   "variance", float(ratio(eta=lr, lam=lam, t=long)), exact / stationary,
                   2 / (q * (2 - q) * long) + 1e-12, "finite horizon O(1/(eta lam t)) and float64 round-off")
-    other = ctx.measure(sim.averaged_sgd_chains, ctx.key("noise.polyak_averaging/small"), lam, lr / 4, noise_var,
-                        horizons[-1:], batch, chains=chains, burn_in=1200)
-    small_var = float(np.asarray(other.averages).var(ddof=1))
+    small_var = float(np.asarray(both.averages)[-1, 1].var(ddof=1))
     yield compare(f"eta-independence: variance at t = {horizons[-1]} with eta/4 vs the formula", predicted[-1],
                   small_var, 4 * np.sqrt(2 / (chains - 1)) + 2 / (q / 4 * (2 - q / 4) * horizons[-1]),
                   "4 Monte Carlo standard errors (Gaussian) plus the finite horizon O(1/(eta lam t)) at eta/4")
