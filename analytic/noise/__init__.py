@@ -18,7 +18,7 @@ reduction $(2 - \eta\lambda)/(\eta\lambda t)$ against the last iterate.
 Example:
     >>> from analytic import noise
     >>> noise.sgd_covariance.expr
-    eta*noise_cov/(batch_size*(-eta*lam_i*lam_j + lam_i + lam_j))
+    -eta*noise_cov/(batch_size*(eta*lam_i*lam_j - lam_i - lam_j))
     >>> float(noise.ula_bias(eta=0.1, lam=1.0, temperature=1.0))   # eta T / (2 - eta lam)
     0.05263157894736842
 """
