@@ -95,11 +95,11 @@ def stationary_covariance_check(ctx: Context, sgd, ou, gap, slope):
                   "Richardson extrapolation: its change from (2e-3, 4e-3) to (1e-3, 2e-3) (O(eta^2) discretisation), "
                   "plus float64 round-off of the doubling sums (~1e-13 / eta)", relative=False)
     ctx.figure("noise_stationary_covariance", {
-        "eta": lrs, "predicted_discrete": predicted_gap[:, 1], "measured": measured_gap[:, 1],
-        "predicted_discrete_soft_mode": predicted_gap[:, 0], "measured_soft_mode": measured_gap[:, 0],
-        "first_order": lrs * np.asarray(slope.jax(curvatures[1], curvatures[1]))},
-        x="eta", ys=("predicted_discrete", "measured", "predicted_discrete_soft_mode", "measured_soft_mode",
-                     "first_order"),
+        "eta": lrs, "predicted_lam_1": predicted_gap[:, 1], "measured_lam_1": measured_gap[:, 1],
+        "predicted_lam_0.25": predicted_gap[:, 0], "measured_lam_0.25": measured_gap[:, 0],
+        "first_order_lam_1": lrs * np.asarray(slope.jax(curvatures[1], curvatures[1]))},
+        x="eta", ys=("predicted_lam_1", "measured_lam_1", "predicted_lam_0.25", "measured_lam_0.25",
+                     "first_order_lam_1"),
         title="constant SGD: stationary variance over the OU prediction, minus 1 (lam = 1 and 1/4)",
         ylabel="Sigma_ii / Sigma_OU_ii - 1 (H eigenbasis)")
 
@@ -209,9 +209,9 @@ def polyak_averaging_check(ctx: Context, averaged, ratio):
     yield compare(f"eta-independence: variance at t = {horizons[-1]} with eta/4 vs the formula", predicted[-1],
                   small_var, 4 * np.sqrt(2 / (chains - 1)) + 2 / (q / 4 * (2 - q / 4) * horizons[-1]),
                   "4 Monte Carlo standard errors (Gaussian) plus the finite horizon O(1/(eta lam t)) at eta/4")
-    ctx.figure("noise_polyak_averaging", {"t": horizons, "predicted": predicted, "measured": var,
-                                          "last_iterate": np.full(horizons.shape, last_var)},
-               x="t", ys=("predicted", "measured", "last_iterate"), logx=True, logy=True,
+    ctx.figure("noise_polyak_averaging", {"steps": horizons, "predicted": predicted, "measured": var,
+                                          "measured_last_iterate": np.full(horizons.shape, last_var)},
+               x="steps", ys=("predicted", "measured", "last_iterate"), logx=True, logy=True,
                title=f"Polyak-Ruppert averaging, lam = {lam}, eta = {lr}: variance of the average of t iterates",
                ylabel="Var(theta_bar_t)")
 
