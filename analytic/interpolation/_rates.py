@@ -155,8 +155,12 @@ def _exact_optimal_lr() -> Formula:
     (crossing,) = roots
     stated = 2 * m * (L - mu) / ((m - 1) * (L - mu) * (L + mu) + L * norm_sq_stiff - mu * norm_sq_soft)
     assert sp.simplify(crossing - stated) == 0
+    keep = sp.UnevaluatedExpr
+    # numerator and denominator over m (L - mu): no overflow of (m - 1)(L - mu)(L + mu) or of L norm_sq_stiff
+    stable = 2 / (keep(1 - 1 / m) * keep(L + mu)
+                  + keep(keep(L * keep(norm_sq_stiff / m)) - keep(mu * keep(norm_sq_soft / m))) / keep(L - mu))
     return Formula(
-        expr=stated, params=(mu, L, norm_sq_soft, norm_sq_stiff, batch_size),
+        expr=stated, params=(mu, L, norm_sq_soft, norm_sq_stiff, batch_size), evaluate_as=stable,
         source=cite("ma2018", "sec. 3 (the setting); the exact optimum is derived here, not in the paper"),
         derived=True,
         derivation="sympy.solve of mode_contraction(stiff) = mode_contraction(soft) for eta != 0",
