@@ -89,6 +89,15 @@ def _linear_chains(key, transition, factor, horizons, steps, burn_in):
     return outer / steps, sums / horizons[:, None, None].astype(dtype), theta
 
 
+_HORIZON_SLOTS = 3  # every call passes this many horizons (padded), so all chains share one compiled program
+
+
+def _horizons(ts) -> jnp.ndarray:
+    ts = np.atleast_1d(np.asarray(ts, dtype=int))
+    padded = np.concatenate([ts, np.full(max(0, _HORIZON_SLOTS - ts.size), ts[-1])])
+    return jnp.asarray(padded)
+
+
 def _counts(**values):
     for name, v in values.items():
         if isinstance(v, bool) or int(v) != v or int(v) < (0 if name == "burn_in" else 1):
@@ -118,7 +127,7 @@ def sgd_chains(key, hessian, noise_covariance, learning_rates, batch_size: float
     eye = jnp.eye(h.shape[0], dtype=h.dtype)
     transition = jnp.repeat(eye[None] - lrs[:, None, None] * h[None], int(chains), axis=0)
     factor = jnp.repeat(-lrs[:, None, None] * root[None], int(chains), axis=0)
-    outer, _, _ = _linear_chains(key, transition, factor, jnp.ones(1, int), int(steps), int(burn_in))
+    outer, _, _ = _linear_chains(key, transition, factor, _horizons([1]), int(steps), int(burn_in))
     per_chain = outer.reshape(lrs.shape[0], int(chains), *h.shape)
     return ChainCovariances(per_chain, per_chain.mean(axis=1), per_chain.std(axis=1, ddof=1) / np.sqrt(chains))
 
@@ -181,12 +190,13 @@ def langevin_chains(key, curvatures, learning_rates, temperature: float = 1.0, *
     lrs = jnp.atleast_1d(jnp.asarray(_positive("learning_rates", learning_rates), lams.dtype))
     _positive("temperature", temperature)
     _counts(chains=chains, steps=steps, burn_in=burn_in)
-    lr_grid, lam_grid = jnp.meshgrid(lrs, lams, indexing="ij")
-    shape = (*lr_grid.shape, int(chains))
-    transition = jnp.broadcast_to((1 - lr_grid * lam_grid)[..., None], shape).reshape(-1, 1, 1)
-    factor = jnp.broadcast_to(jnp.sqrt(2 * lr_grid * temperature)[..., None], shape).reshape(-1, 1, 1)
-    outer, _, _ = _linear_chains(key, transition, factor, jnp.ones(1, int), int(steps), int(burn_in))
-    per_chain = outer.reshape(shape)
+    # the curvatures are the coordinates of one diagonal problem (independent coordinates)
+    transition = jnp.repeat(jax.vmap(lambda lr: jnp.diag(1 - lr * lams))(lrs), int(chains), axis=0)
+    factor = jnp.repeat(jax.vmap(lambda lr: jnp.sqrt(2 * lr * temperature) * jnp.eye(lams.shape[0], dtype=lams.dtype))(lrs),
+                        int(chains), axis=0)
+    outer, _, _ = _linear_chains(key, transition, factor, _horizons([1]), int(steps), int(burn_in))
+    per_chain = jnp.diagonal(outer, axis1=-2, axis2=-1).reshape(lrs.shape[0], int(chains), lams.shape[0])
+    per_chain = jnp.transpose(per_chain, (0, 2, 1))  # (lr, curvature, chain)
     return ChainVariances(per_chain, per_chain.mean(-1), per_chain.std(-1, ddof=1) / np.sqrt(chains))
 
 
@@ -220,13 +230,18 @@ def averaged_sgd_chains(key, curvature: float, learning_rates, noise: float, hor
     _positive("batch_size", batch_size, minimum=1.0)
     _counts(chains=chains, burn_in=burn_in)
     ts = np.atleast_1d(np.asarray(_positive("horizons", horizons, integer=True), dtype=int))
+    if ts.size > _HORIZON_SLOTS or chains % 2:
+        raise ValueError(f"at most {_HORIZON_SLOTS} horizons and an even number of chains, got {ts.size}, {chains}")
     dtype = jnp.result_type(float)
     lrs = jnp.atleast_1d(jnp.asarray(learning_rates, dtype))
-    transition = jnp.repeat(1 - lrs * curvature, int(chains))[:, None, None]
-    factor = jnp.repeat(-lrs * np.sqrt(noise / batch_size), int(chains))[:, None, None]
-    _, averages, last = _linear_chains(key, transition, factor, jnp.asarray(ts), int(ts.max()), int(burn_in))
+    # two independent chains per batch entry, as the two coordinates of a diagonal problem
+    eye = jnp.eye(2, dtype=dtype)
+    transition = jnp.repeat((1 - lrs * curvature)[:, None, None] * eye, int(chains) // 2, axis=0)
+    factor = jnp.repeat((-lrs * np.sqrt(noise / batch_size))[:, None, None] * eye, int(chains) // 2, axis=0)
+    _, averages, last = _linear_chains(key, transition, factor, _horizons(ts), int(ts.max()), int(burn_in))
     shape = (lrs.shape[0], int(chains))
-    averages, last = averages[..., 0].reshape(ts.shape[0], *shape), last[:, 0].reshape(shape)
+    averages = averages[: ts.size].reshape(ts.size, *shape)
+    last = last.reshape(shape)
     if np.ndim(learning_rates) == 0:
         averages, last = averages[:, 0], last[0]
     return AveragedChains(averages, last)

@@ -38,7 +38,9 @@ def stationary_covariance_check(ctx: Context, sgd, ou, gap, slope):
     """Constant SGD's stationary covariance: exact discrete Lyapunov solution vs chains, OU's O(eta) error."""
     hessian, noise_cov = _problem()
     lrs = np.array([0.1, 0.2, 0.4, 0.8])  # eta lam_max from 0.1 to 0.8
-    chains, steps = (64, 1000) if ctx.smoke else (128, 2000) if ctx.quick else (1024, 50_000)
+    # quick (and smoke): 512 chains x 2000 steps after 600 of burn-in, the shape of every chain program of
+    # this family, compiled once
+    chains, steps = (128, 2000) if ctx.quick else (1024, 50_000)
     run = ctx.measure(sim.sgd_chains, ctx.key("noise.stationary_covariance"), hessian, noise_cov, lrs, _BATCH,
                       chains=chains, steps=steps, burn_in=600)  # burn-in: (1 - 0.1 * 0.25)^1200 ~ 1e-13
     mean, sem = np.asarray(run.mean), np.asarray(run.sem)
@@ -131,7 +133,7 @@ def kl_optimal_lr_check(ctx: Context, optimal, ou):
     iso = 0.5 * np.eye(2)
     lr = float(optimal(dim=2, batch_size=_BATCH, n_data=n_data, noise_trace=1.0))  # 2 * 2 * 4 / 400 = 0.04
     # the stationary_covariance check's sizes (4 step sizes x chains): the same compiled chain program
-    chains, steps = (256, 1000) if ctx.smoke else (512, 2000) if ctx.quick else (4096, 50_000)
+    chains, steps = (512, 2000) if ctx.quick else (4096, 50_000)
     run = ctx.measure(sim.sgd_chains, ctx.key("noise.kl_optimal_lr"), hessian, iso, [lr], _BATCH, chains=chains,
                       steps=steps, burn_in=600)  # (1 - 0.04 / 4)^1200 ~ 6e-6 of the (zero) start
     posterior = np.linalg.inv(n_data * hessian)
@@ -145,8 +147,8 @@ def kl_optimal_lr_check(ctx: Context, optimal, ou):
 @check("noise.langevin", smoke=True, uses={"variance": "noise.ula_variance", "bias": "noise.ula_bias"})
 def langevin_check(ctx: Context, variance, bias):
     """Unadjusted Langevin on a quadratic: stationary variance and its exact O(eta) bias vs Gibbs."""
-    lams, lrs, temperature = np.array([1.0, 0.25]), np.array([0.1, 0.4, 1.0]), 1.0
-    chains, steps = (32, 1000) if ctx.smoke else (64, 2000) if ctx.quick else (1024, 50_000)
+    lams, lrs, temperature = np.array([1.0, 0.25]), np.array([0.1, 0.4, 0.8, 1.0]), 1.0
+    chains, steps = (128, 2000) if ctx.quick else (1024, 50_000)
     run = ctx.measure(sim.langevin_chains, ctx.key("noise.langevin"), lams, lrs, temperature, chains=chains,
                       steps=steps, burn_in=600)
     lr_grid, lam_grid = np.meshgrid(lrs, lams, indexing="ij")
@@ -176,10 +178,10 @@ def polyak_averaging_check(ctx: Context, averaged, ratio):
     """Polyak-Ruppert averaging of constant SGD: variance noise / (S lam^2 t), reduction (2 - q)/(q t)."""
     lam, lr, noise_var, batch = 1.0, 0.2, 1.0, 2.0
     horizons = np.array([125, 500, 2000])
-    chains = 1024 if ctx.smoke else 2048 if ctx.quick else 65_536
-    # eta and eta/4 in one run; burn-in: (1 - 0.05)^1600 ~ 1e-36 of the (zero) start
+    chains = 512 if ctx.quick else 65_536
+    # eta and eta/4 in one run; burn-in: (1 - 0.05)^1200 ~ 1e-27 of the (zero) start
     both = ctx.measure(sim.averaged_sgd_chains, ctx.key("noise.polyak_averaging"), lam, [lr, lr / 4], noise_var,
-                       horizons, batch, chains=chains, burn_in=800)
+                       horizons, batch, chains=chains, burn_in=600)
     averages = np.asarray(both.averages)[:, 0]
     var = averages.var(axis=1, ddof=1)
     se = np.sqrt((np.mean((averages - averages.mean(1, keepdims=True)) ** 4, axis=1) - var**2) / chains)
@@ -211,7 +213,7 @@ def polyak_averaging_check(ctx: Context, averaged, ratio):
                   "4 Monte Carlo standard errors (Gaussian) plus the finite horizon O(1/(eta lam t)) at eta/4")
     ctx.figure("noise_polyak_averaging", {"steps": horizons, "predicted": predicted, "measured": var,
                                           "measured_last_iterate": np.full(horizons.shape, last_var)},
-               x="steps", ys=("predicted", "measured", "last_iterate"), logx=True, logy=True,
+               x="steps", ys=("predicted", "measured", "measured_last_iterate"), logx=True, logy=True,
                title=f"Polyak-Ruppert averaging, lam = {lam}, eta = {lr}: variance of the average of t iterates",
                ylabel="Var(theta_bar_t)")
 
