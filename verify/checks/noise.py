@@ -66,13 +66,15 @@ def stationary_covariance_check(ctx: Context, sgd, ou, gap, slope):
     yield compare("relative excess of the SGD covariance over the OU one, eigen-directions x eta: formula vs "
                   "chains", predicted_gap, measured_gap, 4 * gap_sem, "4 Monte Carlo standard errors",
                   relative=False)
+    exact_gaps = np.stack([np.diag(basis.T @ m @ basis) for m in iterated]) / ou_diag - 1
+    yield compare("relative excess over the OU covariance: formula vs the doubling iteration's exact moments",
+                  predicted_gap, exact_gaps, 1e-9, "float64 round-off of 64 doublings (relative to gaps >= 0.01)")
     # fitted slope over eta: gap / (eta lam) = a + b q + c q^2 (q = eta lam) by weighted least squares
     q, y, w = (lam_grid * lr_grid).ravel(), (measured_gap / (lr_grid * lam_grid)).ravel(), \
         (gap_sem / (lr_grid * lam_grid)).ravel()
     design = np.vander(q, 3, increasing=True) / w[:, None]
     coef, *_ = np.linalg.lstsq(design, y / w, rcond=None)
     cov = np.linalg.inv(design.T @ design)
-    exact_gaps = np.stack([np.diag(basis.T @ m @ basis) for m in iterated]) / ou_diag - 1
     y_exact = (exact_gaps / (lr_grid * lam_grid)).ravel()
     a2 = np.linalg.lstsq(np.vander(q, 3, increasing=True), y_exact, rcond=None)[0][0]
     a3 = np.linalg.lstsq(np.vander(q, 4, increasing=True), y_exact, rcond=None)[0][0]
