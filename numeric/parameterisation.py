@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["unit_normal_weights", "network_output", "TrainRun", "train"]
+__all__ = ["unit_normal_weights", "network_output", "TrainRun", "train", "first_step_updates"]
 
 
 def unit_normal_weights(seed: int, in_dim: int, width: int, layers: int, seeds: int, rates: int,
@@ -133,6 +133,51 @@ def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets):
     out = jax.vmap(one)(flat_widths, flat_scales, flat_z, flat_rates)
     updates, initial, final, movement = (o.reshape(count_w, count_p, count_s, count_g, *o.shape[1:]) for o in out)
     return TrainRun(updates, initial, final, ~(final <= initial), movement)
+
+
+@jax.jit
+def _first_step(z, x, y, widths, scales, learning_rate):
+    def one(width, scale, zs):
+        multipliers = scale[:, 0]
+        weights = [s * w for s, w in zip(scale[:, 1], _masked(zs, width))]
+        targets = network_output(weights, multipliers, x) + y
+        grads = jax.grad(_loss)(weights, multipliers, x, targets)
+        moved = [w - learning_rate * k * g for w, k, g in zip(weights, scale[:, 2], grads)]
+        (pre0, out0), (pre1, out1) = _activations(weights, multipliers, x), _activations(moved, multipliers, x)
+
+        def rms(a, units):  # over examples and the width's real units
+            return jnp.sqrt(jnp.sum(a**2) / (a.shape[0] * units))
+
+        return jnp.stack([rms(pre1[0] - pre0[0], width), rms(pre1[-1] - pre0[-1], width), rms(out1 - out0, 1)])
+
+    count_w, count_p = scales.shape[:2]
+    seeds = z[0].shape[0]
+    flat_z = [jnp.tile(w, (count_w * count_p,) + (1,) * (w.ndim - 1)) for w in z]
+    out = jax.vmap(one)(jnp.repeat(widths, count_p * seeds),
+                        jnp.repeat(scales.reshape(count_w * count_p, *scales.shape[2:]), seeds, axis=0), flat_z)
+    return out.reshape(count_w, count_p, seeds, 3)
+
+
+def first_step_updates(z, x, y, widths, scales, learning_rate: float):
+    """The "coordinate check": RMS change of ``h^1``, ``h^L`` and ``f`` after one GD step, (W, P, S, 3).
+
+    As :func:`train` with ``steps=1`` and ``relative_targets=True`` (target: initial output plus
+    ``y``), on its own small program; ``z`` from :func:`unit_normal_weights` with ``rates=1``.
+    """
+    x = jnp.asarray(x)
+    widths = np.asarray(widths)
+    if len(z) < 3 or z[0].shape[1] != 1:
+        raise ValueError("first_step_updates: z must be drawn with rates=1 and at least 3 layers")
+    if not learning_rate > 0:
+        raise ValueError(f"first_step_updates: learning_rate = {learning_rate!r} must be > 0")
+    if not np.all((widths == np.round(widths)) & (widths >= 1) & (widths <= z[0].shape[-1])):
+        raise ValueError(f"first_step_updates: widths must be integers in [1, {z[0].shape[-1]}], got {widths!r}")
+    scales = jnp.asarray(scales, x.dtype)
+    if scales.shape[0] != widths.size or scales.shape[2] != len(z):
+        raise ValueError(f"first_step_updates: scales must be (widths, parameterisations, {len(z)}, 3), "
+                         f"got {scales.shape}")
+    return _first_step([jnp.asarray(w[:, 0], x.dtype) for w in z], x, jnp.asarray(y, x.dtype),
+                       jnp.asarray(widths, x.dtype), scales, jnp.asarray(learning_rate, x.dtype))
 
 
 def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets: bool = False) -> TrainRun:

@@ -89,7 +89,7 @@ def _first_step_sizes(hidden: bool, readout_moved: bool = False) -> tuple[sp.Exp
 
 
 def _simplified(expr: sp.Expr) -> sp.Expr:
-    return sp.simplify(expr.subs(_stable_init()))
+    return sp.expand(expr.subs(_stable_init()))
 
 
 def feature_learning_exponent() -> sp.Expr:

@@ -52,18 +52,16 @@ def _fitted(widths, logs):
 def coordinate_check(ctx: Context, updates):
     """Each layer's activation change after one SGD step scales as width^e, e from abc power counting."""
     widths, (x, _) = _widths(ctx), _data(ctx)
-    seeds, draws = 2, 5  # 10 independent initialisations (one learning rate)
-    z = sim.unit_normal_weights(ctx.seed, _IN_DIM, int(widths[-1]), 3, seeds, draws, distinct=True)
-    rate = np.full((widths.size, len(_DEEP), draws), 0.01, np.float32)
-    run = ctx.measure(sim.train, z, x, np.ones(_EXAMPLES, np.float32), widths, _scales(widths, _DEEP), rate, 1,
-                      relative_targets=True)
-    logs = np.log2(np.asarray(run.first_step_updates, float))  # (W, P, S, G, 3)
-    logs = np.moveaxis(logs.reshape(*logs.shape[:2], seeds * draws, 3), 2, -1)  # (W, P, 3, seeds)
+    seeds = 10  # independent initialisations
+    z = sim.unit_normal_weights(ctx.seed, _IN_DIM, int(widths[-1]), 3, seeds, 1)
+    run = ctx.measure(sim.first_step_updates, z, x, np.ones(_EXAMPLES, np.float32), widths, _scales(widths, _DEEP),
+                      0.01)
+    logs = np.moveaxis(np.log2(np.asarray(run, float)), 2, -1)  # (W, P, 3, seeds)
     slope, error, finite = _fitted(widths, logs)
     for i, name in enumerate(_DEEP):
         predicted = np.asarray(updates(**formula_values(name)), float)
         yield compare(f"{name}: exponents of RMS dh^1, dh^L, df after one step (widths {widths[0]}-{widths[-1]}, "
-                      f"{seeds * draws} seeds)", predicted, slope[i], 3 * error[i] + finite[i],
+                      f"{seeds} seeds)", predicted, slope[i], 3 * error[i] + finite[i],
                       "3 standard errors of the fitted log-log slope over seeds, plus a finite-size allowance: "
                       "half the difference of the slopes fitted over the narrower and the wider widths",
                       relative=False)
@@ -119,25 +117,21 @@ def max_learning_rate(ctx: Context, exponent):
                       "difference of the narrower and wider halves' slopes), a finite horizon allowance (the "
                       f"slope's change from {steps // 2} to {steps} steps), and the bisection bracket's width",
                       relative=False)
-    # learning-rate transfer: the best rate of a short run on a 1-octave grid below the edge
+    # learning-rate transfer: the best rate of a short run on a 1-octave grid from 4.5 octaves below the
+    # measured edge to half an octave above it (a grid independent of the edge would need another program)
     centre = edge.mean(-1)  # (W, P)
-    offsets = np.arange(-grid, 0, dtype=float)  # octaves below the measured edge
-    points = centre[..., None] + offsets
+    points = centre[..., None] + np.arange(-grid + 1.5, 1.0)
     run = ctx.measure(sim.train, z, x, y, widths, scales, (2.0**points).astype(np.float32), steps)
     final = np.asarray(run.final_loss, float)  # a diverged run (inf) counts as a loss of 1e6
     loss = np.log(np.where(np.isfinite(final), final, 1e6)).mean(2)  # (W, P, G): mean log loss over seeds
-    k = np.clip(loss.argmin(-1), 1, grid - 2)
-    left, mid, right = (np.take_along_axis(loss, (k + s)[..., None], -1)[..., 0] for s in (-1, 0, 1))
-    curvature = left - 2 * mid + right
-    vertex = np.where(curvature > 0, 0.5 * (left - right) / np.where(curvature > 0, curvature, 1), 0.0)
-    best = np.take_along_axis(points, k[..., None], -1)[..., 0] + np.clip(vertex, -1, 1)  # (W, P) log2
+    best = np.take_along_axis(points, loss.argmin(-1)[..., None], -1)[..., 0]  # (W, P) log2
     span = np.log2(widths[-1] / widths[0])
     for i, name in ((0, "standard"), (2, "mean_field")):  # muP at depth one is mean-field
         shift = float(np.polyfit(np.log2(widths), best[:, i], 1)[0]) * span
         yield compare(f"{name}: shift of the best learning rate ({steps} steps) from width {widths[0]} to {widths[-1]}, "
                       f"octaves", predicted[name] * span, shift, 1.0,
-                      "1 octave: each best rate is located on a 1-octave grid (parabola through the lowest 3 "
-                      "points), about half a grid step at either end of the fit; the loss near its minimum is flat",
+                      "1 octave: the grid resolution; each best rate is the lowest-loss point of a 1-octave grid, "
+                      "within half a grid step of the minimum, at either end of the fit",
                       relative=False)
     columns = {"width": widths}
     for i, name in enumerate(_SHALLOW[:3]):
@@ -154,7 +148,7 @@ def max_learning_rate(ctx: Context, exponent):
 def mean_field_movement(ctx: Context, movement):
     """First-layer relative weight movement vs width: Theta(1) in mean-field, width^-1/2 in NTK."""
     widths, (x, y) = _widths(ctx), _data(ctx)
-    seeds, grid, steps = 4, 6, 20
+    seeds, grid, steps = 3, 6, 20  # the shapes of max_learning_rate's runs: one compiled program
     z = sim.unit_normal_weights(ctx.seed + 2, _IN_DIM, int(widths[-1]), 2, seeds, grid, distinct=True)
     # as many parameterisations as _SHALLOW (one compiled program); learning rates stable at every width
     names = ("ntk", "mean_field", "mup", "standard_inverse_width_lr", "standard")
