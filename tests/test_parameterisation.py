@@ -145,5 +145,5 @@ def test_train_flags_divergence_and_rejects_bad_input():
         sim.train(z, x, y, [16], scales, np.array([[[0.1, -0.1]]]), steps=2)
     with pytest.raises(ValueError, match="steps = 0"):
         sim.train(z, x, y, [16], scales, np.array([[[0.1, 0.1]]]), steps=0)
-    with pytest.raises(ValueError, match="layers = 2 must be"):
+    with pytest.raises(ValueError, match="layers = 1 must be an integer >= 2"):
         sim.unit_normal_weights(0, 3, 16, layers=1, seeds=1, rates=1)
