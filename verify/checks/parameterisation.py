@@ -74,8 +74,8 @@ def coordinate_check(ctx: Context, updates):
             columns[f"predicted_{name}_{layer}"] = geometric[0, i, j] * (widths / widths[0]) ** predicted[j]
     ctx.figure("parameterisation_coordinate_check", columns, x="width",
                ys=tuple(k for k in columns if k != "width"), logx=True, logy=True,
-               title="coordinate check: RMS activation change after one SGD step (lr 0.01)",
-               ylabel="RMS change (markers: measured; lines: width^exponent through the narrowest)")
+               title="coordinate check (lr 0.01); lines: width^exponent through the narrowest width",
+               ylabel="RMS change after one step")
 
 
 def _bracket(ctx, z, x, y, widths, scales, steps, rounds=3, grid=6, low=-24.0, high=10.0):
@@ -140,7 +140,7 @@ def max_learning_rate(ctx: Context, exponent):
         columns[f"predicted_edge_{name}"] = 2.0 ** centre[0, i] * (widths / widths[0]) ** predicted[name]
     ctx.figure("parameterisation_lr_transfer", columns, x="width", ys=tuple(k for k in columns if k != "width"),
                logx=True, logy=True, title="largest stable and best learning rate vs width (two-layer tanh MLP)",
-               ylabel=f"learning rate (edge: bisection; best: {steps}-step loss minimum)")
+               ylabel=f"learning rate (edge: bisection; best: {steps}-step minimum)")
 
 
 @check("parameterisation.mean_field_movement",
