@@ -135,13 +135,15 @@ def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets):
     return TrainRun(updates, initial, final, ~(final <= initial), movement)
 
 
-@jax.jit
-def _first_step(z, x, y, widths, scales, learning_rate):
+@functools.partial(jax.jit, static_argnames=("sign",))
+def _first_step(z, x, y, widths, scales, learning_rate, sign):
     def one(width, scale, zs):
         multipliers = scale[:, 0]
         weights = [s * w for s, w in zip(scale[:, 1], _masked(zs, width))]
         targets = network_output(weights, multipliers, x) + y
         grads = jax.grad(_loss)(weights, multipliers, x, targets)
+        if sign:  # Adam's first step from zero moments (bias-corrected, epsilon -> 0): sign descent
+            grads = [jnp.sign(g) for g in grads]
         moved = [w - learning_rate * k * g for w, k, g in zip(weights, scale[:, 2], grads)]
         (pre0, out0), (pre1, out1) = _activations(weights, multipliers, x), _activations(moved, multipliers, x)
 
@@ -158,12 +160,16 @@ def _first_step(z, x, y, widths, scales, learning_rate):
     return out.reshape(count_w, count_p, seeds, 3)
 
 
-def first_step_updates(z, x, y, widths, scales, learning_rate: float):
+def first_step_updates(z, x, y, widths, scales, learning_rate: float, optimizer: str = "sgd"):
     """The "coordinate check": RMS change of ``h^1``, ``h^L`` and ``f`` after one GD step, (W, P, S, 3).
 
     As :func:`train` with ``steps=1`` and ``relative_targets=True`` (target: initial output plus
     ``y``), on its own small program; ``z`` from :func:`unit_normal_weights` with ``rates=1``.
+    ``optimizer="adam"``: Adam's first step from zero moments, which (bias-corrected, epsilon
+    negligible) moves every weight by ``learning_rate * k_l * sign(gradient)``.
     """
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"first_step_updates: optimizer = {optimizer!r}; valid: ('sgd', 'adam')")
     x = jnp.asarray(x)
     widths = np.asarray(widths)
     if len(z) < 3 or z[0].shape[1] != 1:
@@ -177,7 +183,7 @@ def first_step_updates(z, x, y, widths, scales, learning_rate: float):
         raise ValueError(f"first_step_updates: scales must be (widths, parameterisations, {len(z)}, 3), "
                          f"got {scales.shape}")
     return _first_step([jnp.asarray(w[:, 0], x.dtype) for w in z], x, jnp.asarray(y, x.dtype),
-                       jnp.asarray(widths, x.dtype), scales, jnp.asarray(learning_rate, x.dtype))
+                       jnp.asarray(widths, x.dtype), scales, jnp.asarray(learning_rate, x.dtype), optimizer == "adam")
 
 
 def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets: bool = False) -> TrainRun:

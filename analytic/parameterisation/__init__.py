@@ -51,10 +51,12 @@ def two_layer_values(name: str) -> dict[str, float]:
 from analytic.formula import Formula  # noqa: E402  (the annotations below)
 __all__ += [
     "activation_update_exponents",
+    "adam_activation_update_exponents",
     "max_learning_rate_exponent",
     "first_layer_movement_exponent",
 ]
 activation_update_exponents: Formula  # declared in analytic.parameterisation._exponents
+adam_activation_update_exponents: Formula  # declared in analytic.parameterisation._exponents
 max_learning_rate_exponent: Formula  # declared in analytic.parameterisation._exponents
 first_layer_movement_exponent: Formula  # declared in analytic.parameterisation._exponents
 # --- end of generated Formulas ---

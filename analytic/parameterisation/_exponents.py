@@ -70,8 +70,9 @@ def _scale(layer: str) -> sp.Expr:
     return width ** -(a + b)
 
 
-def _first_step_sizes(hidden: bool, readout_moved: bool = False) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-    """Sizes of the change of h^1, h^L and f after one SGD step (``readout_moved``: at a later step)."""
+def _first_step_sizes(hidden: bool, readout_moved: bool = False, adam: bool = False) -> tuple[sp.Expr, ...]:
+    """Sizes of the change of h^1, h^L and f after one SGD step (``readout_moved``: at a later step;
+    ``adam``: Adam's first step, which moves every coordinate of w^l by learning_rate * width^-c_l)."""
     n, fan_in = width, {"in": 1, "hid": width, "out": width}
     readout = _scale("out")
     if readout_moved:  # W^out_t = W^out_0 + Delta W^out, Delta W^out = n^(-2a - c) chi x^L
@@ -80,6 +81,8 @@ def _first_step_sizes(hidden: bool, readout_moved: bool = False) -> tuple[sp.Exp
     dh_first = n**_HALF * _scale("hid") * dh_last if hidden else dh_last  # W^hid^T dh: random-sign sum
 
     def own(layer, a, c, dh):  # Delta W^l x^{l-1} = -eta n^(-c - 2a) chi dh^l (x^{l-1} . x^{l-1})
+        if adam:  # Delta W^l = -eta n^(-c - a) sign(dh^l x^{l-1}): a coherent sum over the fan-in
+            return n**-c * n**-a * fan_in[layer]
         return n**-c * n ** (-2 * a) * dh * fan_in[layer]
 
     first = own("in", a_in, c_in, dh_first)
@@ -134,6 +137,21 @@ def _activation_update_exponents() -> Formula:
         conditions=_CONDITIONS + ("an MLP with at least one hidden-to-hidden layer; the first SGD step",),
         description="width exponents of the RMS change of h^1, of the last hidden layer's h^L, and of the "
                     "output f, after one SGD step (the coordinate check)",
+    )
+
+
+@FORMULAS.register("adam_activation_update_exponents")
+def _adam_activation_update_exponents() -> Formula:
+    sizes = _first_step_sizes(hidden=True, adam=True)
+    return Formula(
+        expr=tuple(_simplified(exponent(s)) for s in sizes),
+        params=(a_in, c_in, a_hid, c_hid, a_out, b_out, c_out),
+        source=cite("yang_2022_mutransfer", "sec. 3 and Table 3 (muP for Adam; numbers unconfirmed)"), derived=True,
+        derivation="sympy power counting of Adam's first step (sign descent: every coordinate of w^l moves by "
+                   "learning_rate width^-c_l), b_in and b_hid from the stable-initialisation conditions",
+        conditions=_CONDITIONS + ("an MLP with at least one hidden-to-hidden layer; Adam's first step from zero "
+                                  "moments with epsilon negligible against |gradient|",),
+        description="width exponents of the RMS change of h^1, h^L and f after Adam's first step",
     )
 
 
