@@ -147,3 +147,15 @@ def test_train_flags_divergence_and_rejects_bad_input():
         sim.train(z, x, y, [16], scales, np.array([[[0.1, 0.1]]]), steps=0)
     with pytest.raises(ValueError, match="layers = 1 must be an integer >= 2"):
         sim.unit_normal_weights(0, 3, 16, layers=1, seeds=1, rates=1)
+
+
+def test_adam_exponents_and_their_symmetry():
+    # Tensor Programs V (Table 3, muP for Adam, numbers unconfirmed): every layer moves by Theta(1) after
+    # Adam's first step; the standard parameterisation's hidden layer moves by ~width at a fixed rate
+    formula = p.adam_activation_update_exponents
+    assert tuple(e.subs(p.values("mup_adam")) for e in formula.expr) == (0, 0, 0)
+    assert tuple(e.subs(p.values("standard")) for e in formula.expr) == (0, 1, 3 * HALF)
+    theta = sp.Symbol("theta", real=True)  # Adam's update does not scale with the gradient: c moves by theta
+    for a, b, c in ((a_in, b_in, c_in), (a_hid, b_hid, c_hid), (a_out, b_out, c_out)):
+        for e in formula.expr:
+            assert sp.simplify(e.subs({a: a + theta, b: b - theta, c: c - theta}, simultaneous=True) - e) == 0
