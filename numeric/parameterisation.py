@@ -153,11 +153,10 @@ def _first_step(z, x, y, widths, scales, learning_rate, sign):
         return jnp.stack([rms(pre1[0] - pre0[0], width), rms(pre1[-1] - pre0[-1], width), rms(out1 - out0, 1)])
 
     count_w, count_p = scales.shape[:2]
-    seeds = z[0].shape[0]
-    flat_z = [jnp.tile(w, (count_w * count_p,) + (1,) * (w.ndim - 1)) for w in z]
-    out = jax.vmap(one)(jnp.repeat(widths, count_p * seeds),
-                        jnp.repeat(scales.reshape(count_w * count_p, *scales.shape[2:]), seeds, axis=0), flat_z)
-    return out.reshape(count_w, count_p, seeds, 3)
+    per_seed = jax.vmap(one, in_axes=(None, None, 0))  # the draws are shared, never copied per width
+    out = jax.vmap(per_seed, in_axes=(0, 0, None))(jnp.repeat(widths, count_p),
+                                                     scales.reshape(count_w * count_p, *scales.shape[2:]), z)
+    return out.reshape(count_w, count_p, z[0].shape[0], 3)
 
 
 def first_step_updates(z, x, y, widths, scales, learning_rate: float, optimizer: str = "sgd"):
