@@ -65,7 +65,8 @@ def _ideal_contraction() -> Formula:
         derived=True, derivation="tr of E[(I - eta/B S) M (I - eta/B S)] with E S = B I and Isserlis' "
         "E[x x^T M x x^T] = 2M + tr(M) I; the coefficient of tr M (sympy expand)",
         conditions=_SETTING, domains=_ATLEAST_ONE,
-        evaluate_as=(1 - eta) ** 2 + eta**2 * (dim + 1) / batch_size,  # a sum of squares: no cancellation
+        # a sum of squares (no cancellation); the ratio (d + 1)/B first, so eta^2 d cannot overflow alone
+        evaluate_as=(1 - eta) ** 2 + eta**2 * sp.UnevaluatedExpr((dim + 1) / batch_size),
         description="a: the factor of E|w - w*|^2 per SGD step in the ideal world",
     )
 
@@ -96,9 +97,9 @@ def _stable_excess_risk() -> sp.Expr:
     r"""$r_2 a^T + c(1 - a^T)/(1-a)$ with $a^T = e^{T\log a}$, $\log a = \mathrm{log1p}(-\eta g)$,
     $g = 2 - \eta(B + d + 1)/B$ (so $1 - a = \eta g$ exactly), and $1 - a^T = -\mathrm{expm1}(T\log a)$:
     no cancellation near $\eta \to 0$ or $a \to 1$ ($a > 0$ always, a sum of squares)."""
-    gap = 2 - eta * (batch_size + dim + 1) / batch_size
+    gap = 2 - eta * sp.UnevaluatedExpr((batch_size + dim + 1) / batch_size)
     log_a = log1p(-eta * gap)
-    constant = eta * sigma2 * dim / batch_size  # c / eta
+    constant = eta * sigma2 * sp.UnevaluatedExpr(dim / batch_size)  # c / eta
     return r2 * sp.exp(T * log_a) - sp.UnevaluatedExpr(constant / gap) * expm1(T * log_a)
 
 
@@ -122,6 +123,7 @@ def _ideal_stationary_risk() -> Formula:
         source=cite("nakkiran2021", "sec. 2 (the Ideal World)"), derived=True,
         derivation="fixed point c / (1 - a) of the trace recurrence (sympy factor)",
         conditions=_SETTING + ("a limit only below max_learning_rate",), domains=_ATLEAST_ONE,
-        evaluate_as=eta * sigma2 * dim / (2 * batch_size - eta * (batch_size + dim + 1)),
+        evaluate_as=eta * sigma2 * sp.UnevaluatedExpr(dim / batch_size)
+        / (2 - eta * sp.UnevaluatedExpr((batch_size + dim + 1) / batch_size)),
         description="the ideal world's excess-risk floor as T -> oo (learning rate below max_learning_rate)",
     )

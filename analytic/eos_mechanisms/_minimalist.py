@@ -44,6 +44,12 @@ _s = sp.Symbol("s", positive=True)  # x^2 + y^2 (a dummy)
 _SOURCE = "sec. 3 (the loss (1 - x^2 y^2)^2 / 4 and its GD dynamics)"
 
 
+def _root_d2_plus_4() -> sp.Expr:
+    """sqrt(d^2 + 4) without overflow of d^2: |d| itself once 4/d^2 is below round-off."""
+    return sp.Piecewise((sp.Abs(imbalance), sp.Abs(imbalance) > sp.Float(1e100)),
+                        (sp.sqrt(imbalance**2 + 4), True))
+
+
 def _loss():
     return (1 - _x**2 * _y**2) ** 2 / 4
 
@@ -66,7 +72,7 @@ def _valley_sharpness() -> Formula:
         expr=2 * sp.sqrt(imbalance**2 + 4), params=(imbalance,), source=cite("zhu2023", _SOURCE),
         derived=True, derivation="sympy hessian of L at (x, 1/x), eigenvals: 2 (x^2 + x^-2) = 2 sqrt(d^2 + 4)",
         conditions=("at a minimum x y = 1 (by symmetry also x y = -1)",),
-        evaluate_as=2 * sp.sqrt(imbalance**2 + 4),
+        evaluate_as=2 * _root_d2_plus_4(),
         description="sharpness of the minimum with imbalance d = x^2 - y^2 on the valley x y = 1",
     )
 
@@ -103,6 +109,7 @@ def _product_multiplier() -> Formula:
     assert threshold == [1 / eta] and sp.simplify(sharpness.subs(_s, threshold[0]) - 2 / eta) == 0
     expr = multiplier.subs(_s, sp.sqrt(imbalance**2 + 4))
     return Formula(
+        evaluate_as=1 - 2 * eta * _root_d2_plus_4(),
         expr=expr, params=(eta, imbalance), source=cite("zhu2023", _SOURCE), derived=True,
         derivation="sympy diff of the product map p' = p (1 + eta r s + eta^2 r^2 p^2) at p = 1, s = sqrt(d^2 + 4)",
         conditions=("linearisation at a minimum x y = 1 with s frozen (s moves at second order in p - 1)",),

@@ -45,6 +45,20 @@ def minimalist(ctx: Context, factor, sharpness, multiplier, edge, threshold):
     yield compare(f"valley sharpness 2 sqrt(d^2 + 4) vs jax.hessian's top eigenvalue at {int(on_valley.sum())} "
                   "converged points", predicted_top, hessian_top, 1e-8,
                   "float64 round-off of a 2 x 2 eigenvalue, plus the residual |xy - 1| < 1e-10 times ~3 s")
+    # the multiplier at the minimum GD converges to: (p_{t+1} - 1)/(p_t - 1) once |p - 1| ~ 1e-6
+    late_pred, late_meas, late_tol = [], [], []
+    for i in np.nonzero(~run.diverged)[0]:
+        offset = run.x[i] * run.y[i] - 1
+        late = np.nonzero((np.abs(offset[:-1]) > 1e-7) & (np.abs(offset[:-1]) < 1e-5))[0]
+        if late.size:
+            t = late[-1]
+            late_pred.append(float(multiplier(eta=eta[i], imbalance=run.x[i, t] ** 2 - run.y[i, t] ** 2)))
+            late_meas.append(offset[t + 1] / offset[t])
+            late_tol.append(20 * abs(offset[t]) + 1e-15 / abs(offset[t]))
+    yield compare(f"product multiplier 1 - 2 eta sqrt(d^2 + 4) vs GD's (p' - 1)/(p - 1) near convergence, "
+                  f"{len(late_pred)} runs", late_pred, late_meas, late_tol,
+                  "second-order terms of the product map: O(|p - 1|) < 1e-5 times coefficients below 20; "
+                  "float64 round-off 1e-16 / |p - 1|", relative=False)
     start_multiplier = np.asarray(multiplier(eta=eta, imbalance=_grid(ctx)[3]))
     limit = np.asarray(threshold(eta=eta))
     start_sharpness = 2 * np.sqrt(_grid(ctx)[3] ** 2 + 4)
@@ -82,6 +96,13 @@ def minimalist(ctx: Context, factor, sharpness, multiplier, edge, threshold):
     yield compare_outcome(f"final sharpness at or below 2/eta in all {int(at_edge.sum())} edge runs "
                           f"(measured gaps {np.round(gap, 4).tolist()})", "below", "below" if np.all(gap >= 0)
                           else "above", "a stable minimum needs multiplier >= -1: sharpness <= 2/eta exactly")
+    final_d = np.abs(run.x[at_edge, -1] ** 2 - run.y[at_edge, -1] ** 2)
+    d_edge = np.asarray(edge(eta=eta[at_edge]))
+    inside = np.all((final_d <= d_edge) & (final_d >= (1 - 2 * _EDGE_WINDOW) * d_edge))
+    yield compare_outcome(f"final imbalance |x^2 - y^2| of the edge runs vs the edge minimum's sqrt(1/eta^2 - 4) "
+                          f"(ratios {np.round(final_d / d_edge, 4).tolist()})", "just below", "just below" if inside
+                          else "outside", f"within {2 * _EDGE_WINDOW:.0%} below: the sharpness window of "
+                          f"{_EDGE_WINDOW:.0%} maps to about twice that in d (dS/S = (d^2/(d^2+4)) dd/d)")
     path = np.argmax(at_edge)
     steps_axis = np.arange(run.x.shape[1])
     ctx.figure("eos_mechanisms_minimalist", {
