@@ -138,5 +138,6 @@ MISTAKES = (
             "1 - eta**2*(1 - product**2)*product**2"),
     mistake("eos_mechanisms.valley_sharpness", "the Hessian's factor 2 dropped", "sqrt(imbalance**2 + 4)"),
     mistake("eos_mechanisms.product_multiplier", "the stability line at sharpness 1/eta", "1 - 4*eta*sqrt(imbalance**2 + 4)"),
-    mistake("eos_mechanisms.edge_imbalance", "2/eta read as 1/eta", "sqrt(1 - 16*eta**2)/(2*eta)"),
+    mistake("eos_mechanisms.edge_imbalance", "the square root of d^2 = 1/eta^2 - 4 halved",
+            "sqrt(1 - 4*eta**2)/(2*eta)"),
 )
