@@ -103,15 +103,17 @@ def minimalist(ctx: Context, factor, sharpness, multiplier, edge, threshold):
                           f"(ratios {np.round(final_d / d_edge, 4).tolist()})", "just below", "just below" if inside
                           else "outside", f"within {2 * _EDGE_WINDOW:.0%} below: the sharpness window of "
                           f"{_EDGE_WINDOW:.0%} maps to about twice that in d (dS/S = (d^2/(d^2+4)) dd/d)")
-    path = np.argmax(at_edge)
-    steps_axis = np.arange(run.x.shape[1])
+    path = int(np.argmax(at_edge))
+    shown = np.arange(0, 801)  # the first 800 steps: the period-2 oscillation and the fall of the sharpness
+    xs, ys = run.x[path, shown], run.y[path, shown]
     ctx.figure("eos_mechanisms_minimalist", {
-        "step": steps_axis,
-        "measured_nearest_minimum_sharpness": 2 * np.sqrt((run.x[path] ** 2 - run.y[path] ** 2) ** 2 + 4),
-        "measured_product_xy": run.x[path] * run.y[path] * limit[path]},
-        x="step", ys=("measured_nearest_minimum_sharpness", "measured_product_xy"), logx=True,
-        title=f"minimalist EoS, eta={eta[path]}: sharpness 2 sqrt(d^2+4) falls to 2/eta while x y oscillates",
-        ylabel="2 sqrt(d^2 + 4); x y scaled by 2/eta", reference={"hline": float(limit[path])})
+        "step": shown, "measured_nearest_minimum_sharpness": 2 * np.sqrt((xs**2 - ys**2) ** 2 + 4),
+        "measured_iterate_sharpness": 2 * (xs**2 + ys**2),
+        "predicted_edge_2_over_eta": np.full(shown.shape, float(limit[path]))},
+        x="step", ys=("predicted_edge_2_over_eta", "measured_nearest_minimum_sharpness", "measured_iterate_sharpness"),
+        title=f"minimalist loss, eta={eta[path]}: GD oscillates across the valley while the nearest "
+              f"minimum's sharpness 2 sqrt(d^2+4) falls to 2/eta",
+        ylabel="sharpness (2 sqrt(d^2 + 4); 2 (x^2 + y^2) of the iterate)")
 
 
 @check("eos_mechanisms.sharpness_gradient", smoke=True, no_formula=(
