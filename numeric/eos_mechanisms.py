@@ -128,24 +128,21 @@ def sharpness_gradient(key, width: int = 6, samples: int = 12, in_dim: int = 3, 
     def loss(theta):
         return _mlp_loss(theta, unravel, x, y)
 
-    def top(theta):
-        values, vectors = jnp.linalg.eigh(jax.hessian(loss)(theta))
+    hessian = jax.jit(jax.hessian(loss))
+
+    def top(theta):  # numpy's eigh of the jitted Hessian: one compilation serves every point
+        values, vectors = np.linalg.eigh(np.asarray(hessian(theta)))
         return values[-1], vectors[:, -1], values[-1] - values[-2]
 
     @jax.jit
-    def measure(theta, dirs):
-        lam, u, gap = top(theta)
+    def third_derivative(theta, u):  # nabla^3 L[u, u] = grad of u . H(theta) u, H u = jvp of grad
+        return jax.grad(lambda point: u @ jax.jvp(jax.grad(loss), (point,), (u,))[1])(theta)
 
-        def curvature_along_u(point):  # u . H(point) u, H u = jvp of grad (forward over reverse)
-            return u @ jax.jvp(jax.grad(loss), (point,), (u,))[1]
-
-        third = jax.grad(curvature_along_u)(theta)  # nabla^3 L[u, u]
-        shifted = jax.vmap(lambda h: jax.vmap(lambda v: top(theta + h * v)[0] - top(theta - h * v)[0])(dirs))(
-            jnp.array([step, 2 * step]))
-        return lam, gap, dirs @ third, shifted / (2 * jnp.array([step, 2 * step]))[:, None]
-
+    lam, u, gap = top(flat)
+    third = np.asarray(third_derivative(flat, jnp.asarray(u, flat.dtype)))
     dirs = rng.standard_normal((directions, flat.size))
-    dirs = jnp.asarray(dirs / np.linalg.norm(dirs, axis=1, keepdims=True), dtype)
-    lam, gap, predicted, central = measure(flat, dirs)
-    central = np.asarray(central)
-    return SharpnessGradient(float(lam), float(gap), np.asarray(predicted), central[0], central[1])
+    dirs = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+    base = np.asarray(flat)
+    central = np.array([[(top(jnp.asarray(base + h * v))[0] - top(jnp.asarray(base - h * v))[0]) / (2 * h)
+                         for v in dirs] for h in (step, 2 * step)])
+    return SharpnessGradient(float(lam), float(gap), dirs @ third, central[0], central[1])
