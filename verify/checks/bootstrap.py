@@ -15,7 +15,7 @@ _GAP = 0.25  # the relative test-risk gap that defines the separation step
 
 def _setting(ctx: Context):
     steps = 400 if ctx.quick else 1500
-    seeds = 128 if ctx.smoke else 192 if ctx.quick else 4096
+    seeds = 128 if ctx.smoke else 192 if ctx.quick else 1024
     return steps, seeds, 20 if ctx.quick else 10
 
 
@@ -70,7 +70,8 @@ def two_worlds(ctx: Context, ideal):
                       relative=False)
         ctx.figure(f"bootstrap_two_worlds_eta{eta}", {
             "step": run.steps, "predicted_ideal": predicted_ideal, "predicted_real": real.test_risk,
-            "measured_ideal": run.ideal_mean, "measured_real": run.real_mean},
+            "measured_ideal": run.ideal_mean, "measured_real": run.real_mean,
+            "measured_ideal_se": run.ideal_sem, "measured_real_se": run.real_sem},
             x="step", ys=("predicted_ideal", "predicted_real", "measured_ideal", "measured_real"),
             title=f"deep bootstrap, linear regression d={_DIM}, n={_SAMPLES}, B={_BATCH}, eta={eta}: "
                   f"{_GAP:.0%} excess-risk gap at step {derived:.0f} (derived)",
