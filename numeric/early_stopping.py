@@ -5,7 +5,8 @@ Independent of ``analytic``: nothing here knows a filter or a risk formula.
 * :func:`gd_estimates`: gradient descent ``beta <- beta + lr X^T (y - X beta) / n`` from 0 (the gradient
   through the Gram matrix ``X^T X / n``), the iterate after each of ``steps`` (a ``lax.scan``, vmapped
   over draws);
-* :func:`ridge_estimates`: ``(X^T X / n + ridge I)^{-1} X^T y / n`` by a linear solve per ridge penalty.
+* :func:`ridge_estimates`: ``(X^T X / n + ridge I)^{-1} X^T y / n`` by a linear solve per ridge penalty
+  (numpy: a direct solve, not a training loop, and no compilation).
 """
 
 from __future__ import annotations
@@ -49,21 +50,22 @@ def gd_estimates(x, y, learning_rate: float, steps) -> jax.Array:
     return path[:, steps.astype(int) - 1]
 
 
-@jax.jit
-def _ridge_batched(x, y, ridges):
-    n, p = x.shape[1], x.shape[2]
-    gram = jnp.einsum("dni,dnj->dij", x, x) / n  # (1 or draws, p, p)
-    xty = jnp.einsum("dni,dn->di", jnp.broadcast_to(x, (y.shape[0],) + x.shape[1:]), y) / n
-    systems = gram[:, None] + ridges[None, :, None, None] * jnp.eye(p)  # (1 or draws, R, p, p)
-    if x.shape[0] == 1:  # one design: one factorisation per penalty, every draw a right-hand side
-        return jnp.einsum("rpd->drp", jnp.linalg.solve(systems[0], jnp.broadcast_to(xty.T, (ridges.size,) + xty.T.shape)))
-    return jnp.linalg.solve(systems, jnp.broadcast_to(xty[:, None], systems.shape[:3])[..., None])[..., 0]
-
-
 def ridge_estimates(x, y, ridges) -> jax.Array:
-    """Ridge solutions for each penalty in ``ridges`` (> 0): (draws, len(ridges), p)."""
+    """Ridge solutions for each penalty in ``ridges`` (> 0): (draws, len(ridges), p); ``x`` (1 or draws, n, p).
+
+    Example:
+        >>> x = np.eye(2)[None] * np.sqrt(2.0)  # X^T X / n = I
+        >>> [round(float(v), 6) for v in ridge_estimates(x, np.ones((1, 2)), [1.0])[0, 0]]  # (1/sqrt 2) / 2
+        [0.353553, 0.353553]
+    """
     ridges = np.atleast_1d(np.asarray(ridges, dtype=float))
     if np.any(~(ridges > 0)):
         raise ValueError(f"ridges must be > 0, got {ridges!r}")
-    padded = np.concatenate([ridges, np.ones(-ridges.size % 16)])  # a multiple of 16: few compilations
-    return _ridge_batched(jnp.asarray(x), jnp.asarray(y), jnp.asarray(padded))[:, : ridges.size]
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n, p = x.shape[1], x.shape[2]
+    gram = np.einsum("dni,dnj->dij", x, x) / n  # (1 or draws, p, p)
+    xty = np.einsum("dni,dn->di", np.broadcast_to(x, (y.shape[0],) + x.shape[1:]), y) / n
+    systems = gram[:, None] + ridges[None, :, None, None] * np.eye(p)  # (1 or draws, R, p, p)
+    if x.shape[0] == 1:  # one design: one factorisation per penalty, every draw a right-hand side
+        return np.einsum("rpd->drp", np.linalg.solve(systems[0], np.broadcast_to(xty.T, (ridges.size,) + xty.T.shape)))
+    return np.linalg.solve(systems, np.broadcast_to(xty[:, None], systems.shape[:3])[..., None])[..., 0]

@@ -25,8 +25,6 @@ condition (a transcendental equation, no closed form): 1.68617... at $x = 1.7933
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
@@ -62,21 +60,16 @@ def _risk_ratio_constant() -> Formula:
     )
 
 
-@jax.jit
-def _spectral_risk(filters, spectrum, signal, noise_variance, n):
-    bias = jnp.sum((1 - filters) ** 2 * signal**2, axis=-1)
-    return bias + noise_variance / n * jnp.sum(filters**2 / spectrum, axis=-1)
-
-
 def spectral_risk(filters, spectrum, signal, noise_variance, n):
-    """``sum (1 - f)^2 signal^2 + noise_variance/n sum f^2/s`` over the last axis (``signal = V^T beta_0``).
+    """``sum (1 - f)^2 signal^2 + noise_variance/n sum f^2/s`` over the last axis (``signal = V^T beta_0``; numpy).
 
     Example:
-        >>> float(spectral_risk(jnp.array([0.5]), jnp.array([2.0]), jnp.array([1.0]), 1.0, 4))
+        >>> float(spectral_risk([0.5], [2.0], [1.0], 1.0, 4))
         0.28125
     """
-    return _spectral_risk(jnp.asarray(filters), jnp.asarray(spectrum), jnp.asarray(signal), float(noise_variance),
-                          float(n))
+    filters, spectrum, signal = (np.asarray(a, dtype=float) for a in (filters, spectrum, signal))
+    bias = np.sum((1 - filters) ** 2 * signal**2, axis=-1)
+    return bias + noise_variance / n * np.sum(filters**2 / spectrum, axis=-1)
 
 
 def _check(name, value, low=0.0):
@@ -104,6 +97,6 @@ def gradient_flow_risk_mp(t, gamma, r2, sigma2, filter=None, nodes: int = 200):
     centre, half = 1 + gamma, 2 * np.sqrt(gamma)
     s = centre + half * np.cos(theta)
     density = half**2 * np.sin(theta) ** 2 / (2 * np.pi * gamma * s) * weights  # dF on the nodes
-    f = filter.jax(jnp.asarray(s), jnp.asarray(t, dtype=float)[..., None])
-    continuous = r2 * jnp.sum((1 - f) ** 2 * density, axis=-1) + sigma2 * gamma * jnp.sum(f**2 / s * density, axis=-1)
+    f = np.asarray(filter.jax(s, np.asarray(t, dtype=float)[..., None]))
+    continuous = r2 * np.sum((1 - f) ** 2 * density, axis=-1) + sigma2 * gamma * np.sum(f**2 / s * density, axis=-1)
     return continuous + r2 * max(0.0, 1 - 1 / gamma)

@@ -131,3 +131,69 @@ def _sharp_constant(ctx: Context, bound: float):
                   "derived constant 1.68591", bound, sups[1], 2 * discretisation / bound + 1e-6,
                   "O(eta) discretisation of the flow from two step sizes (Richardson, factor 2) plus the grid "
                   "resolution (a parabola through the top three of 16 points: O(dt^3) < 1e-6)")
+
+
+@check("early_stopping.marchenko_pastur", uses={
+    "flow": "early_stopping.gradient_flow_filter", "ridge": "early_stopping.ridge_filter",
+    "ridge_mp": "linreg.ridge_risk", "constant": "early_stopping.risk_ratio_constant"})
+def marchenko_pastur(ctx: Context, flow, ridge, ridge_mp, constant):
+    """The Marchenko-Pastur limit of gradient flow's risk (quadrature) and ridge's (closed form) vs Gaussian designs."""
+    gamma, r2, sigma2 = 0.5, 1.0, 1.0
+    dense = np.geomspace(0.25, 16.0, 25)  # every 4th point is 0.25 * 2^k
+    times = dense[::4]
+    rng = np.random.default_rng(9000 + ctx.seed)
+    sizes, designs = (20, 80), (400, 100) if ctx.quick else (4000, 1000)
+    spectra = []
+    for p, count in zip(sizes, designs):
+        x = rng.normal(size=(count, int(p / gamma), p))
+        spectra.append(np.linalg.eigvalsh(np.einsum("dni,dnj->dij", x, x) / x.shape[1]))
+    flat = np.concatenate([sp.ravel() for sp in spectra])  # one evaluation (one compilation) per filter
+    filtered = [np.asarray(flow.jax(flat[None], times[:, None])), np.asarray(ridge.jax(flat[None], 1 / times[:, None]))]
+    means, errors, start = {}, {}, 0
+    for p, count, sp in zip(sizes, designs, spectra):
+        s = sp[:, None, :]  # (designs, 1, p)
+        signal = np.full(p, np.sqrt(r2 / p))  # isotropic beta_0: E (v^T beta_0)^2 = r2 / p on every mode
+        block = slice(start, start + sp.size)
+        start += sp.size
+        risks = np.stack([spectral_risk(np.moveaxis(f[:, block].reshape(times.size, count, p), 1, 0), s, signal,
+                                        sigma2, 2 * p) for f in filtered])
+        means[p], errors[p] = risks.mean(1), risks.std(1, ddof=1) / np.sqrt(count)
+    small, large = sizes
+    finite_size = 2 * np.abs(means[large] - means[small]) * small / (large - small)  # c/p from two sizes, x2
+    curves = np.stack([np.asarray(gradient_flow_risk_mp(dense, gamma, r2, sigma2, filter=flow)),
+                       np.asarray(ridge_mp.jax(gamma, r2, sigma2, 1 / dense))])
+    predicted = curves[:, ::4]
+    tolerance = 4 * errors[large] + finite_size
+    for i, name in enumerate(("gradient flow at t (quadrature)", "ridge at 1/t (closed form)")):
+        yield compare(f"gamma = {gamma}: MP limit of {name} vs the mean exact risk over {designs[1]} Gaussian designs "
+                      f"(p = {large}), t = {times.tolist()}", predicted[i], means[large][i], tolerance[i],
+                      "4 standard errors over designs + finite-size O(1/p) from two sizes (p = 20, 80), x2",
+                      relative=False)
+    ratio = curves[0] / curves[1]
+    yield compare(f"asymptotic Risk(gf, t) / Risk(ridge, 1/t) <= {float(constant.jax()):.5f} over t "
+                  f"(max {ratio.max():.4f})", 1.0, max(1.0, float(np.max(ratio / constant.jax()))), 1e-12,
+                  "float64 round-off (a bound: the measured ratio below)", relative=False)
+    measured_ratio = means[large][0] / means[large][1]
+    yield compare("measured Risk(gf, t) / Risk(ridge, 1/t) on the designs <= the constant (max "
+                  f"{measured_ratio.max():.4f})", 0.0, float(np.max(np.maximum(measured_ratio - constant.jax(), 0))),
+                  1e-12, "float64 round-off (a bound that holds for every design)", relative=False)
+    measured = np.full((2, dense.size), np.nan)
+    measured[:, ::4] = means[large]
+    ctx.figure("early_stopping_mp_risk", {
+        "t": dense, "predicted_gradient_flow": curves[0], "predicted_ridge_at_1/t": curves[1],
+        "measured_gradient_flow": measured[0], "measured_ridge_at_1/t": measured[1]},
+        x="t", ys=("predicted_gradient_flow", "predicted_ridge_at_1/t", "measured_gradient_flow",
+                   "measured_ridge_at_1/t"), logx=True,
+        title=f"Marchenko-Pastur limit (gamma = {gamma}, r2 = {r2}, sigma2 = {sigma2}): early-stopped vs ridge risk",
+        ylabel="estimation risk E|beta - beta_0|^2")
+
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("early_stopping.gd_filter", "one step too many (t + 1 for t)", "1 - (1 - eta*lam)**(t + 1)"),
+    mistake("early_stopping.matched_ridge", "the calibration without the learning rate (ridge = 1/t)", "1/t"),
+    mistake("early_stopping.gradient_flow_filter", "the flow's rate doubled (a factor 2 from the loss's 1/2)",
+            "1 - exp(-2*lam*t)"),
+)
