@@ -69,3 +69,41 @@ def ridge_estimates(x, y, ridges) -> jax.Array:
     if x.shape[0] == 1:  # one design: one factorisation per penalty, every draw a right-hand side
         return np.einsum("rpd->drp", np.linalg.solve(systems[0], np.broadcast_to(xty.T, (ridges.size,) + xty.T.shape)))
     return np.linalg.solve(systems, np.broadcast_to(xty[:, None], systems.shape[:3])[..., None])[..., 0]
+
+
+def _linear_estimator_risk(design, maps, r2, noise_variance):
+    """Risk of beta = A y averaged over isotropic beta_0 (|beta_0|^2 = r2) and noise: with M = A X,
+    r2/p |M - I|_F^2 + noise_variance |A|_F^2 (``maps`` A: (..., p, n))."""
+    p = design.shape[-1]
+    mixing = maps @ design
+    return (r2 / p * np.sum((mixing - np.eye(p)) ** 2, axis=(-2, -1))
+            + noise_variance * np.sum(maps**2, axis=(-2, -1)))
+
+
+def flow_and_ridge_risks(x, times, r2: float, noise_variance: float) -> np.ndarray:
+    """Exact risks of gradient flow at each time and of ridge at penalty 1/time, for each design.
+
+    Gradient flow from 0 on |y - X beta|^2/(2n) solves to ``beta(t) = int_0^t exp(-(t - u) G) du X^T y / n``
+    (G = X^T X / n), computed here from the eigen-decomposition of G (numpy ``eigh``); ridge is
+    ``(G + I / t)^{-1} X^T y / n`` (numpy ``solve``). Both are linear maps A of y, whose risk averaged over
+    an isotropic beta_0 and white noise is exact (``_linear_estimator_risk``). Returns (2, designs, times).
+
+    Example:
+        >>> x = np.eye(2)[None] * np.sqrt(2.0)  # G = I
+        >>> [round(float(v), 6) for v in flow_and_ridge_risks(x, np.array([1.0]), 1.0, 0.0)[:, 0, 0]]
+        [0.135335, 0.25]
+    """
+    x, times = np.asarray(x, dtype=float), np.asarray(times, dtype=float)
+    if x.ndim != 3 or np.any(~(times > 0)):
+        raise ValueError(f"x must be (designs, n, p) and times > 0, got {x.shape} and {times!r}")
+    n, p = x.shape[1], x.shape[2]
+    gram = np.einsum("dni,dnj->dij", x, x) / n
+    values, vectors = np.linalg.eigh(gram)
+    integral = -np.expm1(-times[None, :, None] * values[:, None, :]) / values[:, None, :]  # int_0^t e^{-(t-u) s} du
+    rotated = np.swapaxes(vectors, 1, 2) @ np.swapaxes(x, 1, 2) / n  # V^T X^T / n: (designs, p, n)
+    flow_maps = vectors[:, None] @ (integral[..., None] * rotated[:, None])  # V diag(integral) V^T X^T / n
+    systems = gram[:, None] + np.eye(p) / times[None, :, None, None]
+    ridge_maps = np.linalg.solve(systems, np.broadcast_to(np.swapaxes(x, 1, 2)[:, None] / n,
+                                                          systems.shape[:2] + (p, n)))  # (designs, times, p, n)
+    return np.stack([_linear_estimator_risk(x[:, None], maps, r2, noise_variance) for maps in (flow_maps,
+                                                                                                 ridge_maps)])

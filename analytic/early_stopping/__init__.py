@@ -6,14 +6,15 @@ gradient flow $1 - e^{-st}$, ridge $s/(s + \rho)$; their slopes at $s = 0$ match
 $\rho = 1/(\eta t)$. Risk (``_risk``): the finite-sample estimation risk of any filter
 (:func:`spectral_risk`), the Marchenko-Pastur limit of gradient flow's risk by quadrature
 (:func:`gradient_flow_risk_mp`; ridge's closed form is ``linreg.ridge_risk``), and the constant
-1.6862 of the paper's bound Risk(gradient flow, t) <= 1.6862 Risk(ridge, 1/t).
+of the paper's bound Risk(gradient flow, t) <= C Risk(ridge, 1/t): sharp 1.68591 (the paper
+quotes 1.6862).
 
 Example:
     >>> from analytic import early_stopping
     >>> early_stopping.matched_ridge.expr
     1/(eta*t)
     >>> round(float(early_stopping.risk_ratio_constant()), 4)
-    1.6862
+    1.6859
     >>> float(early_stopping.gd_filter(eta=0.5, lam=1.0, t=2))  # 1 - (1/2)^2
     0.75
 """

@@ -26,12 +26,14 @@ of degree $\le t$ under the weights $e_{0,j}^2\lambda_j$ (discrete Chebyshev ort
 CG's step $t$ error is exactly $1/T_t$. In exact arithmetic CG also terminates after as many
 steps as $A$ has distinct eigenvalues (Hestenes & Stiefel 1952; Nocedal & Wright Theorem 5.4).
 
-$r$ is evaluated as $(\kappa - 1)/(\sqrt\kappa + 1)^2$: no cancellation near $\kappa = 1$.
+$r$ is written $(\kappa - 1)/(\sqrt\kappa + 1)^2$ (no cancellation near $\kappa = 1$) and evaluated
+through $t\log r$ (``log1p`` for large $\kappa$, where $r$ itself rounds to 1): $1/T_t = 1/\cosh(t\log r)$.
 """
 
 from __future__ import annotations
 
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
@@ -65,6 +67,20 @@ def minimax_in_r() -> sp.Expr:
     return sp.factor(sp.powsimp(sp.expand(1 / chebyshev_polynomial_in_s().subs(_s, 1 / _r) * _r**t)) / _r**t)
 
 
+def log_ratio_times_t() -> sp.Expr:
+    r"""$t\log r$ without overflow or cancellation: $\log((\kappa - 1)/(\sqrt\kappa + 1)^2)$ for $\kappa < 4$
+    (where $r$ is computed accurately), ``log1p``$(-2/(\sqrt\kappa + 1))$ beyond (where $r$ rounds to 1 for
+    $\kappa > 10^{32}$ but $\log r pprox -2/\sqrt\kappa$ does not)."""
+    small = sp.log(chebyshev_ratio())
+    large = log1p(-2 / (sp.sqrt(kappa) + 1))
+    return t * sp.Piecewise((small, kappa < 4), (large, True))
+
+
+def _stable(expr: sp.Expr, form: sp.Expr) -> sp.Expr:
+    """``form`` for kappa > 1; the sympy ``expr`` at kappa = 1 (r = 0, where log r = -oo)."""
+    return sp.Piecewise((form, kappa > 1), (expr, True))
+
+
 @FORMULAS.register("cg_minimax_error")
 def _cg_minimax_error() -> Formula:
     r = chebyshev_ratio()
@@ -72,7 +88,7 @@ def _cg_minimax_error() -> Formula:
         raise AssertionError("(1/r + r)/2 is not (kappa + 1)/(kappa - 1)")
     expr = minimax_in_r().subs(_r, r)
     return Formula(
-        expr=expr, params=(kappa, t), domains=_KAPPA, source=cite("nocedal2006", "sec. 5.1, eqs. (5.34)-(5.36)"),
+        expr=expr, params=(kappa, t), domains=_KAPPA, evaluate_as=_stable(expr, 1 / sp.cosh(log_ratio_times_t())), source=cite("nocedal2006", "sec. 5.1, eqs. (5.34)-(5.36)"),
         derived=True, derivation="sympy rsolve of T_{t+2} = 2x T_{t+1} - T_t at x = (s + 1/s)/2, s = 1/r, "
         "(1/r + r)/2 = (kappa+1)/(kappa-1) by simplify; 1/T_t",
         conditions=_CONDITIONS + ("attained on the Chebyshev-Lobatto spectrum with e_0j^2 ~ w_j / lam_j^2",),
@@ -85,6 +101,7 @@ def _cg_error_bound() -> Formula:
     bound = sp.cancel(minimax_in_r() * (1 + _r ** (2 * t)))  # drop the r^(2t) of the denominator
     return Formula(
         expr=bound.subs(_r, chebyshev_ratio()), params=(kappa, t), domains=_KAPPA,
+        evaluate_as=_stable(bound.subs(_r, chebyshev_ratio()), 2 * sp.exp(log_ratio_times_t())),
         source=cite("nocedal2006", "sec. 5.1, eq. (5.36) (number unconfirmed)"), derived=True,
         derivation="1/T_t = 2 r^t/(1 + r^(2t)) <= 2 r^t (cg_minimax_error with 1 + r^(2t) >= 1)",
         conditions=_CONDITIONS, description="Chebyshev bound 2 r^t on CG's A-norm error ratio",
@@ -93,8 +110,10 @@ def _cg_error_bound() -> Formula:
 
 @FORMULAS.register("cg_residual_bound")
 def _cg_residual_bound() -> Formula:
+    expr = sp.sqrt(kappa) * _cg_error_bound().expr
     return Formula(
-        expr=sp.sqrt(kappa) * _cg_error_bound().expr, params=(kappa, t), domains=_KAPPA,
+        expr=expr, params=(kappa, t), domains=_KAPPA,
+        evaluate_as=_stable(expr, 2 * sp.exp(log_ratio_times_t() + sp.log(kappa) / 2)),
         source=cite("nocedal2006", "sec. 5.1 (A-norm to 2-norm)"), derived=True,
         derivation="|r_t|_2 <= sqrt(L) |e_t|_A, |r_0|_2 >= sqrt(mu) |e_0|_A, times cg_error_bound",
         conditions=_CONDITIONS, description="bound 2 sqrt(kappa) r^t on CG's residual ratio |r_t|_2/|r_0|_2",

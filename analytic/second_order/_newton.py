@@ -37,8 +37,10 @@ def cubic_objective() -> sp.Expr:
 def _damped_newton_error() -> Formula:
     f = cubic_objective()
     update = sp.factor(error - sp.diff(f, error) / (sp.diff(f, error, 2) + damping))
+    # the same, with the ratio formed first: e * (c e) overflows at |e| ~ 1e300 where the result does not
+    stable = error * sp.UnevaluatedExpr((cubic * error + 2 * damping) / (2 * (cubic * error + damping + lam)))
     return Formula(
-        expr=update, params=(lam, cubic, damping, error), source=cite("martens2010", "sec. 4.1 (damping)"),
+        expr=update, evaluate_as=stable, params=(lam, cubic, damping, error), source=cite("martens2010", "sec. 4.1 (damping)"),
         derived=True, derivation="sympy: e - f'(e)/(f''(e) + damping) for f = lam e^2/2 + cubic e^3/6, factored",
         conditions=("one coordinate of a separable quadratic-plus-cubic objective",
                     "lam + cubic e + damping > 0 (a descent step)"),

@@ -93,12 +93,12 @@ def cg_chebyshev(ctx: Context, minimax, bound, residual_bound):
     true = rhs[:, None] - np.einsum("bij,btj->bti", finite_matrices, np.asarray(run.iterates)[split[-1]:])
     yield from _termination_rows(cases, np.linalg.norm(true, axis=-1) / np.linalg.norm(rhs, axis=-1)[:, None], steps)
     ctx.figure("second_order_cg_vs_chebyshev", {
-        "t": t, **{f"measured_A_norm_error_kappa{int(k)}": random_ratios[i * per_kappa] for i, k in
+        "steps": t, **{f"measured_A_norm_error_kappa{int(k)}": random_ratios[i * per_kappa] for i, k in
                    enumerate(_KAPPAS)},
         **{f"predicted_bound_2r^t_kappa{int(k)}": predicted[i * per_kappa] for i, k in enumerate(_KAPPAS)},
         "measured_residual_kappa1000": residuals[2 * per_kappa],
         "predicted_residual_bound_kappa1000": residual_predicted[2 * per_kappa]},
-        x="t", ys=(*[f"predicted_bound_2r^t_kappa{int(k)}" for k in _KAPPAS],
+        x="steps", ys=(*[f"predicted_bound_2r^t_kappa{int(k)}" for k in _KAPPAS],
                    *[f"measured_A_norm_error_kappa{int(k)}" for k in _KAPPAS],
                    "predicted_residual_bound_kappa1000", "measured_residual_kappa1000"), logy=True,
         title=f"CG on random spectra (d = {dim}): error and residual vs the Chebyshev bounds",
@@ -218,7 +218,9 @@ def armijo_backtracking(ctx: Context, threshold, min_step, contraction):
 
 
 @check("second_order.newton", smoke=True, uses={"newton": "second_order.damped_newton_error",
-                                                 "bound": "second_order.cg_error_bound"})
+                                                 "bound": "second_order.cg_error_bound"},
+       blind={"bound": "used as an upper bound on truncated Newton's rate (a looser one passes too); "
+              "second_order.cg_chebyshev compares it with a tight row"})
 def newton(ctx: Context, newton, bound):
     """Hessian-free Newton (CG on Hessian-vector products): exact inner solves follow the damped-Newton map;
     truncated ones contract by at most the CG bound 2 r^K."""
