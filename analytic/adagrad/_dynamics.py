@@ -32,6 +32,7 @@ from analytic.symbols import eta, lam
 
 FORMULAS = Formulas("adagrad")
 
+_LAM = {"lam": sp.Interval.open(0, sp.oo)}  # a positive curvature: the coordinate moves
 _CONDITIONS = ("one coordinate of lam x^2 / 2; AdaGrad's accumulator includes the current gradient",
                "continuous-time limit (time = steps): exact as eta lam / sqrt(G) -> 0")
 
@@ -48,8 +49,12 @@ def _root_of_square() -> sp.Expr:
 @FORMULAS.register("adagrad_accumulator_root")
 def _adagrad_accumulator_root() -> Formula:
     rhs, x2 = _root_of_square()
+    # the same without overflow of lam start^2 (the difference of squares factored, ratios first)
+    ratio = sp.UnevaluatedExpr
+    stable = sp.sqrt(accumulator0) + ratio(ratio(lam / (4 * eta)) * (start - current)) * (start + current)
     return Formula(
         expr=sp.expand(rhs.subs(x2, current**2)), params=(eta, lam, accumulator0, start, current),
+        evaluate_as=stable, domains=_LAM,
         source=cite("duchi2011", "sec. 1 (diagonal AdaGrad); continuous limit derived here"), derived=True,
         derivation="dS/d(x^2) = (lam^2 x^2/(2S)) / (-2 eta lam x^2/S) = -lam/(4 eta); sympy dsolve, S(x0^2) = sqrt(G0)",
         conditions=_CONDITIONS + ("0 < current <= start",), constraints=(sp.Le(current, start),),
@@ -61,12 +66,15 @@ def _stable_time() -> sp.Expr:
     r"""``adagrad_time`` without its cancellation: with $d = 1 - x/x_0$ and $L = -\log(1 - d)$ it is
     $\sqrt{G_0}L/(\eta\lambda) + x_0^2 B/(4\eta^2)$, $B = L - d + d^2/2 = d^2 + \sum_{k\ge3} d^k/k$
     (the two terms of ``expr`` cancel to $O(d^2)$ when $\sqrt{G_0}\eta \ll \lambda x_0^2$); the series
-    for $d < 0.1$ (30 terms: below round-off), ``log1p`` beyond. Checked in tests/test_accuracy.py."""
+    for $d < 0.1$ (30 terms: below round-off) with ``log1p``; beyond it $L = \log x_0 - \log x$ (no rounding
+    of $1 - d$, no overflow of $x_0/x$), and $(x_0/(2\eta))^2$ is squared last. Checked in tests/test_accuracy.py."""
     d = 1 - current / start
-    log_ratio = -log1p(-d)
+    near = d < sp.Rational(1, 10)
+    log_ratio = sp.Piecewise((-log1p(-d), near), (sp.log(start) - sp.log(current), True))  # no rounding of 1 - d
     series = d**2 + sum(d**k / k for k in range(3, 31))
-    bracket = sp.Piecewise((series, d < sp.Rational(1, 10)), (log_ratio - d + d**2 / 2, True))
-    return sp.sqrt(accumulator0) * log_ratio / (eta * lam) + start**2 * bracket / (4 * eta**2)
+    bracket = sp.Piecewise((series, near), (log_ratio - d + d**2 / 2, True))
+    ratio = sp.UnevaluatedExpr
+    return sp.sqrt(accumulator0) * ratio(log_ratio / (eta * lam)) + ratio(start / (2 * eta)) ** 2 * bracket
 
 
 @FORMULAS.register("adagrad_time")
@@ -76,7 +84,7 @@ def _adagrad_time() -> Formula:
     time = sp.integrate(rhs.subs(x2, u**2) / (eta * lam * u), (u, current, start))
     time = sp.collect(sp.expand(sp.expand_log(time, force=True)), [sp.log(start), sp.log(current)], sp.factor)
     return Formula(
-        expr=time, params=(eta, lam, accumulator0, start, current), evaluate_as=_stable_time(),
+        expr=time, params=(eta, lam, accumulator0, start, current), evaluate_as=_stable_time(), domains=_LAM,
         source=cite("duchi2011", "sec. 1 (diagonal AdaGrad); continuous limit derived here"), derived=True,
         derivation="t = int_current^start S(u)/(eta lam u) du with S from adagrad_accumulator_root (sympy integrate)",
         conditions=_CONDITIONS + ("0 < current <= start",), constraints=(sp.Le(current, start),),
@@ -90,7 +98,7 @@ def _rmsprop_cycle_amplitude() -> Formula:
     step = eta * lam * a / (sp.sqrt(lam**2 * a**2) + offset)  # at the stationary EMA v = lam^2 a^2
     (amplitude,) = sp.solve(sp.Eq(step, 2 * a), a)
     return Formula(
-        expr=sp.expand(amplitude), params=(eta, lam, offset),
+        expr=sp.expand(amplitude), params=(eta, lam, offset), domains=_LAM,
         source=cite("tieleman2012", "(RMSprop update); stationary cycle derived here"), derived=True,
         derivation="2-cycle x = +-a with stationary EMA v = lam^2 a^2: eta lam a/(lam a + offset) = 2a (sympy solve)",
         conditions=("one coordinate of lam x^2 / 2; any EMA decay in (0, 1); offset < eta lam / 2",),
