@@ -161,7 +161,7 @@ def marchenko_pastur(ctx: Context, flow, ridge_mp, constant):
     for i, name in enumerate(("gradient flow at t (quadrature)", "ridge at 1/t (closed form)")):
         yield compare(f"gamma = {gamma}: MP limit of {name} vs the mean exact risk of the flow / ridge solution "
                       f"over {designs[1]} Gaussian designs "
-                      f"(p = {large}), t = {times.tolist()}", predicted[i], means[large][i], tolerance[i],
+                      f"(p = {large}), t = {times.round(3).tolist()}", predicted[i], means[large][i], tolerance[i],
                       "4 standard errors over designs + finite-size O(1/p) from two sizes (p = 20, 80), x2",
                       relative=False)
     ratio = curves[0] / curves[1]
