@@ -52,7 +52,7 @@ from numeric.sharpness import hessian_vector_product
 
 __all__ = ["MODELS", "LOSSES", "init_params", "outputs", "example_losses", "mean_loss", "train",
            "hessian_vector_product", "gauss_newton_vector_product", "residual_vector_product", "output_jvp",
-           "output_vjp", "weighted_output_hvp", "fisher_vector_product", "label_projections", "sampled_fisher_quadratic",
+           "output_vjp", "weighted_output_hvp", "label_gradients", "fisher_vector_product", "sampled_fisher_quadratic",
            "empirical_fisher_quadratic", "LeaveOneOut", "ridge_leave_one_out", "newton_leave_one_out",
            "minimise_newton"]
 
@@ -158,37 +158,32 @@ def _label_gradient(theta, xi, label, model):
     return jax.grad(lambda th: _loss_of_output(outputs(th, xi[None], model)[0], label, "logistic"))(theta)
 
 
-def fisher_vector_product(theta, x, model: str, v) -> jax.Array:
-    """True Fisher of the logistic model times ``v``: labels enumerated under the model."""
-    p_one = jax.nn.sigmoid(outputs(theta, x, model))
-
-    def one(xi, p):
-        g0, g1 = _label_gradient(theta, xi, 0.0, model), _label_gradient(theta, xi, 1.0, model)
-        return (1 - p) * g0 * jnp.dot(g0, v) + p * g1 * jnp.dot(g1, v)
-
-    return jnp.mean(jax.vmap(one)(x, p_one), axis=0)
+def label_gradients(theta, x, model: str) -> jax.Array:
+    """Parameter gradients of the logistic loss of every example at both labels: ``(n, 2, P)``."""
+    return jax.vmap(lambda xi: jnp.stack([_label_gradient(theta, xi, 0.0, model),
+                                          _label_gradient(theta, xi, 1.0, model)]))(x)
 
 
-def label_projections(theta, x, model: str, v) -> jax.Array:
-    """``g_iy . v`` for every example and both labels ``y = 0, 1`` (shape ``(n, 2)``)."""
-    return jax.vmap(lambda xi: jnp.stack([jnp.dot(_label_gradient(theta, xi, 0.0, model), v),
-                                          jnp.dot(_label_gradient(theta, xi, 1.0, model), v)]))(x)
+def fisher_vector_product(gradients, p_one, v) -> jax.Array:
+    """True Fisher times ``v``: ``mean_i sum_y p(y|x_i) g_iy (g_iy . v)``, labels enumerated under the
+    model (``p_one`` = P(y = 1 | x_i)); ``gradients`` from :func:`label_gradients`."""
+    weights = jnp.stack([1 - p_one, p_one], axis=1)  # (n, 2)
+    return jnp.einsum("iy,iyp,iy->p", weights, gradients, gradients @ v) / gradients.shape[0]
 
 
-def sampled_fisher_quadratic(key, projections, p_one, samples: int):
-    """``v^T F v`` with labels drawn from the model (``p_one`` = P(y = 1) per example), ``samples``
-    draws, from :func:`label_projections`: (mean over draws, its standard error)."""
+def empirical_fisher_quadratic(gradients, labels, v) -> jax.Array:
+    """``v^T F_emp v = mean_i (g_{i, y_i} . v)^2`` with the observed 0/1 ``labels`` (the empirical Fisher)."""
+    chosen = jnp.take_along_axis(gradients @ v, jnp.asarray(labels, jnp.int32)[:, None], axis=1)[:, 0]
+    return jnp.mean(chosen**2)
+
+
+def sampled_fisher_quadratic(key, gradients, p_one, v, samples: int):
+    """``v^T F v`` with labels drawn from the model, ``samples`` draws: (mean over draws, its
+    standard error). Each draw is the empirical-Fisher form at freshly sampled labels."""
     labels = jax.random.bernoulli(key, p_one, (samples, p_one.shape[0])).astype(jnp.int32)
-    chosen = jnp.take_along_axis(jnp.broadcast_to(projections, (samples, *projections.shape)), labels[..., None],
-                                 axis=2)[..., 0]
-    per_draw = jnp.mean(chosen**2, axis=1)
+    projections = gradients @ v  # (n, 2)
+    per_draw = jnp.mean(jnp.take_along_axis(projections[None], labels[..., None], axis=2)[..., 0] ** 2, axis=1)
     return jnp.mean(per_draw), jnp.std(per_draw, ddof=1) / jnp.sqrt(samples)
-
-
-def empirical_fisher_quadratic(theta, x, y, model: str, v) -> jax.Array:
-    """``v^T F_emp v = mean_i (g_i . v)^2`` with the labels ``y`` given (the empirical Fisher)."""
-    gradients = jax.vmap(lambda xi, yi: _label_gradient(theta, xi, yi, model))(x, y)
-    return jnp.mean((gradients @ v) ** 2)
 
 
 class LeaveOneOut(NamedTuple):
@@ -248,11 +243,13 @@ def minimise_newton(theta0, x, y, model: str, loss: str, weight_decay, iteration
 
 
 @functools.partial(jax.jit, static_argnames=("model", "loss", "iterations"))
-def newton_leave_one_out(theta_hat, x, y, x_test, y_test, model: str, loss: str, weight_decay,
+def newton_leave_one_out(theta_start, x, y, x_test, y_test, model: str, loss: str, weight_decay,
                          iterations: int = 20) -> LeaveOneOut:
-    """Retrain from ``theta_hat`` (the full-data minimiser) without each point, by Newton's method."""
+    """Minimise on all points by Newton's method from ``theta_start`` (``iterations`` steps), then
+    retrain from that minimiser without each point (``iterations`` Newton steps each)."""
     n = x.shape[0]
     ones = jnp.ones(n)
+    theta_hat = _newton(theta_start, x, y, ones, model, loss, weight_decay, iterations)
     hessian = jax.hessian(_objective)(theta_hat, x, y, ones, model, loss, weight_decay)
     test_loss = lambda th: example_losses(th, x_test[None], y_test[None], model, loss)[0]  # noqa: E731
     g_test = jax.grad(test_loss)(theta_hat)

@@ -56,8 +56,9 @@ def _sigmoid(f) -> sp.Expr:
 
 
 def _stable_sigmoid_minus(y) -> sp.Expr:
-    """``sigma(f) - y`` with no exp overflow: ``1/(1 + e^-f)`` for f >= 0, ``e^f/(1 + e^f)`` below."""
-    return sp.Piecewise((1 / (1 + sp.exp(-logit)) - y, logit >= 0), (sp.exp(logit) / (1 + sp.exp(logit)) - y, True))
+    """``sigma(f) - y = (1 - y) sigma(f) - y sigma(-f)``: exact digits at 0/1 labels (no ``1 - sigma``
+    cancellation) and no overflow (``1/(1 + e^800)`` is 0)."""
+    return (1 - y) / (1 + sp.exp(-logit)) - y / (1 + sp.exp(logit))
 
 
 def _stable_curvature() -> sp.Expr:

@@ -1,4 +1,4 @@
-"""Symbols of the curvature family alone (shared ones, ``eta``, ``lam``, ``t``, are in ``analytic.symbols``).
+r"""Symbols of the curvature family alone (shared ones, ``eta``, ``lam``, ``t``, are in ``analytic.symbols``).
 
 Gauss-Newton and Fisher: ``logit`` is a network's output $f$ read as the natural parameter of a
 Bernoulli label (``label`` $y \in [0, 1]$); ``output`` and ``target`` are a regression output and

@@ -33,11 +33,12 @@ def _pieces(theta, x, y, v):
         out[f"{loss}_residual"] = sim.residual_vector_product(theta, x, target, "mlp", loss, v)
     out["jv"] = sim.output_jvp(theta, x, "mlp", v)
     out["outputs"] = sim.outputs(theta, x, "mlp")
-    out["jacobian"] = jax.vmap(lambda u: sim.output_vjp(theta, x, "mlp", u))(jnp.eye(x.shape[0]))  # rows J_i
-    out["output_hvps"] = jax.vmap(lambda u: sim.weighted_output_hvp(theta, x, "mlp", u, v))(jnp.eye(x.shape[0]))
-    out["fisher"] = sim.fisher_vector_product(theta, x, "mlp", v)
-    out["empirical_fisher"] = sim.empirical_fisher_quadratic(theta, x, y[1], "mlp", v)
-    out["label_projections"] = sim.label_projections(theta, x, "mlp", v)
+    # rows J_i and hess f_i v at once: the directional derivative of the Jacobian along v
+    out["jacobian"], out["output_hvps"] = jax.jvp(jax.jacrev(lambda th: sim.outputs(th, x, "mlp")), (theta,), (v,))
+    gradients = sim.label_gradients(theta, x, "mlp")
+    out["label_gradients"] = gradients
+    out["fisher"] = sim.fisher_vector_product(gradients, jax.nn.sigmoid(out["outputs"]), v)
+    out["empirical_fisher"] = sim.empirical_fisher_quadratic(gradients, y[1], v)
     return out
 
 
@@ -158,7 +159,7 @@ def fisher_is_gauss_newton(ctx: Context, fisher):
     samples = 400 if ctx.quick else 20000
     p_one = 1 / (1 + np.exp(-p["outputs"]))  # the model's own label distribution
     mean, se = (float(a) for a in ctx.measure(sim.sampled_fisher_quadratic, ctx.key("curvature.fisher/labels"),
-                                              p["label_projections"], p_one, samples))
+                                              p["label_gradients"], p_one, m["v"], samples))
     yield compare(f"trained: v^T F v with labels sampled from the model ({samples} draws) vs v^T J^T F_f J v",
                   float(v @ predicted), mean, 4 * se, "4 Monte Carlo standard errors", relative=False)
     quadratic = float(v @ predicted)
@@ -245,8 +246,7 @@ def influence_retraining(ctx: Context, influence):
     decay = 0.01
     x, labels = _logistic_data(ctx, n)
     x_test = np.array([0.5, -1.0, 1.0])
-    theta = ctx.measure(sim.minimise_newton, jnp.zeros(3), x, labels, "linear", "logistic", decay)
-    r = ctx.measure(sim.newton_leave_one_out, theta, x, labels, x_test, 1.0, "linear", "logistic", decay)
+    r = ctx.measure(sim.newton_leave_one_out, jnp.zeros(3), x, labels, x_test, 1.0, "linear", "logistic", decay)
     measured, estimate = np.asarray(r.test_loss_change), np.asarray(influence(influence_inner=np.asarray(
         r.influence_inner), n_train=n))
     yield compare("logistic: retraining converged (max |grad| of the objectives without a point)", 0.0,
@@ -261,8 +261,7 @@ def influence_retraining(ctx: Context, influence):
     x_mlp, y_mlp, _ = _teacher_data(ctx, n, "influence_mlp")
     theta0 = sim.init_params(ctx.key("curvature.influence_mlp/init"), "mlp", _INPUT_DIM, 6)
     path, _ = ctx.measure(sim.train, theta0, x_mlp, y_mlp, "mlp", "mse", 0.5, 2000, decay)
-    theta = ctx.measure(sim.minimise_newton, path[-1], x_mlp, y_mlp, "mlp", "mse", decay)
-    r = ctx.measure(sim.newton_leave_one_out, theta, x_mlp, y_mlp, jnp.array([0.5, -1.0, 1.0]), 0.5, "mlp",
+    r = ctx.measure(sim.newton_leave_one_out, path[-1], x_mlp, y_mlp, jnp.array([0.5, -1.0, 1.0]), 0.5, "mlp",
                     "mse", decay)
     yield compare_outcome("MLP: the full-data point is a minimum (smallest Hessian eigenvalue > 0)", "minimum",
                           "minimum" if float(r.smallest_curvature) > 0 else
@@ -272,7 +271,7 @@ def influence_retraining(ctx: Context, influence):
     mlp_estimate = np.asarray(influence(influence_inner=np.asarray(r.influence_inner), n_train=n))
     mlp_correlation = float(np.corrcoef(mlp_measured, mlp_estimate)[0, 1])
     mlp_relative = float(np.sqrt(np.mean((mlp_measured - mlp_estimate) ** 2) / np.mean(mlp_measured**2)))
-    yield compare(f"MLP (P = {theta.shape[0]}), n = {n}: influence estimate vs retraining from the minimum, "
+    yield compare(f"MLP (P = {theta0.shape[0]}), n = {n}: influence estimate vs retraining from the minimum, "
                   f"relative rms error (Pearson R = {mlp_correlation:.4f})", 0.0, mlp_relative, 8 * 3 / n,
                   "finite-size: O(1/n) relative as for logistic regression (warm-started retraining stays in "
                   "the basin, where the theory is that of a strongly convex loss)", relative=False)
