@@ -46,9 +46,16 @@ def logistic_loss() -> sp.Expr:
     return sp.log(1 + sp.exp(logit)) - label * logit
 
 
-def _same(a, b) -> bool:
-    """``a == b`` as functions (both rewritten in exponentials, then simplified)."""
-    return sp.simplify((a - b).rewrite(sp.exp)) == 0
+def same_function(a, b) -> bool:
+    """``a == b`` as functions of real outputs: rewritten in exponentials, each ``e^f`` replaced by a
+    positive symbol, then the rational difference cancelled (fast, and exact). True is a proof;
+    False may miss an identity between the exponentials (use it to confirm equalities only)."""
+    difference = sp.expand_power_exp(sp.sympify(a - b).rewrite(sp.exp))
+    powers = {e: sp.Dummy(positive=True) for e in difference.atoms(sp.exp)}
+    difference = difference.subs(powers)
+    if difference.atoms(sp.exp):  # exponentials of sums or multiples left: fall back to simplify
+        return sp.simplify(sp.sympify(a - b).rewrite(sp.exp)) == 0
+    return sp.cancel(sp.together(difference)) == 0
 
 
 def _sigmoid(f) -> sp.Expr:
@@ -109,7 +116,7 @@ def _logistic_fisher() -> Formula:
     score = sp.diff(logistic_loss(), logit)
     p_one = _sigmoid(logit)
     fisher = sp.simplify(p_one * score.subs(label, 1) ** 2 + (1 - p_one) * score.subs(label, 0) ** 2)
-    if not _same(fisher, _logistic_output_curvature().expr):
+    if not same_function(fisher, _logistic_output_curvature().expr):
         raise AssertionError("the Bernoulli Fisher should equal the output curvature (canonical link)")
     return Formula(
         expr=fisher, params=(logit,), evaluate_as=_stable_curvature(),
@@ -148,7 +155,7 @@ def output_hessian_and_fisher(distribution: str) -> tuple[sp.Matrix, sp.Matrix, 
                        for k in range(3)]  # d/df of A(f) - f_k: the score of class k
         hessian = sp.hessian(partition, fs)
         fisher = sum((probabilities[k] * gradient_of[k] * gradient_of[k].T for k in range(3)), sp.zeros(3, 3))
-        return hessian.applyfunc(sp.simplify), fisher.applyfunc(sp.simplify), fs
+        return hessian, fisher, fs  # rational in e^f_k: compare with same_function
     if distribution == "bernoulli":
         partition, pmf = sp.log(1 + sp.exp(f)), lambda v: _sigmoid(f) ** v * (1 - _sigmoid(f)) ** (1 - v)
         expectation = lambda g: sum(pmf(v) * g.subs(y, v) for v in (0, 1))  # noqa: E731
