@@ -244,9 +244,12 @@ def minimise_newton(theta0, x, y, model: str, loss: str, weight_decay, iteration
 
 @functools.partial(jax.jit, static_argnames=("model", "loss", "iterations"))
 def newton_leave_one_out(theta_start, x, y, x_test, y_test, model: str, loss: str, weight_decay,
-                         iterations: int = 20) -> LeaveOneOut:
+                         iterations: int = 20, removed=1.0) -> LeaveOneOut:
     """Minimise on all points by Newton's method from ``theta_start`` (``iterations`` steps), then
-    retrain from that minimiser without each point (``iterations`` Newton steps each)."""
+    retrain from that minimiser without each point (``iterations`` Newton steps each).
+
+    ``removed``: the fraction of the point taken away (its weight becomes ``1 - removed``); 1 is
+    leave-one-out, a small ``removed`` up-weights by ``epsilon = -removed / n`` (negative: added)."""
     n = x.shape[0]
     ones = jnp.ones(n)
     theta_hat = _newton(theta_start, x, y, ones, model, loss, weight_decay, iterations)
@@ -258,7 +261,7 @@ def newton_leave_one_out(theta_start, x, y, x_test, y_test, model: str, loss: st
     inner = g_points @ jnp.linalg.solve(hessian, g_test)
 
     def without(i):
-        weights = ones.at[i].set(0.0)
+        weights = ones.at[i].set(1.0 - removed)
         theta = _newton(theta_hat, x, y, weights, model, loss, weight_decay, iterations)
         residual = jnp.max(jnp.abs(jax.grad(_objective)(theta, x, y, weights, model, loss, weight_decay)))
         return test_loss(theta) - test_loss(theta_hat), residual

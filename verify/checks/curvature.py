@@ -239,49 +239,70 @@ def _logistic_data(ctx: Context, points: int):
     return x, (x @ np.array([1.0, -1.0, 0.5]) + 0.5 * np.random.default_rng(ctx.seed).normal(size=points) > 0) * 1.0
 
 
+_STEP = 1e-3  # fraction of a point removed for the central difference (and twice it, for Richardson)
+
+
+def _influence_rows(ctx: Context, influence, label: str, retrain, n: int):
+    """Rows for one model: eq. (2) against reweighted retraining (tight), and full leave-one-out."""
+    full = retrain(1.0)
+    yield compare(f"{label}: retraining converged (max |grad| of the reweighted objectives)", 0.0,
+                  float(full.gradient_norm), 1e-10, "float64 round-off after 20 Newton steps", relative=False)
+    yield compare_outcome(f"{label}: the full-data point is a minimum (smallest Hessian eigenvalue > 0)", "minimum",
+                          "minimum" if float(full.smallest_curvature) > 0 else
+                          f"not a minimum ({float(full.smallest_curvature):.3g})",
+                          "influence functions need H positive definite at the minimiser")
+    estimate = np.asarray(influence(influence_inner=np.asarray(full.influence_inner), n_train=n))
+    differences = {}
+    for step in (_STEP, 2 * _STEP):  # remove +step and -step (add) of each point: central difference
+        up, down = retrain(step), retrain(-step)
+        differences[step] = (np.asarray(up.test_loss_change) - np.asarray(down.test_loss_change)) / (2 * step)
+    fine, coarse = differences[_STEP], differences[2 * _STEP]
+    scale = np.max(np.abs(fine))
+    yield compare(f"{label}: influence estimate (eq. 2, epsilon = -1/n) vs d(test loss)/d(fraction removed) by "
+                  f"retraining, central difference at {_STEP:g}", estimate, fine,
+                  2 * np.abs(coarse - fine) + 1e-9 * scale,
+                  "central difference O(step^2): Richardson, |D(2 step) - D(step)| = 3 x the error at step, "
+                  "doubled; plus float64 round-off of the retrained losses", relative=False)
+    measured = np.asarray(full.test_loss_change)
+    correlation = float(np.corrcoef(measured, estimate)[0, 1])
+    first_order = float(np.sqrt(np.mean((measured - estimate) ** 2) / np.mean(measured**2)))
+    yield compare(f"{label}: influence estimate vs full leave-one-out retraining, relative rms error "
+                  f"(Pearson R = {correlation:.4f})", 0.0, first_order, 8 * _INPUT_DIM / n,
+                  "finite-size: removing a whole point is a step of 1/n, its second-order error O(d/n) "
+                  "relative as derived for ridge (d = 3); 8 d/n allows the 1/(1 - h) factors", relative=False)
+    return measured, estimate, correlation
+
+
 @check("curvature.influence_retraining", uses={"influence": "curvature.removal_influence"})
 def influence_retraining(ctx: Context, influence):
-    """Logistic regression and a small MLP: influence estimates vs Newton retraining without each point."""
+    """Logistic regression and a small MLP: influence estimates vs Newton retraining without (part of) each point."""
     n = 40 if ctx.quick else 400
     decay = 0.01
     x, labels = _logistic_data(ctx, n)
     x_test = np.array([0.5, -1.0, 1.0])
-    r = ctx.measure(sim.newton_leave_one_out, jnp.zeros(3), x, labels, x_test, 1.0, "linear", "logistic", decay)
-    measured, estimate = np.asarray(r.test_loss_change), np.asarray(influence(influence_inner=np.asarray(
-        r.influence_inner), n_train=n))
-    yield compare("logistic: retraining converged (max |grad| of the objectives without a point)", 0.0,
-                  float(r.gradient_norm), 1e-10, "float64 round-off after 20 Newton steps", relative=False)
-    correlation = float(np.corrcoef(measured, estimate)[0, 1])
-    relative_rms = float(np.sqrt(np.mean((measured - estimate) ** 2) / np.mean(measured**2)))
-    yield compare(f"logistic, n = {n}: influence estimate vs retraining, relative rms error "
-                  f"(Pearson R = {correlation:.4f})", 0.0, relative_rms, 8 * 3 / n,
-                  "finite-size: the first-order error is O(1/n) relative (the ridge series: leverage h ~ d/n, "
-                  "d = 3); 8 d/n allows the 1/(1-h) factors and the non-quadratic loss", relative=False)
-    # a small MLP (regression, weight decay): non-convex, retrained from the full-data minimum
+
+    def logistic(removed):
+        return ctx.measure(sim.newton_leave_one_out, jnp.zeros(3), x, labels, x_test, 1.0, "linear", "logistic",
+                           decay, removed=removed)
+
+    _, _, logistic_correlation = yield from _influence_rows(ctx, influence, "logistic regression", logistic, n)
     x_mlp, y_mlp, _ = _teacher_data(ctx, n, "influence_mlp")
     theta0 = sim.init_params(ctx.key("curvature.influence_mlp/init"), "mlp", _INPUT_DIM, 6)
     path, _ = ctx.measure(sim.train, theta0, x_mlp, y_mlp, "mlp", "mse", 0.5, 2000, decay)
-    r = ctx.measure(sim.newton_leave_one_out, path[-1], x_mlp, y_mlp, jnp.array([0.5, -1.0, 1.0]), 0.5, "mlp",
-                    "mse", decay)
-    yield compare_outcome("MLP: the full-data point is a minimum (smallest Hessian eigenvalue > 0)", "minimum",
-                          "minimum" if float(r.smallest_curvature) > 0 else
-                          f"not a minimum ({float(r.smallest_curvature):.3g})",
-                          "Newton from the GD endpoint; influence functions need H positive definite")
-    mlp_measured = np.asarray(r.test_loss_change)
-    mlp_estimate = np.asarray(influence(influence_inner=np.asarray(r.influence_inner), n_train=n))
-    mlp_correlation = float(np.corrcoef(mlp_measured, mlp_estimate)[0, 1])
-    mlp_relative = float(np.sqrt(np.mean((mlp_measured - mlp_estimate) ** 2) / np.mean(mlp_measured**2)))
-    yield compare(f"MLP (P = {theta0.shape[0]}), n = {n}: influence estimate vs retraining from the minimum, "
-                  f"relative rms error (Pearson R = {mlp_correlation:.4f})", 0.0, mlp_relative, 8 * 3 / n,
-                  "finite-size: O(1/n) relative as for logistic regression (warm-started retraining stays in "
-                  "the basin, where the theory is that of a strongly convex loss)", relative=False)
-    order = np.argsort(mlp_measured)
-    ctx.figure("curvature_influence_mlp", {"actual_loo_change": mlp_measured[order],
-                                           "measured_influence_estimate": mlp_estimate[order],
-                                           "predicted_identity": mlp_measured[order]},
+
+    def mlp(removed):
+        return ctx.measure(sim.newton_leave_one_out, path[-1], x_mlp, y_mlp, jnp.array([0.5, -1.0, 1.0]), 0.5,
+                           "mlp", "mse", decay, removed=removed)
+
+    measured, estimate, correlation = yield from _influence_rows(ctx, influence, f"MLP (P = {theta0.shape[0]})",
+                                                                 mlp, n)
+    order = np.argsort(measured)
+    ctx.figure("curvature_influence_mlp", {"actual_loo_change": measured[order],
+                                           "measured_influence_estimate": estimate[order],
+                                           "predicted_identity": measured[order]},
                x="actual_loo_change", ys=("predicted_identity", "measured_influence_estimate"),
                title=f"tanh MLP (n = {n}): influence estimate vs actual leave-one-out change (Pearson R = "
-                     f"{mlp_correlation:.3f}); logistic regression R = {correlation:.4f}",
+                     f"{correlation:.3f}); logistic regression R = {logistic_correlation:.4f}",
                ylabel="change of the test loss")
 
 
