@@ -60,9 +60,8 @@ def _measure_gauss_newton(ctx: Context):
     along = {key: np.stack([np.asarray(r[key]) for r in rows]) for key in ("outputs", "mse_residual", "output_hvps")}
     return dict(x=x, y=y, labels=labels, v=v, points=per_point, checkpoints=checkpoints,
                 mse_losses=np.asarray(mse_losses), log_losses=np.asarray(log_losses), along=along,
-                log_trained=log_path[steps],
-                linear=_linear_pieces(ctx.key("curvature.gauss_newton/linear"), x, labels), interpolating=_pieces(mse_path[steps], x, (
-                    sim.outputs(mse_path[steps], x, "mlp"), labels), v))
+                linear=_linear_pieces(ctx.key("curvature.gauss_newton/linear"), x, labels),
+                interpolating=_pieces(mse_path[steps], x, (sim.outputs(mse_path[steps], x, "mlp"), labels), v))
 
 
 @jax.jit
@@ -317,8 +316,8 @@ MISTAKES = (
     mistake("curvature.logistic_fisher", "empirical Fisher with label 1: (1 - sigma)^2",
             "1/(exp(logit) + 1)**2"),
     mistake("curvature.removal_influence", "up-weighting sign (epsilon = +1/n)", "-influence_inner/n_train"),
-    mistake("curvature.ridge_loo_test_loss_change", "Sherman-Morrison factor 1/(1 - h) dropped",
-            "cross_response*(cross_response + 2*n_train*test_residual)/(2*n_train**2)"),
+    mistake("curvature.ridge_loo_test_loss_change", "Sherman-Morrison factor 1/(1 - h) dropped in the square",
+            "cross_response*test_residual/(n_train*(1 - leverage)) + cross_response**2/(2*n_train**2)"),
     mistake("curvature.ridge_influence_gap_leading", "the quadratic term c^2/2 dropped",
             "cross_response*scaled_leverage*test_residual/n_train**2"),
 )
