@@ -142,7 +142,9 @@ def gauss_newton_decomposition(ctx: Context, mse_gradient, curvature, logistic_g
         ylabel="|R v|", reference={"slope": 0.5})
 
 
-@check("curvature.fisher_is_gauss_newton", uses={"fisher": "curvature.logistic_fisher"}, cites="")
+@check("curvature.fisher_is_gauss_newton", uses={"fisher": "curvature.logistic_fisher"},
+       cites="Martens 2014, arXiv:1412.1193v11, sec. 9 (Fisher = GGN); Kunstner, Balles, Hennig 2019, "
+             "arXiv:1905.12558v3 (the empirical Fisher; version unconfirmed)")
 def fisher_is_gauss_newton(ctx: Context, fisher):
     """True Fisher (labels from the model) = GGN for the logistic loss; the empirical Fisher is not."""
     m = ctx.memoise("curvature.gauss_newton", lambda: _measure_gauss_newton(ctx))
