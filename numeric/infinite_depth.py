@@ -54,24 +54,25 @@ def _simulate(key, depths, branch_scale, sigma_w, depth_exponents, relu, width, 
     # depth-L network is weights[l], for l < L
     weights = sigma_w / jnp.sqrt(width) * draws[:, 2:]
 
-    def one(depth, depth_exponent, is_relu, x_in, direction, w):
-        scale = branch_scale / depth.astype(x_in.dtype) ** depth_exponent
+    def one(depth, depth_exponent, is_relu, alpha, x_in, direction, w):
+        scale = alpha / depth.astype(x_in.dtype) ** depth_exponent
         x, pullback = jax.vjp(lambda v: _network(v, w, depth, scale, is_relu), x_in)
         (gradient,) = pullback(direction)  # d(direction . x_L)/dx_0, through the same weights
         norm0 = x_in @ x_in
         return x @ x / norm0, (x - x_in) @ (x - x_in) / norm0, gradient @ gradient / (direction @ direction)
 
-    per_depth = jax.vmap(one, in_axes=(None, None, None, 0, 0, 0))
-    return ResNetSamples(*jax.vmap(per_depth, in_axes=(0, 0, 0, None, None, None))(depths, depth_exponents, relu, x0,
-                                                                                      u, weights))
+    per_depth = jax.vmap(one, in_axes=(None, None, None, None, 0, 0, 0))
+    return ResNetSamples(*jax.vmap(per_depth, in_axes=(0, 0, 0, 0, None, None, None))(
+        depths, depth_exponents, relu, branch_scale, x0, u, weights))
 
 
 def random_resnets(key, depths, width: int, branch_scale, sigma_w, depth_exponent, activation: str = "identity",
                    samples: int = 256) -> ResNetSamples:
-    """``samples`` random residual networks at each (depth, depth_exponent, activation): fields (pairs, samples).
+    """``samples`` random residual networks at each (depth, depth_exponent, activation, branch_scale):
+    fields (pairs, samples).
 
-    ``depths``, ``depth_exponent`` and ``activation`` (a name or an array of names) broadcast to
-    1-D pairs; all of them are one compiled program per width. The same sample keys serve every
+    ``depths``, ``depth_exponent``, ``activation`` (a name or an array of names) and ``branch_scale``
+    broadcast to 1-D pairs; all of them are one compiled program per width. The same sample keys serve every
     pair (common random numbers across depths).
 
     Example:
@@ -84,7 +85,8 @@ def random_resnets(key, depths, width: int, branch_scale, sigma_w, depth_exponen
     names = np.asarray(activation)
     if not np.all(np.isin(names, ACTIVATIONS)):
         raise ValueError(f"activation must be one of {ACTIVATIONS} (or an array of them), got {activation!r}")
-    depths, exponents, names = np.broadcast_arrays(np.asarray(depths), np.asarray(depth_exponent, dtype=float), names)
+    depths, exponents, names, scales = np.broadcast_arrays(np.asarray(depths), np.asarray(depth_exponent, dtype=float),
+                                                           names, np.asarray(branch_scale, dtype=float))
     if depths.ndim != 1 or depths.size == 0 or np.any(depths < 1) or np.any(depths != np.round(depths)):
         raise ValueError(f"depths must be a 1-D array of integers >= 1, got {depths!r}")
     if int(width) != width or width < 1:
@@ -98,5 +100,5 @@ def random_resnets(key, depths, width: int, branch_scale, sigma_w, depth_exponen
     # program that compiles several times faster than threefry's at these shapes
     data = jax.random.key_data(key).ravel()
     rbg_key = jax.random.wrap_key_data(jnp.resize(data, (4,)).astype(jnp.uint32), impl="rbg")
-    return _simulate(rbg_key, jnp.asarray(depths.astype(int)), float(branch_scale), float(sigma_w), jnp.asarray(exponents),
+    return _simulate(rbg_key, jnp.asarray(depths.astype(int)), jnp.asarray(scales), float(sigma_w), jnp.asarray(exponents),
                      jnp.asarray(names == "relu"), int(width), int(samples), int(depths.max()))

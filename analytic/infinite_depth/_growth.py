@@ -163,8 +163,14 @@ def _log_growth(moment: str) -> Formula:
     eps, mean, variance = _log_ratio_moments()
     per_layer = _in_epsilon(mean if moment == "mean" else variance, eps)
     expr = depth * per_layer.subs(eps, branch_scale * sigma_w / depth**depth_exponent)
+    # stable form: Horner in eps^2, with eps = branch_scale (sigma_w / depth^p) grouped so that a
+    # huge depth^p underflows eps to 0 instead of making inf/inf
+    e2 = sp.Symbol("e2", positive=True)
+    horner = sp.horner(sp.expand(per_layer.subs(eps, sp.sqrt(e2))), e2)
+    scaled = (branch_scale * sp.UnevaluatedExpr(sigma_w / depth**depth_exponent)) ** 2
     return Formula(
         expr=expr, params=(branch_scale, sigma_w, depth, depth_exponent, width),
+        evaluate_as=depth * horner.subs(e2, scaled),
         source=cite("li2021", "sec. 3 (log-Gaussian limit; the depth-to-width ratio)"), derived=True,
         derivation=f"log(q_L/q_0) = sum of depth iid log r, r = (1 + t g1)^2 + t^2 chi2_(width-1), "
                    f"t = eps/sqrt(width): sympy series of log r through eps^{_ORDER} and the Gaussian and "

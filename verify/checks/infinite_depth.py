@@ -8,6 +8,7 @@ from numeric import infinite_depth as sim
 from verify.core import Context, check, compare, compare_outcome
 
 _SCALE, _SIGMA = 1.5, 1.0  # branch_scale alpha and sigma_w: alpha^2 sigma_w^2 = 2.25
+_RELU_SCALE = 0.75  # ReLU networks: a smaller spread (log-variance ~ 2 alpha^2 sigma_w^2 / width), so 256 resolve ~5%
 _DEPTHS = np.array([4, 8, 16, 32])
 _EXPONENTS = (0.5, 1.0)
 _WIDTH = 16  # log-variance 4 a^2 s^2 / width = 0.56: the median-mean gap is resolved with 256 networks
@@ -39,7 +40,8 @@ def _run(ctx: Context, width, identity: bool):
         depths = np.concatenate([np.tile(_DEPTHS, len(_EXPONENTS)), depths])
         exponents = np.concatenate([np.repeat(_EXPONENTS, _DEPTHS.size), exponents])
         activations = np.concatenate([np.array(["identity"] * (depths.size - _DEPTHS.size)), activations])
-    out = ctx.measure(sim.random_resnets, ctx.key("infinite_depth"), depths, width, _SCALE, _SIGMA, exponents,
+    scales = np.where(activations == "relu", _RELU_SCALE, _SCALE)
+    out = ctx.measure(sim.random_resnets, ctx.key("infinite_depth"), depths, width, scales, _SIGMA, exponents,
                       activations, _samples(ctx))
     return depths, exponents, activations, out
 
@@ -50,10 +52,16 @@ def _select(run, activation, samples):
     return depths[keep], exponents[keep], type(out)(*(np.asarray(v)[keep] for v in out)), samples
 
 
-@check("infinite_depth.identity_resnet", smoke=True, uses={
+@check("infinite_depth.identity_resnet", uses={
     "growth": "infinite_depth.mean_square_growth", "limit": "infinite_depth.sde_limit_growth",
     "displacement": "infinite_depth.residual_displacement", "log_mean": "infinite_depth.log_growth_mean",
-    "log_variance": "infinite_depth.log_growth_variance"})
+    "log_variance": "infinite_depth.log_growth_variance"},
+    blind={"log_variance": "a sample variance of 256 networks has ~9% relative standard error (4 SE = 35%); the "
+                           "series is checked to ~1% against a 400,000-sample numpy Monte Carlo of the layer ratio in "
+                           "tests/test_infinite_depth.py",
+           "limit": "the depth limit is resolved to ~30% at quick size (4 standard errors of a Richardson "
+                    "extrapolation of 256 networks), not to the 10% of the negative control; it is checked exactly "
+                    "by sympy limit in tests/test_infinite_depth.py"})
 def identity_resnet(ctx: Context, growth, limit, displacement, log_mean, log_variance):
     """Linear-branch ResNets, depths 4-32, scalings 1/sqrt(L) and 1/L: mean, median and spread of |x_L|^2, gradients, limits."""
     depths, exponents, out, samples = _select(_run(ctx, _WIDTH, True), "identity", _samples(ctx))
@@ -127,21 +135,20 @@ def identity_resnet(ctx: Context, growth, limit, displacement, log_mean, log_var
     ctx.memo["infinite_depth.identity_curve"] = (mean[exponents == 0.5], predicted[exponents == 0.5])
 
 
-@check("infinite_depth.relu_resnet", smoke=True, uses={"growth": "infinite_depth.relu_mean_square_growth"})
+@check("infinite_depth.relu_resnet", uses={"growth": "infinite_depth.relu_mean_square_growth"})
 def relu_resnet(ctx: Context, growth):
     """ReLU-branch ResNets at 1/sqrt(L), widths 32 and 16: |x_L|^2 and input-gradient growth vs the infinite-width law."""
     depths, exponents, wide, samples = _select(_run(ctx, 2 * _WIDTH, False), "relu", _samples(ctx))
     _, _, narrow, _ = _select(_run(ctx, _WIDTH, True), "relu", _samples(ctx))
-    predicted = np.asarray(growth(branch_scale=_SCALE, sigma_w=_SIGMA, depth=depths, depth_exponent=exponents))
+    predicted = np.asarray(growth(branch_scale=_RELU_SCALE, sigma_w=_SIGMA, depth=depths, depth_exponent=exponents))
     for field, label in (("growth", "E|x_L|^2/|x_0|^2"), ("gradient_growth", "input-gradient growth")):
         mean, se = _mean_se(np.asarray(getattr(wide, field)))
         narrow_mean, narrow_se = _mean_se(np.asarray(getattr(narrow, field)))
-        finite_width = np.abs(narrow_mean - mean) + 4 * np.hypot(se, narrow_se)
-        yield compare(f"ReLU {label} = (1 + a^2 s^2 / (2 L))^L at L = {_DEPTHS.tolist()}, width {2 * _WIDTH}",
-                      predicted,
-                      mean, 4 * se + finite_width,
-                      "4 Monte Carlo standard errors plus the O(1/width) finite-width bias, estimated as the "
-                      "difference from width 16 (with 4 standard errors of that difference)", relative=False)
+        finite_width = np.abs(narrow_mean - mean)  # O(1/width): the bias at width 32 is about half of this
+        yield compare(f"ReLU {label} = (1 + a^2 s^2 / (2 L))^L at L = {_DEPTHS.tolist()}, a = {_RELU_SCALE}, width "
+                      f"{2 * _WIDTH}", predicted, mean, 4 * se + finite_width,
+                      "4 Monte Carlo standard errors plus the O(1/width) finite-width bias, estimated by the measured "
+                      "difference from width 16", relative=False)
         if field == "growth":
             relu_mean = mean
     identity_mean, identity_predicted = ctx.memo.get("infinite_depth.identity_curve",
@@ -150,8 +157,8 @@ def relu_resnet(ctx: Context, growth):
         "depth": _DEPTHS, "predicted_identity": identity_predicted, "measured_identity": identity_mean,
         "predicted_relu_width32": predicted, "measured_relu_width32": relu_mean},
         x="depth", ys=("predicted_identity", "measured_identity", "predicted_relu_width32", "measured_relu_width32"),
-        logx=True, title=f"ResNet x += (a/sqrt(L)) W phi(x): E|x_L|^2/|x_0|^2 vs depth (a = {_SCALE}, identity width "
-                         f"{_WIDTH})",
+        logx=True, title=f"ResNet x += (a/sqrt(L)) W phi(x): E|x_L|^2/|x_0|^2 vs depth (identity a = {_SCALE}, width "
+                         f"{_WIDTH}; ReLU a = {_RELU_SCALE})",
         ylabel="E |x_L|^2 / |x_0|^2", reference={"hline": float(np.exp((_SCALE * _SIGMA) ** 2))})
 
 
