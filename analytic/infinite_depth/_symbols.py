@@ -7,7 +7,7 @@
 from sympy import Symbol
 
 branch_scale = Symbol("branch_scale", positive=True)  # alpha: the residual branches' multiplier
-sigma_w = Symbol("sigma_w", positive=True)  # weight standard deviation times sqrt(width)
+sigma_w = Symbol("sigma_w", nonnegative=True)  # weight standard deviation times sqrt(width) (as in analytic.kernels)
 depth = Symbol("depth", integer=True, positive=True)  # number of residual blocks L
 depth_exponent = Symbol("depth_exponent", positive=True)  # p: the branches are scaled by depth^-p
 width = Symbol("width", integer=True, positive=True)  # dimension n of the residual stream
