@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["ACTIVATIONS", "InitFluctuations", "init_fluctuations", "relative_variance", "excess_kurtosis",
+           "kurtosis_from_variance",
            "bootstrap"]
 
 ACTIVATIONS = {"relu": 2.0, "linear": 1.0}  # the activation's sigma_w^2 (He for ReLU; 1 for linear)
@@ -41,6 +42,7 @@ class InitFluctuations(NamedTuple):
     depth: np.ndarray  # (D,) the depths 2 .. max_depth
     outputs: np.ndarray  # (inits, D) the network output f(x) of each depth
     ntk: np.ndarray  # (inits, D) the empirical NTK Theta(x, x) of each depth
+    output_variance: np.ndarray  # (inits, D) E[f^2 | hidden layers] = sigma_w^2 |a^(L-1)|^2 / n (readout averaged)
 
 
 def _check(activation, width, max_depth, inits, in_dim, chunk, padded_width):
@@ -96,7 +98,7 @@ def _ntk_and_outputs(params, x, relu, width):
     deltas = jax.jacrev(lambda s: _forward(params, x, relu, width, s)[0])(shifts)  # (depth, layer, unit)
     outputs, sizes = _forward(params, x, relu, width, shifts)
     backward = jnp.sum(deltas**2, axis=2) @ sizes[:-1]  # sum_l |delta^l|^2 |a^(l-1)|^2 / n
-    return outputs, (1.0 + relu) * (backward + sizes[1:])
+    return outputs, (1.0 + relu) * (backward + sizes[1:]), (1.0 + relu) * sizes[1:]
 
 
 def _weights_ntk(params, x, relu, width):
@@ -129,7 +131,7 @@ def init_fluctuations(seed: int, activation: str, width: int, max_depth: int, in
     rng = np.random.default_rng(seed)
     dtype = jnp.result_type(float)
     x = jnp.ones(int(in_dim), dtype=dtype)
-    outputs, ntk = [], []
+    outputs, ntk, variance = [], [], []
     for _ in range(-(-int(inits) // chunk)):
         first = rng.standard_normal((chunk, width, in_dim))
         hidden = rng.standard_normal((chunk, max_depth - 2, width, width))
@@ -137,16 +139,29 @@ def init_fluctuations(seed: int, activation: str, width: int, max_depth: int, in
         params = (np.zeros((chunk, padded, in_dim), dtype), np.zeros((chunk, max_depth - 2, padded, padded), dtype),
                   np.zeros((chunk, max_depth - 1, padded), dtype))
         params[0][:, :width], params[1][:, :, :width, :width], params[2][:, :, :width] = first, hidden, readouts
-        out, theta = _chunk(params, x, jnp.asarray(ACTIVATIONS[activation] - 1.0, dtype), jnp.asarray(width, dtype))
+        out, theta, var = _chunk(params, x, jnp.asarray(ACTIVATIONS[activation] - 1.0, dtype), jnp.asarray(width, dtype))
         outputs.append(np.asarray(out))
         ntk.append(np.asarray(theta))
-    return InitFluctuations(np.arange(2, max_depth + 1), np.concatenate(outputs), np.concatenate(ntk))
+        variance.append(np.asarray(var))
+    return InitFluctuations(np.arange(2, max_depth + 1), np.concatenate(outputs), np.concatenate(ntk),
+                          np.concatenate(variance))
 
 
 def relative_variance(samples, axis=0):
     """Var / mean^2 along ``axis`` (the population estimator)."""
     samples = np.asarray(samples)
     return np.var(samples, axis=axis) / np.mean(samples, axis=axis) ** 2
+
+
+def kurtosis_from_variance(variance, axis=0):
+    """Excess kurtosis of a mixture of centred Gaussians: 3 E[s^2] / E[s]^2 - 3 for conditional variances s.
+
+    The readout is Gaussian given the hidden layers, so f = sqrt(s) g with g ~ N(0, 1) independent of
+    s = E[f^2 | hidden layers]: E f^4 = 3 E s^2 and E f^2 = E s. Averaging the readout out analytically
+    (Rao-Blackwell) removes the heavy-tailed f^4 sampling noise; ``excess_kurtosis`` is the plain estimator.
+    """
+    variance = np.asarray(variance)
+    return 3 * np.mean(variance**2, axis=axis) / np.mean(variance, axis=axis) ** 2 - 3.0
 
 
 def excess_kurtosis(samples, axis=0):

@@ -245,18 +245,6 @@ def _ntk_coefficient(activation: str) -> Formula:
     )
 
 
-@FORMULAS.register_variants("ntk_variance_first_order_{activation}", activation=ACTIVATIONS)
-def _ntk_first_order(activation: str) -> Formula:
-    first = _first_order_pairs(*unit_moments(activation))
-    return Formula(
-        expr=sp.expand(first / width), params=(width, depth), derived=True,
-        source=cite("hanin_nica2019", "Thm 1; first order derived here"),
-        derivation="first order in 1/n of every pair factor, summed over the pairs (summation)",
-        conditions=_CONDITIONS + ("first order in 1/width at fixed depth",),
-        description=f"NTK relative variance to first order in 1/width, deep {activation} network",
-    )
-
-
 @FORMULAS.register_variants("kurtosis_coefficient_{activation}", activation=ACTIVATIONS)
 def _kurtosis_coefficient(activation: str) -> Formula:
     exact = 3 * _hidden_moment(unit_moments(activation)[0]) - 3
