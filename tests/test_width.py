@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+import jax
 import jax.numpy as jnp
 from analytic import width as W
 from analytic.width._symbols import depth, width
@@ -87,12 +88,13 @@ def test_numeric_ntk_equals_jacrev_in_all_weights_and_padding_changes_nothing():
     rng = np.random.default_rng(0)
     params = (rng.standard_normal((6, 3)), rng.standard_normal((3, 6, 6)), rng.standard_normal((4, 6)))
     x = jnp.ones(3)
+    by_deltas, by_weights = jax.jit(sim._ntk_and_outputs), jax.jit(sim._weights_ntk)
     for relu in (1.0, 0.0):
-        _, ntk, _ = sim._ntk_and_outputs(params, x, relu, 6.0)
-        np.testing.assert_allclose(ntk, sim._weights_ntk(params, x, relu, 6.0), rtol=1e-12)
+        _, ntk, _ = by_deltas(params, x, relu, 6.0)
+        np.testing.assert_allclose(ntk, by_weights(params, x, relu, 6.0), rtol=1e-12)  # round-off
         padded = (np.pad(params[0], ((0, 2), (0, 0))), np.pad(params[1], ((0, 0), (0, 2), (0, 2))),
                   np.pad(params[2], ((0, 0), (0, 2))))
-        np.testing.assert_allclose(sim._ntk_and_outputs(padded, x, relu, 6.0)[1], ntk, rtol=1e-12)
+        np.testing.assert_allclose(by_deltas(padded, x, relu, 6.0)[1], ntk, rtol=1e-12)
 
 
 def test_init_fluctuations_shapes_and_errors():
@@ -109,10 +111,10 @@ def test_init_fluctuations_shapes_and_errors():
 
 def test_kurtosis_estimators_on_a_gaussian_scale_mixture():
     rng = np.random.default_rng(3)
-    scales = rng.choice([1.0, 3.0], size=200_000)  # E s^2 / (E s)^2 = 5 / 4: excess kurtosis 3/4
-    np.testing.assert_allclose(sim.kurtosis_from_variance(scales), 0.75, atol=0.02)  # sampling: ~0.005
+    scales = rng.choice([1.0, 3.0], size=40_000)  # E s^2 / (E s)^2 = 5 / 4: excess kurtosis 3/4
+    np.testing.assert_allclose(sim.kurtosis_from_variance(scales), 0.75, atol=0.05)  # sampling SE ~0.012
     samples = np.sqrt(scales) * rng.standard_normal(scales.size)
-    np.testing.assert_allclose(sim.excess_kurtosis(samples), 0.75, atol=0.1)  # sampling: ~0.03
+    np.testing.assert_allclose(sim.excess_kurtosis(samples), 0.75, atol=0.25)  # sampling SE ~0.06
     values, se, _ = sim.bootstrap(sim.relative_variance, np.stack([scales, scales], 1), resamples=20)
     assert values.shape == se.shape == (2,) and np.all(se > 0)
 

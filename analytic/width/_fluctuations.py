@@ -159,7 +159,8 @@ def _closed_pairs(eps) -> sp.Expr:
 @FORMULAS.register_variants("output_excess_kurtosis_{activation}", activation=ACTIVATIONS)
 def _output_kurtosis(activation: str) -> Formula:
     kappa, _ = unit_moments(activation)
-    excess = sp.expand(3 * _hidden_moment(kappa) - 3)
+    excess = 3 * _layer_factor(kappa) ** (depth - 1) - 3  # the rsolve solution, written with depth - 1 explicit
+    assert sp.simplify(3 * _hidden_moment(kappa) - 3 - excess) == 0  # (so that depth = 1 gives exactly 0)
     rate = kappa - 1
     return Formula(
         expr=excess, params=(width, depth), derived=True,
@@ -213,13 +214,14 @@ def _ntk_relative_variance(activation: str) -> Formula:
         conditions = _CONDITIONS + ("leading behaviour at every L/n; at finite width it assumes the backward "
                                     "Gaussian parts independent of the forward pass given the shared ReLU masks "
                                     "(gradient independence): checked cell by cell by Monte Carlo",)
+    one_layer = sp.Eq(depth, 1)  # Theta = sigma_w^2 Q_0 is deterministic: exactly 0 (the pair sums cancel to it)
     return Formula(
-        expr=expr, params=(width, depth), derived=True,
+        expr=sp.Piecewise((0, one_layer), (expr, True)), params=(width, depth), derived=True,
         source=cite("hanin_nica2019", "Thm 1 (growth exp(5 beta), stated up to constants); coefficients derived here"),
         derivation=derivation, conditions=conditions,
         description=f"relative variance Var Theta / (E Theta)^2 of the empirical NTK Theta(x, x) of a deep "
                     f"{activation} network at init",
-        evaluate_as=stable,
+        evaluate_as=sp.Piecewise((0, one_layer), (stable, True)),
     )
 
 
