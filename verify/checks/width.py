@@ -123,13 +123,21 @@ def init_fluctuations(ctx: Context, ntk_relu, ntk_linear, kurt_relu, kurt_linear
         yield compare(f"{activation}: fitted coefficient of the output kurtosis ~ c depth/width", kderived, kfit,
                       3 * kfit_se + kbias, f"3 bootstrap standard errors of the fitted slope ({kfit_se:.2g}) plus "
                       f"its finite-size bias {kbias:.2g} (higher orders in depth/width)", relative=False)
-        order = np.argsort(depth / width, kind="stable")
-        figure.update({f"predicted_{activation}": predicted[order], f"measured_{activation}": rel[order],
-                       f"measured_{activation}_se": rel_se[order]})
-        figure["depth_over_width"] = (depth / width)[order]
-    ctx.figure("width_ntk_variance", figure, x="depth_over_width",
-               ys=("predicted_relu", "measured_relu", "predicted_linear", "measured_linear"),
-               title=f"NTK relative variance at init vs depth/width (widths {list(widths)}, {inits} inits)",
+        grid = np.arange(2, 1 + int(_CELL_RATIO * max(widths) * 4)) / (4 * max(widths))  # depth/width, fine steps
+        figure["depth_over_width"] = grid
+        for n in widths:
+            span = (grid * n >= 2) & (grid * n <= max_depth)
+            # the closed form continued to non-integer depth (f.jax: no integer check), drawn as a line
+            figure[f"predicted_{activation}_n{n}"] = np.where(span, np.asarray(ntk.jax(float(n), grid * n)), np.nan)
+            for name, values in ((f"measured_{activation}_n{n}", rel), (f"measured_{activation}_n{n}_se", rel_se)):
+                column = np.full(grid.shape, np.nan)
+                cells = width == n
+                column[np.searchsorted(grid, depth[cells] / n)] = values[cells]
+                figure[name] = column
+    ys = tuple(f"{role}_{activation}_n{n}" for activation in _ACTIVATIONS for n in widths
+               for role in ("predicted", "measured"))
+    ctx.figure("width_ntk_variance", figure, x="depth_over_width", ys=ys,
+               title=f"NTK relative variance at init vs depth/width ({inits} inits per cell)",
                ylabel="Var Theta(x,x) / (E Theta(x,x))^2")
 
 
