@@ -8,7 +8,7 @@ dimension), ``_hid`` every hidden-to-hidden layer, ``_out`` the readout (fan-out
 
 from sympy import Symbol
 
-width = Symbol("width", positive=True)  # the width n of every hidden layer
+width = Symbol("width", integer=True, positive=True)  # the width n of every hidden layer (as in width, infinite_depth)
 a_in = Symbol("a_in", real=True)  # input layer: multiplier exponent
 b_in = Symbol("b_in", real=True)  # input layer: initialisation exponent
 c_in = Symbol("c_in", real=True)  # input layer: learning-rate exponent
