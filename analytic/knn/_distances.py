@@ -15,7 +15,7 @@ $P(r > s) = (1 - c s^d)^n$. sympy derives, from that survival function alone:
   $\Gamma(1 + p/d)\,\frac{\Gamma(n+1)}{\Gamma(n + 1 + p/d)}\,(V/V_d)^{p/d}$ (exact up to the
   wrap-around of balls wider than half a period, exponentially rare in $n$);
   :func:`finite_n_factor` $= n^{p/d}\Gamma(n+1)/\Gamma(n+1+p/d) \to 1$ is the ratio of the two
-  (``tests/test_knn.py`` checks both by quadrature and the limit with sympy). Sharma & Kaplan
+  (``tests/test_knn.py`` checks the finite-$n$ law by quadrature and the limit numerically). Sharma & Kaplan
   2020 (arXiv:2004.10802v1, sec. 2) use the neighbour distance $\propto n^{-1/d}$; the
   constant is derived here;
 * ``sphere_coordinate_moment``: for $u$ uniform on $S^{d-1}$,
@@ -29,7 +29,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 import sympy as sp
-from scipy.special import gammaln
+from scipy.special import poch
 from sympy.utilities.lambdify import implemented_function
 
 from analytic._registry import Formulas
@@ -114,7 +114,7 @@ def finite_n_factor(n, manifold_dim_value, power_value):
     if np.any(n < 1) or not np.all(np.isfinite(n)):
         raise ValueError(f"n must be finite and >= 1, got {n!r}")
     a = np.asarray(power_value, dtype=float) / np.asarray(manifold_dim_value, dtype=float)
-    return np.exp(gammaln(n + 1) - gammaln(n + 1 + a) + a * np.log(n))
+    return n**a / poch(n + 1, a)  # scipy's Pochhammer (n+1)_a = Gamma(n+1+a)/Gamma(n+1), accurate at large n
 
 
 @FORMULAS.register("sphere_coordinate_moment")

@@ -197,10 +197,10 @@ def knn_optimal_error(formula: Formula | None = None, *, max_neighbours: int = 4
 
     Example:
         >>> from analytic import knn
-        >>> error, k = knn.knn_optimal_error(grad_sq=1.0, laplacian_sq=1.0, label_noise=1.0,
-        ...                                  n_samples=1e4, manifold_dim=1, volume=1.0)
-        >>> int(k)
-        376
+        >>> error, k = knn.knn_optimal_error(grad_sq=20.0, laplacian_sq=800.0, label_noise=0.1,
+        ...                                  n_samples=1e3, manifold_dim=1, volume=1.0)
+        >>> k, round(error, 6)
+        (107, 0.00131)
     """
     formula = _knn_error() if formula is None else formula
     if isinstance(max_neighbours, bool) or int(max_neighbours) != max_neighbours or max_neighbours < 1:
