@@ -44,7 +44,7 @@ import sympy as sp
 from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.knn._distances import (_DIM_DOMAIN, _nn_distance_moment, _sphere_coordinate_moment, _unit_ball_volume,
-                                    gamma_function, inverse_ball_power, log_gamma)
+                                    gamma_function, gamma_ratio, inverse_ball_power)
 from analytic.knn._symbols import (grad_sq, hessian_diag_sq, label_noise, laplacian_sq, manifold_dim, n_cells,
                                    n_samples, neighbours, order, power, volume)
 from analytic.references import cite
@@ -129,7 +129,7 @@ def _knn_error() -> Formula:
     expr = (label_noise / k + grad_sq * s_k * rho ** (2 / d) / (d * k**2)
             + laplacian_sq * s_k**2 * rho ** (4 / d) / (4 * d**2 * k**2))
     scale = volume ** (2 / d) * n_samples ** (-2 / d) * inverse_ball_power(2 / d)  # rho^(2/d) without overflow
-    mean_r2 = sp.exp(log_gamma(k + 1 + 2 / d) - log_gamma(k + 1)) / (1 + 2 / d) * scale  # S_k/k rho^(2/d)
+    mean_r2 = gamma_ratio(k + 1, 2 / d) / (1 + 2 / d) * scale  # S_k/k rho^(2/d)
     return Formula(
         expr=expr, params=(grad_sq, laplacian_sq, label_noise, n_samples, manifold_dim, volume, neighbours),
         domains={**_DIM_DOMAIN, "neighbours": sp.Interval(1, 10**6)},
