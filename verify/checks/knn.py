@@ -41,6 +41,17 @@ def _log_slope(n, mean, se):
     return float(slope), float(1 / math.sqrt(np.sum(w * (x - xm) ** 2)))
 
 
+def _MANY_QUERIES_N(ctx: Context) -> float:
+    return 512.0 if ctx.quick else 4096.0
+
+
+def _many_queries(ctx: Context) -> sim.KnnRun:
+    """d = 1, 2 at one n with many queries (small standard errors), k-NN up to k = 64; shared by two checks."""
+    return ctx.measure(sim.nearest_neighbour_run, ctx.key("knn.noise_floor"), (1, 2), (int(_MANY_QUERIES_N(ctx)),),
+                       n_test=2048, seeds=8 if ctx.quick else 32, label_noise=tuple(float(v) for v in _NOISE[:2]),
+                       max_neighbours=64)
+
+
 def _per_dim_columns(sizes, **curves):
     """Figure columns n, predicted_d1, measured_d1, ... (one line and one marker set per dimension)."""
     columns = {"n": sizes}
@@ -135,9 +146,8 @@ def one_nn_error(ctx: Context, error, moment, direction):
 def noise_floor(ctx: Context, clean, noisy, moment, direction):
     """With label noise the 1-NN error floors at the noise variance (clean targets) or twice it (noisy labels)."""
     # d = 1, 2, where the noise dominates the error (at d >= 3 the distance term does): many queries at one n
-    n, dims = (512.0, _DIMS[:2]) if ctx.quick else (4096.0, _DIMS[:2])
-    run = ctx.measure(sim.nearest_neighbour_run, ctx.key("knn.noise_floor"), (1, 2), (int(n),),
-                      n_test=2048, seeds=8 if ctx.quick else 32, label_noise=tuple(float(v) for v in _NOISE[:2]))
+    n, dims = _MANY_QUERIES_N(ctx), _DIMS[:2]
+    run = _many_queries(ctx)
     higher = np.array([_higher_orders(moment, direction, n, d)[0] for d in dims])
     truncation = np.array([_higher_orders(moment, direction, n, d)[1] for d in dims])
     factor = finite_n_factor(n, dims, 2)
@@ -169,6 +179,18 @@ def _knn_prediction(formula, d, sizes, max_neighbours):
        cites="Sharma, Kaplan 2020, arXiv:2004.10802v1, sec. 2; the issue's n^(-2/(d+2)) claim")
 def knn_rate(ctx: Context, error, exponent):
     """k-NN with label noise, k at the derived optimum: error vs knn_error, rate n^(-4/(d+4)) vs the quoted n^(-2/(d+2))."""
+    many, n_many, ks = _many_queries(ctx), _MANY_QUERIES_N(ctx), np.array([1, 2, 4, 8, 16, 32, 64])
+    for d in (1, 2):
+        kwargs = dict(grad_sq=_grad_sq(d), label_noise=float(_NOISE[d - 1]), n_samples=n_many, manifold_dim=d,
+                      volume=1.0, neighbours=ks.astype(float))
+        predicted = np.asarray(error(laplacian_sq=_curvature_sq(d), **kwargs))
+        bias = predicted - np.asarray(error(laplacian_sq=1e-300, **kwargs))
+        r2 = ks ** (2 / d) * (n_many * math.pi ** (d / 2) / math.gamma(d / 2 + 1)) ** (-2 / d)
+        mean, se = _mean_se(np.swapaxes(np.asarray(many.knn_error[d - 1, 0])[:, ks - 1], 0, 1))
+        yield compare(f"d = {d}: k-NN error at n = {int(n_many)}, k = {list(ks)} (2048 queries x seeds)", predicted,
+                      mean, (4 * se + 2 * math.pi**2 * r2 / (d + 2) * bias) / predicted,
+                      "4 Monte Carlo standard errors over seeds, plus the next order in r_k^2 of the squared "
+                      "curvature bias (truncation)")
     run, sizes = _run(ctx), np.asarray(_sizes(ctx), float)
     max_k = run.knn_error.shape[-1]
     fit_sizes = sizes[1:]  # k* >= 10 from here on
