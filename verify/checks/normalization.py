@@ -259,6 +259,7 @@ def dropout_ridge_penalty(ctx: Context, penalty):
     rng = _rng(ctx, "dropout")
     X = rng.normal(size=(n, d)) * np.geomspace(0.5, 2.0, d)
     y = X @ rng.normal(size=d) + 0.5 * rng.normal(size=n)
+    columns = {"weight": np.arange(1.0, d + 1), "least_squares": np.linalg.lstsq(X, y, rcond=None)[0]}
     for p in (0.2, 0.5):
         curvature = np.linalg.eigvalsh(X.T @ X / n)[-1] / (1 - p)
         run = sim.dropout_sgd_least_squares(ctx.key(f"dropout/{p}"), X, y, p, 0.5 / curvature, steps,
@@ -269,6 +270,12 @@ def dropout_ridge_penalty(ctx: Context, penalty):
         yield compare(f"p={p}: mean SGD iterate, {d} weights, {chains} chains", predicted, means.mean(0),
                       5 * se, "5 Monte Carlo standard errors (spread over independent chains)",
                       relative=False)
+        columns.update({f"predicted_p{p}": predicted, f"measured_p{p}": means.mean(0),
+                        f"measured_p{p}_se": se})
+    ctx.figure("normalization_dropout_shrinkage", columns, x="weight",
+               ys=("predicted_p0.2", "measured_p0.2", "predicted_p0.5", "measured_p0.5", "least_squares"),
+               title=f"dropout as a ridge penalty: mean SGD iterate with dropout vs the penalised minimiser "
+                     f"(n={n}, feature scales 0.5-2)", ylabel="weight $w_j$")
 
 
 def _exact_design(ctx: Context, n: int, scale: float, rho: float) -> np.ndarray:
