@@ -270,10 +270,11 @@ def dropout_ridge_penalty(ctx: Context, penalty):
         yield compare(f"p={p}: mean SGD iterate, {d} weights, {chains} chains", predicted, means.mean(0),
                       5 * se, "5 Monte Carlo standard errors (spread over independent chains)",
                       relative=False)
-        columns.update({f"predicted_p{p}": predicted, f"measured_p{p}": means.mean(0),
-                        f"measured_p{p}_se": se})
+        columns.update({f"predicted_drop_rate_{p}": predicted, f"measured_drop_rate_{p}": means.mean(0),
+                        f"measured_drop_rate_{p}_se": se})
     ctx.figure("normalization_dropout_shrinkage", columns, x="weight",
-               ys=("predicted_p0.2", "measured_p0.2", "predicted_p0.5", "measured_p0.5", "least_squares"),
+               ys=("predicted_drop_rate_0.2", "measured_drop_rate_0.2", "predicted_drop_rate_0.5",
+                   "measured_drop_rate_0.5", "least_squares"),
                title=f"dropout as a ridge penalty: mean SGD iterate with dropout vs the penalised minimiser "
                      f"(n={n}, feature scales 0.5-2)", ylabel="weight $w_j$")
 
