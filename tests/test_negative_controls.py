@@ -134,6 +134,20 @@ NO_ONE_PERCENT_ROW: dict[str, str] = {
        "allowance at quick size (0.03-0.1)"
        for name in ("activation_update_exponents", "adam_activation_update_exponents", "max_learning_rate_exponent",
                     "first_layer_movement_exponent")},
+    **{f"width.{name}": "the leading L/n coefficient is measured by a fit over (L, n) cells whose tolerance "
+       "(3 bootstrap SE plus the fit's finite-size bias) is 10-50% of the coefficient at quick size; the "
+       "per-cell Formulas it summarises are caught by the pooled rows (README, width)"
+       for name in ("ntk_variance_coefficient_relu", "ntk_variance_coefficient_linear",
+                    "kurtosis_coefficient_relu", "kurtosis_coefficient_linear")},
+    "infinite_depth.sde_limit_growth": "the infinite-depth limit is reached by extrapolation over depths "
+    "4-32, whose 4 SE are ~30% of the value at quick size; tests/test_infinite_depth.py checks the limit exactly "
+    "(sympy limit of the finite-depth Formula)",
+    "infinite_depth.log_growth_variance": "a sample variance of 256 networks has 4 SE of ~35%; "
+    "tests/test_infinite_depth.py checks it to ~1% against a 400,000-sample Monte Carlo",
+    "knn.sphere_coordinate_moment": "E u_1^2 = 1/d feeds only the few-percent corrections of the 1-NN error rows, "
+    "below their Monte Carlo tolerance",
+    "knn.knn_rate_exponent": "a fitted k-NN rate over the quick n grid has a standard error of 0.16-0.2, larger "
+    "than a 1% (or 10%) change of the exponent",
     "second_order.cg_residual_bound": "an upper bound that the measured residuals stay well below (worst "
     "measured/bound ratio 0.16 over 12 random spectra): a bound 1% looser or tighter still holds, so only a "
     "declared-blind row uses it",
