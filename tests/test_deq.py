@@ -77,8 +77,8 @@ def test_numeric_deq_against_numpy():
 @pytest.mark.parametrize("call, error, match", [
     (lambda: deq.linear_fixed_point(weight=1.0, drive=1.0), ValueError, "'weight' = 1"),
     (lambda: deq.tanh_ift_gradient(weight=0.5, fixed_point=1.5), ValueError, "'fixed_point' = 1.5"),
-    (lambda: deq.linear_unrolled_error(weight=0.5, drive=1.0, start=0.0, k=0), ValueError, "'k' = 0"),
-    (lambda: deq.linear_unrolled_error(weight=0.5, drive=1.0, start=0.0, k=1.5), ValueError, "'k' = 1.5"),
+    (lambda: deq.linear_unrolled_error(weight=0.5, drive=1.0, initial_state=0.0, k=0), ValueError, "'k' = 0"),
+    (lambda: deq.linear_unrolled_error(weight=0.5, drive=1.0, initial_state=0.0, k=1.5), ValueError, "'k' = 1.5"),
     (lambda: sim.implicit_gradient(1.2, 1.0), ValueError, "weight must be finite with"),
     (lambda: sim.implicit_gradient(0.5, np.nan), ValueError, "drive must be finite"),
     (lambda: sim.implicit_gradient(0.5, 1.0, "relu"), ValueError, "layer must be one of"),

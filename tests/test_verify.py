@@ -138,7 +138,7 @@ def test_informational_rows_show_info_and_do_not_count_as_checks():
     results = list(core.run([core.Check("t.info", measured, "c", "d")], core.Context()))
     assert [r.status for r in results] == ["INFO", "PASS"]
     assert "INFO" in report.format_row(results[0])
-    assert report.summary(results, 1.0).startswith("1 check passed, 1 informational")
+    assert report.summary(results, 1.0).startswith("1 row of 1 check passed, 1 informational")
 
 
 def test_figure_rejects_unknown_or_ragged_columns():

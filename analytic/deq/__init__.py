@@ -13,7 +13,7 @@ Example:
     >>> from analytic import deq
     >>> deq.linear_ift_gradient.expr
     drive/(weight - 1)**2
-    >>> float(deq.linear_unrolled_error(weight=0.5, drive=1.0, start=2.0, k=1))  # k (z0 - z*) - w g = 0 - 2
+    >>> float(deq.linear_unrolled_error(weight=0.5, drive=1.0, initial_state=2.0, k=1))  # k (z0 - z*) - w g = 0 - 2
     -2.0
 """
 

@@ -17,5 +17,5 @@ noise = Symbol("noise", positive=True)  # gradient-noise variance (per example) 
 batch_size = Symbol("batch_size", positive=True)  # examples per stochastic-gradient step (>= 1)
 temperature = Symbol("temperature", positive=True)  # Langevin temperature: the Gibbs density is exp(-U / T)
 n_data = Symbol("n_data", positive=True)  # N, the number of data points of the posterior exp(-N L)
-dim = Symbol("dim", positive=True, integer=True)  # D, the number of parameters
+dim = Symbol("dim", positive=True)  # D, the number of parameters (as bootstrap.dim: one Symbol per name)
 noise_trace = Symbol("noise_trace", positive=True)  # Tr C, the trace of the per-example noise covariance

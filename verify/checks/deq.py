@@ -51,7 +51,7 @@ def linear_unrolled_gradient(ctx: Context, fixed_point, ift, error):
     unrolled = np.asarray(ctx.measure(sim.unrolled_gradients, weights2, drive2, starts2, _STEPS, "linear"))
     measured = unrolled - np.tile(np.asarray(implicit.gradient), 2)[:, None]
     k = _STEPS.astype(float)
-    predicted = np.asarray(error(weight=weights2[:, None], drive=drive2[:, None], start=starts2[:, None], k=k))
+    predicted = np.asarray(error(weight=weights2[:, None], drive=drive2[:, None], initial_state=starts2[:, None], k=k))
     tolerance = 1e-10 * np.abs(predicted) + _round_off(np.tile(g, 2), starts2 - np.tile(z_star, 2))
     yield compare(f"unrolled error from z0 != z*, k = 1..{_STEPS[-1]}: weight^(k-1)[k(z0 - z*) - weight g] vs jax.grad",
                   predicted[:5], measured[:5], tolerance[:5], "float64 round-off: 64 eps k (1 + |g| + k |z0 - z*|) "
