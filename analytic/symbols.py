@@ -40,6 +40,8 @@ beta = Symbol("beta", nonnegative=True)  # momentum coefficient
 mu = Symbol("mu", positive=True)  # smallest curvature: strong convexity (monotonicity, for games)
 L = Symbol("L", positive=True)  # largest curvature: smoothness (the interval [mu, L] of eigenvalues)
 z = Symbol("z")  # the variable of a characteristic polynomial (complex)
+r2 = Symbol("r2", nonnegative=True)  # signal strength ||beta||^2 (linreg, bootstrap)
+sigma2 = Symbol("sigma2", nonnegative=True)  # label-noise variance (linreg, bootstrap)
 
 
 def __getattr__(name: str) -> Symbol:

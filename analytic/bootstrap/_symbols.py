@@ -1,5 +1,5 @@
-"""Symbols of the bootstrap family (``eta`` is in ``analytic.symbols``; ``sigma2`` and ``r2``
-are the linear-regression family's label-noise variance and signal strength, the same Symbols).
+"""Symbols of the bootstrap family (``eta``, ``sigma2`` and ``r2`` are in ``analytic.symbols``:
+the label-noise variance and signal strength are the linear-regression family's too).
 
 ``dim`` is the number of Gaussian features d; ``batch_size`` the examples per SGD step;
 ``T`` the step count (a whole number: the contraction factor may be negative).
@@ -7,7 +7,7 @@ are the linear-regression family's label-noise variance and signal strength, the
 
 from sympy import Symbol
 
-from analytic.linreg._symbols import r2, sigma2
+from analytic.symbols import r2, sigma2
 
 __all__ = ["dim", "batch_size", "T", "r2", "sigma2"]
 
