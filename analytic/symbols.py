@@ -40,6 +40,9 @@ beta = Symbol("beta", nonnegative=True)  # momentum coefficient
 mu = Symbol("mu", positive=True)  # smallest curvature: strong convexity (monotonicity, for games)
 L = Symbol("L", positive=True)  # largest curvature: smoothness (the interval [mu, L] of eigenvalues)
 z = Symbol("z")  # the variable of a characteristic polynomial (complex)
+q = Symbol("q", positive=True)  # pre-activation variance, the kernel's diagonal (kernels, signal)
+sigma_w = Symbol("sigma_w", nonnegative=True)  # weight standard deviation (kernels, signal)
+sigma_b = Symbol("sigma_b", nonnegative=True)  # bias standard deviation (kernels, signal)
 r2 = Symbol("r2", nonnegative=True)  # signal strength ||beta||^2 (linreg, bootstrap)
 sigma2 = Symbol("sigma2", nonnegative=True)  # label-noise variance (linreg, bootstrap)
 

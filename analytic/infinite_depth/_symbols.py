@@ -6,8 +6,9 @@
 
 from sympy import Symbol
 
+from analytic.symbols import sigma_w  # noqa: F401  weight standard deviation times sqrt(width), as in kernels
+
 branch_scale = Symbol("branch_scale", positive=True)  # alpha: the residual branches' multiplier
-sigma_w = Symbol("sigma_w", nonnegative=True)  # weight standard deviation times sqrt(width) (as in analytic.kernels)
 depth = Symbol("depth", integer=True, positive=True)  # number of residual blocks L
 depth_exponent = Symbol("depth_exponent", positive=True)  # p: the branches are scaled by depth^-p
 width = Symbol("width", integer=True, positive=True)  # dimension n of the residual stream

@@ -16,7 +16,7 @@ import sympy as sp
 from analytic import kernels
 from analytic._registry import Formulas
 from analytic.formula import Formula
-from analytic.kernels._symbols import q, sigma_b, sigma_w
+from analytic.symbols import q, sigma_b, sigma_w
 from analytic.references import cite
 from analytic.signal._symbols import chi, fan_in, fan_out, layers, slope0
 
