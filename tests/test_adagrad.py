@@ -53,3 +53,39 @@ def test_numeric_runs_against_numpy():
         sim.rmsprop_run([1.0], [1.0], 0.1, 1.0, 0.0, 3)
     with pytest.raises(ValueError, match="learning_rate"):
         sim.adagrad_run([1.0], [1.0], -0.1, 0.0, 3)
+
+
+def test_regret_bound_minimum_over_the_learning_rate():
+    from analytic.adagrad._symbols import diameter, gradient_norm_sum
+
+    bound = adagrad.adagrad_regret_bound.expr
+    (best,) = sp.solve(sp.diff(bound, eta), eta)
+    assert sp.simplify(best - diameter / sp.sqrt(2)) == 0
+    assert sp.simplify(bound.subs(eta, best) - sp.sqrt(2) * diameter * gradient_norm_sum) == 0
+
+
+def test_expected_regret_against_quadrature_of_the_half_normal():
+    from scipy import integrate, stats
+
+    t, radius, scale = 50.0, 0.7, 1.3
+    sd = scale * np.sqrt(t)
+    mean_abs = 2 * integrate.quad(lambda s: s * stats.norm.pdf(s, scale=sd), 0, np.inf)[0]
+    # quad's absolute error ~1e-12 on a value ~10: 1e-10 relative
+    assert float(adagrad.expected_online_regret(t=t, radius=radius, gradient_scale=scale)) == pytest.approx(
+        radius * mean_abs, rel=1e-10)
+
+
+def test_online_adagrad_against_a_numpy_loop():
+    run = sim.adagrad_online_linear(5, [1.0, 2.0], 0.5, 0.3, 4, 2, block=2)
+    g = np.random.default_rng(5).standard_normal((4, 2, 2)) * np.array([1.0, 2.0])
+    for r in range(2):
+        x, g2, loss, total = np.zeros(2), np.zeros(2), 0.0, np.zeros(2)
+        for t in range(4):
+            loss += g[t, r] @ x
+            g2 += g[t, r] ** 2
+            total += g[t, r]
+            x = np.clip(x - 0.3 * g[t, r] / np.sqrt(g2), -0.5, 0.5)
+        assert float(run.regret[r, -1]) == pytest.approx(loss + 0.5 * np.abs(total).sum(), rel=1e-13)
+        assert float(run.gradient_norm_sums[r, -1]) == pytest.approx(np.sqrt(g2).sum(), rel=1e-13)
+    with pytest.raises(ValueError, match="multiple of block"):
+        sim.adagrad_online_linear(0, [1.0], 1.0, 1.0, 10, 2, block=4)

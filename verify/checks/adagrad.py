@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from numeric import adagrad as sim
-from verify.core import Context, check, compare
+from verify.core import Context, check, compare, compare_outcome
 
 _CURVATURES = np.array([0.5, 1.0, 2.0, 4.0])
 _START, _ACCUMULATOR0 = 1.0, 0.01
@@ -52,6 +52,57 @@ def rmsprop_cycle(ctx: Context, amplitude):
                       "finite horizon: the remaining spread of |x_k| over the window, plus float64 round-off")
 
 
+_SCALES, _RADIUS = np.array([0.5, 1.0, 2.0]), 1.0
+
+
+def _jackknife_slope(log_t: np.ndarray, samples: np.ndarray):
+    """Slope of log(mean over runs) against log t, and its delete-one-group jackknife standard error (20 groups)."""
+    slope = np.polyfit(log_t, np.log(samples.mean(0)), 1)[0]
+    groups = np.array_split(np.arange(samples.shape[0]), 20)
+    leave_out = np.array([np.polyfit(log_t, np.log(np.delete(samples, g, 0).mean(0)), 1)[0] for g in groups])
+    return slope, np.sqrt((len(groups) - 1) / len(groups) * np.sum((leave_out - leave_out.mean()) ** 2))
+
+
+@check("adagrad.online_regret", smoke=True, uses={"bound": "adagrad.adagrad_regret_bound",
+                                                  "expected": "adagrad.expected_online_regret"},
+       blind={"bound": "an upper bound the measured regret stays well below (largest regret/bound ratio ~0.6 over "
+                       "1000 runs): a bound 10% looser or tighter still holds"})
+def online_regret(ctx: Context, bound, expected):
+    """AdaGrad on zero-mean Gaussian online linear losses over a box: regret <= the bound, and grows as sqrt(T)."""
+    runs, rounds = (1000, 1024) if ctx.quick else (20000, 16384)
+    diameter = 2 * _RADIUS
+    lr = diameter / np.sqrt(2)  # the bound's minimiser (tests/test_adagrad.py derives it)
+    run = ctx.measure(sim.adagrad_online_linear, 4000 + ctx.seed, _SCALES, _RADIUS, lr, rounds, runs)
+    regret = np.asarray(run.regret)
+    rounds_read = run.rounds.astype(float)
+    bounds = np.asarray(bound.jax(lr, diameter, np.asarray(run.gradient_norm_sums)))
+    distance = float(np.max(run.max_distance))
+    ratio = regret / bounds
+    yield compare_outcome(f"regret <= (D^2/(2 eta) + eta) sum_i |g_1:T,i| for {runs} runs x {rounds_read.size} horizons "
+                          f"T <= {rounds} (D = {diameter:g}, measured max |x_t - x*|_inf = {distance:.3g}; "
+                          f"largest regret / bound {ratio.max():.3f})", "holds",
+                          "holds" if np.all(ratio <= 1) and distance <= diameter else
+                          f"violated in {int(np.sum(ratio > 1))} cases", "a bound: every run, every horizon")
+    predicted = np.sum(np.asarray(expected.jax(rounds_read[:, None], _RADIUS, _SCALES)), -1)
+    mean, se = regret.mean(0), regret.std(0, ddof=1) / np.sqrt(runs)
+    powers = np.flatnonzero(np.log2(rounds_read) % 1 == 0)  # T = 8, 16, ..., 2048: even in log T
+    yield compare(f"mean regret at T = {rounds_read[powers].astype(int).tolist()} vs radius sqrt(2T/pi) sum_i sigma_i "
+                  f"({runs} runs)", predicted[powers], mean[powers], 4 * se[powers], "4 Monte Carlo standard errors "
+                  "(per horizon)", relative=False)
+    log_t = np.log(rounds_read[powers])
+    measured_slope, slope_se = _jackknife_slope(log_t, regret[:, powers])
+    predicted_slope = np.polyfit(log_t, np.log(predicted[powers]), 1)[0]
+    yield compare(f"growth exponent of the mean regret over T = 8..{rounds} (log-log fit)", predicted_slope,
+                  measured_slope, 4 * slope_se, "4 jackknife standard errors of the fitted log-slope (20 groups of runs)",
+                  relative=False)
+    ctx.figure("adagrad_online_regret", {
+        "T": rounds_read[powers], "measured_mean_regret": mean[powers], "measured_mean_regret_se": se[powers],
+        "predicted_mean_regret": predicted[powers], "bound_mean": bounds.mean(0)[powers]},
+        x="T", ys=("measured_mean_regret", "predicted_mean_regret", "bound_mean"), logx=True, logy=True,
+        title=f"AdaGrad, online linear losses on [-1, 1]^3 (sigma = {_SCALES.tolist()}, eta = D/sqrt 2): mean regret "
+              f"vs R sqrt(2T/pi) sum sigma, and the mean of the bound", ylabel="regret", reference={"slope": 0.5})
+
+
 # --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
 from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
 
@@ -59,4 +110,6 @@ MISTAKES = (
     mistake("adagrad.adagrad_accumulator_root", "1/(2 eta) for 1/(4 eta): dS/dt = g^2/S without the 1/2",
             "sqrt(accumulator0) - current**2*lam/(2*eta) + lam*start**2/(2*eta)"),
     mistake("adagrad.rmsprop_cycle_amplitude", "the cycle's full swing eta for its amplitude", "eta - offset/lam"),
+    mistake("adagrad.expected_online_regret", "E|S| taken as sigma sqrt(T/pi) (the 2 of the half-normal mean lost)",
+            "gradient_scale*radius*sqrt(t)/sqrt(pi)"),
 )
