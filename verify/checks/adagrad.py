@@ -99,7 +99,7 @@ def online_regret(ctx: Context, bound, expected):
         "T": rounds_read[powers], "measured_mean_regret": mean[powers], "measured_mean_regret_se": se[powers],
         "predicted_mean_regret": predicted[powers], "bound_mean": bounds.mean(0)[powers]},
         x="T", ys=("measured_mean_regret", "predicted_mean_regret", "bound_mean"), logx=True, logy=True,
-        title=f"AdaGrad, online linear losses on [-1, 1]^3 (sigma = {_SCALES.tolist()}, eta = D/sqrt 2): mean regret "
+        title=f"AdaGrad on online linear losses, box [-1, 1]^3, sigma = {_SCALES.tolist()}: mean regret "
               f"vs R sqrt(2T/pi) sum sigma, and the mean of the bound", ylabel="regret", reference={"slope": 0.5})
 
 
