@@ -101,15 +101,14 @@ def fisher_block(input_moments, gradient_moments, cross_moments=None, *, formula
     g = np.asarray(gradient_moments, dtype=float)
     if a.ndim != 2 or g.ndim != 2:
         raise ValueError(f"input_moments and gradient_moments must be matrices, got shapes {a.shape}, {g.shape}")
-    if cross_moments is None:
-        c = np.zeros((a.shape[0], g.shape[0]))
+    if cross_moments is None:  # zeros indexable by every (input, output) pair of a cross-layer block
+        cross = np.zeros((max(a.shape), max(g.shape)))
     else:
-        c = np.asarray(cross_moments, dtype=float)
-        if a.shape[0] != a.shape[1] or g.shape[0] != g.shape[1] or c.shape != (a.shape[0], g.shape[0]):
+        cross = np.asarray(cross_moments, dtype=float)
+        if a.shape[0] != a.shape[1] or g.shape[0] != g.shape[1] or cross.shape != (a.shape[0], g.shape[0]):
             raise ValueError(f"cross_moments must be (in, out) = {(a.shape[0], g.shape[0])} for square moments, "
-                             f"got {c.shape} with input_moments {a.shape}, gradient_moments {g.shape}")
+                             f"got {cross.shape} with input_moments {a.shape}, gradient_moments {g.shape}")
     k, i, l, j = np.meshgrid(np.arange(g.shape[0]), np.arange(a.shape[0]), np.arange(g.shape[1]),
                              np.arange(a.shape[1]), indexing="ij")
-    cross = c if cross_moments is not None else np.zeros((max(a.shape), max(g.shape)))
     values = entry.jax(a[i, j], g[k, l], cross[i, k], cross[j, l], cross[i, l], cross[j, k])
     return np.asarray(values).reshape(g.shape[0] * a.shape[0], g.shape[1] * a.shape[1])

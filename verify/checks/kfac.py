@@ -50,7 +50,7 @@ def natural_gradient_rates(ctx: Context, natural, kfac):
     curves = np.asarray(ctx.measure(sim.deep_linear_training, 1000 + ctx.seed, _DEPTHS * 3, width, examples,
                                     tuple(rates), steps, ("natural",) * 6 + ("kfac",) * 12).losses)
     exact, blockwise = curves[:6], curves[6:]
-    factor, se, drift, windows = _fit_all(exact)
+    factor, se, drift, _ = _fit_all(exact)
     yield compare(f"exact natural gradient, depths 1-6 (width {width}, {examples} Gaussian inputs, eta {_ETA}): "
                   f"fitted loss factor per step vs (1 - eta)^2", np.asarray(natural.jax(_ETA)) * np.ones(6),
                   factor, (4 * se + drift) / factor + 1e-12, _RATE_REASON + "; float64 round-off")
@@ -97,7 +97,6 @@ def fisher_factorisation(ctx: Context, entry):
     blocks = ctx.measure(sim.deep_linear_fisher, weights, inputs)
     fisher = np.asarray(blocks.fisher)
     a, g = np.asarray(blocks.input_moments), np.asarray(blocks.gradient_moments)
-    p = width * width
     predicted = np.block([[fisher_block(a[l, m], g[l, m], formula=entry) for m in range(depth)]
                           for l in range(depth)])
     scale = np.max(np.abs(fisher))
@@ -105,7 +104,6 @@ def fisher_factorisation(ctx: Context, entry):
                   f"blocks by autodiff vs A_lm (x) G_lm (max |F| {scale:.3g})", predicted, fisher,
                   1e-12 * scale, "float64 round-off of the Jacobian products (~1e-15 relative to max |F|)",
                   relative=False)
-    del p
     w, teacher, scale_matrix = _layer(ctx)
     examples, replicates = (256, 32) if ctx.quick else (4096, 256)
     sigma = scale_matrix @ scale_matrix.T
