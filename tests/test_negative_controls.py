@@ -149,7 +149,7 @@ NO_ONE_PERCENT_ROW: dict[str, str] = {
     "knn.knn_rate_exponent": "a fitted k-NN rate over the quick n grid has a standard error of 0.16-0.2, larger "
     "than a 1% (or 10%) change of the exponent",
     "adagrad.adagrad_regret_bound": "an upper bound that AdaGrad's measured regret stays well below (largest "
-    "regret/bound ratio ~0.6 over 1000 runs): a bound 1% looser or tighter still holds; only a declared-blind row uses it",
+    "regret/bound ratio ~0.56 over 1000 runs): a bound 1% looser or tighter still holds; only a declared-blind row uses it",
     "adagrad.expected_online_regret": "a mean regret over 1000 Monte Carlo runs: 4 standard errors are ~4% of the "
     "value at quick size, above a 1% slip (the 10% control is caught)",
     "second_order.cg_residual_bound": "an upper bound that the measured residuals stay well below (worst "
