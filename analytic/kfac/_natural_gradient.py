@@ -51,8 +51,8 @@ def _first_order_coefficient(layers: int, method: str) -> sp.Expr:
     if method == "natural":
         # the rank-one Fisher m m^T has pseudo-inverse m m^T / |m|^4 (tests: the Penrose conditions);
         # applied to m E it gives m (m . m E) / |m|^4
-        norm2 = sp.cancel(m.dot(m))
-        projection = sp.cancel(m.dot(residual_gradient) / norm2**2)
+        norm2 = m.dot(m)
+        projection = m.dot(residual_gradient) / norm2**2  # kept unexpanded: sympy cancels it to E / |m|^2
         update = [-step * mi * projection for mi in m]
     else:  # block diagonal: the Fisher's diagonal blocks m_l^2
         update = [-step * residual_gradient[i] / m[i] ** 2 for i in range(layers)]
