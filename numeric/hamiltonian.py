@@ -82,8 +82,14 @@ def _finite(caller, name, value):
         raise ValueError(f"{caller}: {name} must be finite, got {value!r}")
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "method"))
-def _hamiltonian_scan(x, p, friction, learning_rate, curvature, exponent, kinetic_exponent, steps, method):
+def _broadcast(*values):
+    """numpy arrays of the default float type broadcast to one shape (no eager JAX work before the jit)."""
+    dtype = np.dtype(jnp.result_type(float))
+    return [np.ascontiguousarray(v, dtype=dtype) for v in np.broadcast_arrays(*(np.asarray(v) for v in values))]
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _hamiltonian_scan(x, p, friction, learning_rate, curvature, exponent, kinetic_exponent, second, steps):
     delta = 1 / (1 + learning_rate * friction)
 
     def kick(x, p):
@@ -92,20 +98,19 @@ def _hamiltonian_scan(x, p, friction, learning_rate, curvature, exponent, kineti
     def drift(x, p):
         return x + learning_rate * _power_gradient(p, 1.0, kinetic_exponent)
 
-    def step(state, _):
+    def step(state, _):  # both orders, one selected: the two methods share one compiled program
         x, p = state
-        if method == "first":
-            p = kick(x, p)
-            x = drift(x, p)
-        else:
-            x = drift(x, p)
-            p = kick(x, p)
+        p_first = kick(x, p)
+        x_first = drift(x, p_first)
+        x_second = drift(x, p)
+        p_second = kick(x_second, p)
+        x, p = jnp.where(second, x_second, x_first), jnp.where(second, p_second, p_first)
         return (x, p), (x, p)
 
     _, (xs, ps) = jax.lax.scan(step, (x, p), None, length=steps)
     xs, ps = jnp.concatenate([x[None], xs]), jnp.concatenate([p[None], ps])
     loss = _power_value(xs, curvature, exponent)
-    return loss, loss + _power_value(ps, 1.0, kinetic_exponent), xs, ps
+    return loss, loss + _power_value(ps, 1.0, kinetic_exponent), xs, ps, ~jnp.isfinite(loss[-1])
 
 
 def hamiltonian_descent(position, momentum, friction, learning_rate, steps: int, *, exponent=2.0, curvature=1.0,
@@ -127,11 +132,8 @@ def hamiltonian_descent(position, momentum, friction, learning_rate, steps: int,
     _positive(caller, "curvature", curvature)
     _positive(caller, "exponent", exponent, above=1.0)
     _positive(caller, "kinetic_exponent", kinetic_exponent, above=1.0)
-    dtype = jnp.result_type(float)
-    args = jnp.broadcast_arrays(*(jnp.asarray(v, dtype=dtype) for v in (
-        position, momentum, friction, learning_rate, curvature, exponent, kinetic_exponent)))
-    loss, energy, xs, ps = _hamiltonian_scan(*args, steps=steps, method=method)
-    return HamiltonianRun(loss, energy, xs, ps, ~jnp.isfinite(loss[-1]))
+    args = _broadcast(position, momentum, friction, learning_rate, curvature, exponent, kinetic_exponent)
+    return HamiltonianRun(*_hamiltonian_scan(*args, np.bool_(method == "second"), steps=steps))
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
@@ -143,7 +145,8 @@ def _heavy_ball_scan(x, learning_rate, momentum, curvature, exponent, steps):
 
     _, xs = jax.lax.scan(step, (x, x), None, length=steps)
     xs = jnp.concatenate([x[None], xs])
-    return _power_value(xs, curvature, exponent), xs
+    loss = _power_value(xs, curvature, exponent)
+    return loss, xs, ~jnp.isfinite(loss[-1])
 
 
 def _baseline(caller, position, learning_rate, momentum, steps, exponent, curvature) -> BaselineRun:
@@ -155,11 +158,8 @@ def _baseline(caller, position, learning_rate, momentum, steps, exponent, curvat
     m = np.asarray(momentum, dtype=float)
     if not np.all(np.isfinite(m)) or np.any(m < 0) or np.any(m >= 1):
         raise ValueError(f"{caller}: momentum must be in [0, 1), got {momentum!r}")
-    dtype = jnp.result_type(float)
-    args = jnp.broadcast_arrays(*(jnp.asarray(v, dtype=dtype) for v in (
-        position, learning_rate, momentum, curvature, exponent)))
-    loss, xs = _heavy_ball_scan(*args, steps=steps)
-    return BaselineRun(loss, xs, ~jnp.isfinite(loss[-1]))
+    args = _broadcast(position, learning_rate, momentum, curvature, exponent)
+    return BaselineRun(*_heavy_ball_scan(*args, steps=steps))
 
 
 def gradient_descent(position, learning_rate, steps: int, *, exponent=2.0, curvature=1.0) -> BaselineRun:

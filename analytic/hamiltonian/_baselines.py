@@ -45,7 +45,7 @@ def _gd_power_loss() -> Formula:
     leading = sp.limit(x, _x0, sp.oo).subs(excess, exponent - 2)  # forget the start: the large-t term
     loss = sp.powsimp(sp.powdenest(leading**exponent / exponent, force=True), force=True)
     return Formula(
-        expr=sp.simplify(loss), params=(eta, exponent, t), domains=_BEYOND_TWO, source=cite("maddison2018", _SOURCE),
+        expr=loss, params=(eta, exponent, t), domains=_BEYOND_TWO, source=cite("maddison2018", _SOURCE),
         derived=True,
         derivation="sympy: integrate and solve the gradient flow x' = -eta x^(b-1) from x0; the x0 -> oo limit "
                    "(leading order at large t); f = x^b / b",
@@ -58,7 +58,7 @@ def _gd_power_loss() -> Formula:
 @FORMULAS.register("gd_power_exponent")
 def _gd_power_exponent() -> Formula:
     loss = _gd_power_loss().expr
-    slope = sp.simplify(sp.expand_log(sp.log(loss), force=True).diff(t) * t)  # d log f / d log t
+    slope = sp.cancel(sp.expand_log(sp.log(loss), force=True).diff(t) * t)  # d log f / d log t
     return Formula(
         expr=sp.factor(slope), params=(exponent,), domains=(("exponent", sp.Interval.open(2, sp.oo)),),
         source=cite("maddison2018", _SOURCE), derived=True,
@@ -72,9 +72,9 @@ def _gd_power_exponent() -> Formula:
 def _heavy_ball_power_loss() -> Formula:
     v, g = sp.symbols("v g", real=True)  # a slowly varying step and the gradient
     (step,) = sp.solve(sp.Eq(v, beta * v - eta * g), v)
-    effective = sp.simplify(-step / g)
+    effective = sp.cancel(-step / g)
     return Formula(
-        expr=sp.simplify(_gd_power_loss().expr.subs(eta, effective)), params=(eta, beta, exponent, t),
+        expr=_gd_power_loss().expr.subs(eta, effective), params=(eta, beta, exponent, t),
         domains=(*_BEYOND_TWO, ("beta", sp.Interval.Ropen(0, 1))), source=cite("maddison2018", _SOURCE),
         derived=True,
         derivation="sympy: a slowly varying step v = beta v - eta grad f gives the effective learning rate "

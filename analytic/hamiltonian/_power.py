@@ -94,7 +94,7 @@ def _power_underdamped_loss_rate() -> Formula:
     divergence = sp.expand(sp.diff(X_dot, _X) + sp.diff(P_dot, _Q))
     (sigma,) = sp.solve(divergence, _sigma)
     return Formula(
-        expr=sp.simplify(exponent * sigma), params=(friction,), source=cite("maddison2018", _SOURCE),
+        expr=sp.cancel(exponent * sigma), params=(friction,), source=cite("maddison2018", _SOURCE),
         derived=True,
         derivation="sympy: rescale x = e^(-sigma t) X, p = e^(-(b-1) sigma t) P; the rescaled field is "
                    "divergence-free iff sigma = friction / b (solve), so f = e^(-b sigma t) |X|^b / b",
@@ -128,7 +128,7 @@ def _power_critical_friction() -> Formula:
     ray = _power_ray_friction().expr
     (turning,) = sp.solve(sp.diff(ray, position_rate), position_rate)
     return Formula(
-        expr=sp.simplify(ray.subs(position_rate, turning)), params=(exponent,), domains=_BEYOND_ONE,
+        expr=sp.expand(ray.subs(position_rate, turning)), params=(exponent,), domains=_BEYOND_ONE,
         source=cite("maddison2018", _SOURCE), derived=True,
         derivation="sympy: minimum of power_ray_friction over position_rate (solve d/ds = 0: s = 1)",
         conditions=(_POWER, "rays exist iff friction >= it; the loss rate is largest, exponent, there"),
@@ -161,18 +161,28 @@ def power_loss_rate(friction, exponent, *, formulas: dict[str, Formula] | None =
     chosen = {short: FORMULAS[short]() for short in ("power_underdamped_loss_rate", "power_ray_friction",
                                                       "power_critical_friction")}
     chosen.update(formulas or {})
-    gamma, b = jnp.broadcast_arrays(jnp.asarray(friction, dtype=jnp.result_type(float)),
-                                    jnp.asarray(exponent, dtype=jnp.result_type(float)))
-    ray = chosen["power_ray_friction"]
+    gamma, b = np.broadcast_arrays(np.asarray(friction, dtype=float), np.asarray(exponent, dtype=float))
+    ray, under, critical = (chosen[k] for k in ("power_ray_friction", "power_underdamped_loss_rate",
+                                               "power_critical_friction"))
+    return _branches(ray.jax, under.jax, critical.jax, tuple(p.name for p in ray.params))(gamma, b)
 
-    def halve(_, bracket):
-        lo, hi = bracket
-        mid = (lo + hi) / 2
-        values = {"position_rate": jnp.exp(mid), "exponent": b}
-        above = ray.jax(*(values[p.name] for p in ray.params)) > gamma
-        return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
 
-    lo, hi = jax.lax.fori_loop(0, 60, halve, (-jnp.log(jnp.maximum(gamma, b)) / (b - 1), jnp.zeros_like(b)))
-    overdamped = b * jnp.exp((lo + hi) / 2)
-    underdamped = chosen["power_underdamped_loss_rate"](friction=gamma) * jnp.ones_like(b)
-    return jnp.where(gamma < chosen["power_critical_friction"](exponent=b), underdamped, overdamped)
+def _branches(ray, underdamped, critical, ray_order):
+    """The jitted branch selection and bisection for these Formulas' JAX functions (one compile per call)."""
+
+    def ray_friction(s, b):
+        values = {"position_rate": s, "exponent": b}
+        return ray(*(values[name] for name in ray_order))
+
+    @jax.jit
+    def rate(gamma, b):
+        def halve(_, bracket):
+            lo, hi = bracket
+            mid = (lo + hi) / 2
+            above = ray_friction(jnp.exp(mid), b) > gamma
+            return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
+
+        lo, hi = jax.lax.fori_loop(0, 60, halve, (-jnp.log(jnp.maximum(gamma, b)) / (b - 1), jnp.zeros_like(b)))
+        return jnp.where(gamma < critical(b), underdamped(gamma) * jnp.ones_like(b), b * jnp.exp((lo + hi) / 2))
+
+    return rate

@@ -77,10 +77,10 @@ def _flow_position_rate() -> Formula:
     poly = flow_characteristic_polynomial()
     slow, fast = sorted(sp.solve(poly, _s), key=lambda r: -float(r.subs({friction: 3, lam: 1})))
     # slow = (-friction + sqrt(friction^2 - 4 lam)) / 2 (the larger root); Vieta: slow * fast = lam
-    overdamped = sp.simplify(-slow)
-    vieta = sp.simplify(lam / (-fast))
-    assert sp.simplify(overdamped - vieta) == 0
-    underdamped = sp.simplify(-sp.re(slow.subs(lam, friction**2)))  # complex roots: real part -friction/2
+    overdamped = sp.expand(-slow)
+    vieta = lam / sp.expand(-fast)
+    assert sp.expand(overdamped * sp.expand(-fast)) == lam  # Vieta: the product of the roots
+    underdamped = sp.expand(-sp.re(slow.subs(lam, friction**2)))  # complex roots: real part -friction/2
     assert underdamped == friction / 2
     critical = 2 * sp.sqrt(lam)
     stable_vieta = 2 * lam / (friction + sp.sqrt((friction - critical) * (friction + critical)))
@@ -130,7 +130,7 @@ def _first_explicit_radius() -> Formula:
 @FORMULAS.register("first_explicit_max_learning_rate")
 def _first_explicit_max_learning_rate() -> Formula:
     poly = sp.numer(sp.together(first_explicit_characteristic_polynomial().subs(engine.z, -1)))
-    (edge,) = [v for v in sp.solve(poly, eta) if sp.simplify(v.subs({friction: 1, lam: 1})).is_positive]
+    (edge,) = [v for v in sp.solve(poly, eta) if v.subs({friction: 1, lam: 1}) > 0]
     return Formula(
         expr=sp.factor(edge), params=(friction, lam),
         source=cite("maddison2018", "sec. 3 (first explicit method; the closed form is derived here)"),

@@ -150,10 +150,13 @@ def power_objective(ctx: Context, matched, underdamped, ray, critical, gd_loss, 
                   np.abs(late - early) + 4 * late_se,
                   "finite time: the drift of the fitted log-log exponent from the previous decade bounds the "
                   "remaining O(log t / t) correction; plus 4 standard errors", relative=False)
+    stride = 20
+    shown = np.arange(stride, _POWER_STEPS + 1, stride)
     ends = np.array([_BASELINE_STEPS // 4, _BASELINE_STEPS])
-    predicted_loss = np.stack([np.asarray(gd_loss(eta=_GD_ETA, exponent=_EXPONENT, t=ends.astype(float))),
-                               np.asarray(hb_loss(eta=_HB_ETA, beta=_HB_MOMENTUM, exponent=_EXPONENT,
-                                                  t=ends.astype(float)))], axis=1)
+    times = np.concatenate([ends, shown]).astype(float)  # one evaluation (one compiled shape) per Formula
+    gd_curve = np.asarray(gd_loss(eta=_GD_ETA, exponent=_EXPONENT, t=times))
+    hb_curve = np.asarray(hb_loss(eta=_HB_ETA, beta=_HB_MOMENTUM, exponent=_EXPONENT, t=times))
+    predicted_loss = np.stack([gd_curve[:2], hb_curve[:2]], axis=1)
     ratio = loss[ends] / predicted_loss
     yield compare(f"GD (learning rate {_GD_ETA}) and heavy ball ({_HB_ETA}, momentum {_HB_MOMENTUM}): loss at "
                   f"step {_BASELINE_STEPS}, leading-order power law vs run", predicted_loss[1], loss[-1],
@@ -169,18 +172,14 @@ def power_objective(ctx: Context, matched, underdamped, ray, critical, gd_loss, 
                           ("GD/HB sublinear" if sublinear else "GD/HB not sublinear"),
                           "the paper's claim (sec. 1): a power law's log-slope per step falls like 1/t "
                           "(10x per decade), a linear rate's stays; thresholds 5% and 5x")
-    stride = 20
-    shown = np.arange(stride, _POWER_STEPS + 1, stride)
     anchor = _POWER_STEPS // 2
     columns = {"step": shown}
     for k, g in zip((1, n - 3), (_POWER_FRICTIONS[1], _POWER_FRICTIONS[n - 3])):
         columns[f"measured_HD_energy_friction_{g:g}"] = np.asarray(run.energy)[shown, k]
         columns[f"predicted_HD_rate_friction_{g:g}"] = float(np.asarray(run.energy)[anchor, k]) * np.exp(
             -predicted[k] * _POWER_ETA * (shown - anchor))
-    columns["measured_GD_loss"], columns["predicted_GD_loss"] = loss[shown, 0], np.asarray(
-        gd_loss(eta=_GD_ETA, exponent=_EXPONENT, t=shown.astype(float)))
-    columns["measured_HB_loss"], columns["predicted_HB_loss"] = loss[shown, 1], np.asarray(
-        hb_loss(eta=_HB_ETA, beta=_HB_MOMENTUM, exponent=_EXPONENT, t=shown.astype(float)))
+    columns["measured_GD_loss"], columns["predicted_GD_loss"] = loss[shown, 0], gd_curve[2:]
+    columns["measured_HB_loss"], columns["predicted_HB_loss"] = loss[shown, 1], hb_curve[2:]
     ctx.figure("hamiltonian_power_descent", columns, x="step", ys=tuple(c for c in columns if c != "step"),
                logy=True, ylabel="f (GD, heavy ball) or f + k (Hamiltonian descent)",
                title=f"f = |x|^4/4: Hamiltonian descent (k = |p|^(4/3) / (4/3), eta {_POWER_ETA}) vs GD "
@@ -195,3 +194,31 @@ def _loglog_slope(log_t: np.ndarray, log_y: np.ndarray) -> tuple[np.ndarray, np.
     residual = y - y.mean(0) - np.outer(x, slope)
     se = np.sqrt(np.sum(residual**2, axis=0) / (len(x) - 2) / (x @ x))
     return slope, se
+
+# --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
+# Each is a plausible hand-derivation slip that the checks above must catch with a failing
+# numeric row: ``python -m verify --mutate hamiltonian --quick`` runs them (docs/mutations.md).
+from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
+
+MISTAKES = (
+    mistake("hamiltonian.flow_position_rate", "the loss rate (twice the |x| rate) taken for the |x| rate",
+            "Piecewise((friction, friction < 2*sqrt(lam)), (friction - sqrt(friction**2 - 4*lam), True))"),
+    mistake("hamiltonian.flow_optimal_friction", "critical damping without its factor 2", "sqrt(mu)"),
+    mistake("hamiltonian.first_explicit_radius", "the drift's step lost: eta lam instead of eta^2 lam",
+            lam="lam/eta"),
+    mistake("hamiltonian.first_explicit_max_learning_rate", "the edge equation's friction term halved "
+            "(lam eta^2 - friction eta - 4 = 0)", "(friction + sqrt(friction**2 + 16*lam))/(2*lam)"),
+    mistake("hamiltonian.matched_kinetic_exponent", "the objective's exponent used for the kinetic energy",
+            "exponent"),
+    mistake("hamiltonian.power_underdamped_loss_rate", "the |x| rate of the quadratic case (friction/2)",
+            "friction/2"),
+    mistake("hamiltonian.power_ray_friction", "the factor (b - 1) of the momentum's decay lost",
+            "position_rate + position_rate**(1 - exponent)"),
+    mistake("hamiltonian.power_critical_friction", "the critical friction off by one (b - 1)",
+            "exponent - 1"),
+    mistake("hamiltonian.gd_power_loss", "the |x| exponent 1/(b - 2) used for the loss",
+            "(1/(eta*t*(exponent - 2)))**(1/(exponent - 2))/exponent"),
+    mistake("hamiltonian.gd_power_exponent", "the exponent of |x| instead of the loss", "-1/(exponent - 2)"),
+    mistake("hamiltonian.heavy_ball_power_loss", "effective learning rate eta (1 - beta) instead of eta / (1 - beta)",
+            "(1/((1 - beta)*eta*t*(exponent - 2)))**(exponent/(exponent - 2))/exponent"),
+)
