@@ -14,7 +14,7 @@ The explicit discretisations of conformal Hamiltonian dynamics ``x' = grad k(p),
 Gradient descent ``x <- x - learning_rate grad f(x)``; heavy ball
 ``x_{t+1} = x_t - learning_rate grad f(x_t) + momentum (x_t - x_{t-1})`` from rest. Each is a
 ``lax.scan`` that records the loss (and for Hamiltonian descent the energy ``f + k``) at every step,
-the start included. Divergence is a result: the loss becomes inf or NaN and the run says so.
+the start included. Divergence is a result (``diverged``: the last loss above the first, or NaN), not an error.
 
 Example:
     >>> import jax; jax.config.update("jax_enable_x64", True)
@@ -39,7 +39,7 @@ METHODS = ("first", "second")
 
 class HamiltonianRun(NamedTuple):
     """Per step (leading axis, ``steps + 1`` long, the start first): loss ``f(x)``, energy ``f + k``,
-    position and momentum; ``diverged`` where the last loss is not finite."""
+    position and momentum; ``diverged`` where the last loss is above the first (or NaN)."""
 
     loss: jax.Array
     energy: jax.Array
@@ -85,7 +85,7 @@ def _finite(caller, name, value):
 def _broadcast(*values):
     """numpy arrays of the default float type broadcast to one shape (no eager JAX work before the jit)."""
     dtype = np.dtype(jnp.result_type(float))
-    return [np.ascontiguousarray(v, dtype=dtype) for v in np.broadcast_arrays(*(np.asarray(v) for v in values))]
+    return [np.array(v, dtype=dtype) for v in np.broadcast_arrays(*(np.asarray(v) for v in values))]
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
@@ -110,7 +110,7 @@ def _hamiltonian_scan(x, p, friction, learning_rate, curvature, exponent, kineti
     _, (xs, ps) = jax.lax.scan(step, (x, p), None, length=steps)
     xs, ps = jnp.concatenate([x[None], xs]), jnp.concatenate([p[None], ps])
     loss = _power_value(xs, curvature, exponent)
-    return loss, loss + _power_value(ps, 1.0, kinetic_exponent), xs, ps, ~jnp.isfinite(loss[-1])
+    return loss, loss + _power_value(ps, 1.0, kinetic_exponent), xs, ps, ~(loss[-1] <= loss[0])
 
 
 def hamiltonian_descent(position, momentum, friction, learning_rate, steps: int, *, exponent=2.0, curvature=1.0,
@@ -146,7 +146,7 @@ def _heavy_ball_scan(x, learning_rate, momentum, curvature, exponent, steps):
     _, xs = jax.lax.scan(step, (x, x), None, length=steps)
     xs = jnp.concatenate([x[None], xs])
     loss = _power_value(xs, curvature, exponent)
-    return loss, xs, ~jnp.isfinite(loss[-1])
+    return loss, xs, ~(loss[-1] <= loss[0])
 
 
 def _baseline(caller, position, learning_rate, momentum, steps, exponent, curvature) -> BaselineRun:
