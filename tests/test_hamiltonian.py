@@ -49,6 +49,9 @@ def test_first_explicit_is_heavy_ball_and_both_methods_share_the_polynomial():
     p_new = delta * (p - eta * lam * x_new)
     second = engine.characteristic_polynomial(engine.iteration_matrix((x_new, p_new), (x, p)))
     assert sp.simplify(second - stated) == 0
+    assert sp.simplify(_quadratic._stable_trace() - (1 + delta - eta**2 * delta * lam)) == 0
+    for branch, _ in _quadratic._stable_edge().args:  # both branches of the overflow-safe edge are the edge
+        assert sp.simplify(branch - (friction + sp.sqrt(friction**2 + 4 * lam)) / lam) == 0
     edge = hamiltonian.first_explicit_max_learning_rate.expr
     assert sp.simplify(edge - (friction + sp.sqrt(friction**2 + 4 * lam)) / lam) == 0
     assert sp.simplify(stated.subs(z, -1).subs(eta, edge)) == 0

@@ -111,13 +111,19 @@ def _flow_optimal_friction() -> Formula:
     )
 
 
+def _stable_trace() -> sp.Expr:
+    """The trace ``1 + delta - eta^2 delta lam`` without forming ``eta^2`` (which overflows first):
+    ``eta^2 delta = eta / (1/eta + friction)``."""
+    return 1 + 1 / (1 + friction * eta) - eta * lam / (1 / eta + friction)
+
+
 @FORMULAS.register("first_explicit_radius")
 def _first_explicit_radius() -> Formula:
     poly = sp.expand(sp.numer(first_explicit_characteristic_polynomial()) / (1 + friction * eta))
     b, c = engine.monic_coefficients(sp.collect(sp.expand(poly), engine.z))
     return Formula(
         expr=engine.quadratic_radius(b, c), params=(eta, friction, lam),
-        evaluate_as=engine.scaled_quadratic_radius(b, c),
+        evaluate_as=engine.scaled_quadratic_radius(_stable_trace(), c),
         source=cite("maddison2018", "sec. 3 (first explicit method; numbering unconfirmed)"), derived=True,
         derivation="linear-iteration engine: jacobian of p' = delta (p - eta lam x), x' = x + eta p' with "
                    "delta = 1/(1 + friction eta), charpoly z^2 - (1 + delta - eta^2 delta lam) z + delta, "
@@ -127,12 +133,20 @@ def _first_explicit_radius() -> Formula:
     )
 
 
+def _stable_edge() -> sp.Expr:
+    """``(friction + sqrt(friction^2 + 4 lam)) / lam`` without squaring a large friction or dividing by a
+    small one: the square root factored by the larger of ``friction`` and ``2 sqrt(lam)``."""
+    root = 2 * sp.sqrt(lam)
+    return sp.Piecewise((friction * (1 + sp.sqrt(1 + (root / friction) ** 2)) / lam, friction > root),
+                        ((friction + root * sp.sqrt(1 + (friction / root) ** 2)) / lam, True))
+
+
 @FORMULAS.register("first_explicit_max_learning_rate")
 def _first_explicit_max_learning_rate() -> Formula:
     poly = sp.numer(sp.together(first_explicit_characteristic_polynomial().subs(engine.z, -1)))
     (edge,) = [v for v in sp.solve(poly, eta) if v.subs({friction: 1, lam: 1}) > 0]
     return Formula(
-        expr=sp.factor(edge), params=(friction, lam),
+        expr=sp.factor(edge), params=(friction, lam), evaluate_as=_stable_edge(),
         source=cite("maddison2018", "sec. 3 (first explicit method; the closed form is derived here)"),
         derived=True,
         derivation="stability edge p(-1) = 0 of the engine's characteristic polynomial: "
