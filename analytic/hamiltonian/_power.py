@@ -147,7 +147,8 @@ def _check_power_inputs(friction_value, exponent_value):
 def power_loss_rate(friction, exponent, *, formulas: dict[str, Formula] | None = None) -> jax.Array:
     r"""Asymptotic decay rate of $f(x_t)$ for conformal Hamiltonian dynamics on $|x|^b/b$ (matched $k$).
 
-    ``friction`` $< b$ (``power_critical_friction``): ``power_underdamped_loss_rate`` ($=\gamma$);
+    ``friction`` $\le b$ (``power_critical_friction``): ``power_underdamped_loss_rate`` ($=\gamma$; the
+    branches meet at $\gamma = b$, $s = 1$);
     above: $b\,s$ with $s \in (0, 1]$ solving ``power_ray_friction`` $(s, b) = \gamma$ (bisection in
     $\log s$ on $[-\log\gamma/(b-1), 0]$, where the ray friction decreases from $\ge\gamma$ to $b$;
     60 halvings: float64 resolution). ``formulas`` overrides the Formulas by short name.
@@ -183,6 +184,6 @@ def _branches(ray, underdamped, critical, ray_order):
             return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
 
         lo, hi = jax.lax.fori_loop(0, 60, halve, (-jnp.log(jnp.maximum(gamma, b)) / (b - 1), jnp.zeros_like(b)))
-        return jnp.where(gamma < critical(b), underdamped(gamma) * jnp.ones_like(b), b * jnp.exp((lo + hi) / 2))
+        return jnp.where(gamma <= critical(b), underdamped(gamma) * jnp.ones_like(b), b * jnp.exp((lo + hi) / 2))
 
     return rate
