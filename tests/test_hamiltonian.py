@@ -13,10 +13,16 @@ from analytic.symbols import beta, eta, lam, mu, t
 from numeric import hamiltonian as sim
 
 
+def _zero_at_points(expr, symbols, count=5, seed=0):
+    """``expr`` vanishes (to float64 round-off, 1e-12) at ``count`` random points of ``symbols`` in (1, 3)."""
+    values = np.random.default_rng(seed).uniform(1, 3, size=(len(symbols), count))
+    assert np.all(np.abs(sp.lambdify(symbols, expr, "numpy")(*values)) < 1e-12), expr
+
+
 def test_quadratic_flow_forms():
     rate = hamiltonian.flow_position_rate.expr
     assert rate.args[0][0] == friction / 2
-    assert sp.simplify(rate.args[1][0] - (friction - sp.sqrt(friction**2 - 4 * lam)) / 2) == 0
+    assert sp.expand(rate.args[1][0] - (friction - sp.sqrt(friction**2 - 4 * lam)) / 2) == 0
     assert _quadratic.flow_characteristic_polynomial() == _quadratic._s**2 + friction * _quadratic._s + lam
     assert hamiltonian.flow_optimal_friction.expr == 2 * sp.sqrt(mu)
     # the overflow-safe (Vieta) form equals the readable one, and the rate is continuous at critical damping
@@ -28,8 +34,8 @@ def test_flow_rate_against_scipy_ode():
     """|x(t)| of x'' + gamma x' + lam x = 0 (scipy solve_ivp) decays at flow_position_rate."""
     for g, curvature in [(0.6, 1.0), (5.0, 2.0)]:
         sol = scipy.integrate.solve_ivp(lambda _, y: [y[1], -curvature * y[0] - g * y[1]], (0, 60), [1.0, 0.0],
-                                        rtol=1e-11, atol=1e-30, dense_output=True)
-        times = np.linspace(30, 60, 3001)
+                                        rtol=1e-9, atol=1e-30, dense_output=True)
+        times = np.linspace(30, 60, 601)
         y = sol.sol(times)
         slope = np.polyfit(times, 0.5 * np.log(y[0] ** 2 + y[1] ** 2), 1)[0]
         # oscillation of |(x, p)| over 30 time units biases the slope by < 0.01 (amplitude / window)
@@ -41,20 +47,21 @@ def test_first_explicit_is_heavy_ball_and_both_methods_share_the_polynomial():
     z = sp.Symbol("z")
     delta = 1 / (1 + friction * eta)
     stated = z**2 - (1 + delta - eta**2 * delta * lam) * z + delta
-    assert sp.simplify(poly - stated) == 0
+    assert sp.cancel(poly - stated) == 0
     # second explicit method: drift with the old momentum, then kick at the new position
     from analytic import _iteration_engine as engine
     x, p = _quadratic._x, _quadratic._p
     x_new = x + eta * p
     p_new = delta * (p - eta * lam * x_new)
     second = engine.characteristic_polynomial(engine.iteration_matrix((x_new, p_new), (x, p)))
-    assert sp.simplify(second - stated) == 0
-    assert sp.simplify(_quadratic._stable_trace() - (1 + delta - eta**2 * delta * lam)) == 0
+    assert sp.cancel(second - stated) == 0
+    assert sp.cancel(_quadratic._stable_trace() - (1 + delta - eta**2 * delta * lam)) == 0
+    stated_edge = (friction + sp.sqrt(friction**2 + 4 * lam)) / lam
     for branch, _ in _quadratic._stable_edge().args:  # both branches of the overflow-safe edge are the edge
-        assert sp.simplify(branch - (friction + sp.sqrt(friction**2 + 4 * lam)) / lam) == 0
+        _zero_at_points(branch - stated_edge, (friction, lam))
     edge = hamiltonian.first_explicit_max_learning_rate.expr
-    assert sp.simplify(edge - (friction + sp.sqrt(friction**2 + 4 * lam)) / lam) == 0
-    assert sp.simplify(stated.subs(z, -1).subs(eta, edge)) == 0
+    assert sp.expand(edge - stated_edge) == 0
+    _zero_at_points(stated.subs(z, -1).subs(eta, edge), (friction, lam))
 
 
 def test_first_explicit_radius_against_numpy_eigenvalues():
@@ -70,19 +77,19 @@ def test_first_explicit_radius_against_numpy_eigenvalues():
 def test_power_derivations():
     assert hamiltonian.matched_kinetic_exponent.expr == exponent / (exponent - 1)
     assert hamiltonian.power_underdamped_loss_rate.expr == friction
-    assert sp.simplify(hamiltonian.power_ray_friction.expr
-                       - ((exponent - 1) * position_rate + position_rate ** (1 - exponent))) == 0
+    assert sp.expand(hamiltonian.power_ray_friction.expr
+                     - ((exponent - 1) * position_rate + position_rate ** (1 - exponent))) == 0
     assert hamiltonian.power_critical_friction.expr == exponent
     # the rescaled field is Hamiltonian with energy X^b/b + P^a/a + sigma X P at sigma = friction / b
     X, Q, sigma = _power._X, _power._Q, _power._sigma
     X_dot, P_dot = (e.subs(sigma, friction / exponent) for e in _power.rescaled_field())
     a = exponent / (exponent - 1)
     energy = X**exponent / exponent + Q**a / a + friction / exponent * X * Q
-    assert sp.simplify(X_dot - sp.diff(energy, Q)) == 0
-    assert sp.simplify(P_dot + sp.diff(energy, X)) == 0
+    _zero_at_points(X_dot - sp.diff(energy, Q), (X, Q, friction, exponent))
+    _zero_at_points(P_dot + sp.diff(energy, X), (X, Q, friction, exponent))
     # b = 2: the ray equation is the heavy-ball ODE's charpoly at unit curvature, s^2 - gamma s + 1 = 0
     ray2 = hamiltonian.power_ray_friction.expr.subs(exponent, 2)
-    assert sp.simplify(ray2 * position_rate - (position_rate**2 + 1)) == 0
+    assert sp.expand(ray2 * position_rate - (position_rate**2 + 1)) == 0
 
 
 def test_ray_solutions_hold_at_every_time():
@@ -114,12 +121,13 @@ def test_power_loss_rate_composite():
 
 
 def test_baseline_forms():
-    assert sp.simplify(hamiltonian.gd_power_exponent.expr + exponent / (exponent - 2)) == 0
+    assert sp.cancel(hamiltonian.gd_power_exponent.expr + exponent / (exponent - 2)) == 0
     stated = ((exponent - 2) * eta * t) ** (-exponent / (exponent - 2)) / exponent
-    point = {exponent: sp.Rational(7, 2), eta: sp.Rational(1, 3), t: 11}
-    assert sp.nsimplify(hamiltonian.gd_power_loss.expr.subs(point) - stated.subs(point)) == 0
+    _zero_at_points(hamiltonian.gd_power_loss.expr.subs(exponent, sp.Rational(7, 2))
+                    - stated.subs(exponent, sp.Rational(7, 2)), (eta, t))
     hb = hamiltonian.heavy_ball_power_loss.expr.subs(beta, sp.Rational(1, 2))
-    assert sp.simplify(hb - hamiltonian.gd_power_loss.expr.subs(eta, 2 * eta)) == 0
+    _zero_at_points(hb - hamiltonian.gd_power_loss.expr.subs(eta, 2 * eta), (eta, t))
+    _zero_at_points(hb.subs(exponent, 3) - hamiltonian.gd_power_loss.expr.subs({eta: 2 * eta, exponent: 3}), (eta, t))
 
 
 def test_numeric_steps_against_numpy():
