@@ -28,8 +28,8 @@ def _log_slope(values: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _state_log_norm(run) -> np.ndarray:
-    """log |(x, p)| without overflow (log|x| and log|p| combined by logaddexp)."""
-    with np.errstate(divide="ignore"):
+    """log |(x, p)| without overflow (log|x| and log|p| combined by logaddexp); a diverged run gives inf or NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
         return 0.5 * np.logaddexp(2 * np.log(np.abs(np.asarray(run.position))),
                                   2 * np.log(np.abs(np.asarray(run.momentum))))
 
