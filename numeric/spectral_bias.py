@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["sphere_points", "fibonacci_sphere", "random_rotation", "gegenbauer_values", "funk_hecke_quadrature",
+__all__ = ["sphere_points", "fibonacci_sphere", "random_rotation", "gegenbauer_values", "angle_nodes", "funk_hecke_quadrature",
            "zonal_norms", "generator", "empirical_ntk", "GramEstimate", "gram_eigenvalues", "Training", "train_two_layer", "degree_projections"]
 
 
@@ -86,12 +86,18 @@ def gegenbauer_values(max_degree: int, d: int, t) -> jax.Array:
     return xp.stack(values[: max_degree + 1])
 
 
+def angle_nodes(nodes: int) -> np.ndarray:
+    """The points t = cos(theta) of the Gauss-Legendre rule in the angle theta on [0, pi] (any dimension)."""
+    u, _ = np.polynomial.legendre.leggauss(_whole("nodes", nodes, 2))
+    return np.cos(np.pi * (u + 1) / 2)
+
+
 def _angle_rule(d: int, nodes: int):
     """Gauss-Legendre nodes t = cos(theta) on [0, pi] and weights of the density of x.x' (summing to 1)."""
     u, w = np.polynomial.legendre.leggauss(nodes)
     theta = np.pi * (u + 1) / 2
     density = w * np.sin(theta) ** (d - 2)
-    return np.cos(theta), density / density.sum()
+    return angle_nodes(nodes), density / density.sum()
 
 
 def funk_hecke_quadrature(kernel, d: int, degrees, nodes: int = 200) -> np.ndarray:

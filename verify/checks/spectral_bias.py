@@ -30,10 +30,17 @@ def _ntk_of_angle_cosine(t):
 def ntk_eigenvalues(ctx: Context, constant, linear, even):
     """Funk-Hecke eigenvalues of the two-layer ReLU NTK vs quadrature of the kernels' NTK and a Monte Carlo Gram."""
     degrees = np.arange(0, 13)
+    nodes = {count: sim.angle_nodes(count) for count in (100, 200)}  # the same nodes for every d
+    values = _ntk_of_angle_cosine(np.concatenate(list(nodes.values())))  # one evaluation (one compiled shape)
+    table = dict(zip(np.concatenate(list(nodes.values())).tolist(), values.tolist()))
+
+    def kernel(t):
+        return np.array([table[v] for v in np.asarray(t).tolist()])
+
     for d in (3, 4, 7):
         predicted = ntk_eigenvalue(degrees, d, formulas=_formulas(constant, linear, even))
-        coarse = sim.funk_hecke_quadrature(_ntk_of_angle_cosine, d, degrees, nodes=100)
-        fine = sim.funk_hecke_quadrature(_ntk_of_angle_cosine, d, degrees, nodes=200)
+        coarse = sim.funk_hecke_quadrature(kernel, d, degrees, nodes=100)
+        fine = sim.funk_hecke_quadrature(kernel, d, degrees, nodes=200)
         quadrature_error = np.abs(fine - coarse) + 1e-15  # the 100-node rule's error bounds the 200-node one's
         nonzero = predicted != 0
         yield compare(f"d = {d}: lambda_k, k in {degrees[nonzero].tolist()}: closed form vs Gauss-Legendre in the "
@@ -48,7 +55,7 @@ def ntk_eigenvalues(ctx: Context, constant, linear, even):
     mc_degrees = np.array([0, 1, 2, 3, 4])
     replicates = 8 if ctx.smoke else 16 if ctx.quick else 200
     estimate = ctx.measure(sim.gram_eigenvalues, ctx.key("spectral_bias.ntk_eigenvalues"), 3, mc_degrees,
-                           n=150 if ctx.quick else 400, width=256 if ctx.quick else 2048, replicates=replicates)
+                           n=100 if ctx.quick else 400, width=256 if ctx.quick else 2048, replicates=replicates)
     predicted = ntk_eigenvalue(mc_degrees, 3, formulas=_formulas(constant, linear, even))
     yield compare(f"d = 3: lambda_k, k = 0..4, vs the U-statistic of a random network's NTK Gram ({replicates} "
                   "replicates)", predicted, estimate.mean, 4 * estimate.standard_error,
@@ -62,19 +69,24 @@ _AMPLITUDE = 0.1  # each degree's unit-norm harmonic times 0.1: small enough for
 
 
 def _experiment(ctx: Context, n: int):
-    """Train on y = 0.1 sum_k Y_k(x.e) (unit-norm zonal harmonics) over a rotated Fibonacci lattice of n points."""
+    """Train on y = 0.1 sum_k Y_k(x.e) (unit-norm zonal harmonics) over rotated Fibonacci lattices of n and n/2
+    points. The n/2 data sets repeat each point twice: the same loss (1/2n) sum (f - y)^2 as n/2 distinct
+    points, and one compiled training (one shape) for both sizes. Returns the residual ratios per size."""
     seeds = 2 if ctx.smoke else 4 if ctx.quick else 16
     width = 512 if ctx.quick else 4096
     steps = 40 if ctx.smoke else 60
     rng = sim.generator(ctx.key(f"spectral_bias.degree_decay/data/{n}"))
-    x = np.stack([sim.fibonacci_sphere(n, sim.random_rotation(rng, 3)) for _ in range(seeds)])
+    full = [sim.fibonacci_sphere(n, sim.random_rotation(rng, 3)) for _ in range(seeds)]
+    half = [np.repeat(sim.fibonacci_sphere(n // 2, sim.random_rotation(rng, 3)), 2, axis=0) for _ in range(seeds)]
+    x = np.stack(full + half)
     axis = np.array([0.0, 0.0, 1.0])
     scale = _AMPLITUDE / np.sqrt(sim.zonal_norms(3, _DEGREES))
     y = np.stack([sim.gegenbauer_values(int(_DEGREES.max()), 3, xs @ axis)[_DEGREES].T @ scale for xs in x])
     run = ctx.measure(sim.train_two_layer, ctx.key("spectral_bias.degree_decay/init"), x, y, width, _ETA, steps,
                       "lattice")
     projections = np.stack([sim.degree_projections(r, xs, axis, _DEGREES) for r, xs in zip(run.residuals, x)])
-    return projections / projections[:, :1, :], run.diverged  # (seeds, steps + 1, degrees), relative to t = 0
+    ratios = projections / projections[:, :1, :]  # (2 seeds, steps + 1, degrees), relative to t = 0
+    return ratios[:seeds], ratios[seeds:], run.diverged
 
 
 def _fitted_rates(ratios):
@@ -94,8 +106,7 @@ def _fitted_rates(ratios):
 def degree_decay(ctx: Context, constant, linear, even, residual):
     """A wide two-layer ReLU net's residual on each degree decays like (1 - eta lambda_k)^t; low degrees first."""
     n = 400 if ctx.quick else 1600
-    ratios, diverged = _experiment(ctx, n)
-    half_ratios, _ = _experiment(ctx, n // 2)
+    ratios, half_ratios, diverged = _experiment(ctx, n)
     yield compare_outcome("GD at eta = 3 stays bounded (eta lambda_0 < 2)", "bounded",
                           "diverged" if np.any(diverged) else "bounded", "a divergence would void every row below")
     lam = ntk_eigenvalue(_DEGREES, 3, formulas=_formulas(constant, linear, even))
