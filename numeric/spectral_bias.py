@@ -218,7 +218,7 @@ def train_two_layer(key: jax.Array, x, y, width: int, learning_rate: float, step
         >>> from numeric import spectral_bias as sim
         >>> x = sim.fibonacci_sphere(8)[None]
         >>> run = sim.train_two_layer(jax.random.key(1), x, x[..., 0], 64, 0.5, 3)
-        >>> run.residuals.shape, bool(np.all(np.asarray(run.residuals[:, 0]) == -x[..., 0]))   # f_0 = 0
+        >>> run.residuals.shape, bool(np.allclose(run.residuals[:, 0], -x[..., 0], atol=1e-12))   # f_0 = 0
         ((1, 4, 8), True)
     """
     width, steps = _whole("width", width, 2), _whole("steps", steps, 1)

@@ -78,7 +78,7 @@ def test_bad_input_names_the_parameter():
     with pytest.raises(ValueError, match="dim"):
         sb.ntk_eigenvalue([2], 2)
     with pytest.raises(ValueError, match="degree"):
-        sb.ntk_eigenvalue_even(degree=3, d=3)  # odd: the even-degree form does not apply
+        sb.ntk_eigenvalue_even(degree=1, d=3)  # below its range [2, 200]
     with pytest.raises(ValueError, match="width"):
         sim.train_two_layer(jax.random.key(0), np.zeros((1, 4, 3)), np.zeros((1, 4)), 63, 0.1, 2)
     with pytest.raises(ValueError, match="learning_rate"):

@@ -204,14 +204,14 @@ def _ntk_eigenvalue_even() -> Formula:
     log_prefactor = 2 * (_log_gamma(d / 2) + _log_gamma((degree - 1) / 2) - _log_gamma((d + degree + 1) / 2))
     return Formula(
         expr=expr, params=(degree, d), domains={"degree": sp.Interval(2, 200), "d": _DIM_DOMAIN},
-        constraints=(sp.Eq(sp.Mod(degree, 2), 0),),
         evaluate_as=sp.exp(log_prefactor) * polynomial / sp.pi**2,
         source=_SOURCE, derived=True,
         derivation="sympy: d mu_k(relu)^2 + [mu_(k+1)(step)^2 N_(k+1) (k+1)/(2k+d) + mu_(k-1)(step)^2 "
                    "N_(k-1) (k+d-3)/(2k+d-4)] / N_k at k = 2m + 2, each mu_k by Rodrigues' formula and one "
                    "Taylor coefficient; divided by Gamma(d/2)^2 Gamma(m+1/2)^2 / (pi^2 Gamma(d/2+m+3/2)^2), "
                    "gammasimp + expand_func leave a polynomial",
-        conditions=(*_CONDITIONS, "even degree >= 2 (odd degrees >= 3 have lambda_k = 0: no bias input)"),
+        conditions=(*_CONDITIONS, "even degree >= 2 only: odd degrees >= 3 have lambda_k = 0 (no bias input), "
+                    "which this form does not give (use ntk_eigenvalue, which dispatches on the parity)"),
         description="NTK eigenvalue lambda_k of the degree-k spherical harmonics, k even >= 2 (decays like k^-d)",
     )
 

@@ -101,15 +101,16 @@ def _fitted_rates(ratios):
     return rates
 
 
-@check("spectral_bias.degree_decay", smoke=True, uses={**_EIGEN, "residual": "spectral_bias.degree_residual"},
+@check("spectral_bias.degree_decay", smoke=True, uses={"linear": _EIGEN["linear"], "even": _EIGEN["even"],
+                                                      "residual": "spectral_bias.degree_residual"},
        cites="Basri et al. 2019, arXiv:1906.00425v3, sec. 4-5; Nakkiran et al. 2019, NeurIPS (arXiv:1905.11604)")
-def degree_decay(ctx: Context, constant, linear, even, residual):
+def degree_decay(ctx: Context, linear, even, residual):
     """A wide two-layer ReLU net's residual on each degree decays like (1 - eta lambda_k)^t; low degrees first."""
     n = 400 if ctx.quick else 1600
     ratios, half_ratios, diverged = _experiment(ctx, n)
     yield compare_outcome("GD at eta = 3 stays bounded (eta lambda_0 < 2)", "bounded",
                           "diverged" if np.any(diverged) else "bounded", "a divergence would void every row below")
-    lam = ntk_eigenvalue(_DEGREES, 3, formulas=_formulas(constant, linear, even))
+    lam = ntk_eigenvalue(_DEGREES, 3, formulas={"ntk_eigenvalue_linear": linear, "ntk_eigenvalue_even": even})
     steps = np.arange(ratios.shape[1], dtype=float)
     predicted = np.asarray(residual.jax(_ETA, lam[None, :], steps[:, None]))  # (steps + 1, degrees)
     predicted_rate = -np.log(predicted[1])
