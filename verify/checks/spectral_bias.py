@@ -137,9 +137,10 @@ def degree_decay(ctx: Context, linear, even, residual):
                           "decreasing", "decreasing" if np.all(np.diff(rates.mean(0)) < 0) else
                           f"order by rate: degrees {_DEGREES[order].tolist()}",
                           "Basri et al. 2019 (sec. 4-5), Nakkiran et al. 2019: low frequencies first")
+    shown = lambda v: np.where(v > 1e-4, v, np.nan)  # noqa: E731  (below 1e-4: the leak floor of the fast degrees)
     ctx.figure("spectral_bias_degree_decay", {
-        "step": steps, **{f"predicted_k{k}": predicted[:, i] for i, k in enumerate(_DEGREES)},
-        **{f"measured_k{k}": ratios.mean(0)[:, i] for i, k in enumerate(_DEGREES)}},
+        "step": steps, **{f"predicted_k{k}": shown(predicted[:, i]) for i, k in enumerate(_DEGREES)},
+        **{f"measured_k{k}": shown(ratios.mean(0)[:, i]) for i, k in enumerate(_DEGREES)}},
         x="step", ys=tuple(f"{role}_k{k}" for k in _DEGREES for role in ("predicted", "measured")), logy=True,
         title=f"two-layer ReLU net on S^2 (width {512 if ctx.quick else 4096}, n = {n}, eta = {_ETA:g}): "
               "residual per degree",
