@@ -1,7 +1,7 @@
 """Symbols of the spectral_bias family alone (shared ones, ``eta``, ``lam``, ``t``, are in ``analytic.symbols``).
 
-``d`` is the input dimension: the data lie on the unit sphere $S^{d-1} \\subset \\mathbb R^d$ (the
-same Symbol, name and assumptions, as the one ``analytic.width`` uses for an input dimension).
+``d`` is the input dimension: the data lie on the unit sphere $S^{d-1} \\subset \\mathbb R^d$
+(integer, positive: the assumptions of every other Symbol named ``d`` in the catalogue).
 ``degree`` is the degree $k$ of a spherical harmonic. In the residual decay ``lam`` is the
 curvature of one degree's mode: the kernel eigenvalue $\\lambda_k$ of that degree.
 """
