@@ -195,13 +195,15 @@ TRAINED_ACTIVATIONS = ("sin", "tanh", "relu")
 class KernelMotion(NamedTuple):
     """Draws of trained two-layer networks and their Taylor models, one column per width.
 
-    Every array is ``(schedules, draws, widths)``: schedule ``k`` is the ``k``-th learning rate of
-    the run. Draw ``i`` and draw ``i + draws/2`` share the first-layer weights and have opposite
-    readouts (antithetic pairs: ``f_0`` changes sign, the NTK does not).
+    Every array but the first three is ``(variants, draws, widths)``: variant ``k`` is the
+    activation ``activations[k]`` trained at ``learning_rates[k]``. Draw ``i`` and draw
+    ``i + draws/2`` share the first-layer weights and have opposite readouts (antithetic pairs:
+    ``f_0`` changes sign, the NTK does not); every variant starts from the same draws.
     """
 
     widths: np.ndarray  # (widths,)
-    learning_rates: np.ndarray  # (schedules,)
+    activations: tuple  # (variants,)
+    learning_rates: np.ndarray  # (variants,)
     ntk_initial: np.ndarray  # Theta(x, x) at initialisation
     ntk_final: np.ndarray  # Theta(x, x) of the network after training
     initial_output: np.ndarray  # f(x) at initialisation
@@ -230,56 +232,55 @@ def _packed_two_layer(mixture, names, segments, widths):
 
 
 @functools.partial(jax.jit, static_argnames=("names", "steps"))
-def _train_draws(params, x, segments, widths, target, schedules, mixture, names, steps):
-    apply = _packed_two_layer(mixture, names, segments, widths)
+def _train_draws(params, x, segments, widths, target, schedules, mixtures, names, steps):
     targets = jnp.full(widths.shape, target)
 
-    def one(p0, schedule):
+    def one(p0, schedule, mixture):
+        apply = _packed_two_layer(mixture, names, segments, widths)
         runs = [taylor.gradient_descent(model, p0, x, targets, schedule, steps)
                 for model in (apply, taylor.taylor_model(apply, p0, 1), taylor.taylor_model(apply, p0, 2))]
         return (jnp.diag(taylor.empirical_ntk(apply, p0, x)), jnp.diag(runs[0].ntk), apply(p0, x),
                 runs[0].outputs, runs[1].outputs, runs[2].outputs)
 
-    over_draws = jax.vmap(one, in_axes=(0, None))
-    return jax.vmap(over_draws, in_axes=(None, 0))(params, schedules)
+    over_draws = jax.vmap(one, in_axes=(0, None, None))
+    return jax.vmap(over_draws, in_axes=(None, 0, 0))(params, schedules, mixtures)
 
 
-def kernel_motion(seed: int, activation: str, widths, draws: int, target: float = 2.0,
-                  learning_rates=(0.1,), time: float = 2.0, in_dim: int = 3, share_with=()) -> KernelMotion:
+def kernel_motion(seed: int, widths, draws: int, variants=(("sin", 0.1),), target: float = 2.0, time: float = 2.0,
+                  in_dim: int = 3) -> KernelMotion:
     r"""Train ``draws`` two-layer networks of each width on one datum, with their linearised and second-order models.
 
     The network (NTK parameterisation): $f(x) = n^{-1/2}\sum_{i=1}^n a_i\,\phi(w_i\cdot x/\sqrt{d})$,
-    $a_i, w_{ij} \sim N(0, 1)$, $\phi$ = ``activation`` (``"sin"``, ``"tanh"``, ``"relu"``), one
-    training input $x = (1, \dots, 1) \in \mathbb R^d$ (``in_dim``), target $y$ = ``target``, trained
-    by full-batch gradient descent on $\tfrac12(f(x) - y)^2$ up to gradient-flow time ``time``
-    (``round(time / learning_rate)`` steps of each of ``learning_rates``): the network and, from the
-    same initialisation by the same steps, its Taylor models of order 1 and 2 (``numeric.taylor``).
-    Weights drawn by numpy from ``seed``; draws come in antithetic pairs (the readout negated), so
-    ``draws`` must be even. All widths and learning rates share one compiled function (the widths
-    packed side by side, the learning rates as zero-padded step schedules); so do the activations
-    named in ``share_with`` (the compiled activation is a traced one-hot mixture of them: pass the
-    same ``share_with`` to every call that should reuse it).
+    $a_i, w_{ij} \sim N(0, 1)$, one training input $x = (1, \dots, 1) \in \mathbb R^d$ (``in_dim``),
+    target $y$ = ``target``, trained by full-batch gradient descent on $\tfrac12(f(x) - y)^2$ up to
+    gradient-flow time ``time``: the network and, from the same initialisation by the same steps, its
+    Taylor models of order 1 and 2 (``numeric.taylor``). ``variants`` lists ``(activation,
+    learning_rate)`` pairs ($\phi$ one of ``"sin"``, ``"tanh"``, ``"relu"``; ``round(time /
+    learning_rate)`` steps), all from the same draws. Weights drawn by numpy from ``seed``; draws come
+    in antithetic pairs (the readout negated), so ``draws`` must be even. Everything shares one
+    compiled function: the widths packed side by side, the learning rates as zero-padded step
+    schedules, the activations as a one-hot mixture.
 
     Example:
-        >>> run = kernel_motion(0, "sin", widths=(4, 8), draws=4, learning_rates=(0.5,), time=1.0)
+        >>> run = kernel_motion(0, widths=(4, 8), draws=4, variants=(("sin", 0.5),), time=1.0)
         >>> run.output.shape, bool(abs(run.output - run.linear).max() < 0.5)
         ((1, 4, 2), True)
     """
-    for name in (activation, *share_with):
-        if name not in TRAINED_ACTIVATIONS:
-            raise ValueError(f"kernel_motion: activation = {name!r} is unknown; valid: {TRAINED_ACTIVATIONS}")
-    names = tuple(a for a in TRAINED_ACTIVATIONS if a == activation or a in share_with)
-    widths = tuple(widths)
+    widths, variants = tuple(widths), tuple(tuple(v) for v in variants)
+    if not widths or not variants:
+        raise ValueError(f"kernel_motion: widths = {widths!r} and variants = {variants!r} must not be empty")
     for name, value, low in (("draws", draws, 2), ("in_dim", in_dim, 1)) + tuple(("widths", n, 1) for n in widths):
         if isinstance(value, bool) or int(value) != value or value < low:
             raise ValueError(f"kernel_motion: {name} = {value!r} must be an integer >= {low}")
-    if not widths:
-        raise ValueError("kernel_motion: widths = () must name at least one width")
     if draws % 2:
         raise ValueError(f"kernel_motion: draws = {draws!r} must be even (antithetic pairs)")
-    rates = np.asarray(learning_rates, float).ravel()
-    if rates.size == 0 or not np.all(np.isfinite(rates) & (rates > 0)):
-        raise ValueError(f"kernel_motion: learning_rates = {learning_rates!r} must be finite numbers > 0")
+    for variant in variants:
+        if len(variant) != 2 or variant[0] not in TRAINED_ACTIVATIONS:
+            raise ValueError(f"kernel_motion: variant {variant!r} must be (activation, learning_rate) with an "
+                             f"activation in {TRAINED_ACTIVATIONS}")
+    rates = np.asarray([v[1] for v in variants], float)
+    if not np.all(np.isfinite(rates) & (rates > 0)):
+        raise ValueError(f"kernel_motion: learning rates {tuple(rates)} must be finite numbers > 0")
     if not (np.isfinite(time) and time > 0):
         raise ValueError(f"kernel_motion: time = {time!r} must be a finite number > 0")
     if not np.isfinite(target):
@@ -290,6 +291,9 @@ def kernel_motion(seed: int, activation: str, widths, draws: int, target: float 
                          f"{tuple(rates)}")
     steps = int(counts.max())
     schedules = np.where(np.arange(steps)[None, :] < counts[:, None], rates[:, None], 0.0)
+    activations = tuple(v[0] for v in variants)
+    names = tuple(a for a in TRAINED_ACTIVATIONS if a in activations)
+    mixtures = np.asarray([[float(a == name) for name in names] for a in activations])
     dtype = jnp.result_type(float)
     rng = np.random.default_rng(seed)
     half, units = int(draws) // 2, int(sum(widths))
@@ -299,6 +303,6 @@ def kernel_motion(seed: int, activation: str, widths, draws: int, target: float 
     owner = np.repeat(np.arange(len(widths)), widths)
     segments = jnp.asarray(owner[None, :] == np.arange(len(widths))[:, None], dtype)
     out = _train_draws(params, jnp.ones(int(in_dim), dtype), segments, jnp.asarray(widths, dtype),
-                       jnp.asarray(target, dtype), jnp.asarray(schedules, dtype),
-                       jnp.asarray([float(a == activation) for a in names], dtype), names, steps)
-    return KernelMotion(np.asarray(widths), rates, *(np.asarray(o) for o in out))
+                       jnp.asarray(target, dtype), jnp.asarray(schedules, dtype), jnp.asarray(mixtures, dtype),
+                       names, steps)
+    return KernelMotion(np.asarray(widths), activations, rates, *(np.asarray(o) for o in out))

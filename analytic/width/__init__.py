@@ -48,6 +48,10 @@ __all__ += [
     "ntk_variance_coefficient_linear",
     "kurtosis_coefficient_relu",
     "kurtosis_coefficient_linear",
+    "ntk_change_coefficient_sin",
+    "linearisation_gap_coefficient_sin",
+    "quadratic_gap_coefficient_sin",
+    "kernel_motion_exponent",
 ]
 output_excess_kurtosis_relu: Formula  # declared in analytic.width._fluctuations
 output_excess_kurtosis_linear: Formula  # declared in analytic.width._fluctuations
@@ -57,4 +61,8 @@ ntk_variance_coefficient_relu: Formula  # declared in analytic.width._fluctuatio
 ntk_variance_coefficient_linear: Formula  # declared in analytic.width._fluctuations
 kurtosis_coefficient_relu: Formula  # declared in analytic.width._fluctuations
 kurtosis_coefficient_linear: Formula  # declared in analytic.width._fluctuations
+ntk_change_coefficient_sin: Formula  # declared in analytic.width._kernel_motion
+linearisation_gap_coefficient_sin: Formula  # declared in analytic.width._kernel_motion
+quadratic_gap_coefficient_sin: Formula  # declared in analytic.width._kernel_motion
+kernel_motion_exponent: Formula  # declared in analytic.width._kernel_motion
 # --- end of generated Formulas ---

@@ -121,21 +121,29 @@ def _integrate_in_time(integrand) -> sp.Expr:
     return total
 
 
+def _numeric(coefficient) -> sp.Float:
+    """An exact constant (rationals and e^-k) as a 25-digit Float: the evaluated form stays short."""
+    return sp.Float(sp.N(coefficient, 25), 25)
+
+
 def _stable(in_e) -> sp.Expr:
-    """``in_e`` (a polynomial in t and E = e^{-t}) for t >= 1/2, and its Taylor polynomial in t below.
+    """``in_e`` (a polynomial in t, E = e^{-t} and target) for t >= 1/2, and its Taylor polynomial in t below.
 
     The Taylor coefficient of t^p is sum_{j,k} c_jk (-k)^(p-j)/(p-j)! over the terms c_jk t^j E^k, so the
-    small-t branch has no cancellation (the closed form loses digits as t -> 0).
+    small-t branch has no cancellation (the closed form loses digits as t -> 0). Constants are rounded to
+    25 digits (far below float64's 16).
     """
-    poly = sp.Poly(in_e, t, _E)
-    coefficients = [sp.Integer(0)] * _SERIES_ORDER
-    for (j, k), c in poly.terms():
+    poly = sp.Poly(in_e, t, _E, target)
+    closed = sum(_numeric(c) * t**j * sp.exp(-k * t) * target**m for (j, k, m), c in poly.terms())
+    series: dict[tuple[int, int], sp.Expr] = {}
+    for (j, k, m), c in poly.terms():
         for p in range(j, _SERIES_ORDER):
-            coefficients[p] += c * sp.Integer(-k) ** (p - j) / sp.factorial(p - j)
+            series[p, m] = series.get((p, m), 0) + c * sp.Integer(-k) ** (p - j) / sp.factorial(p - j)
     horner = sp.Integer(0)
-    for c in reversed(coefficients):
-        horner = sp.collect(sp.expand(c), target) + t * horner
-    return sp.Piecewise((horner, t < sp.Rational(1, 2)), (in_e.subs(_E, sp.exp(-t)), True))
+    for p in reversed(range(_SERIES_ORDER)):
+        coefficient = sum(_numeric(series.get((p, m), 0)) * target**m for m in sorted({m for _, m in series}))
+        horner = coefficient + t * horner
+    return sp.Piecewise((horner, t < sp.Rational(1, 2)), (closed, True))
 
 
 @FORMULAS.register("ntk_change_coefficient_sin")
