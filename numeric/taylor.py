@@ -23,7 +23,7 @@ Example:
     >>> p = {"a": jnp.asarray(1.1), "w": jnp.asarray(0.6)}
     >>> x = jnp.ones(1)
     >>> [round(float(m(p, x)[0]), 4) for m in (apply, lin, quad)]
-    [0.6211, 0.6173, 0.6213]
+    [0.6211, 0.6151, 0.6215]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = ["taylor_model", "empirical_ntk", "gradient_descent", "GDResult"]
 
@@ -92,6 +93,11 @@ def gradient_descent(apply: Callable, params, x, targets, learning_rate, steps: 
     """
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"gradient_descent: steps = {steps!r} must be an integer >= 0")
+    if not isinstance(learning_rate, jax.core.Tracer):
+        rates = np.asarray(learning_rate, dtype=float)
+        if not np.all(np.isfinite(rates) & (rates >= 0)):
+            raise ValueError(f"gradient_descent: learning_rate = {learning_rate!r} must be finite and >= 0 "
+                             "(a number, or one per step)")
 
     def loss(p):
         return 0.5 * jnp.sum((apply(p, x) - targets) ** 2)

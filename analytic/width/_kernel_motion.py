@@ -123,7 +123,8 @@ def _integrate_in_time(integrand) -> sp.Expr:
 
 def _numeric(coefficient) -> sp.Float:
     """An exact constant (rationals and e^-k) as a 25-digit Float: the evaluated form stays short."""
-    return sp.Float(sp.N(coefficient, 25), 25)
+    coefficient = sp.expand(coefficient)  # exact cancellation first: a symbolic zero must stay exactly 0
+    return sp.Integer(0) if coefficient == 0 else sp.Float(sp.N(coefficient, 25), 25)
 
 
 def _stable(in_e) -> sp.Expr:
@@ -150,7 +151,9 @@ def _stable(in_e) -> sp.Expr:
 def _ntk_change() -> Formula:
     c = unit_constants()
     R = _relaxation(t)
+    stable = _ntk_stable(-expm1(-t))  # 1 - e^-t without cancellation
     expr = sp.collect(sp.expand(-c["A"] * R + c["B"] * (c["q"] + target**2) * R**2 / 2), target)
+    expr, stable = _zero_at_start(expr), _zero_at_start(stable)
     return Formula(
         expr=expr, params=(target, t), derived=True,
         source=cite("dyer_gurari2019", "sec. 3.1 (dTheta/dt = -O_3 r, O_3 = O(1/n)); coefficient derived here"),
@@ -160,8 +163,13 @@ def _ntk_change() -> Formula:
         conditions=_CONDITIONS,
         description="lim width x E[Theta_t(x, x) - Theta_0(x, x)] / E[Theta_0(x, x)]: the mean relative change of "
                     "the empirical NTK at the training input after gradient-flow time t, times width",
-        evaluate_as=_ntk_stable(-expm1(-t)),  # 1 - e^-t without cancellation
+        evaluate_as=stable,
     )
+
+
+def _zero_at_start(expr) -> sp.Expr:
+    """``expr`` with its value at t = 0 (exactly 0: nothing has moved yet) written as 0, not a cancellation."""
+    return sp.Piecewise((0, sp.Eq(t, 0)), (expr, True))
 
 
 def _ntk_stable(R) -> sp.Expr:
@@ -180,7 +188,8 @@ def _gap(A_weight, B) -> sp.Expr:
 def _linearisation_gap() -> Formula:
     c = unit_constants()
     in_e = _gap(1, c["B"])
-    expr = sp.collect(in_e, target).subs(_E, sp.exp(-t))
+    expr, stable = sp.collect(in_e, target).subs(_E, sp.exp(-t)), _stable(in_e)
+    expr, stable = _zero_at_start(expr), _zero_at_start(stable)
     return Formula(
         expr=expr, params=(target, t), derived=True,
         source=cite("dyer_gurari2019", "sec. 3.1 and app. E.4 (higher-order network evolution); coefficient derived here"),
@@ -189,7 +198,7 @@ def _linearisation_gap() -> Formula:
         conditions=_CONDITIONS,
         description="lim width x E[f_t(x) - f_lin_t(x)]: the mean gap between the trained network and its "
                     "linearised model at the training input after gradient-flow time t, times width",
-        evaluate_as=_stable(in_e),
+        evaluate_as=stable,
     )
 
 
@@ -197,7 +206,8 @@ def _linearisation_gap() -> Formula:
 def _quadratic_gap() -> Formula:
     c = unit_constants()
     in_e = _gap(0, c["B"] - c["B_quad"])
-    expr = sp.collect(in_e, target).subs(_E, sp.exp(-t))
+    expr, stable = sp.collect(in_e, target).subs(_E, sp.exp(-t)), _stable(in_e)
+    expr, stable = _zero_at_start(expr), _zero_at_start(stable)
     return Formula(
         expr=expr, params=(target, t), derived=True,
         source=cite("dyer_gurari2019", "sec. 3.1 (the O_4 term); coefficient derived here"),
@@ -207,7 +217,7 @@ def _quadratic_gap() -> Formula:
         conditions=_CONDITIONS,
         description="lim width x E[f_t(x) - f_quad_t(x)]: the mean gap between the trained network and its "
                     "second-order Taylor model at the training input after gradient-flow time t, times width",
-        evaluate_as=_stable(in_e),
+        evaluate_as=stable,
     )
 
 
