@@ -149,7 +149,8 @@ def init_fluctuations(ctx: Context, ntk_relu, ntk_linear, kurt_relu, kurt_linear
 
 _TARGET, _TIME, _RATES = 2.0, 2.0, (0.1, 0.2)  # one datum, target 2, gradient-flow time 2, step 0.1 (and 0.2)
 _SMOOTH_BLIND = ("the derived mean coefficients are resolved to 3 standard errors of the fitted intercept over "
-                 "the widths (quick: 128 draws, about 0.2-0.4 absolute): a 10% slip is not resolved at quick size")
+                 "the widths (quick: 96 draws, about 0.2-0.5 absolute; smoke: 64 draws): a 10% slip is not resolved at "
+                 "these sizes")
 
 
 def _motion_grid(ctx: Context):
