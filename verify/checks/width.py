@@ -154,7 +154,7 @@ _SMOOTH_BLIND = ("the derived mean coefficients are resolved to 3 standard error
 
 
 def _motion_grid(ctx: Context):
-    """(widths, draws, activations): quick 64-1024 with 128 draws; full to 4096 with 1024 draws (a GPU)."""
+    """(widths, draws, activations): quick 64-1024 with 96 draws; full to 4096 with 1024 draws (a GPU)."""
     if ctx.smoke:
         return (64, 128, 512), 64, ("sin", "relu")
     if ctx.quick:
