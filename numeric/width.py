@@ -29,6 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric import taylor
+
 __all__ = ["ACTIVATIONS", "InitFluctuations", "init_fluctuations", "relative_variance", "excess_kurtosis",
            "kurtosis_from_variance",
            "bootstrap"]
@@ -183,3 +185,124 @@ def bootstrap(statistic, rows, resamples: int = 200, seed: int = 0):
     picks = rng.integers(0, rows.shape[0], size=(resamples, rows.shape[0]))
     values = np.stack([np.asarray(statistic(rows[p])) for p in picks])
     return np.asarray(statistic(rows)), values.std(axis=0, ddof=1), values
+
+
+# --- kernel motion: a two-layer network, its linearised and second-order Taylor models, trained by GD ----------
+
+TRAINED_ACTIVATIONS = ("sin", "tanh", "relu")
+
+
+class KernelMotion(NamedTuple):
+    """Draws of trained two-layer networks and their Taylor models, one column per width.
+
+    Every array but the first three is ``(variants, draws, widths)``: variant ``k`` is the
+    activation ``activations[k]`` trained at ``learning_rates[k]``. Draw ``i`` and draw
+    ``i + draws/2`` share the first-layer weights and have opposite readouts (antithetic pairs:
+    ``f_0`` changes sign, the NTK does not); every variant starts from the same draws.
+    """
+
+    widths: np.ndarray  # (widths,)
+    activations: tuple  # (variants,)
+    learning_rates: np.ndarray  # (variants,)
+    ntk_initial: np.ndarray  # Theta(x, x) at initialisation
+    ntk_final: np.ndarray  # Theta(x, x) of the network after training
+    initial_output: np.ndarray  # f(x) at initialisation
+    output: np.ndarray  # the network's f(x) after training
+    linear: np.ndarray  # the linearised model's f(x) after the same gradient descent
+    quadratic: np.ndarray  # the second-order Taylor model's f(x) after the same gradient descent
+
+
+_ACTIVATION_FUNCTIONS = {"sin": jnp.sin, "tanh": jnp.tanh, "relu": jax.nn.relu}
+
+
+def _packed_two_layer(mixture, names, segments, widths):
+    """f(params, x) of several independent two-layer networks packed along one unit axis (one output each).
+
+    The activation is ``sum_k mixture[k] * names[k](z)`` with a one-hot ``mixture`` (traced), so that
+    several activations share one compiled function. ``segments`` (networks, units) is one-hot:
+    network k owns its units and nothing else, so the gradient, the Hessian and the NTK of the packed
+    model are block-diagonal and gradient descent on the summed loss trains every network as if alone.
+    """
+    def apply(params, x):
+        z = params["w"] @ x / jnp.sqrt(x.shape[0])
+        hidden = sum(mixture[k] * _ACTIVATION_FUNCTIONS[name](z) for k, name in enumerate(names))
+        return segments @ (params["a"] * hidden) / jnp.sqrt(widths)
+
+    return apply
+
+
+@functools.partial(jax.jit, static_argnames=("names", "steps"))
+def _train_draws(params, x, segments, widths, target, schedules, mixtures, names, steps):
+    targets = jnp.full(widths.shape, target)
+
+    def one(p0, schedule, mixture):
+        apply = _packed_two_layer(mixture, names, segments, widths)
+        runs = [taylor.gradient_descent(model, p0, x, targets, schedule, steps)
+                for model in (apply, taylor.taylor_model(apply, p0, 1), taylor.taylor_model(apply, p0, 2))]
+        return (jnp.diag(taylor.empirical_ntk(apply, p0, x)), jnp.diag(runs[0].ntk), apply(p0, x),
+                runs[0].outputs, runs[1].outputs, runs[2].outputs)
+
+    over_draws = jax.vmap(one, in_axes=(0, None, None))
+    return jax.vmap(over_draws, in_axes=(None, 0, 0))(params, schedules, mixtures)
+
+
+def kernel_motion(seed: int, widths, draws: int, variants=(("sin", 0.1),), target: float = 2.0, time: float = 2.0,
+                  in_dim: int = 3) -> KernelMotion:
+    r"""Train ``draws`` two-layer networks of each width on one datum, with their linearised and second-order models.
+
+    The network (NTK parameterisation): $f(x) = n^{-1/2}\sum_{i=1}^n a_i\,\phi(w_i\cdot x/\sqrt{d})$,
+    $a_i, w_{ij} \sim N(0, 1)$, one training input $x = (1, \dots, 1) \in \mathbb R^d$ (``in_dim``),
+    target $y$ = ``target``, trained by full-batch gradient descent on $\tfrac12(f(x) - y)^2$ up to
+    gradient-flow time ``time``: the network and, from the same initialisation by the same steps, its
+    Taylor models of order 1 and 2 (``numeric.taylor``). ``variants`` lists ``(activation,
+    learning_rate)`` pairs ($\phi$ one of ``"sin"``, ``"tanh"``, ``"relu"``; ``round(time /
+    learning_rate)`` steps), all from the same draws. Weights drawn by numpy from ``seed``; draws come
+    in antithetic pairs (the readout negated), so ``draws`` must be even. Everything shares one
+    compiled function: the widths packed side by side, the learning rates as zero-padded step
+    schedules, the activations as a one-hot mixture.
+
+    Example:
+        >>> run = kernel_motion(0, widths=(4, 8), draws=4, variants=(("sin", 0.5),), time=1.0)
+        >>> run.output.shape, bool(abs(run.output - run.linear).max() < 0.5)
+        ((1, 4, 2), True)
+    """
+    widths, variants = tuple(widths), tuple(tuple(v) for v in variants)
+    if not widths or not variants:
+        raise ValueError(f"kernel_motion: widths = {widths!r} and variants = {variants!r} must not be empty")
+    for name, value, low in (("draws", draws, 2), ("in_dim", in_dim, 1)) + tuple(("widths", n, 1) for n in widths):
+        if isinstance(value, bool) or int(value) != value or value < low:
+            raise ValueError(f"kernel_motion: {name} = {value!r} must be an integer >= {low}")
+    if draws % 2:
+        raise ValueError(f"kernel_motion: draws = {draws!r} must be even (antithetic pairs)")
+    for variant in variants:
+        if len(variant) != 2 or variant[0] not in TRAINED_ACTIVATIONS:
+            raise ValueError(f"kernel_motion: variant {variant!r} must be (activation, learning_rate) with an "
+                             f"activation in {TRAINED_ACTIVATIONS}")
+    rates = np.asarray([v[1] for v in variants], float)
+    if not np.all(np.isfinite(rates) & (rates > 0)):
+        raise ValueError(f"kernel_motion: learning rates {tuple(rates)} must be finite numbers > 0")
+    if not (np.isfinite(time) and time > 0):
+        raise ValueError(f"kernel_motion: time = {time!r} must be a finite number > 0")
+    if not np.isfinite(target):
+        raise ValueError(f"kernel_motion: target = {target!r} must be finite")
+    counts = np.rint(time / rates).astype(int)
+    if np.any(counts < 1) or np.any(np.abs(counts * rates - time) > 1e-9 * time):
+        raise ValueError(f"kernel_motion: time = {time!r} must be a whole number of steps of every learning rate "
+                         f"{tuple(rates)}")
+    steps = int(counts.max())
+    schedules = np.where(np.arange(steps)[None, :] < counts[:, None], rates[:, None], 0.0)
+    activations = tuple(v[0] for v in variants)
+    names = tuple(a for a in TRAINED_ACTIVATIONS if a in activations)
+    mixtures = np.asarray([[float(a == name) for name in names] for a in activations])
+    dtype = jnp.result_type(float)
+    rng = np.random.default_rng(seed)
+    half, units = int(draws) // 2, int(sum(widths))
+    a = rng.standard_normal((half, units))
+    w = rng.standard_normal((half, units, int(in_dim)))
+    params = {"a": jnp.asarray(np.concatenate([a, -a]), dtype), "w": jnp.asarray(np.concatenate([w, w]), dtype)}
+    owner = np.repeat(np.arange(len(widths)), widths)
+    segments = jnp.asarray(owner[None, :] == np.arange(len(widths))[:, None], dtype)
+    out = _train_draws(params, jnp.ones(int(in_dim), dtype), segments, jnp.asarray(widths, dtype),
+                       jnp.asarray(target, dtype), jnp.asarray(schedules, dtype), jnp.asarray(mixtures, dtype),
+                       names, steps)
+    return KernelMotion(np.asarray(widths), activations, rates, *(np.asarray(o) for o in out))

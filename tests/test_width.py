@@ -124,3 +124,121 @@ def test_parameters_are_checked():
         W.ntk_relative_variance_relu(width=0, depth=3)
     for L, n in itertools.product((1, 3), (1, 5)):
         assert np.isfinite(float(W.ntk_relative_variance_relu(width=n, depth=L)))
+
+
+# --- kernel motion: Taylor models, the two-layer runs, and the O(1/n) coefficients ---------------------------------
+
+from analytic.symbols import t as time_symbol  # noqa: E402
+from analytic.width import _kernel_motion as K  # noqa: E402
+from analytic.width._symbols import target  # noqa: E402
+from jax.flatten_util import ravel_pytree  # noqa: E402
+from numeric import taylor  # noqa: E402
+
+
+def _toy(params, x):
+    return params["a"] * jnp.tanh(params["w"] @ x) + 0.3 * params["b"] ** 3
+
+
+def _toy_params(scale):
+    return {"a": jnp.asarray(1.0 + scale), "w": jnp.asarray([0.4, -0.2]) * (1 + scale), "b": jnp.asarray(0.5 + scale)}
+
+
+def test_taylor_models_equal_the_explicit_gradient_and_hessian_expansions():
+    x = jnp.asarray([0.7, 1.3])
+    p0, p = _toy_params(0.0), _toy_params(0.05)
+    flat0, unravel = ravel_pytree(p0)
+    step = ravel_pytree(p)[0] - flat0
+    as_flat = lambda v: _toy(unravel(v), x)  # noqa: E731
+    gradient, hessian = jax.grad(as_flat)(flat0), jax.hessian(as_flat)(flat0)
+    linear = as_flat(flat0) + gradient @ step
+    np.testing.assert_allclose(taylor.taylor_model(_toy, p0, 1)(p, x), linear, rtol=1e-13)  # round-off
+    np.testing.assert_allclose(taylor.taylor_model(_toy, p0, 2)(p, x), linear + 0.5 * step @ hessian @ step, rtol=1e-13)
+    with pytest.raises(ValueError, match="order"):
+        taylor.taylor_model(_toy, p0, 3)
+
+
+def test_second_order_model_of_a_quadratic_is_exact_and_ntk_is_jjt():
+    quadratic = lambda p, x: p["u"] @ x + (p["u"] @ p["v"]) * x[0]  # noqa: E731 (degree 2 in the parameters)
+    p0 = {"u": jnp.asarray([0.3, -1.0]), "v": jnp.asarray([2.0, 0.5])}
+    p = {"u": jnp.asarray([0.1, 0.4]), "v": jnp.asarray([-1.0, 1.5])}
+    x = jnp.asarray([[1.0, 2.0], [0.5, -1.0]])
+    batch = lambda p, xs: jax.vmap(lambda x: quadratic(p, x))(xs)  # noqa: E731
+    np.testing.assert_allclose(taylor.taylor_model(batch, p0, 2)(p, x), batch(p, x), rtol=1e-13)
+    jac = jax.jacrev(lambda v: batch(ravel_pytree(p0)[1](v), x))(ravel_pytree(p0)[0])
+    np.testing.assert_allclose(taylor.empirical_ntk(batch, p0, x), jac @ jac.T, rtol=1e-13)
+
+
+def test_kernel_motion_linear_model_follows_the_exact_gd_recursion_and_ntk_the_unit_sum():
+    """One datum: the linearised model's residual is exactly (1 - eta Theta_0)^k r_0 (independent of jvp and GD)."""
+    widths, draws, rate, steps = (64, 128, 512), 64, 0.1, 20  # the smoke sizes of the check: one compilation
+    run = sim.kernel_motion(5, widths, draws, (("sin", rate), ("sin", 0.2), ("relu", rate)), target=2.0, time=2.0)
+    residual0 = run.initial_output[0] - 2.0
+    np.testing.assert_allclose(run.linear[0] - 2.0, (1 - rate * run.ntk_initial[0]) ** steps * residual0,
+                               rtol=1e-9, atol=1e-12)  # round-off over 20 steps
+    # Theta_0 = (1/n) sum_i (sin(u_i)^2 + a_i^2 cos(u_i)^2) with u = w.x/sqrt(3), from the same numpy draws
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((draws // 2, sum(widths)))
+    u = rng.standard_normal((draws // 2, sum(widths), 3)).sum(axis=2) / np.sqrt(3)
+    units = np.sin(u) ** 2 + a**2 * np.cos(u) ** 2
+    owner = np.repeat(np.arange(3), widths)
+    expected = np.stack([units[:, owner == k].mean(axis=1) for k in range(3)], axis=1)
+    np.testing.assert_allclose(run.ntk_initial[0, : draws // 2], expected, rtol=1e-12)
+    assert run.output.shape == (3, draws, 3) and run.activations == ("sin", "sin", "relu")
+    np.testing.assert_allclose(run.ntk_initial[0], run.ntk_initial[1], rtol=0)  # same draws in every variant
+
+
+def test_kernel_motion_rejects_bad_input():
+    for kwargs, word in (({"draws": 3}, "draws"), ({"variants": (("gelu", 0.1),)}, "variant"),
+                         ({"variants": (("sin", 0.3),)}, "whole number"), ({"target": np.nan}, "target"),
+                         ({"widths": (0,)}, "widths")):
+        args = {"seed": 0, "widths": (4,), "draws": 4, **kwargs}
+        with pytest.raises(ValueError, match=word):
+            sim.kernel_motion(**args)
+
+
+def _unit_moments_by_quadrature():
+    """(Theta, q, A, B, B_quad) of F = a sin(u) by Gauss-Hermite quadrature and jax derivatives (no sympy)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(30)
+    weights = weights / weights.sum()
+    unit = lambda v: v[0] * jnp.sin(v[1])  # noqa: E731
+    grad = jax.grad(unit)
+    g = lambda v: grad(v) @ grad(v)  # noqa: E731
+    dg = lambda v: grad(v) @ jax.grad(g)(v)  # noqa: E731
+    ddg = lambda v: grad(v) @ jax.grad(dg)(v)  # noqa: E731
+    quad = lambda v: 4 * grad(v) @ jax.hessian(unit)(v) @ jax.hessian(unit)(v) @ grad(v)  # noqa: E731
+    both = lambda v: jnp.stack([g(v), unit(v) ** 2, dg(v) * unit(v), ddg(v), quad(v)])  # noqa: E731
+    grid = jnp.stack(jnp.meshgrid(nodes, nodes, indexing="ij"), axis=-1).reshape(-1, 2)
+    values = jax.jit(jax.vmap(both))(grid)
+    return np.asarray(np.outer(weights, weights).ravel() @ values)
+
+
+def test_unit_constants_agree_with_quadrature():
+    exact = K.unit_constants()
+    values = [float(exact[k]) for k in ("theta", "q", "A", "B", "B_quad")]
+    np.testing.assert_allclose(values, _unit_moments_by_quadrature(), rtol=1e-10, atol=1e-12)  # 60-point Gauss-Hermite
+    assert exact["mean_dg"] == 0 and exact["theta"] == 1
+
+
+def test_time_integral_and_stable_forms_agree_with_sympy():
+    integrand = (1 - sp.exp(-K._s)) ** 2 * target
+    by_terms = K._integrate_in_time(integrand).subs(K._E, sp.exp(-time_symbol))
+    assert sp.simplify(by_terms - sp.integrate(integrand, (K._s, 0, time_symbol))) == 0
+    import mpmath
+
+    mpmath.mp.dps = 40
+    points = np.asarray([(2.0, 0.1), (2.0, 0.4999), (2.0, 0.5), (-0.7, 3.0), (1.5, 40.0)])
+    for name in ("linearisation_gap_coefficient_sin", "quadratic_gap_coefficient_sin", "ntk_change_coefficient_sin"):
+        f = getattr(W, name)
+        exact = sp.lambdify((target, time_symbol), f.expr, "mpmath")
+        expected = [float(exact(mpmath.mpf(y), mpmath.mpf(tt))) for y, tt in points]
+        np.testing.assert_allclose(f(target=points[:, 0], t=points[:, 1]), expected, rtol=1e-11)  # round-off
+
+
+def test_small_time_limits_are_the_first_terms_of_the_hierarchy():
+    """t -> 0: Theta_t - Theta_0 ~ -O_3 r_0 t and f - f_lin ~ O_3 r_0^2 t^2/2, so n E = -A t and -target A t^2."""
+    A, tt, y = K.unit_constants()["A"], sp.Rational(1, 10**6), 2
+    for name, leading in (("ntk_change_coefficient_sin", -A * tt), ("linearisation_gap_coefficient_sin", -y * A * tt**2)):
+        exact = getattr(W, name).expr.subs({target: y, time_symbol: tt}).evalf(60)  # exact inputs: no cancellation
+        leading = float(leading)
+        np.testing.assert_allclose(float(exact), leading, rtol=1e-4)  # the next order is O(t) relative
+    assert float(W.kernel_motion_exponent()) == -1

@@ -8,3 +8,4 @@ from sympy import Symbol
 
 width = Symbol("width", integer=True, positive=True)  # units per hidden layer, n
 depth = Symbol("depth", integer=True, positive=True)  # weight matrices, L (L - 1 hidden layers)
+target = Symbol("target", real=True)  # the training target y of the one-datum regression (kernel motion)
