@@ -98,7 +98,8 @@ def _formula_entry(formula, family: str, checks: list, symbolic_reason: str, row
     for cond in formula.conditions:
         lines += [f"**Valid when:** {inline(cond)}", ""]
     lines += [f"**Source:** {arxiv_links(formula.source) if formula.source else 'none given'}", ""]
-    lines += [f"**Checks:** evaluate with {code(f'analytic.get({name!r})(...)')}", ""]
+    lines += [f"**In Python:** {code(f'analytic.get({name!r})')}, called with keywords.", "",
+              "**Checked by:**", ""]
     for chk in checks:
         lines.append(f"- {_check_link(chk.name, family)}: {outcome_of(rows, chk.name)}")
     if not checks:

@@ -2,7 +2,8 @@
 
 Copied from the README at build time (one source of truth); links that point into the
 repository are rewritten to the site's pages where the site has them (the gallery), and
-otherwise shown as the repository path, so no link on the page is broken.
+otherwise shown as the repository path (a link to another README section as its text), so no
+link on the page is broken.
 
 Example:
     >>> rewrite_links("see [the gallery](examples/README.md) or [mutations](docs/mutations.md)")
@@ -28,6 +29,8 @@ def rewrite_links(text: str) -> str:
         label, target = match.groups()
         if re.match(r"[a-z]+://", target):
             return match.group(0)
+        if target.startswith("#"):  # a section of the README that the site does not copy
+            return label
         if target in _SITE_PAGES:
             return f"[{label}]({_SITE_PAGES[target]})"
         return f"{label} (`{target}` in the repository)"

@@ -119,6 +119,15 @@ def find_chromium() -> str | None:
     return None
 
 
+# Done when the page has no math, or MathJax 2 has started, turned every formula into a
+# math/tex script and emptied its queue (the script is loaded async: absent at "load").
+_MATH_DONE = """() => {
+    if (!document.querySelector('span.math, div.math')) return true;
+    const mj = window.MathJax;
+    return !!(mj && mj.Hub && mj.isReady && mj.Hub.queue.pending === 0 && mj.Hub.queue.running === 0
+              && document.querySelectorAll('script[type^="math/tex"]').length > 0
+              && !document.querySelector('.MathJax_Processing'));
+}"""
 _MATH_STATE = """() => ({
     typeset: document.querySelectorAll('span.MathJax_SVG svg').length,
     sources: document.querySelectorAll('script[type^="math/tex"]').length
@@ -161,14 +170,17 @@ def browser_check(site: Path, pages: dict[str, str], shots: Path, timeout_s: flo
                 page.on("pageerror", lambda exc, e=errors: e.append(f"uncaught: {exc}"))
                 page.on("requestfailed", lambda r, e=errors: e.append(f"failed load: {r.url}"))
                 page.goto((site / rel).as_uri(), wait_until="load", timeout=timeout_s * 1000)
-                page.wait_for_function(
-                    "() => !window.MathJax || !window.MathJax.Hub || "
-                    "(window.MathJax.isReady && window.MathJax.Hub.queue.pending === 0 "
-                    "&& window.MathJax.Hub.queue.running === 0)", timeout=timeout_s * 1000)
+                try:
+                    page.wait_for_function(_MATH_DONE, timeout=timeout_s * 1000)
+                except Exception:  # noqa: BLE001 -- the counts below say what did not happen
+                    errors.append(f"MathJax did not finish typesetting within {timeout_s:.0f} s")
                 page.wait_for_timeout(300)
                 state = page.evaluate(_MATH_STATE)
                 state["errors_logged"] = errors
                 page.screenshot(path=str(shots / f"{name}.png"), full_page=False)
+                if state["images"]:  # and the first figure, scrolled into view, with what surrounds it
+                    page.locator("img").first.scroll_into_view_if_needed()
+                    page.screenshot(path=str(shots / f"{name}_figure.png"), full_page=False)
                 out["pages"][name] = state
                 out["problems"] += [f"{rel}: {e}" for e in errors]
                 if state["sources"] and state["typeset"] < state["sources"]:

@@ -14,6 +14,10 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 
 # MyST: $...$ and $$...$$ math in Markdown; anchors on headings for README-style links.
 myst_enable_extensions = ["dollarmath"]
+# MyST would mark every section "tex2jax_ignore" and configure MathJax 3+ to process only its math
+# elements; MathJax 2 reads neither setting that way, so leave the page alone: MathJax 2's tex2jax
+# finds the \(...\) and \[...\] that Sphinx writes, and skips pre/code (the notebooks' printouts).
+myst_update_mathjax = False
 myst_heading_anchors = 3
 
 # The gallery's notebooks are executed by docs.gallery before Sphinx runs (a failing notebook
