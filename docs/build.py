@@ -38,10 +38,12 @@ MATHJAX_DIRS = ("/usr/share/javascript/mathjax", "/usr/share/mathjax")
 MATHJAX_PARTS = ("MathJax.js", "config/TeX-AMS_SVG-full.js", "config/local", "extensions",
                  "jax/element", "jax/input/TeX", "jax/output/SVG/jax.js", "jax/output/SVG/autoload",
                  "jax/output/SVG/config.js", "jax/output/SVG/fonts/TeX", "localization/en")
-# Pages the browser opens: the landing page, a catalogue page, a gallery page, an API page.
+# Pages the browser opens: the landing page, a catalogue page, a gallery page, two API pages
+# (one whose docstring carries display maths).
 BROWSER_PAGES = {"index": "index.html", "catalogue_linreg": "catalogue/linreg.html",
                  "gallery_linreg_double_descent": "gallery/linreg_double_descent.html",
-                 "api_verify_notebook": "api/verify.notebook.html"}
+                 "api_verify_notebook": "api/verify.notebook.html",
+                 "api_analytic_catapult": "api/analytic.catapult.html"}
 
 __all__ = ["BROWSER_PAGES", "MATHJAX_PARTS", "build", "copy_mathjax", "main"]
 

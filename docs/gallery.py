@@ -16,6 +16,9 @@ a cell as a PNG and closes it, as matplotlib's inline backend does; the list's t
 Example:
     >>> [p.stem for p in notebooks()][:2]
     ['bilevel_hypergradients', 'bootstrap_nakkiran']
+    >>> _figure_list_only({"output_type": "execute_result", "data": {"text/plain":
+    ...     "[<Figure size 560x390 with 1 Axes>,\\n <Figure size 560x390 with 1 Axes>]"}})
+    True
 """
 
 from __future__ import annotations
@@ -95,7 +98,8 @@ def execute(source: Path, target: Path, timeout: int = 900) -> float:
 
 def _figure_list_only(output) -> bool:
     text = output.get("data", {}).get("text/plain", "") if output.get("output_type") == "execute_result" else ""
-    return bool(text) and bool(_FIGURE_LIST.match(text.strip())) and len(output["data"]) == 1
+    one_line = " ".join(text.split())  # IPython breaks a long list over lines
+    return bool(text) and bool(_FIGURE_LIST.match(one_line)) and len(output["data"]) == 1
 
 
 def _reusable(source: Path, target: Path) -> bool:
