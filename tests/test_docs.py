@@ -98,3 +98,14 @@ def test_site_in_a_headless_browser(site):
     assert pages["gallery_linreg_double_descent"]["images"] >= 1  # the figure shows
     for name in pages:
         assert (out / "screenshots" / f"{name}.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("module_name", ["docs._docstrings", "docs.quickstart", "docs.site_checks",
+                                         "docs.catalogue", "docs.gallery", "docs.api"])
+def test_docs_modules_examples_run_as_shown(module_name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
