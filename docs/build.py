@@ -19,6 +19,7 @@ Exit status 0 only when every step passed. Open ``<out>/html/index.html``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -111,6 +112,12 @@ def write_sources(src: Path, json_path: str | None, log=print) -> None:
 def build(out: Path, json_path: str | None = None, jobs: int = 2, reuse_gallery: bool = False,
           browser: bool = False, log=print) -> dict:
     """Run the steps; returns a summary (seconds per step, check results). Raises on a failure."""
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"--jobs must be a whole number >= 1, got {jobs!r}")
+    missing = [name for name in ("sphinx", "myst_nb", "furo", "jupytext", "nbclient", "ipykernel")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RuntimeError(f"missing {', '.join(missing)}: install the docs extra (pip install -e '.[docs]')")
     if json_path is not None and not Path(json_path).is_file():
         raise FileNotFoundError(f"--json {json_path}: no such file (write one with python -m verify --json PATH)")
     out = Path(out)
