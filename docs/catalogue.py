@@ -92,9 +92,10 @@ def _formula_entry(formula, family: str, checks: list, symbolic_reason: str, row
     for rel in formula.constraints:
         lines.append(f"- requires $({sp.latex(rel)})$")
     lines.append("")
-    kind = "Derived by sympy" if formula.derived else "Stated from the source, checked symbolically"
-    how = formula.derivation.strip()
-    lines += [f"**{kind}.** " + (inline(how) if how else ""), ""]
+    kind = "Derived by sympy:" if formula.derived else "Stated, not derived:"
+    # the derivation text often opens with the same word ("stated from the paper; checked by ...")
+    how = re.sub(r"^(derived|stated)\b[:,]?\s*", "", formula.derivation.strip(), flags=re.IGNORECASE)
+    lines += [f"**{kind}** " + (inline(how) if how else "-"), ""]
     for cond in formula.conditions:
         lines += [f"**Valid when:** {inline(cond)}", ""]
     lines += [f"**Source:** {arxiv_links(formula.source) if formula.source else 'none given'}", ""]

@@ -169,7 +169,12 @@ def browser_check(site: Path, pages: dict[str, str], shots: Path, timeout_s: flo
                         if m.type in ("error", "warning") else None)
                 page.on("pageerror", lambda exc, e=errors: e.append(f"uncaught: {exc}"))
                 page.on("requestfailed", lambda r, e=errors: e.append(f"failed load: {r.url}"))
-                page.goto((site / rel).as_uri(), wait_until="load", timeout=timeout_s * 1000)
+                try:
+                    page.goto((site / rel).as_uri(), wait_until="load", timeout=timeout_s * 1000)
+                except Exception as exc:  # noqa: BLE001 -- a page that does not open is a finding
+                    out["problems"].append(f"{rel}: did not open: {str(exc).splitlines()[0]}")
+                    page.close()
+                    continue
                 try:
                     page.wait_for_function(_MATH_DONE, timeout=timeout_s * 1000)
                 except Exception:  # noqa: BLE001 -- the counts below say what did not happen
