@@ -36,15 +36,19 @@ if _CACHE:
     jax.config.update("jax_persistent_cache_min_compile_time_secs",
                       float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
 
+# The tests are compile-bound like a quick run: XLA's backend optimisation level 0 on a CPU
+# (verify/compile_speed.py: why, and what it costs), unless XLA_FLAGS sets a level already.
+from verify import compile_speed  # noqa: E402
+
+if not compile_speed.accelerator_visible():
+    compile_speed.prefer_fast_compilation()
+
 _NEGATIVE = "test_negative_controls.py"
 
 
 def _accelerator_visible() -> bool:
     """An NVIDIA GPU or a TPU on this machine (without starting JAX's backends)."""
-    platforms = os.environ.get("JAX_PLATFORMS", "")
-    if platforms:
-        return platforms.split(",")[0].strip() not in ("", "cpu")
-    return os.path.exists("/dev/nvidia0") or os.path.exists("/dev/accel0")
+    return compile_speed.accelerator_visible()
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown where xdist is absent

@@ -275,3 +275,18 @@ def test_jobs_plan_and_bad_values():
             parallel.plan_jobs(bad, platform="cpu", size="quick", devices=1, families=3)
     out = _cli("nqm.sgd_mean", "--quick", "--jobs", "zero")
     assert out.returncode == 2 and "--jobs must be 'auto' or a positive integer, got 'zero'" in out.stderr
+
+
+def test_fast_compilation_flag_is_added_once_and_a_given_level_wins():
+    from verify import compile_speed
+
+    env = {}
+    assert compile_speed.prefer_fast_compilation(env) and env["XLA_FLAGS"] == compile_speed.FAST_COMPILATION
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    assert compile_speed.prefer_fast_compilation(env)
+    assert env["XLA_FLAGS"].split() == ["--xla_force_host_platform_device_count=4", compile_speed.FAST_COMPILATION]
+    assert compile_speed.prefer_fast_compilation(env) and env["XLA_FLAGS"].count("optimization_level") == 1
+    env = {"XLA_FLAGS": "--xla_backend_optimization_level=3"}  # the user's level is kept
+    assert not compile_speed.prefer_fast_compilation(env) and env["XLA_FLAGS"].endswith("=3")
+    assert compile_speed.accelerator_visible({"JAX_PLATFORMS": "cuda,cpu"})
+    assert not compile_speed.accelerator_visible({"JAX_PLATFORMS": "cpu"})

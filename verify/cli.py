@@ -81,8 +81,12 @@ def main(argv=None) -> int:
     jax.config.update("jax_enable_x64", True)
     args = parse_args(argv)
 
-    from verify import core, figures, parallel, report
+    from verify import compile_speed, core, figures, parallel, report
 
+    if args.quick and args.device != "gpu" and not compile_speed.accelerator_visible():
+        # Compile-bound: XLA's backend optimisation level 0 (verify/compile_speed.py), set before
+        # the first backend starts; the worker processes inherit it. A level in XLA_FLAGS wins.
+        compile_speed.prefer_fast_compilation()
     if args.from_json:
         return _from_json(args)
     try:
