@@ -77,8 +77,6 @@ KNOWN_INACCURATE = {
     "games.negative_momentum_monotone_radius": "momentum_half_radius has no sympy/mpmath form (as above)",
     "games.alternating_gda_monotone_radius": "cancellation: 2.6e-13 relative at mu = 1e8 and 2.2e-8 at "
     "sigma = 1e-8 (eta = 0.83), beyond 16 (1 + ops) eps times the condition number",
-    "momentum.heavy_ball_discriminant": "(1 + beta - alpha lam)^2 - 4 beta evaluates to -inf where the "
-    "true value overflows to +inf (alpha lam ~ 2.4e300): the expanded form subtracts two overflows",
     "momentum.nesterov_regime_boundaries": "NaN at beta = 1e300 (true 0.73) and 0 at beta = 8.3e149 "
     "(true 7.3e-151): intermediate overflow/underflow in the lambdified form",
     "deeplinear.arora_learning_time": "for depth N >~ 1e6 the two 2F1(1, -(N-2)/N; 2/N; x) terms cancel "

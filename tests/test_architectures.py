@@ -102,8 +102,14 @@ def test_cross_kernels_equal_symmetric_ones_and_dtype_follows_inputs():
     net = K.serial(K.Conv(3, 1.4, 0.1), K.Activation("relu"), K.AvgPool(2), K.Conv(2, 1.4, 0.1, padding="VALID"),
                    K.Activation("relu"), K.GlobalAvgPool(), K.Dense(1.4, 0.1))
     a, b = net.kernels(x), net.kernels(x, jnp.array(x))
+    off = ~np.eye(len(x), dtype=bool)
     for u, v in zip(a, b):
-        assert _rel(v, u) < _ROUND_OFF
+        assert _rel(np.asarray(v)[off], np.asarray(u)[off]) < _ROUND_OFF
+        # The diagonal pairs x with itself: the ReLU derivative map (pi - arccos c) / pi has an
+        # infinite slope at c = 1, so a round-off delta <= 64 eps in the cross path's computed
+        # correlation (exactly 1 in the symmetric path) moves it by sqrt(2 delta) / pi, at each
+        # of the two ReLU layers. Measured 2.3e-9 with XLA's optimisation level 0, 0 at level 3.
+        assert _rel(np.diag(v), np.diag(u)) < 2 * np.sqrt(2 * 64 * _EPS) / np.pi
     assert np.allclose(a.ntk, np.asarray(a.ntk).T, rtol=_ROUND_OFF, atol=0)
     k32 = net.kernels(x.astype(jnp.float32))
     assert k32.ntk.dtype == jnp.float32

@@ -58,8 +58,15 @@ def _discriminant(method: str) -> Formula:
     polynomial = characteristic.characteristic_polynomial(method)
     if sp.expand(characteristic.derived(method).discriminant.expr - sp.discriminant(polynomial, characteristic.Z)) != 0:
         raise AssertionError(f"{method}: b^2 - 4c is not the discriminant of {polynomial}")
+    # heavy ball: c = beta >= 0, so b^2 - 4c = (b - 2 sqrt(beta)) (b + 2 sqrt(beta)) with
+    # b = 1 + beta - alpha lam: two differences of order alpha lam, whose product overflows only
+    # where the value does (the expanded form subtracts two overflows at alpha lam ~ 1e154+)
+    root = sp.sqrt(beta)
+    stable = (((1 - root) ** 2 - alpha * lam) * ((1 + root) ** 2 - alpha * lam)
+              if method == "heavy_ball" else None)
     return Formula(
         expr=characteristic.derived(method).discriminant.expr,
+        evaluate_as=stable,
         params=(alpha, beta, lam),
         source=_source(method),
         derived=True,
