@@ -7,7 +7,8 @@ those measurements under the family's name:
 
 * :func:`empirical_nngp` - the last hidden layer's inner products of one network;
 * :func:`empirical_ntk` - ``J(x1) J(x2)^T`` over all parameters of one network;
-* :func:`monte_carlo_nngp` - the output covariance over independently drawn networks.
+* :func:`monte_carlo_nngp` - the output covariance over independently drawn networks;
+* :func:`conditional_monte_carlo_nngp` - the same expectation with the readout averaged exactly.
 
 Independent of ``analytic`` (no kernel formula is known here).
 
@@ -21,6 +22,8 @@ Example:
     (5, 5)
 """
 
-from numeric.mlp import MLP, empirical_nngp, empirical_ntk, init_params, monte_carlo_nngp
+from numeric.mlp import (MLP, ConditionalNNGP, conditional_monte_carlo_nngp, empirical_nngp, empirical_ntk,
+                         init_params, monte_carlo_nngp)
 
-__all__ = ["MLP", "init_params", "empirical_nngp", "empirical_ntk", "monte_carlo_nngp"]
+__all__ = ["MLP", "init_params", "empirical_nngp", "empirical_ntk", "monte_carlo_nngp", "ConditionalNNGP",
+           "conditional_monte_carlo_nngp"]

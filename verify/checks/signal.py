@@ -113,7 +113,7 @@ def variance_propagation(ctx: Context, erf_nngp):
     width, seeds, depth = _size(ctx)
     sigma_w, sigma_b = 2.0, 0.2
     x = _pair(ctx, "prop/x", 0.5)
-    run = sim.propagate(ctx.key("prop/erf"), "erf", x, depth, width, sigma_w, sigma_b, seeds)
+    run = ctx.measure(sim.propagate, ctx.key("prop/erf"), "erf", x, depth, width, sigma_w, sigma_b, seeds)
     q = np.empty(depth)
     c = np.empty(depth)
     q[0] = sigma_w**2 + sigma_b**2
@@ -156,9 +156,9 @@ def _measured_gain(ctx, salt, activation, sigma_w, sigma_b, radius=1.0, skip=3, 
     (mean over ``repeats`` ensembles of seeds, one compilation)."""
     width, seeds, depth = _size(ctx)
     x = _pair(ctx, f"{salt}/x", 0.5, radius=radius)
-    g = np.mean([np.asarray(sim.propagate(ctx.key(f"{salt}/{r}" if r else salt), activation, x, depth, width,
-                                          sigma_w, sigma_b, seeds).grad_sq).mean(axis=0)
-                 for r in range(repeats)], axis=0)
+    runs = [ctx.measure(sim.propagate, ctx.key(f"{salt}/{r}" if r else salt), activation, x, depth, width,
+                        sigma_w, sigma_b, seeds) for r in range(repeats)]
+    g = np.mean([np.asarray(run.grad_sq).mean(axis=0) for run in runs], axis=0)
     layers = np.arange(1, depth + 1)
     fit = scipy.stats.linregress(layers[skip:], np.log(g[skip:]))
     return math.exp(-fit.slope), g
@@ -231,7 +231,7 @@ def critical_init(ctx: Context, relu_critical, zero_bias, erf_boundary, kaiming,
                                          float(xavier(fan_in=width, fan_out=width))),
                                         ("4/(fan_in+fan_out), ReLU", "relu",
                                          float(relu_xavier(fan_in=width, fan_out=width)))):
-        run = sim.propagate(ctx.key(f"init/{activation}"), activation, x, depth, width,
+        run = ctx.measure(sim.propagate, ctx.key(f"init/{activation}"), activation, x, depth, width,
                             math.sqrt(variance * width), 0.0, seeds)
         q = np.asarray(run.variance).mean(axis=(0, 2))
         yield compare(f"{label}: forward variance gain per layer (fan_in = fan_out = {width})", 1.0,
@@ -273,9 +273,9 @@ def depth_scale(ctx: Context, depth_scale):
         scales = theory.depth_scales("tanh", sigma_w, sigma_b, depth_scale=depth_scale)
         x = _pair(ctx, f"xi/x/{sigma_w}", 0.8, radius=_radius_at(sigma_w, sigma_b, scales.q_star))
         repeats = 4  # ensembles of seeds (one compilation): the fit needs 1 - c^l to ~2%
-        gap = 1 - np.mean([np.asarray(sim.propagate(ctx.key(f"xi/{sigma_w}/{r}"), "tanh", x, depth, width, sigma_w,
-                                                    sigma_b, seeds).correlation).mean(axis=0)
-                           for r in range(repeats)], axis=0)
+        runs = [ctx.measure(sim.propagate, ctx.key(f"xi/{sigma_w}/{r}"), "tanh", x, depth, width, sigma_w,
+                            sigma_b, seeds) for r in range(repeats)]
+        gap = 1 - np.mean([np.asarray(run.correlation).mean(axis=0) for run in runs], axis=0)
         layers = np.arange(1, depth + 1)
         fit = scipy.stats.linregress(layers[fitted], np.log(gap[fitted]))
         yield compare(f"tanh sigma_w={sigma_w} sigma_b={sigma_b}: xi_c", scales.xi_c, -1 / fit.slope, 0.06,
