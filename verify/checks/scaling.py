@@ -209,11 +209,11 @@ def noise_scale(ctx: Context, lr, gain, b_noise):
     samples = 4000 if ctx.quick else 40000
     lrs = np.geomspace(0.01, 100.0, 801)  # relative spacing 1.15%: a model-free, wide grid
     half_step = np.log(lrs[1] / lrs[0]) / 2
-    runs = sim.sgd_step_gains(ctx.key("scaling.noise_scale"), hessian, theta, noise_root, batches, lrs,
-                              samples=samples)
+    runs = ctx.measure(sim.sgd_step_gains, ctx.key("scaling.noise_scale"), hessian, theta, noise_root, batches, lrs,
+                       samples=samples)
     # The noise-free gradient (B -> oo), with the same shapes so that the compilation is reused.
-    exact = sim.sgd_step_gains(ctx.key("scaling.noise_scale/exact"), hessian, theta, 0 * noise_root, batches,
-                               lrs, samples=samples)
+    exact = ctx.measure(sim.sgd_step_gains, ctx.key("scaling.noise_scale/exact"), hessian, theta, 0 * noise_root,
+                        batches, lrs, samples=samples)
     best = np.asarray(runs.mean).max(axis=1)
     groups = np.asarray(runs.groups)
     se_gain = groups.max(axis=2).std(axis=0, ddof=1) / np.sqrt(groups.shape[0])
@@ -294,8 +294,8 @@ def random_features(ctx: Context, model, data, frontier, a):
     # 1. The measurement itself (full size only; tests/test_scaling.py runs a small case): the
     # expected-risk recursion vs SGD on sampled data in the input coordinates.
     if not ctx.quick:
-        small = sim.random_feature_models(key, (8,), 128, _DECAY, _TARGET_DECAY, seeds=1)
-        expected = np.asarray(sim.expected_sgd_risk(small, _LR, 64).risk)[:, 0, 0]
+        small = ctx.measure(sim.random_feature_models, key, (8,), 128, _DECAY, _TARGET_DECAY, seeds=1)
+        expected = np.asarray(ctx.measure(sim.expected_sgd_risk, small, _LR, 64).risk)[:, 0, 0]
         sampled = sim.sampled_sgd_risk(jax.random.fold_in(key, 1), key, 8, 128, _DECAY, _TARGET_DECAY, _LR,
                                        64, size["runs"], checkpoints=(16, 64))
         runs = np.asarray(sampled.risk)
@@ -304,8 +304,9 @@ def random_features(ctx: Context, model, data, frontier, a):
                       runs.mean(axis=1), 4 * se / expected[[16, 64]],
                       f"4 Monte Carlo SE over {runs.shape[1]} SGD runs (own targets and data)")
     # 2. The model-size exponent: the risk SGD settles at (D -> oo) across widths.
-    models = sim.random_feature_models(key, features, size["dim"], _DECAY, _TARGET_DECAY, seeds=size["seeds"])
-    floors = np.asarray(sim.expected_sgd_floor(models, _LR))  # (seeds, sizes)
+    models = ctx.measure(sim.random_feature_models, key, features, size["dim"], _DECAY, _TARGET_DECAY,
+                         seeds=size["seeds"])
+    floors = np.asarray(ctx.measure(sim.expected_sgd_floor, models, _LR))  # (seeds, sizes)
     widths = np.array(features, float)
     alpha_m, drift_m = _slope_and_drift(widths, floors.mean(axis=0))
     per_seed = [-_slope(widths, f) for f in floors]
@@ -317,8 +318,8 @@ def random_features(ctx: Context, model, data, frontier, a):
                   f"4 SE over {len(per_seed)} sketches ({se_m:.2g}) + finite-width correction: the change of "
                   f"the slope on the upper half of the widths ({drift_m:.2g})", relative=False)
     # 3. The data exponent: the model that sees every coordinate (M -> oo), over D = 32..steps.
-    full = sim.full_feature_model(size["full_dim"], _DECAY, _TARGET_DECAY)
-    curve = np.asarray(sim.expected_sgd_risk(full, _LR, size["steps"]).risk)[:, 0]
+    full = ctx.measure(sim.full_feature_model, size["full_dim"], _DECAY, _TARGET_DECAY)
+    curve = np.asarray(ctx.measure(sim.expected_sgd_risk, full, _LR, size["steps"]).risk)[:, 0]
     samples = 2 ** np.arange(5, int(np.log2(size["steps"])) + 1)
     beta_d = -_slope(samples, curve[samples])
     local = -np.diff(np.log(curve[samples])) / np.log(2)  # the exponent over each octave of D
@@ -337,7 +338,8 @@ def random_features(ctx: Context, model, data, frontier, a):
                   f"the SE and finite-size allowances of alpha_M and beta_D above, propagated through "
                   f"beta / (alpha + beta) ({propagated:.2g} finite-size)", relative=False)
     # 4. The fit, as the papers fit: scaling.fit on the (M, D) grid of expected risks.
-    per_seed = np.asarray(sim.expected_sgd_risk(models, _LR, size["steps"]).risk)  # (steps+1, seeds, sizes)
+    # (steps+1, seeds, sizes)
+    per_seed = np.asarray(ctx.measure(sim.expected_sgd_risk, models, _LR, size["steps"]).risk)
     risk = per_seed.mean(axis=1)  # (steps+1, sizes)
     grid_d = 2 ** np.arange(4, int(np.log2(size["steps"])) + 1)
     gm, gd = np.meshgrid(widths, grid_d)
@@ -416,15 +418,16 @@ def batch_size_tradeoff(ctx: Context, examples, b_noise):
     (S/S_min - 1)(E/E_min - 1) = 1: it holds at small batches (checks) and fails by 4-14% at large
     ones, where the noise scale has grown as the loss fell (claims not reproduced)."""
     width, dim = (16, 512) if ctx.smoke else (32, 1024)
-    model = sim.random_feature_models(ctx.key("scaling.batch_size_tradeoff"), (width,), dim, _DECAY,
-                                      _TARGET_DECAY, seeds=1)
+    model = ctx.measure(sim.random_feature_models, ctx.key("scaling.batch_size_tradeoff"), (width,), dim, _DECAY,
+                        _TARGET_DECAY, seeds=1)
     kappa = np.asarray(model.curvature)[0, 0]
     start, floor = float(np.asarray(model.signal)[0, 0] @ kappa), float(model.approximation[0, 0])
     batches = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, np.inf])
     # Learning rates up to the gradient-descent stability edge 2 / kappa_max (in units of 1 / tr K).
     lrs = np.geomspace(0.05, 0.99 * 2 * kappa.sum() / kappa.max(), 48 if ctx.quick else 400)
     steps = 400 if ctx.smoke else 1000 if ctx.quick else 4000
-    curve = sim.expected_sgd_risk(model, lrs[None, :, None, None], steps, batch=batches[:, None, None, None])
+    curve = ctx.measure(sim.expected_sgd_risk, model, lrs[None, :, None, None], steps,
+                        batch=batches[:, None, None, None])
     target = floor + 0.1 * start  # 90% of the learnable signal
     risk = np.asarray(curve.risk)[..., 0, 0]
 
@@ -470,8 +473,8 @@ def batch_size_tradeoff(ctx: Context, examples, b_noise):
     # with curvature (G^T H G + tr(H Sigma) / B) / 2, so second differences over three steps at batch B
     # and at B = oo give B_noise = B (D2(B) - D2(oo)) / D2(oo) (McCandlish et al. sec. 2.2, eq. 2.6).
     probe = np.array([0.5, 1.0, 1.5])
-    one = np.asarray(sim.expected_sgd_risk(model, probe[None, :, None, None], 1,
-                                           batch=np.array([4.0, np.inf])[:, None, None, None]).risk)[1, ..., 0, 0]
+    one = np.asarray(ctx.measure(sim.expected_sgd_risk, model, probe[None, :, None, None], 1,
+                                 batch=np.array([4.0, np.inf])[:, None, None, None]).risk)[1, ..., 0, 0]
     d2 = one[:, 2] - 2 * one[:, 1] + one[:, 0]
     eps = np.finfo(float).eps
     yield compare("B_noise at the start: Formula vs the one-step curvature of the expected risk (B = 4, oo)",
