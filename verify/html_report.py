@@ -57,6 +57,7 @@ tr.FAIL td { background: var(--fail-bg); }
 .badge.PASS { background: var(--pass); } .badge.FAIL { background: var(--fail); } .badge.INFO { background: var(--info); }
 .badge.NOT-REPRODUCED { background: #8a5a00; white-space: nowrap; } .notrep { border-left: 4px solid #8a5a00; padding: .2rem .8rem; margin: .6rem 0; }
 .figures { display: flex; flex-direction: column; gap: 1rem; }
+.wide-figures { display: flex; flex-direction: column; gap: 1rem; margin-top: 1rem; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .4rem; break-inside: avoid; }
 figure img { width: 100%; height: auto; display: block; }
 figcaption { font-size: .8rem; color: #4b5363; }
@@ -138,6 +139,12 @@ def _figure_family(record: dict, families: list[str]) -> str:
         return _family(record["check"])
     prefix = record["name"].split("_", 1)[0]
     return prefix if prefix in families else "other"
+
+
+def _is_wide(record: dict) -> bool:
+    """A row of several heatmap panels: too small beside the table, it gets the page's width."""
+    figure = figs.from_record(record)
+    return bool(figure.grid_y) and len(figure.ys) > 1
 
 
 def _figure_html(record: dict) -> str:
@@ -233,7 +240,9 @@ def render(record: dict, title: str = "verify report") -> str:
     for family in ordered + [f for f in figures_by_family if f not in families]:
         fam_rows = [r for r in rows if _family(r["check"]) == family]
         fc = counts(fam_rows)
-        figs_html = "".join(_figure_html(f) for f in figures_by_family.get(family, []))
+        family_figures = figures_by_family.get(family, [])
+        figs_html = "".join(_figure_html(f) for f in family_figures if not _is_wide(f))
+        wide_html = "".join(_figure_html(f) for f in family_figures if _is_wide(f))
         table = ('<table><colgroup><col class="status"><col class="label"><col class="num"><col class="num">'
                  '<col class="num"><col class="num"><col></colgroup>'
                  "<thead><tr><th></th><th>row</th><th>predicted</th><th>measured</th>"
@@ -245,7 +254,8 @@ def render(record: dict, title: str = "verify report") -> str:
         sections.append(
             f'<section id="family-{_e(family)}"><h2>{_e(family)} <span class="meta">{tally}</span></h2>'
             f'<div class="family{" has-figures" if figs_html else ""}"><div class="rows">{table}</div>'
-            + (f'<div class="figures">{figs_html}</div>' if figs_html else "") + "</div></section>")
+            + (f'<div class="figures">{figs_html}</div>' if figs_html else "") + "</div>"
+            + (f'<div class="wide-figures">{wide_html}</div>' if wide_html else "") + "</section>")
     nav = " · ".join(f'<a href="#family-{_e(f)}">{_e(f)}</a>' for f in ordered)
     controls = ('<div class="controls"><input type="search" id="filter" placeholder="filter rows '
                 '(name, label, reason)" aria-label="filter rows">'
