@@ -31,10 +31,12 @@ from analytic.implicit import _symbols as symbols
 from analytic.implicit._backward_error import modified_flow, modified_loss
 from analytic.implicit._balance import deep_linear_balance_drift
 from analytic.implicit._flows import gradient_flow
-from analytic.implicit._sgd import LEAST_SQUARES_BATCHES, LEAST_SQUARES_TARGETS, sgd_modified_loss
+from analytic.implicit._sgd import (LEAST_SQUARES_BATCHES, LEAST_SQUARES_TARGETS, least_squares_minibatch_losses,
+                                   sgd_modified_loss)
 
 __all__ = ["FORMULAS", "modified_loss", "modified_flow", "gradient_flow", "sgd_modified_loss",
-           "LEAST_SQUARES_BATCHES", "LEAST_SQUARES_TARGETS", "deep_linear_balance_drift", "symbols"]
+           "LEAST_SQUARES_BATCHES", "LEAST_SQUARES_TARGETS", "least_squares_minibatch_losses",
+           "deep_linear_balance_drift", "symbols"]
 
 FORMULAS = Formulas.merge(_factorisation.FORMULAS, _sgd.FORMULAS)
 FORMULAS.publish(globals())

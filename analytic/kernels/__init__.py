@@ -61,9 +61,9 @@ from analytic._registry import Formulas
 from analytic.kernels import _duals, _named
 from analytic.kernels import _symbols as symbols
 from analytic.kernels._duals import ACTIVATIONS
-from analytic.kernels._quadrature import (NAMED_ACTIVATIONS, activation_function, gaussian_expectation,
-                                          quadrature_duals)
-from analytic.kernels._fc import (PARAMETERIZATIONS, Duals, Kernels, catalogue_duals, fc_kernels,
+from analytic.kernels._quadrature import (NAMED_ACTIVATIONS, activation_derivative, activation_function,
+                                          gaussian_expectation, pair_expectation)
+from analytic.kernels._fc import (PARAMETERIZATIONS, Duals, Kernels, catalogue_duals, fc_kernels, quadrature_duals,
                                   variance_fixed_point)
 from analytic.kernels._training import TrainingPrediction, infinite_width_mean, max_learning_rate
 from analytic.kernels._blocked import sharded_fc_kernels, stream_fc_kernels
@@ -78,7 +78,8 @@ PARAMETERISATIONS = PARAMETERIZATIONS  # the British spelling used in prose (bot
 __all__ = ["FORMULAS", "ACTIVATIONS", "PARAMETERIZATIONS", "PARAMETERISATIONS", "Duals", "Kernels", "catalogue_duals",
            "fc_kernels", "variance_fixed_point", "TrainingPrediction", "infinite_width_mean",
            "max_learning_rate", "symbols", "NAMED_ACTIVATIONS", "activation_function",
-           "gaussian_expectation", "quadrature_duals", "sharded_fc_kernels", "stream_fc_kernels",
+           "gaussian_expectation", "pair_expectation", "activation_derivative", "quadrature_duals",
+           "sharded_fc_kernels", "stream_fc_kernels",
            "kernel_matvec", "kernel_cg", "MatrixFreePrediction", "matrix_free_mean", "LowRankFactor",
            "pivoted_cholesky", "low_rank_preconditioner", "DiskKernel", "cache_kernel",
            "serial", "Architecture", "Dense", "Conv", "Activation", "AvgPool", "GlobalAvgPool", "Flatten",

@@ -104,7 +104,7 @@ def _activations(layers):
 def _quadrature_table(layers) -> tuple:
     """((activation, order), Duals) for every quadrature activation of ``layers``: the maps are
     built (and the activation validated on concrete probe points) before tracing."""
-    from analytic.kernels._quadrature import DEFAULT_ORDER, quadrature_duals
+    from analytic.kernels._fc import DEFAULT_ORDER, quadrature_duals
 
     table = {}
     for layer in _activations(layers):

@@ -87,7 +87,7 @@ def _prepare(x1, x2, depth, activation, sigma_w, sigma_b, parameterization, dual
     if callable(activation) or activation not in ACTIVATIONS:
         if duals is not None:
             raise ValueError("duals can only be given with activation 'relu' or 'erf'")
-        from analytic.kernels._quadrature import quadrature_duals
+        from analytic.kernels._fc import quadrature_duals
         duals = quadrature_duals(activation)
         check_arguments(x1, x2, depth, ACTIVATIONS[0], sigma_w, sigma_b, parameterization)
         activation = None

@@ -57,12 +57,16 @@ import numpy as np
 
 from analytic.formula import Formula
 from analytic.kernels._duals import ACTIVATIONS, FORMULAS
+from analytic.kernels._quadrature import (
+    ACCURATE, DEFAULT_ORDER, QuadratureMap, _checked_order, activation_function, check_layer_variances,
+)
 from analytic.kernels._safe_math import (
     _angle, _hypot, _outer, _pair_gap, _points, _quarter_tangent, _relu_deficit, _row_norms,
     _safe_arcsin, _safe_arcsin_pairs, _safe_div, _safe_sqrt,
 )
 
-__all__ = ["Duals", "Kernels", "catalogue_duals", "fc_kernels", "variance_fixed_point", "PARAMETERIZATIONS"]
+__all__ = ["Duals", "Kernels", "catalogue_duals", "fc_kernels", "variance_fixed_point", "PARAMETERIZATIONS",
+           "quadrature_duals", "quadrature_fc_kernels"]
 
 PARAMETERIZATIONS = ("ntk", "standard")
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -383,7 +387,6 @@ def fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="nt
     """
     if (callable(activation) or activation not in ACTIVATIONS) and duals is None:
         # any other elementwise activation (a name or a JAX function): quadrature dual maps
-        from analytic.kernels._quadrature import DEFAULT_ORDER, quadrature_fc_kernels
         return quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization,
                                      order=DEFAULT_ORDER if order is None else order)
     if order is not None:
@@ -458,3 +461,32 @@ def _erf_fixed_point(sigma_w, sigma_b, *, variance_map):
         return jnp.maximum(q - step, 0)
 
     return jax.lax.fori_loop(0, 200, newton, sigma_w**2 + sigma_b**2)
+
+
+# -- any elementwise activation: quadrature dual maps (analytic.kernels._quadrature) --
+def quadrature_duals(activation, order: int | str = DEFAULT_ORDER):
+    """``Duals(nngp, derivative)`` of any elementwise activation, as :class:`QuadratureMap` s."""
+    phi = activation_function(activation)
+    _checked_order(order)
+    return Duals(QuadratureMap(phi, False, order), QuadratureMap(phi, True, order))
+
+
+def quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk",
+                          order: int | str = DEFAULT_ORDER):
+    """:func:`fc_kernels` for any elementwise activation: the depth recursion on
+    $(K_{ii}, K_{jj}, K_{ij})$ with the quadrature dual maps (same conventions).
+    ``order="accurate"``: the 1e-10 rule, after :func:`check_layer_variances`."""
+    duals = quadrature_duals(activation, order)
+    # (the activation is validated above; check the other arguments as fc_kernels does)
+    check_arguments(x1, x2, depth, ACTIVATIONS[0], sigma_w, sigma_b, parameterization)
+    x1 = jnp.asarray(x1)
+    x2 = x1 if x2 is None else jnp.asarray(x2)
+    dtype = jnp.result_type(x1, x2)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(float)
+    x1, x2 = x1.astype(dtype), x2.astype(dtype)
+    if order == ACCURATE:
+        check_layer_variances(x1, None if x2 is x1 else x2, depth, activation, sigma_w, sigma_b,
+                              phi=duals.nngp.phi)
+    return _fc_kernels_direct(x1, x2, jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
+                              depth=int(depth), duals=duals, parameterization=parameterization)

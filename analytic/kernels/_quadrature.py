@@ -38,8 +38,8 @@ import numpy as np
 
 from analytic.kernels import _gauss
 
-__all__ = ["ACCURATE", "NAMED_ACTIVATIONS", "activation_function", "gauss_hermite", "gaussian_expectation",
-           "QuadratureMap", "quadrature_duals", "quadrature_fc_kernels", "check_layer_variances"]
+__all__ = ["ACCURATE", "NAMED_ACTIVATIONS", "activation_function", "activation_derivative", "gauss_hermite",
+           "gaussian_expectation", "pair_expectation", "QuadratureMap", "check_layer_variances"]
 
 ACCURATE = "accurate"  # order= spelling of the transition-adapted 1e-10 rule (_gauss)
 # The default stays 64-node Gauss-Hermite: the 1e-10 rule costs ~40x more (fc_kernels, N = 64, depth 3,
@@ -113,7 +113,7 @@ def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
 _SLOPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # entries die with their phi
 
 
-def _slope(phi):
+def activation_derivative(phi):
     """phi' elementwise: one object per live phi, so that jitted callers hit their cache
     (kept only while phi itself lives; a phi that takes no weak reference is not kept)."""
     try:
@@ -149,7 +149,7 @@ def gaussian_expectation(f: Callable, q, order: int | str = DEFAULT_ORDER):
     return jnp.sum(values * jnp.asarray(weights, q.dtype), axis=-1)
 
 
-def _pair_expectation(f: Callable, k11, k22, k12, order: int | str):
+def pair_expectation(f: Callable, k11, k22, k12, order: int | str = DEFAULT_ORDER):
     """E[f(u) f(v)] for the Gaussian pair: :func:`._gauss.pair_expectation` (``order="accurate"``)
     or the ``order``-node Gauss-Hermite product rule."""
     if order == ACCURATE:
@@ -194,19 +194,10 @@ class QuadratureMap:
     order: int | str = DEFAULT_ORDER
 
     def jax(self, k11, k22, k12):
-        f = _slope(self.phi) if self.derivative else self.phi
-        return _pair_expectation(f, k11, k22, k12, self.order)
+        f = activation_derivative(self.phi) if self.derivative else self.phi
+        return pair_expectation(f, k11, k22, k12, self.order)
 
     __call__ = jax
-
-
-def quadrature_duals(activation, order: int | str = DEFAULT_ORDER):
-    """``Duals(nngp, derivative)`` of any elementwise activation, as :class:`QuadratureMap` s."""
-    from analytic.kernels._fc import Duals
-
-    phi = activation_function(activation)
-    _checked_order(order)
-    return Duals(QuadratureMap(phi, False, order), QuadratureMap(phi, True, order))
 
 
 def check_layer_variances(x1, x2, depth, activation, sigma_w, sigma_b, *, phi: Callable | None = None):
@@ -236,24 +227,6 @@ def check_layer_variances(x1, x2, depth, activation, sigma_w, sigma_b, *, phi: C
             q = sigma_w**2 * np.asarray(_gauss.second_moment(phi, jnp.asarray(q))) + sigma_b**2
 
 
-def quadrature_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk",
-                          order: int | str = DEFAULT_ORDER):
-    """:func:`fc_kernels` for any elementwise activation: the depth recursion on
-    $(K_{ii}, K_{jj}, K_{ij})$ with the quadrature dual maps (same conventions).
-    ``order="accurate"``: the 1e-10 rule, after :func:`check_layer_variances`."""
-    from analytic.kernels._fc import ACTIVATIONS, _fc_kernels_direct, check_arguments
-
-    duals = quadrature_duals(activation, order)
-    # (the activation is validated above; check the other arguments as fc_kernels does)
-    check_arguments(x1, x2, depth, ACTIVATIONS[0], sigma_w, sigma_b, parameterization)
-    x1 = jnp.asarray(x1)
-    x2 = x1 if x2 is None else jnp.asarray(x2)
-    dtype = jnp.result_type(x1, x2)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.result_type(float)
-    x1, x2 = x1.astype(dtype), x2.astype(dtype)
-    if order == ACCURATE:
-        check_layer_variances(x1, None if x2 is x1 else x2, depth, activation, sigma_w, sigma_b,
-                              phi=duals.nngp.phi)
-    return _fc_kernels_direct(x1, x2, jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
-                              depth=int(depth), duals=duals, parameterization=parameterization)
+# the names these helpers had before they were public (kept: older code imports them)
+_slope = activation_derivative
+_pair_expectation = pair_expectation

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from analytic.formula import Formula
-from analytic.kernels._quadrature import _pair_expectation, _slope, activation_function, gaussian_expectation
+from analytic.kernels import activation_derivative, activation_function, gaussian_expectation, pair_expectation
 
 __all__ = ["DepthScales", "variance_map", "variance_fixed_point", "chi1", "depth_scales",
            "critical_init", "order_chaos_boundary", "init_variance"]
@@ -85,7 +85,7 @@ def _mean_field(phi, sigma_w, sigma_b, q0):
 @functools.partial(jax.jit, static_argnames=("phi",))
 def _chi1_at(phi, sigma_w, q):
     """sigma_w^2 E[phi'(sqrt(q) z)^2]."""
-    return sigma_w**2 * gaussian_expectation(lambda u: _slope(phi)(u) ** 2, q, ORDER)
+    return sigma_w**2 * gaussian_expectation(lambda u: activation_derivative(phi)(u) ** 2, q, ORDER)
 
 
 def _fixed_point_and_chi1(phi, sigma_w, sigma_b, q0=1.0):
@@ -139,7 +139,7 @@ def depth_scales(activation, sigma_w, sigma_b, *, depth_scale: Formula | None = 
     else:
         c = _correlation_fixed_point(phi, qa, jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float))
         c_star = float(c)
-        chi_c = float(sigma_w**2 * _pair_expectation(_slope(phi), qa, qa, c * qa, PAIR_ORDER))
+        chi_c = float(sigma_w**2 * pair_expectation(activation_derivative(phi), qa, qa, c * qa, PAIR_ORDER))
 
     def xi(x):
         return float(depth_scale(chi=x)) if 0 < x < 1 else math.inf
@@ -157,7 +157,7 @@ def _variance_slope(phi, q, sigma_w, sigma_b):
 def _correlation_fixed_point(phi, q, sigma_w, sigma_b):
     """The stable c* < 1 of the chaotic phase, iterating the correlation map from c = 0."""
     def step(_, c):
-        return jnp.clip((sigma_w**2 * _pair_expectation(phi, q, q, c * q, PAIR_ORDER) + sigma_b**2) / q, -1, 1)
+        return jnp.clip((sigma_w**2 * pair_expectation(phi, q, q, c * q, PAIR_ORDER) + sigma_b**2) / q, -1, 1)
 
     return jax.lax.fori_loop(0, 300, step, jnp.asarray(0.0, q.dtype))
 
@@ -249,5 +249,5 @@ def init_variance(activation, fan_in, fan_out=None, q: float = 1.0) -> float:
     forward = float(gaussian_expectation(lambda u: phi(u) ** 2, qa, ORDER)) / q
     if fan_out is None:
         return 1 / (fan_in * forward)
-    backward = float(gaussian_expectation(lambda u: _slope(phi)(u) ** 2, qa, ORDER))
+    backward = float(gaussian_expectation(lambda u: activation_derivative(phi)(u) ** 2, qa, ORDER))
     return 2 / (fan_in * forward + fan_out * backward)

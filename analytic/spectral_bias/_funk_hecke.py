@@ -161,7 +161,9 @@ def ntk_kernel(t=_t) -> sp.Expr:
         1
     """
     from analytic import get
-    from analytic.kernels._symbols import k11, k12, k22
+    from analytic.kernels import symbols
+
+    k11, k12, k22 = symbols.k11, symbols.k12, symbols.k22
 
     unit = {k11: 1, k22: 1, k12: t}
     nngp = get("kernels.relu_nngp").expr.subs(unit)

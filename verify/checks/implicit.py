@@ -80,14 +80,14 @@ def balance_drift(ctx: Context, drift):
 def _gd_modified_flow_formula():
     """GD's modified loss L + eta/4 |grad L|^2 (no variance term) of the SGD least-squares problem."""
     from analytic.formula import Formula
-    from analytic.implicit._sgd import least_squares_minibatch_losses
-    from analytic.implicit._symbols import w1, w2
+    from analytic.implicit import least_squares_minibatch_losses, symbols
     from analytic.symbols import eta
 
     losses = least_squares_minibatch_losses()
     full = sum(losses, sp.S.Zero) / len(losses)
-    return Formula(expr=sp.expand(modified_loss(full, (w1, w2))), params=(eta, w1, w2), derived=False,
-                 source="implicit.modified_loss of the full loss")
+    return Formula(expr=sp.expand(modified_loss(full, (symbols.w1, symbols.w2))),
+                   params=(eta, symbols.w1, symbols.w2), derived=False,
+                   source="implicit.modified_loss of the full loss")
 
 
 @check("implicit.sgd_modified_flow", smoke=True, uses={"sgd": "implicit.sgd_least_squares_modified_loss"})
