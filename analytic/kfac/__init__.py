@@ -37,8 +37,10 @@ __all__ += [
     "gaussian_fisher_entry",
     "natural_gradient_loss_factor",
     "kfac_loss_factor",
+    "natural_gradient_flow_loss_ratio",
 ]
 gaussian_fisher_entry: Formula  # declared in analytic.kfac._fisher
 natural_gradient_loss_factor: Formula  # declared in analytic.kfac._natural_gradient
 kfac_loss_factor: Formula  # declared in analytic.kfac._natural_gradient
+natural_gradient_flow_loss_ratio: Formula  # declared in analytic.kfac._natural_gradient
 # --- end of generated Formulas ---

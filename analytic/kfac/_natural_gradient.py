@@ -34,7 +34,7 @@ from analytic._registry import Formulas
 from analytic.formula import Formula
 from analytic.kfac._symbols import depth
 from analytic.references import cite
-from analytic.symbols import eta
+from analytic.symbols import eta, t
 
 FORMULAS = Formulas("kfac")
 
@@ -102,4 +102,25 @@ def _kfac_loss_factor() -> Formula:
                     "for deep linear networks), no damping", "asymptotic: near the minimum",
                     "learning_rate eta / depth gives natural gradient's factor (1 - eta)^2"),
         description="per-step loss factor of block-diagonal K-FAC on a deep linear network near the minimum",
+    )
+
+
+@FORMULAS.register("natural_gradient_flow_loss_ratio")
+def _natural_gradient_flow_loss_ratio() -> Formula:
+    coefficients = {_first_order_coefficient(layers, "natural") for layers in _DEPTHS}
+    if coefficients != {1}:
+        raise AssertionError(f"natural gradient's first-order coefficient is not 1 at every depth: {coefficients}")
+    # gradient flow keeps only the first-order term: de/dt = -c e exactly (dsolve), loss ~ e^2
+    e, e0 = sp.Function("e"), sp.Symbol("e0", positive=True)
+    path = sp.dsolve(sp.Eq(e(t).diff(t), -coefficients.pop() * e(t)), e(t), ics={e(0): e0}).rhs
+    return Formula(
+        expr=sp.simplify((path / e0) ** 2), params=(t,),
+        source=cite("bernacchia2018", "(exact natural gradient in deep linear networks; equation unconfirmed)"),
+        derived=True,
+        derivation="scalar chains of depth 1..6: the pseudo-inverse step moves the end-to-end error by exactly "
+                   "-eta E to first order, which is all of gradient flow: dsolve of de/dt = -e; loss ~ e^2",
+        conditions=("deep linear network, square invertible layers, squared loss, unit-variance Gaussian output "
+                    "model, Fisher pseudo-inverse", "gradient flow (eta -> 0 at fixed t = eta x steps): exact at "
+                    "every t, not only near the minimum", "the same at every depth"),
+        description="loss_t / loss_0 of exact natural-gradient flow on a deep linear network at time t",
     )

@@ -39,17 +39,41 @@ _RATE_REASON = ("4 standard errors of the fitted log-loss slope plus the drift o
                 "window's halves (finite horizon: the O(eta^2 |E|^2) terms still decaying)")
 
 
+_FLOW_ETAS = (0.02, 0.01)  # two small learning rates: gradient flow by Richardson extrapolation
+_FLOW_TIMES = 0.2 * np.arange(1, 8)  # t = eta x steps: whole steps at both rates (<= 140 at eta = 0.01)
+
+
 @check("kfac.natural_gradient_rates", smoke=True, uses={
-    "natural": "kfac.natural_gradient_loss_factor", "kfac": "kfac.kfac_loss_factor"})
-def natural_gradient_rates(ctx: Context, natural, kfac):
-    """Exact natural gradient's loss factor is (1 - eta)^2 at depths 1-6; K-FAC's is (1 - depth eta)^2."""
+    "natural": "kfac.natural_gradient_loss_factor", "kfac": "kfac.kfac_loss_factor",
+    "flow": "kfac.natural_gradient_flow_loss_ratio"})
+def natural_gradient_rates(ctx: Context, natural, kfac, flow):
+    """Exact natural gradient's loss factor is (1 - eta)^2 at depths 1-6; K-FAC's is (1 - depth eta)^2;
+    natural-gradient flow's loss_t / loss_0 is exp(-2 t) along the whole curve."""
     width, examples, steps = 3, 12, 150
     depths = np.array(_DEPTHS)
-    # one compiled program: natural gradient at eta, K-FAC at eta and at eta / depth, for every depth
-    rates = np.concatenate([np.full(12, _ETA), _ETA / depths])
-    curves = np.asarray(ctx.measure(sim.deep_linear_training, 1000 + ctx.seed, _DEPTHS * 3, width, examples,
-                                    tuple(rates), steps, ("natural",) * 6 + ("kfac",) * 12).losses)
-    exact, blockwise = curves[:6], curves[6:]
+    # one compiled program: natural gradient at eta, K-FAC at eta and at eta / depth, for every depth,
+    # and natural gradient at the two small learning rates of the gradient-flow row
+    rates = np.concatenate([np.full(12, _ETA), _ETA / depths, np.repeat(_FLOW_ETAS, 6)])
+    curves = np.asarray(ctx.measure(sim.deep_linear_training, 1000 + ctx.seed, _DEPTHS * 5, width, examples,
+                                    tuple(rates), steps, ("natural",) * 6 + ("kfac",) * 12
+                                    + ("natural",) * 12).losses)
+    exact, blockwise, slow = curves[:6], curves[6:18], curves[18:]
+    coarse, fine = (slow[6 * i:6 * (i + 1)] / slow[6 * i:6 * (i + 1), :1] for i in range(2))
+    at = {eta: np.rint(_FLOW_TIMES / eta).astype(int) for eta in _FLOW_ETAS}
+    coarse, fine = coarse[:, at[_FLOW_ETAS[0]]], fine[:, at[_FLOW_ETAS[1]]]
+    extrapolated = 2 * fine - coarse  # the O(eta) discretisation error removed (eta halved)
+    yield compare(f"exact natural-gradient flow, depths 1-6: loss_t / loss_0 at t = {_FLOW_TIMES[0]:g}..."
+                  f"{_FLOW_TIMES[-1]:g}, extrapolated from eta = {_FLOW_ETAS[0]:g}, {_FLOW_ETAS[1]:g}, vs "
+                  f"exp(-2 t)", np.asarray(flow.jax(_FLOW_TIMES)) * np.ones((6, 1)), extrapolated,
+                  np.abs(fine - coarse) / np.abs(extrapolated) + 1e-12,
+                  "discretisation: Richardson extrapolation in the learning rate removes the O(eta) error; "
+                  "what remains is O(eta^2), bounded by the O(eta) correction |L(eta/2) - L(eta)| itself; "
+                  "float64 round-off", category="discretisation")
+    columns = {"t": _FLOW_TIMES, **{f"measured_depth{d}": extrapolated[i] for i, d in enumerate(_DEPTHS)},
+               "predicted_exp(-2t)": np.asarray(flow.jax(_FLOW_TIMES))}
+    ctx.figure("kfac_natural_gradient_flow", columns, x="t", ys=tuple(columns)[1:], logy=True,
+               title=f"natural-gradient flow, depths 1-6: loss_t / loss_0 (Richardson from eta = {_FLOW_ETAS[0]:g}, "
+                     f"{_FLOW_ETAS[1]:g}) vs exp(-2t)", ylabel="loss_t / loss_0")
     factor, se, drift, _ = _fit_all(exact)
     yield compare(f"exact natural gradient, depths 1-6 (width {width}, {examples} Gaussian inputs, eta {_ETA}): "
                   f"fitted loss factor per step vs (1 - eta)^2", np.asarray(natural.jax(_ETA)) * np.ones(6),
@@ -133,4 +157,6 @@ MISTAKES = (
     mistake("kfac.kfac_loss_factor", "the depth lost: K-FAC's step read as natural gradient's", "(eta - 1)**2"),
     mistake("kfac.natural_gradient_loss_factor", "the loss factor taken as the error factor (not squared)",
             "1 - eta"),
+    mistake("kfac.natural_gradient_flow_loss_ratio", "the error's decay taken as the loss's (not squared)",
+            "exp(-t)"),
 )
