@@ -292,6 +292,8 @@ def self_stabilisation(key, learning_rate: float = 0.5, width: int = 8, samples:
                              ("newton_steps", newton_steps, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if window >= steps:
+        raise ValueError(f"window must be smaller than steps = {steps}, got {window!r}")
     if not (init_scale > 0 and target_scale > 0):
         raise ValueError(f"init_scale and target_scale must be > 0, got {init_scale!r}, {target_scale!r}")
     words = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)

@@ -42,9 +42,15 @@ __all__ += [
     "imbalance_factor",
     "product_multiplier",
     "edge_imbalance",
+    "self_stabilisation_displacement_step",
+    "self_stabilisation_sharpness_step",
+    "self_stabilisation_amplitude",
 ]
 valley_sharpness: Formula  # declared in analytic.eos_mechanisms._minimalist
 imbalance_factor: Formula  # declared in analytic.eos_mechanisms._minimalist
 product_multiplier: Formula  # declared in analytic.eos_mechanisms._minimalist
 edge_imbalance: Formula  # declared in analytic.eos_mechanisms._minimalist
+self_stabilisation_displacement_step: Formula  # declared in analytic.eos_mechanisms._self_stabilisation
+self_stabilisation_sharpness_step: Formula  # declared in analytic.eos_mechanisms._self_stabilisation
+self_stabilisation_amplitude: Formula  # declared in analytic.eos_mechanisms._self_stabilisation
 # --- end of generated Formulas ---

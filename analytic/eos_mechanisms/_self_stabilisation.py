@@ -1,5 +1,10 @@
 r"""Self-stabilisation: Damian, Nichani & Lee's cubic model of GD at the edge of stability.
 
+Example:
+    >>> from analytic import eos_mechanisms
+    >>> float(eos_mechanisms.self_stabilisation_amplitude(sharpening_rate=0.02, stabilisation_strength=4.0))
+    0.1
+
 Model statement (Damian, Nichani, Lee, arXiv:2209.15594v2, sec. 3: the heuristic derivation
 of the stages of edge-of-stability training from a cubic Taylor expansion; the section
 number is the one this family cites, not re-confirmed against the v2 text here). Expand the
@@ -37,7 +42,11 @@ $y$ rises), blow-up ($y > 0$, $|x|$ grows geometrically), self-stabilisation ($\
   $x = \pm\sqrt{2\alpha/\beta}$: the paper's predicted oscillation size. The same number is
   the displacement at which the sharpness stops rising or falling ($y' = y$ solved for $x$),
   and, since $\sum_t (y_{t+1} - y_t) = \eta\sum_t(\alpha - \beta x_t^2/2)$ telescopes, the
-  mean of $x_t^2$ over any closed cycle of the map is $2\alpha/\beta$. Holds for $\alpha > 0$,
+  mean of $x_t^2$ over any closed cycle of the map is $2\alpha/\beta$ (up to the end term
+  $2(y_{\rm end} - y_{\rm start})/(\eta\beta T)$ of a cycle that does not close exactly: the
+  discrete orbit is weakly unstable, $F\circ F$'s Jacobian there having eigenvalues of modulus
+  $1 + 2\eta^2\alpha$, checked in the tests; cycles around it turn in about
+  $2\pi/(\eta\sqrt{2\alpha})$ steps). Holds for $\alpha > 0$,
   while $\alpha$ and $\beta$ change little over a cycle and the oscillation is small enough
   for the cubic expansion (the dropped terms are $O(x^3)$ in the gradient).
 

@@ -151,14 +151,6 @@ def _stab_runs(ctx: Context):
                         window=80 if ctx.quick else 160) for k in keys]
 
 
-def _zero_crossings(rate: np.ndarray) -> list[tuple[int, float]]:
-    """(t, fraction): the sign of ``rate`` changes between t and t + 1, zero at t + fraction (linear)."""
-    out = []
-    for t in np.nonzero(np.sign(rate[:-1]) * np.sign(rate[1:]) < 0)[0]:
-        out.append((int(t), float(rate[t] / (rate[t] - rate[t + 1]))))
-    return out
-
-
 @check("eos_mechanisms.self_stabilisation", uses={
     "x_step": "eos_mechanisms.self_stabilisation_displacement_step",
     "y_step": "eos_mechanisms.self_stabilisation_sharpness_step",
@@ -185,8 +177,9 @@ def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
                        + np.abs(cat(lambda r: r.even_gradient_along_u[0]))
                        + np.abs(cat(lambda r: r.offset_gradient_along_u)))
     yield compare(f"x' = -(1 + eta y) x vs GD's next displacement along u, every step of {len(runs)} event(s) "
-                  f"({x.size} steps, |x| from {np.abs(x).min():.1e} to {np.abs(x).max():.2f}; largest relative "
-                  f"deviation {np.max(np.abs(measured_x - predicted_x) / np.abs(predicted_x)):.1e})",
+                  f"({x.size} steps, |x| from {np.abs(x).min():.1e} to {np.abs(x).max():.2f}; relative deviation "
+                  f"median {np.median(np.abs(measured_x / predicted_x - 1)):.1e}, largest "
+                  f"{np.max(np.abs(measured_x / predicted_x - 1)):.1e})",
                   predicted_x, measured_x, dropped_x + _ROUND_OFF * np.abs(measured_x),
                   "Taylor terms the 2-D model drops, measured at each step: eta (|secant - centre curvature| |x| "
                   "(quartic), the even force along u (u . grad S x^2 / 2), the force from the iterate's offset "
@@ -200,8 +193,9 @@ def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
     step_y = measured_y - y
     yield compare(f"y' = y + eta (alpha - beta x^2 / 2) vs GD's step along grad S_perp, every step "
                   f"(alpha from {rate.min():.1e} to {rate.max():.1e}, beta {strength.min():.2f} to "
-                  f"{strength.max():.2f}; largest deviation {np.max(np.abs(measured_y - predicted_y) / np.abs(step_y)):.1e}"
-                  f" of the step)", predicted_y, measured_y, dropped_y + _ROUND_OFF * (np.abs(step_y) + np.abs(y)),
+                  f"{strength.max():.2f}; deviation over the step: median "
+                  f"{np.median(np.abs(measured_y - predicted_y) / np.abs(step_y)):.1e}, largest "
+                  f"{np.max(np.abs(measured_y - predicted_y) / np.abs(step_y)):.1e})", predicted_y, measured_y, dropped_y + _ROUND_OFF * (np.abs(step_y) + np.abs(y)),
                   "Taylor terms the 2-D model drops, measured at each step: the quartic x^4 term (Richardson "
                   "from the loss probed at |x| and 2|x|, x2), the part of the force odd in x, the force from the "
                   "iterate's offset off the line c + R u; float64 round-off", relative=False)
@@ -213,21 +207,17 @@ def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
         predicted_amp = np.asarray(amplitude(sharpening_rate=np.maximum(run.sharpening_rate, 1e-300),
                                              stabilisation_strength=run.stabilisation_strength))
         drop = dropped_y[offset: offset + n]
-        for t, frac in _zero_crossings(step)[:2]:
+        for t in np.nonzero(np.sign(step[:-1]) * np.sign(step[1:]) < 0)[0][:2]:
             kind = "peak" if step[t] > 0 else "trough"
             lo, hi = np.abs(run.displacement[t]), np.abs(run.displacement[t + 1])
-            linear = lo + frac * (hi - lo)
-            geometric = lo * (hi / lo) ** frac
-            measured_amp = (linear + geometric) / 2
-            predicted = predicted_amp[t] + frac * (predicted_amp[t + 1] - predicted_amp[t])
-            shift = max(drop[t], drop[t + 1]) / (eta * run.stabilisation_strength[t] * measured_amp)
-            yield compare(f"|x| = sqrt(2 alpha / beta) where the sharpness turns ({kind}, key step "
-                          f"{run.start + t + frac:.2f}; |x| {lo:.3g} -> {hi:.3g} over the step)",
-                          predicted, measured_amp, abs(linear - geometric) / 2 + shift
-                          + abs(predicted_amp[t + 1] - predicted_amp[t]) / 2,
-                          "discretisation: the turn falls between two steps (linear vs geometric "
-                          "interpolation of |x|, and alpha, beta change over the step); Taylor: the dropped "
-                          "terms of the y step shift the zero by their size / (eta beta |x|)", relative=False)
+            shift = max(drop[t], drop[t + 1]) / (eta * min(run.stabilisation_strength[t: t + 2]) * min(lo, hi))
+            yield compare(f"|x| = sqrt(2 alpha / beta) where GD's sharpness turns ({kind} between steps "
+                          f"{run.start + t} and {run.start + t + 1}, |x| {lo:.3g} -> {hi:.3g})",
+                          (predicted_amp[t] + predicted_amp[t + 1]) / 2, (lo + hi) / 2,
+                          abs(hi - lo) / 2 + abs(predicted_amp[t + 1] - predicted_amp[t]) / 2 + shift,
+                          "discretisation: the turn falls between two steps, over which |x| and sqrt(2 alpha / "
+                          "beta) change (half their changes); Taylor: the dropped terms of the y step (row above) "
+                          "shift the zero of alpha - beta x^2 / 2 by their size / (eta beta |x|)", relative=False)
         offset += n
     run = runs[0]
     steps = run.start + np.arange(run.displacement.size)
@@ -246,8 +236,7 @@ def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
             stabilisation_strength=run.stabilisation_strength))[1:]},
         x="step", ys=("measured_sharpness_above_2_over_eta", "predicted_sharpness_above_2_over_eta",
                       "measured_abs_displacement", "predicted_abs_displacement", "predicted_sqrt_2alpha_over_beta"),
-        title=f"tanh MLP, eta={eta}: sharpness above 2/eta (y) and oscillation |x| along u; lines: "
-              "one step of the self-stabilisation map from the measured state",
+        title=f"tanh MLP, eta={eta}: y = S - 2/eta and |x| (markers);\nlines: one step of the map, sqrt(2 alpha/beta)",
         ylabel="y = S - 2/eta;  |x| = |u . (theta - c)|", reference={"hline": 0.0})
 
 
