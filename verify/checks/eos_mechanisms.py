@@ -209,15 +209,19 @@ def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
         drop = dropped_y[offset: offset + n]
         for t in np.nonzero(np.sign(step[:-1]) * np.sign(step[1:]) < 0)[0][:2]:
             kind = "peak" if step[t] > 0 else "trough"
-            lo, hi = np.abs(run.displacement[t]), np.abs(run.displacement[t + 1])
-            shift = max(drop[t], drop[t + 1]) / (eta * min(run.stabilisation_strength[t: t + 2]) * min(lo, hi))
+            lo, hi = run.displacement[t] ** 2, run.displacement[t + 1] ** 2
+            # the zero of GD's y step, linear in x^2 between the two steps (exact for a step affine in x^2)
+            turn = np.sqrt(lo + (hi - lo) * step[t] / (step[t] - step[t + 1]))
+            strength_here = min(run.stabilisation_strength[t: t + 2])
+            shift = max(drop[t], drop[t + 1]) / (eta * strength_here * turn)
             yield compare(f"|x| = sqrt(2 alpha / beta) where GD's sharpness turns ({kind} between steps "
-                          f"{run.start + t} and {run.start + t + 1}, |x| {lo:.3g} -> {hi:.3g})",
-                          (predicted_amp[t] + predicted_amp[t + 1]) / 2, (lo + hi) / 2,
-                          abs(hi - lo) / 2 + abs(predicted_amp[t + 1] - predicted_amp[t]) / 2 + shift,
-                          "discretisation: the turn falls between two steps, over which |x| and sqrt(2 alpha / "
-                          "beta) change (half their changes); Taylor: the dropped terms of the y step (row above) "
-                          "shift the zero of alpha - beta x^2 / 2 by their size / (eta beta |x|)", relative=False)
+                          f"{run.start + t} and {run.start + t + 1}, |x| {np.sqrt(lo):.3g} -> {np.sqrt(hi):.3g})",
+                          (predicted_amp[t] + predicted_amp[t + 1]) / 2, turn,
+                          abs(predicted_amp[t + 1] - predicted_amp[t]) / 2 + shift,
+                          "discretisation: the turn (zero of GD's y step, interpolated linearly in x^2) falls "
+                          "between two steps over which alpha and beta change (half the change of sqrt(2 alpha / "
+                          "beta)); Taylor: the dropped terms of the y step (row above) shift the zero by their "
+                          "size / (eta beta |x|)", relative=False)
         offset += n
     run = runs[0]
     steps = run.start + np.arange(run.displacement.size)
