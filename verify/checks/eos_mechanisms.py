@@ -140,7 +140,9 @@ def sharpness_gradient(ctx: Context):
 # after step 40) rather than during it; 12 is the first whose window holds one clean event.
 _STAB_KEYS = (12,)
 _STAB_KEYS_FULL = (11, 12, 24, 26, 32)
-_ROUND_OFF = 1e-12  # relative: float64 gradients (rel. 1e-16) differenced, with margin
+# float64 round-off of the step comparisons: gradients (relative 1e-16) differenced, and differences of
+# parameters of size ~1 (absolute ~1e-16 each, a few dozen terms), with a margin
+_ROUND_OFF, _ROUND_OFF_ABS = 1e-12, 1e-13
 
 
 def _stab_runs(ctx: Context):
@@ -180,7 +182,7 @@ def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
                   f"({x.size} steps, |x| from {np.abs(x).min():.1e} to {np.abs(x).max():.2f}; relative deviation "
                   f"median {np.median(np.abs(measured_x / predicted_x - 1)):.1e}, largest "
                   f"{np.max(np.abs(measured_x / predicted_x - 1)):.1e})",
-                  predicted_x, measured_x, dropped_x + _ROUND_OFF * np.abs(measured_x),
+                  predicted_x, measured_x, dropped_x + _ROUND_OFF * np.abs(measured_x) + _ROUND_OFF_ABS,
                   "Taylor terms the 2-D model drops, measured at each step: eta (|secant - centre curvature| |x| "
                   "(quartic), the even force along u (u . grad S x^2 / 2), the force from the iterate's offset "
                   "off the line c + R u); float64 round-off", relative=False)
@@ -195,7 +197,8 @@ def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
                   f"(alpha from {rate.min():.1e} to {rate.max():.1e}, beta {strength.min():.2f} to "
                   f"{strength.max():.2f}; deviation over the step: median "
                   f"{np.median(np.abs(measured_y - predicted_y) / np.abs(step_y)):.1e}, largest "
-                  f"{np.max(np.abs(measured_y - predicted_y) / np.abs(step_y)):.1e})", predicted_y, measured_y, dropped_y + _ROUND_OFF * (np.abs(step_y) + np.abs(y)),
+                  f"{np.max(np.abs(measured_y - predicted_y) / np.abs(step_y)):.1e})", predicted_y, measured_y,
+                  dropped_y + _ROUND_OFF * (np.abs(step_y) + np.abs(y)) + _ROUND_OFF_ABS,
                   "Taylor terms the 2-D model drops, measured at each step: the quartic x^4 term (Richardson "
                   "from the loss probed at |x| and 2|x|, x2), the part of the force odd in x, the force from the "
                   "iterate's offset off the line c + R u; float64 round-off", relative=False)
@@ -240,7 +243,7 @@ def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
             stabilisation_strength=run.stabilisation_strength))[1:]},
         x="step", ys=("measured_sharpness_above_2_over_eta", "predicted_sharpness_above_2_over_eta",
                       "measured_abs_displacement", "predicted_abs_displacement", "predicted_sqrt_2alpha_over_beta"),
-        title=f"tanh MLP, eta={eta}: y = S - 2/eta and |x| (markers);\nlines: one step of the map, sqrt(2 alpha/beta)",
+        title=f"tanh MLP at the edge, eta={eta}: markers GD, lines the map",
         ylabel="y = S - 2/eta;  |x| = |u . (theta - c)|", reference={"hline": 0.0})
 
 
