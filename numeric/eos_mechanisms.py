@@ -166,8 +166,8 @@ class SelfStabilisation(NamedTuple):
     the centre: ``centre_sharpness`` ``S = lam_max``, ``eigen_gap``, and, with
     ``grad S = nabla^3 L[u, u]`` and its part ``grad S_perp`` orthogonal to ``u``,
     ``sharpening_rate`` ``-grad L . grad S_perp`` and ``stabilisation_strength`` ``|grad S_perp|^2``.
-    ``displacement`` ``x_t = u . (theta_t - c_t)`` (every ``u`` signed to agree with the window's
-    first), ``next_displacement`` ``u . (theta_{t+1} - c_t)`` (the next iterate in the same frame)
+    ``displacement`` ``x_t = u . (theta_t - c_t)`` (``u`` with the sign ``eigh`` gives it at that
+    step), ``next_displacement`` ``u . (theta_{t+1} - c_t)`` (the next iterate in the same frame)
     and ``sharpness_direction_step`` ``grad S_perp . (theta_{t+1} - theta_t)``: GD's step in the
     coordinates (x, y) of the self-stabilisation model with its reference at ``c_t``.
 
