@@ -46,7 +46,9 @@ $y$ rises), blow-up ($y > 0$, $|x|$ grows geometrically), self-stabilisation ($\
   $2(y_{\rm end} - y_{\rm start})/(\eta\beta T)$ of a cycle that does not close exactly: the
   discrete orbit is weakly unstable, $F\circ F$'s Jacobian there having eigenvalues of modulus
   $1 + 2\eta^2\alpha$, checked in the tests; cycles around it turn in about
-  $2\pi/(\eta\sqrt{2\alpha})$ steps). Holds for $\alpha > 0$,
+  $2\pi/(\eta\sqrt{2\alpha})$ steps). The map's own fixed points ($x' = x$) need
+  $y = -2/\eta$, far outside the expansion: the period-2 orbit is the relevant one. Holds for
+  $\alpha > 0$, in the limit $\eta^2\alpha \ll 1$ (a nearly neutral orbit),
   while $\alpha$ and $\beta$ change little over a cycle and the oscillation is small enough
   for the cubic expansion (the dropped terms are $O(x^3)$ in the gradient).
 
