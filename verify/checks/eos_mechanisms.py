@@ -1,4 +1,5 @@
-"""Edge-of-stability mechanisms: the minimalist example's GD vs its derived maps; grad lam_max = nabla^3 L[u, u]."""
+"""Edge-of-stability mechanisms: the minimalist example's GD vs its derived maps; grad lam_max = nabla^3 L[u, u];
+Damian et al.'s self-stabilisation map vs GD on an MLP at the edge."""
 
 from __future__ import annotations
 
@@ -134,6 +135,119 @@ def sharpness_gradient(ctx: Context):
                   "(x4), plus float64 round-off of eigh / h", relative=False)
 
 
+# The network is part of the setup: PRNGKey(k)'s draw. Of keys 0-39 at these sizes, eight (2, 11, 12, 24,
+# 26, 32, 34, 37) reach 2/eta by progressive sharpening after the initial transient (crossing after
+# step 40) rather than during it. The rows were developed on key 12 (quick); full size runs all eight.
+_STAB_KEYS = (12,)
+_STAB_KEYS_FULL = (2, 11, 12, 24, 26, 32, 34, 37)
+# float64 round-off of the step comparisons: gradients (relative 1e-16) differenced, and differences of
+# parameters of size ~1 (absolute ~1e-16 each, a few dozen terms), with a margin
+_ROUND_OFF, _ROUND_OFF_ABS = 1e-12, 1e-13
+
+
+def _stab_runs(ctx: Context):
+    import jax
+
+    keys = _STAB_KEYS if ctx.quick else _STAB_KEYS_FULL
+    return [ctx.measure(sim.self_stabilisation, jax.random.PRNGKey(k), steps=420 if ctx.quick else 600,
+                        window=80 if ctx.quick else 160) for k in keys]
+
+
+@check("eos_mechanisms.self_stabilisation", uses={
+    "x_step": "eos_mechanisms.self_stabilisation_displacement_step",
+    "y_step": "eos_mechanisms.self_stabilisation_sharpness_step",
+    "amplitude": "eos_mechanisms.self_stabilisation_amplitude"})
+def self_stabilisation(ctx: Context, x_step, y_step, amplitude):
+    """GD on a tanh MLP through progressive sharpening, blow-up, self-stabilisation and return: the
+    cubic model's map (x, y) -> (x', y') at every step of the event, and |x| = sqrt(2 alpha / beta)
+    where the sharpness turns."""
+    runs = _stab_runs(ctx)
+    for run in runs:
+        if run.start < 0:
+            yield compare_outcome(f"GD reaches the edge and comes back below it (crossing step {run.crossing})",
+                                  "crosses and returns", "no return within the run", "the event is what is measured")
+            return
+    eta = runs[0].learning_rate
+    cat = lambda f: np.concatenate([f(r) for r in runs])  # noqa: E731  (all runs' windows in one row)
+    x, s = cat(lambda r: r.displacement), cat(lambda r: r.centre_sharpness)
+    rate, strength = cat(lambda r: r.sharpening_rate), cat(lambda r: r.stabilisation_strength)
+    y = s - 2 / eta
+    # one GD step in the model's coordinates about each step's centre c_t (see numeric)
+    measured_x = cat(lambda r: r.next_displacement)
+    predicted_x = np.asarray(x_step(eta=eta, displacement=x, sharpness_excess=y))
+    dropped_x = eta * (np.abs(cat(lambda r: r.secant_curvature[0]) - s) * np.abs(x)
+                       + np.abs(cat(lambda r: r.even_gradient_along_u[0]))
+                       + np.abs(cat(lambda r: r.offset_gradient_along_u)))
+    yield compare(f"x' = -(1 + eta y) x vs GD's next displacement along u, every step of {len(runs)} event(s) "
+                  f"({x.size} steps, |x| from {np.abs(x).min():.1e} to {np.abs(x).max():.2f}; relative deviation "
+                  f"median {np.median(np.abs(measured_x / predicted_x - 1)):.1e}, 90th percentile "
+                  f"{np.percentile(np.abs(measured_x / predicted_x - 1), 90):.1e})",
+                  predicted_x, measured_x, dropped_x + _ROUND_OFF * np.abs(measured_x) + _ROUND_OFF_ABS,
+                  "Taylor terms the 2-D model drops, measured at each step: eta (|secant - centre curvature| |x| "
+                  "(quartic), the even force along u (u . grad S x^2 / 2), the force from the iterate's offset "
+                  "off the line c + R u); float64 round-off", relative=False)
+    measured_y = y + cat(lambda r: r.sharpness_direction_step)
+    predicted_y = np.asarray(y_step(eta=eta, sharpness_excess=y, sharpening_rate=rate,
+                                    stabilisation_strength=strength, displacement=x))
+    even, even_twice = cat(lambda r: r.even_rate[0]), cat(lambda r: r.even_rate[1])
+    quartic = np.abs(even_twice - 4 * even + 3 * rate) / 12  # Richardson from |x| and 2|x|
+    dropped_y = eta * (2 * quartic + np.abs(cat(lambda r: r.odd_rate[0])) + np.abs(cat(lambda r: r.offset_rate)))
+    step_y = measured_y - y
+    yield compare(f"y' = y + eta (alpha - beta x^2 / 2) vs GD's step along grad S_perp, every step "
+                  f"(alpha from {rate.min():.1e} to {rate.max():.1e}, beta {strength.min():.2f} to "
+                  f"{strength.max():.2f}; deviation over the step: median "
+                  f"{np.median(np.abs(measured_y - predicted_y) / np.abs(step_y)):.1e}, 90th percentile "
+                  f"{np.percentile(np.abs(measured_y - predicted_y) / np.abs(step_y), 90):.1e})", predicted_y, measured_y,
+                  dropped_y + _ROUND_OFF * (np.abs(step_y) + np.abs(y)) + _ROUND_OFF_ABS,
+                  "Taylor terms the 2-D model drops, measured at each step: the quartic x^4 term (Richardson "
+                  "from the loss probed at |x| and 2|x|, x2), the part of the force odd in x, the force from the "
+                  "iterate's offset off the line c + R u; float64 round-off", relative=False)
+    # where GD's sharpness step changes sign, |x| should be sqrt(2 alpha / beta)
+    offset = 0
+    for run in runs:
+        n = run.displacement.size
+        step = run.sharpness_direction_step
+        predicted_amp = np.asarray(amplitude(sharpening_rate=np.maximum(run.sharpening_rate, 1e-300),
+                                             stabilisation_strength=run.stabilisation_strength))
+        drop = dropped_y[offset: offset + n]
+        for t in np.nonzero(np.sign(step[:-1]) * np.sign(step[1:]) < 0)[0][:2]:
+            kind = "peak" if step[t] > 0 else "trough"
+            lo, hi = run.displacement[t] ** 2, run.displacement[t + 1] ** 2
+            # the zero of GD's y step, linear in x^2 between the two steps (exact for a step affine in x^2)
+            turn = np.sqrt(lo + (hi - lo) * step[t] / (step[t] - step[t + 1]))
+            strength_here = min(run.stabilisation_strength[t: t + 2])
+            shift = max(drop[t], drop[t + 1]) / (eta * strength_here * turn)
+            yield compare(f"|x| = sqrt(2 alpha / beta) where GD's sharpness turns ({kind} between steps "
+                          f"{run.start + t} and {run.start + t + 1}, |x| {np.sqrt(lo):.3g} -> {np.sqrt(hi):.3g})",
+                          (predicted_amp[t] + predicted_amp[t + 1]) / 2, turn,
+                          abs(predicted_amp[t + 1] - predicted_amp[t]) / 2 + shift,
+                          "discretisation: the turn (zero of GD's y step, interpolated linearly in x^2) falls "
+                          "between two steps over which alpha and beta change (half the change of sqrt(2 alpha / "
+                          "beta)); Taylor: the dropped terms of the y step (row above) shift the zero by their "
+                          "size / (eta beta |x|)", relative=False)
+        offset += n
+    run = runs[0]
+    steps = run.start + np.arange(run.displacement.size)
+    window_y = run.centre_sharpness - 2 / eta
+    next_y = np.asarray(y_step(eta=eta, sharpness_excess=window_y, sharpening_rate=run.sharpening_rate,
+                               stabilisation_strength=run.stabilisation_strength, displacement=run.displacement))
+    next_x = np.asarray(x_step(eta=eta, displacement=run.displacement, sharpness_excess=window_y))
+    ctx.figure("eos_mechanisms_self_stabilisation", {
+        "step": steps[1:],
+        "measured_sharpness_above_2_over_eta": window_y[1:],
+        "predicted_sharpness_above_2_over_eta": next_y[:-1],
+        "measured_abs_displacement": np.abs(run.displacement[1:]),
+        "predicted_abs_displacement": np.abs(next_x[:-1]),
+        "predicted_sqrt_2alpha_over_beta": np.asarray(amplitude(
+            sharpening_rate=np.maximum(run.sharpening_rate, 1e-300),
+            stabilisation_strength=run.stabilisation_strength))[1:]},
+        x="step", ys=("measured_sharpness_above_2_over_eta", "predicted_sharpness_above_2_over_eta",
+                      "measured_abs_displacement", "predicted_abs_displacement", "predicted_sqrt_2alpha_over_beta"),
+        title=f"tanh MLP at the edge, eta={eta}: markers GD, lines the map",
+        ylabel="y = S - 2/eta;  |x| = |u . (theta - c)|", reference={"hline": 0.0})
+
+
+
 from verify.mutations import mistake  # noqa: E402  (kept at the end of the module)
 
 MISTAKES = (
@@ -143,4 +257,10 @@ MISTAKES = (
     mistake("eos_mechanisms.product_multiplier", "the stability line at sharpness 1/eta", "1 - 4*eta*sqrt(imbalance**2 + 4)"),
     mistake("eos_mechanisms.edge_imbalance", "the square root of d^2 = 1/eta^2 - 4 halved",
             "sqrt(1 - 4*eta**2)/(2*eta)"),
+    mistake("eos_mechanisms.self_stabilisation_displacement_step", "the sharpness excess entering with the wrong sign",
+            "-(1 - eta*sharpness_excess)*displacement"),
+    mistake("eos_mechanisms.self_stabilisation_sharpness_step", "the 1/2 of the cubic term lost",
+            "sharpness_excess + eta*(sharpening_rate - stabilisation_strength*displacement**2)"),
+    mistake("eos_mechanisms.self_stabilisation_amplitude", "the factor 2 under the root lost",
+            "sqrt(sharpening_rate/stabilisation_strength)"),
 )
