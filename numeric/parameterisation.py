@@ -91,7 +91,8 @@ class TrainRun(NamedTuple):
     final_loss: jax.Array  # inf where the run overflowed
     diverged: jax.Array  # bool: not finite, or the final loss above the initial loss
     relative_movement: jax.Array  # (W, P, S, G, layers): |w_T - w_0|_F / |w_0|_F
-    kernel_change: jax.Array  # (W, P, S, G): |K_T - K_0|_F / |K_0|_F, K = sum_l k_l J_l J_l^T (inf if overflowed)
+    kernel_change: jax.Array  # (W, P, S, G): |K_T - K_0|_F / |K_0|_F, K = sum_l k_l J_l J_l^T (inf if overflowed;
+    # NaN unless train(..., with_kernel=True))
 
 
 _BETA1, _BETA2, _EPSILON = 0.9, 0.999, 1e-12  # Adam's defaults (Kingma & Ba), epsilon below every |gradient|
@@ -114,37 +115,45 @@ def _kernel(weights, multipliers, factors, x):
 
 
 @jax.jit
-def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets, adam):
+def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets, adam, with_kernel):
     def one(width, scale, zs, learning_rate):
         multipliers, lrs = scale[:, 0], learning_rate * scale[:, 2]
         weights = [s * w for s, w in zip(scale[:, 1], _masked(zs, width))]
         targets = jnp.where(relative_targets, network_output(weights, multipliers, x) + y, y)
 
-        def sgd(w, grads):
+        def step(_, w):
+            grads = jax.grad(_loss)(w, multipliers, x, targets)
             return [wi - lr * g for wi, lr, g in zip(w, lrs, grads)]
 
-        def step(t, state):  # state: weights, Adam's first and second moments (unused by GD)
+        def adam_step(t, state):  # state: weights, Adam's first and second moments
             w, m, v = state
             grads = jax.grad(_loss)(w, multipliers, x, targets)
             m = [_BETA1 * mi + (1 - _BETA1) * g for mi, g in zip(m, grads)]
             v = [_BETA2 * vi + (1 - _BETA2) * g**2 for vi, g in zip(v, grads)]
             count = jnp.asarray(t + 1, x.dtype)
-            moved = [mi / (1 - _BETA1**count) / (jnp.sqrt(vi / (1 - _BETA2**count)) + _EPSILON)
-                     for mi, vi in zip(m, v)]
-            return [jnp.where(adam, a, s) for a, s in zip(sgd(w, moved), sgd(w, grads))], m, v
+            return [wi - lr * mi / (1 - _BETA1**count) / (jnp.sqrt(vi / (1 - _BETA2**count)) + _EPSILON)
+                    for wi, lr, mi, vi in zip(w, lrs, m, v)], m, v
+
+        def run(count, w):  # `adam` is not batched: a real branch (GD carries no moments)
+            zeros = [jnp.zeros_like(wi) for wi in w]
+            return jax.lax.cond(adam, lambda: jax.lax.fori_loop(0, count, adam_step, (w, zeros, zeros))[0],
+                                lambda: jax.lax.fori_loop(0, count, step, w))
 
         def rms(a, units):  # over examples and the width's real units
             return jnp.sqrt(jnp.sum(a**2) / (a.shape[0] * units))
 
-        zeros = [jnp.zeros_like(w) for w in weights]
         pre0, out0 = _activations(weights, multipliers, x)
-        pre1, out1 = _activations(step(0, (weights, zeros, zeros))[0], multipliers, x)
+        pre1, out1 = _activations(run(1, weights), multipliers, x)
         updates = jnp.stack([rms(pre1[0] - pre0[0], width), rms(pre1[-1] - pre0[-1], width), rms(out1 - out0, 1)])
-        trained = jax.lax.fori_loop(0, steps, step, (weights, zeros, zeros))[0]
+        trained = run(steps, weights)
         final = _loss(trained, multipliers, x, targets)
         movement = jnp.stack([jnp.linalg.norm(t - w) / jnp.linalg.norm(w) for t, w in zip(trained, weights)])
-        kernel0 = _kernel(weights, multipliers, scale[:, 2], x)
-        kernel_change = jnp.linalg.norm(_kernel(trained, multipliers, scale[:, 2], x) - kernel0) / jnp.linalg.norm(kernel0)
+        def kernel_change():
+            kernel0 = _kernel(weights, multipliers, scale[:, 2], x)
+            change = jnp.linalg.norm(_kernel(trained, multipliers, scale[:, 2], x) - kernel0) / jnp.linalg.norm(kernel0)
+            return jnp.where(jnp.isfinite(change), change, jnp.inf)
+
+        kernel_change = jax.lax.cond(with_kernel, kernel_change, lambda: jnp.asarray(jnp.nan, x.dtype))
         return (updates, _loss(weights, multipliers, x, targets), jnp.where(jnp.isfinite(final), final, jnp.inf),
                 movement, kernel_change)
 
@@ -159,8 +168,7 @@ def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets, ada
     out = jax.vmap(one)(flat_widths, flat_scales, flat_z, flat_rates)
     updates, initial, final, movement, kernel = (o.reshape(count_w, count_p, count_s, count_g, *o.shape[1:])
                                                  for o in out)
-    return TrainRun(updates, initial, final, ~(final <= initial), movement, jnp.where(jnp.isfinite(kernel), kernel,
-                                                                                      jnp.inf))
+    return TrainRun(updates, initial, final, ~(final <= initial), movement, kernel)
 
 
 @functools.partial(jax.jit, static_argnames=("sign",))
@@ -214,7 +222,7 @@ def first_step_updates(z, x, y, widths, scales, learning_rate: float, optimizer:
 
 
 def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets: bool = False,
-          optimizer: str = "sgd") -> TrainRun:
+          optimizer: str = "sgd", with_kernel: bool = False) -> TrainRun:
     """``steps`` GD (or Adam) steps of every (width, parameterisation, seed, learning rate); see the module docstring.
 
     ``z``: the list from :func:`unit_normal_weights`, drawn at the largest width (a narrower
@@ -226,6 +234,8 @@ def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets:
     the random initial output; used for the one-step "coordinate check"). ``optimizer="adam"``:
     full-batch Adam (beta1 = 0.9, beta2 = 0.999, bias-corrected, epsilon = 1e-12) with the same
     per-layer learning rates; the choice is traced, so GD and Adam share one compiled program.
+    ``with_kernel``: measure the empirical NTK's relative change (else ``kernel_change`` is NaN:
+    the Jacobians are skipped, as in a learning-rate bracket).
     """
     if optimizer not in ("sgd", "adam"):
         raise ValueError(f"train: optimizer = {optimizer!r}; valid: ('sgd', 'adam')")
@@ -252,4 +262,4 @@ def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets:
     if int(steps) != steps or steps < 1:
         raise ValueError(f"train: steps = {steps!r} must be an integer >= 1")
     return _train([jnp.asarray(w, dtype) for w in z], x, y, jnp.asarray(widths, dtype), scales, rates,
-                  jnp.asarray(int(steps)), bool(relative_targets), optimizer == "adam")
+                  jnp.asarray(int(steps)), bool(relative_targets), optimizer == "adam", bool(with_kernel))

@@ -34,35 +34,36 @@ import sympy as sp
 
 from analytic._registry import Formulas
 from analytic.formula import Formula
-from analytic.parameterisation._exponents import _CONDITIONS, _largest, _simplified, exponent
-from analytic.parameterisation._symbols import a_in, a_out, b_out, c_in, c_out, width
+from analytic.parameterisation._exponents import _CONDITIONS, _simplified
+from analytic.parameterisation._symbols import a_in, a_out, b_out, c_in, c_out
 from analytic.references import cite
 
 FORMULAS = Formulas("parameterisation")
 _HALF = sp.Rational(1, 2)
 
 
-def kernel_change_size(adam: bool) -> sp.Expr:
-    """Size ``width**e`` of ``|K_T - K_0| / |K_0|`` after a fixed number of SGD (or Adam) steps, two layers."""
-    n, omega = width, a_out + b_out
-    readout = n**-omega
-    if adam:
-        readout_move, hidden_move = n ** -(a_out + c_out), n ** -(a_in + c_in)
-    else:
-        readout_move = n ** -(2 * a_out + c_out)
-        hidden_move = n ** -(c_in + 2 * a_in) * _largest(readout, readout_move)
-    relative_readout = readout_move / readout
-    coherent = hidden_move * n ** sp.Min(0, exponent(relative_readout))  # the part correlated with phi_j
-    kernel_in, kernel_out = n ** (1 - c_in - 2 * a_in) * readout**2, n ** (1 - c_out - 2 * a_out)
-    change_out = _largest(n**-_HALF * hidden_move, coherent, hidden_move**2)
-    change_in = _largest(change_out, n**-_HALF * relative_readout, relative_readout**2)
-    return _largest(kernel_in * change_in, kernel_out * change_out) / _largest(kernel_in, kernel_out)
+def kernel_change_power(adam: bool) -> sp.Expr:
+    """Exponent ``e`` of ``|K_T - K_0| / |K_0| ~ width**e`` after a fixed number of SGD (or Adam) steps,
+    two layers. Sizes are carried by their exponents: a product adds them, the largest of several
+    contributions is their ``Max`` (the cheap form of ``_exponents``' ``width**Max`` bookkeeping)."""
+    omega = a_out + b_out  # W^out_0 = width^-omega
+    if adam:  # every coordinate of w^l moves by learning_rate width^-c_l
+        readout_move, hidden_move = -(a_out + c_out), -(a_in + c_in)
+    else:  # dW^out = width^(-2a - c) chi x^L; dh = width^(-c - 2a) chi W^out_T (x . x)
+        readout_move = -(2 * a_out + c_out)
+        hidden_move = -(c_in + 2 * a_in) + sp.Max(-omega, readout_move)
+    relative_readout = readout_move + omega
+    coherent = hidden_move + sp.Min(0, relative_readout)  # the part of dh_j correlated with phi_j
+    kernel_in, kernel_out = 1 - c_in - 2 * a_in - 2 * omega, 1 - c_out - 2 * a_out
+    change_out = sp.Max(hidden_move - _HALF, coherent, 2 * hidden_move)
+    change_in = sp.Max(change_out, relative_readout - _HALF, 2 * relative_readout)
+    return sp.Max(kernel_in + change_in, kernel_out + change_out) - sp.Max(kernel_in, kernel_out)
 
 
 def _formula(adam: bool) -> Formula:
     name = "Adam" if adam else "SGD"
     return Formula(
-        expr=_simplified(exponent(kernel_change_size(adam))), params=(a_in, c_in, a_out, b_out, c_out),
+        expr=_simplified(kernel_change_power(adam)), params=(a_in, c_in, a_out, b_out, c_out),
         source=cite("yang_hu_2020_abc", "sec. 3 (abc-parameterisations; kernel regime vs feature learning)"),
         derived=True,
         derivation=f"sympy power counting of the first- and second-order changes of K_in and K_out after a fixed "

@@ -193,7 +193,7 @@ def _movement_run(ctx: Context):
     rate = np.broadcast_to(np.array([0.5, 0.5, 0.5, 1.0, 1e-3], np.float32)[None, :, None],
                            (widths.size, len(names), grid))
     return widths, names, steps, ctx.measure(sim.train, z, x, y, widths, _scales(widths, names, ("in", "out")), rate,
-                                             steps)
+                                             steps, with_kernel=True)
 
 
 @check("parameterisation.mean_field_movement",
@@ -222,7 +222,9 @@ _ADAM_EDGE = ("standard", "ntk", "mup", "mup_adam", "mean_field")  # as many as 
 def adam_max_learning_rate(ctx: Context, exponent):
     """Adam's largest stable learning rate vs width (the preconditioned-sharpness edge), bracketed on direct runs."""
     widths, (x, y) = _widths(ctx), _data(ctx)
-    seeds, grid, steps = 3, 6, 32  # the shapes of max_learning_rate's runs: one compiled program
+    # the shapes of max_learning_rate's runs (one compiled program); 16 steps: an Adam step is bounded
+    # (|step| <= learning rate per coordinate), so a too large rate shows within a few steps
+    seeds, grid, steps = 3, 6, 16
     z = sim.unit_normal_weights(ctx.seed + 1, _IN_DIM, int(widths[-1]), 2, seeds, grid)
     scales = _scales(widths, _ADAM_EDGE, ("in", "out"))
     lo, hi = _bracket(ctx, z, x, y, widths, scales, steps, optimizer="adam")
@@ -267,7 +269,7 @@ def kernel_change(ctx: Context, sgd, adam):
     rate = np.broadcast_to(np.array([0.1, 0.1, 0.1, 1e-3, 1e-3], np.float32)[None, :, None],
                            (widths.size, len(_ADAM_KERNEL), grid))
     adam_run = ctx.measure(sim.train, z, x, y, widths, _scales(widths, _ADAM_KERNEL, ("in", "out")), rate, steps,
-                           optimizer="adam")
+                           optimizer="adam", with_kernel=True)
     columns = {"width": widths}
     for optimizer, formula, chosen, measured in (("GD", sgd, names[:4], run), ("Adam", adam, _ADAM_KERNEL[:3], adam_run)):
         changes = np.log2(np.asarray(measured.kernel_change, float)[:, :len(chosen)])
