@@ -305,4 +305,22 @@ MISTAKES = (
             "-Max(-2*a_out - c_out, -2*a_in - 2*a_out - 2*b_out - c_in + 1)"),
     mistake("parameterisation.first_layer_movement_exponent", "the CLT factor sqrt(width) of |dh^1| dropped",
             "-2*a_in - a_out - b_out - c_in - 1/2"),
+    mistake("parameterisation.adam_max_learning_rate_exponent",
+            "SGD's kernel (no preconditioner) for Adam's edge: mean-field's and muP-for-Adam's edges flat and rising",
+            "-Max(-2*a_out - c_out + 1, -2*a_in - 2*a_out - 2*b_out - c_in + 1)"),
+    mistake("parameterisation.kernel_change_exponent",
+            "Lee et al.'s bound as the rate: the random-sign first-order terms counted coherently (NTK: width^-1/2)",
+            '-Max(-2*a_out - c_out + 1, -2*a_in - 2*a_out - 2*b_out - c_in + 1) + Max(-2*a_out - c_out + '
+            'Max(-4*a_in - 2*c_in + 2*Max(-2*a_out - c_out, -a_out - b_out), -2*a_in - c_in + Max(-2*a_out - '
+            'c_out, -a_out - b_out)) + 1, -2*a_in - 2*a_out - 2*b_out - c_in + Max(-4*a_in - 2*c_in + '
+            '2*Max(-2*a_out - c_out, -a_out - b_out), -2*a_in - c_in + Max(-2*a_out - c_out, -a_out - b_out), '
+            '-2*a_out + 2*b_out - 2*c_out, -a_out + b_out - c_out) + 1)'),
+    mistake("parameterisation.adam_kernel_change_exponent", "SGD's movement (gradient-sized steps) for Adam's",
+            '-Max(-2*a_out - c_out + 1, -2*a_in - 2*a_out - 2*b_out - c_in + 1) + Max(-2*a_out - c_out + '
+            'Max(-4*a_in - 2*c_in + 2*Max(-2*a_out - c_out, -a_out - b_out), -2*a_in - c_in + Max(-2*a_out - '
+            'c_out, -a_out - b_out) - 1/2, -2*a_in - c_in + Max(-2*a_out - c_out, -a_out - b_out) + Min(0, -a_out'
+            ' + b_out - c_out)) + 1, -2*a_in - 2*a_out - 2*b_out - c_in + Max(-4*a_in - 2*c_in + 2*Max(-2*a_out -'
+            ' c_out, -a_out - b_out), -2*a_out + 2*b_out - 2*c_out, -2*a_in - c_in + Max(-2*a_out - c_out, -a_out'
+            ' - b_out) - 1/2, -2*a_in - c_in + Max(-2*a_out - c_out, -a_out - b_out) + Min(0, -a_out + b_out - '
+            'c_out), -a_out + b_out - c_out - 1/2) + 1)'),
 )
