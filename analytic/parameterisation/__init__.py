@@ -19,8 +19,8 @@ Example:
     Array(-1., dtype=float64)
     >>> p.feature_learning_exponent().subs(p.values("mup")), p.feature_learning_exponent().subs(p.values("ntk"))
     (0, 1/2)
-    >>> p.adam_max_learning_rate_exponent(**p.two_layer_values("mup_adam")), p.kernel_change_exponent(**p.two_layer_values("ntk"))
-    (Array(0., dtype=float64), Array(-1., dtype=float64))
+    >>> p.adam_max_learning_rate_exponent(**p.two_layer_values("ntk")), p.kernel_change_exponent(**p.two_layer_values("ntk"))
+    (Array(-0.5, dtype=float64), Array(-1., dtype=float64))
 """
 
 from analytic._registry import Formulas

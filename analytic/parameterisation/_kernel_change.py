@@ -40,6 +40,10 @@ from analytic.references import cite
 
 FORMULAS = Formulas("parameterisation")
 _HALF = sp.Rational(1, 2)
+# The exponent is a difference of Max terms that each hold +-2 b_out, +-2 c_out, ...: beyond exponents of
+# size ~1e13 float64 cancels them away. Width exponents of a parameterisation are a few units at most
+# (width**100 already overflows at width 2**11), so the Formula is declared on |exponent| <= 100.
+_EXPONENT_DOMAIN = sp.Interval(-100, 100)
 
 
 def kernel_change_power(adam: bool) -> sp.Expr:
@@ -69,7 +73,9 @@ def _formula(adam: bool) -> Formula:
         derivation=f"sympy power counting of the first- and second-order changes of K_in and K_out after a fixed "
                    f"number of {name} steps (module docstring)",
         conditions=_CONDITIONS + (f"a two-layer network trained by full-batch {name} for a fixed number of steps "
-                                  "at a stable, width-independent learning rate; odd activation (tanh)",),
+                                  "at a stable, width-independent learning rate; odd activation (tanh)",
+                                  "exponents within [-100, 100] (float64 cancellation of the Max terms beyond)"),
+        domains={str(s): _EXPONENT_DOMAIN for s in (a_in, c_in, a_out, b_out, c_out)},
         description=f"width exponent of the relative change of the empirical NTK sum_l width^-c_l J_l J_l^T "
                     f"over a fixed number of {name} steps, two-layer network",
     )
