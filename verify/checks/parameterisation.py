@@ -251,9 +251,8 @@ def adam_max_learning_rate(ctx: Context, exponent):
         columns[f"measured_adam_edge_{name}"] = 2.0 ** centre[:, i]
         columns[f"predicted_adam_edge_{name}"] = 2.0 ** centre[0, i] * (widths / widths[0]) ** predicted[name]
     ctx.figure("parameterisation_adam_edge", columns, x="width", ys=tuple(k for k in columns if k != "width"),
-               logx=True, logy=True, title="Adam's largest stable learning rate vs width (two-layer tanh MLP); "
-               "lines: width^exponent through the narrowest width",
-               ylabel=f"learning rate (bisection on {steps}-step Adam runs)")
+               logx=True, logy=True, title="Adam's largest stable learning rate (two-layer tanh)",
+               ylabel=f"learning rate (bisection, {steps}-step runs; lines: width^exponent)")
 
 
 _ADAM_KERNEL = ("mup_adam", "ntk_adam", "standard_inverse_width_lr", "mup", "ntk")
@@ -288,8 +287,8 @@ def kernel_change(ctx: Context, sgd, adam):
             columns[f"measured_{optimizer}_{name}"] = geometric
             columns[f"predicted_{optimizer}_{name}"] = geometric[0] * (widths / widths[0]) ** predicted
     ctx.figure("parameterisation_kernel_change", columns, x="width", ys=tuple(k for k in columns if k != "width"),
-               logx=True, logy=True, title=f"relative change of the empirical NTK after {steps} steps; lines: "
-               "width^exponent through the narrowest width", ylabel="|K_T - K_0|_F / |K_0|_F")
+               logx=True, logy=True, title=f"empirical NTK's change in {steps} steps (GD mean field = muP)",
+               ylabel="|K_T - K_0|_F / |K_0|_F (lines: width^exponent)")
 
 
 # --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
