@@ -143,7 +143,9 @@ def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets, ada
             return jnp.sqrt(jnp.sum(a**2) / (a.shape[0] * units))
 
         pre0, out0 = _activations(weights, multipliers, x)
-        pre1, out1 = _activations(run(1, weights), multipliers, x)
+        zeros = [jnp.zeros_like(w) for w in weights]
+        first = jax.lax.cond(adam, lambda: adam_step(0, (weights, zeros, zeros))[0], lambda: step(0, weights))
+        pre1, out1 = _activations(first, multipliers, x)
         updates = jnp.stack([rms(pre1[0] - pre0[0], width), rms(pre1[-1] - pre0[-1], width), rms(out1 - out0, 1)])
         trained = run(steps, weights)
         final = _loss(trained, multipliers, x, targets)
