@@ -19,7 +19,8 @@ Example:
     Array(-1., dtype=float64)
     >>> p.feature_learning_exponent().subs(p.values("mup")), p.feature_learning_exponent().subs(p.values("ntk"))
     (0, 1/2)
-    >>> p.adam_max_learning_rate_exponent(**p.two_layer_values("ntk")), p.kernel_change_exponent(**p.two_layer_values("ntk"))
+    >>> ntk = p.two_layer_values("ntk")
+    >>> p.adam_max_learning_rate_exponent(**ntk), p.kernel_change_exponent(**ntk)  # Adam's edge, NTK's motion
     (Array(-0.5, dtype=float64), Array(-1., dtype=float64))
 """
 

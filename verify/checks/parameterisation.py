@@ -272,7 +272,8 @@ def kernel_change(ctx: Context, sgd, adam):
     adam_run = ctx.measure(sim.train, z, x, y, widths, _scales(widths, _ADAM_KERNEL, ("in", "out")), rate, steps,
                            optimizer="adam", with_kernel=True)
     columns = {"width": widths}
-    for optimizer, formula, chosen, measured in (("GD", sgd, names[:4], run), ("Adam", adam, _ADAM_KERNEL[:3], adam_run)):
+    for optimizer, formula, chosen, measured in (("GD", sgd, names[:4], run),
+                                                 ("Adam", adam, _ADAM_KERNEL[:3], adam_run)):
         changes = np.log2(np.asarray(measured.kernel_change, float)[:, :len(chosen)])
         changes = changes.reshape(*changes.shape[:2], -1)  # (W, P, seeds x grid draws)
         slope, error, finite = _fitted(widths, changes)
