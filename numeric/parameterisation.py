@@ -16,8 +16,10 @@ the caller computes them from the width (an abc-parameterisation is ``m = width^
 One jitted function, :func:`train`, serves every measurement of a width: it is vmapped over
 parameterisations, seeds and learning rates, and the number of steps is a traced loop bound, so
 a width compiles once. It returns the first step's change of each layer's activations (the
-"coordinate check"), the initial and final losses (divergence is a result: a flag), and each
-layer's relative weight movement.
+"coordinate check"), the initial and final losses (divergence is a result: a flag), each
+layer's relative weight movement, and the relative change of the empirical NTK
+``K = sum_l k_l J_l J_l^T`` (``J_l`` the Jacobian of the outputs on the batch with respect to
+``w^l``). ``optimizer="adam"`` trains by full-batch Adam instead (a traced switch: the same program).
 
 Example:
     >>> import jax.numpy as jnp
@@ -89,6 +91,11 @@ class TrainRun(NamedTuple):
     final_loss: jax.Array  # inf where the run overflowed
     diverged: jax.Array  # bool: not finite, or the final loss above the initial loss
     relative_movement: jax.Array  # (W, P, S, G, layers): |w_T - w_0|_F / |w_0|_F
+    kernel_change: jax.Array  # (W, P, S, G): |K_T - K_0|_F / |K_0|_F, K = sum_l k_l J_l J_l^T (inf if overflowed;
+    # NaN unless train(..., with_kernel=True))
+
+
+_BETA1, _BETA2, _EPSILON = 0.9, 0.999, 1e-12  # Adam's defaults (Kingma & Ba), epsilon below every |gradient|
 
 
 def _masked(z, width):
@@ -100,8 +107,15 @@ def _masked(z, width):
     return out + [z[-1] * (jnp.arange(z[-1].shape[-2]) < width)[:, None]]
 
 
+def _kernel(weights, multipliers, factors, x):
+    """The parameterisation's empirical NTK, sum_l k_l J_l J_l^T (examples, examples): J_l the Jacobian
+    of the outputs with respect to w^l, k_l its learning-rate factor (the kernel of GD in function space)."""
+    jacobians = jax.jacrev(network_output)(weights, multipliers, x)
+    return sum(k * jnp.tensordot(j, j, axes=(tuple(range(1, j.ndim)),) * 2) for k, j in zip(factors, jacobians))
+
+
 @jax.jit
-def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets):
+def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets, adam, with_kernel):
     def one(width, scale, zs, learning_rate):
         multipliers, lrs = scale[:, 0], learning_rate * scale[:, 2]
         weights = [s * w for s, w in zip(scale[:, 1], _masked(zs, width))]
@@ -111,16 +125,39 @@ def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets):
             grads = jax.grad(_loss)(w, multipliers, x, targets)
             return [wi - lr * g for wi, lr, g in zip(w, lrs, grads)]
 
+        def adam_step(t, state):  # state: weights, Adam's first and second moments
+            w, m, v = state
+            grads = jax.grad(_loss)(w, multipliers, x, targets)
+            m = [_BETA1 * mi + (1 - _BETA1) * g for mi, g in zip(m, grads)]
+            v = [_BETA2 * vi + (1 - _BETA2) * g**2 for vi, g in zip(v, grads)]
+            count = jnp.asarray(t + 1, x.dtype)
+            return [wi - lr * mi / (1 - _BETA1**count) / (jnp.sqrt(vi / (1 - _BETA2**count)) + _EPSILON)
+                    for wi, lr, mi, vi in zip(w, lrs, m, v)], m, v
+
+        def run(count, w):  # `adam` is not batched: a real branch (GD carries no moments)
+            zeros = [jnp.zeros_like(wi) for wi in w]
+            return jax.lax.cond(adam, lambda: jax.lax.fori_loop(0, count, adam_step, (w, zeros, zeros))[0],
+                                lambda: jax.lax.fori_loop(0, count, step, w))
+
         def rms(a, units):  # over examples and the width's real units
             return jnp.sqrt(jnp.sum(a**2) / (a.shape[0] * units))
 
         pre0, out0 = _activations(weights, multipliers, x)
-        pre1, out1 = _activations(step(0, weights), multipliers, x)
+        zeros = [jnp.zeros_like(w) for w in weights]
+        first = jax.lax.cond(adam, lambda: adam_step(0, (weights, zeros, zeros))[0], lambda: step(0, weights))
+        pre1, out1 = _activations(first, multipliers, x)
         updates = jnp.stack([rms(pre1[0] - pre0[0], width), rms(pre1[-1] - pre0[-1], width), rms(out1 - out0, 1)])
-        trained = jax.lax.fori_loop(0, steps, step, weights)
+        trained = run(steps, weights)
         final = _loss(trained, multipliers, x, targets)
         movement = jnp.stack([jnp.linalg.norm(t - w) / jnp.linalg.norm(w) for t, w in zip(trained, weights)])
-        return updates, _loss(weights, multipliers, x, targets), jnp.where(jnp.isfinite(final), final, jnp.inf), movement
+        def kernel_change():
+            kernel0 = _kernel(weights, multipliers, scale[:, 2], x)
+            change = jnp.linalg.norm(_kernel(trained, multipliers, scale[:, 2], x) - kernel0) / jnp.linalg.norm(kernel0)
+            return jnp.where(jnp.isfinite(change), change, jnp.inf)
+
+        kernel_change = jax.lax.cond(with_kernel, kernel_change, lambda: jnp.asarray(jnp.nan, x.dtype))
+        return (updates, _loss(weights, multipliers, x, targets), jnp.where(jnp.isfinite(final), final, jnp.inf),
+                movement, kernel_change)
 
     count_w, count_p = scales.shape[:2]
     count_s, count_g = z[0].shape[:2]
@@ -131,8 +168,9 @@ def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets):
               for w in z]
     flat_rates = jnp.broadcast_to(learning_rates, (count_w, count_p, count_s, count_g)).reshape(-1)
     out = jax.vmap(one)(flat_widths, flat_scales, flat_z, flat_rates)
-    updates, initial, final, movement = (o.reshape(count_w, count_p, count_s, count_g, *o.shape[1:]) for o in out)
-    return TrainRun(updates, initial, final, ~(final <= initial), movement)
+    updates, initial, final, movement, kernel = (o.reshape(count_w, count_p, count_s, count_g, *o.shape[1:])
+                                                 for o in out)
+    return TrainRun(updates, initial, final, ~(final <= initial), movement, kernel)
 
 
 @functools.partial(jax.jit, static_argnames=("sign",))
@@ -185,8 +223,9 @@ def first_step_updates(z, x, y, widths, scales, learning_rate: float, optimizer:
                        jnp.asarray(widths, x.dtype), scales, jnp.asarray(learning_rate, x.dtype), optimizer == "adam")
 
 
-def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets: bool = False) -> TrainRun:
-    """``steps`` GD steps of every (width, parameterisation, seed, learning rate); see the module docstring.
+def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets: bool = False,
+          optimizer: str = "sgd", with_kernel: bool = False) -> TrainRun:
+    """``steps`` GD (or Adam) steps of every (width, parameterisation, seed, learning rate); see the module docstring.
 
     ``z``: the list from :func:`unit_normal_weights`, drawn at the largest width (a narrower
     network uses the leading units of the same draw: common random numbers across widths);
@@ -194,8 +233,14 @@ def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets:
     ``learning_rates``: (W, P, G), or (W, P, S, G) for a grid per seed. ``steps`` and the widths are traced (changing them does not
     recompile). ``relative_targets``: the target of each network is its own initial output plus
     ``y`` (every run starts from the residual ``-y``: the gradient's size no longer depends on
-    the random initial output; used for the one-step "coordinate check").
+    the random initial output; used for the one-step "coordinate check"). ``optimizer="adam"``:
+    full-batch Adam (beta1 = 0.9, beta2 = 0.999, bias-corrected, epsilon = 1e-12) with the same
+    per-layer learning rates; the choice is traced, so GD and Adam share one compiled program.
+    ``with_kernel``: measure the empirical NTK's relative change (else ``kernel_change`` is NaN:
+    the Jacobians are skipped, as in a learning-rate bracket).
     """
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"train: optimizer = {optimizer!r}; valid: ('sgd', 'adam')")
     x = jnp.asarray(x)
     dtype = x.dtype
     y, scales, rates = jnp.asarray(y, dtype), jnp.asarray(scales, dtype), jnp.asarray(learning_rates, dtype)
@@ -219,4 +264,4 @@ def train(z, x, y, widths, scales, learning_rates, steps: int, relative_targets:
     if int(steps) != steps or steps < 1:
         raise ValueError(f"train: steps = {steps!r} must be an integer >= 1")
     return _train([jnp.asarray(w, dtype) for w in z], x, y, jnp.asarray(widths, dtype), scales, rates,
-                  jnp.asarray(int(steps)), bool(relative_targets))
+                  jnp.asarray(int(steps)), bool(relative_targets), optimizer == "adam", bool(with_kernel))

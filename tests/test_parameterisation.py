@@ -161,3 +161,103 @@ def test_adam_exponents_and_their_symmetry():
         for e in formula.expr:
             moved = e.subs({a: a + theta, b: b - theta, c: c - theta}, simultaneous=True) - e
             assert all(moved.subs(point).subs(theta, sp.Rational(-5, 4)) == 0 for point in _rational_points(4))
+
+
+def test_adam_edge_exponents_from_the_preconditioned_sharpness():
+    # Tensor Programs V (muP for Adam, Table 3; numbers unconfirmed): Adam's learning rate transfers in
+    # mup_adam (flat edge); in SP it falls as 1/width, in NTK and SGD's muP as width^-1/2
+    formula = p.adam_max_learning_rate_exponent
+    expected = {"standard": -1, "ntk": -HALF, "mup": -HALF, "mup_adam": 0, "ntk_adam": 0, "mean_field": -1,
+                "standard_inverse_width_lr": 0}
+    assert {name: formula.expr.xreplace(p.values(name)) for name in expected} == expected
+    # the preconditioned kernel's scale is the output's change after Adam's first step (two layers):
+    # two power countings (kernel of P^-1 H, sign descent's move) agree for every exponent
+    from analytic.parameterisation._exponents import _first_step_sizes, _simplified
+    first_step_output = _simplified(p.exponent(_first_step_sizes(hidden=False, adam=True)[2]))
+    for point in _rational_points(count=10, seed=3):
+        assert (formula.expr + first_step_output).xreplace(point) == 0
+    theta = sp.Symbol("theta", real=True)  # Adam's symmetry moves c by theta (not 2 theta)
+    for a, b, c in ((a_in, b_in, c_in), (a_out, b_out, c_out)):
+        moved = formula.expr.subs({a: a + theta, b: b - theta, c: c - theta}, simultaneous=True) - formula.expr
+        assert all(moved.subs(point).subs(theta, sp.Rational(3, 4)) == 0 for point in _rational_points(4))
+
+
+def test_kernel_change_exponents():
+    # Dyer & Gur-Ari (arXiv:1909.11304) / Huang & Yau: dTheta/dt = O(1/width) in the NTK parameterisation,
+    # below Lee et al.'s bound width^-1/2; Theta(1) where features are learnt (mean-field, muP)
+    sgd, adam = p.kernel_change_exponent, p.adam_kernel_change_exponent
+    assert {n: sgd.expr.xreplace(p.values(n)) for n in ("ntk", "mean_field", "mup", "standard_inverse_width_lr")} \
+        == {"ntk": -1, "mean_field": 0, "mup": 0, "standard_inverse_width_lr": -2}
+    assert {n: adam.expr.xreplace(p.values(n)) for n in ("mup_adam", "ntk_adam", "standard_inverse_width_lr")} \
+        == {"mup_adam": 0, "ntk_adam": -1, "standard_inverse_width_lr": -3 * HALF}
+    theta = sp.Rational(-5, 4)
+
+    def moved(formula, layers, shift):  # the exponent at points moved by the symmetry minus at the points
+        changes = []
+        for point in _rational_points(4, seed=5):
+            point.update({b_in: sp.Rational(1, 3), b_hid: 0})  # the Formulas hold no b_in (eliminated)
+            shifted = dict(point)
+            for a, b, c in layers:
+                shifted.update({a: point[a] + theta, b: point[b] - theta, c: point[c] - shift * theta})
+            changes.append(formula.expr.xreplace(shifted) - formula.expr.xreplace(point))
+        return changes
+
+    layers = ((a_in, b_in, c_in), (a_out, b_out, c_out))
+    for layer in layers:  # SGD's per-layer symmetry (c - 2 theta) leaves SGD's dynamics and its kernel unchanged
+        assert moved(sgd, (layer,), 2) == [0] * 4
+    # Adam's symmetry (c - theta) leaves Adam's dynamics unchanged but scales K = sum_l width^-c_l J_l J_l^T
+    # by width^-theta per layer: invariant when every layer moves together, not layer by layer
+    assert moved(adam, layers, 1) == [0] * 4
+    assert any(moved(adam, (layers[0],), 1))
+
+
+def _numpy_two_layer(w1, w2, scales, rate, x, y, steps, adam):
+    """GD or Adam (beta 0.9, 0.999, epsilon 1e-12) on a two-layer tanh network in numpy (hand-written
+    backward pass); returns the final loss and the relative change of K = sum_l k_l J_l J_l^T."""
+    (m1, _, k1), (m2, _, k2) = scales
+
+    def forward(a, b):
+        h = m1 * x @ a
+        return h, m2 * (np.tanh(h) @ b)[:, 0]
+
+    def kernel(a, b):
+        h, _ = forward(a, b)
+        j2 = m2 * np.tanh(h)  # df_i / dw2_j
+        j1 = m1 * m2 * x[:, :, None] * ((1 - np.tanh(h) ** 2) * b[:, 0])[:, None, :]  # df_i / dw1_kj
+        return k1 * np.einsum("ikj,lkj->il", j1, j1) + k2 * j2 @ j2.T
+
+    a, b, moments = w1.copy(), w2.copy(), [np.zeros_like(w1), np.zeros_like(w2), np.zeros_like(w1), np.zeros_like(w2)]
+    for t in range(1, steps + 1):
+        h, out = forward(a, b)
+        residual = (out - y) / x.shape[0]
+        g2 = m2 * np.tanh(h).T @ residual[:, None]
+        g1 = m1 * x.T @ (residual[:, None] * m2 * b[:, 0] * (1 - np.tanh(h) ** 2))
+        if adam:
+            for i, g in enumerate((g1, g2)):
+                moments[i] = 0.9 * moments[i] + 0.1 * g
+                moments[i + 2] = 0.999 * moments[i + 2] + 0.001 * g**2
+            g1, g2 = ((moments[i] / (1 - 0.9**t)) / (np.sqrt(moments[i + 2] / (1 - 0.999**t)) + 1e-12) for i in (0, 1))
+        a, b = a - rate * k1 * g1, b - rate * k2 * g2
+    k0 = kernel(w1, w2)
+    return 0.5 * np.mean((forward(a, b)[1] - y) ** 2), np.linalg.norm(kernel(a, b) - k0) / np.linalg.norm(k0)
+
+
+def test_train_adam_and_kernel_change_match_numpy():
+    rng = np.random.default_rng(1)  # the shapes of test_train_flags_divergence: the same compiled program
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=4)
+    z = sim.unit_normal_weights(0, 3, 16, layers=2, seeds=1, rates=2, dtype=np.float64)
+    scales = np.array([[[[1.0, 1.0, 1.0], [1 / 16, 1.0, 1.0]]]])
+    scales[0, 0, 1] = [0.3, 0.5, 2.0]  # readout: multiplier 0.3, init 0.5, learning-rate factor 2
+    widths = [11]  # the units beyond width 11 stay zero: padding is exact
+    for optimizer in ("sgd", "adam"):
+        run = sim.train(z, x, y, widths, scales, np.array([[[0.05, 0.01]]]), steps=3, optimizer=optimizer,
+                        with_kernel=True)
+        for g, rate in enumerate((0.05, 0.01)):
+            w1, w2 = z[0][0, g][:, :11] * 1.0, z[1][0, g][:11] * 0.5
+            loss, change = _numpy_two_layer(w1, w2, ([1.0, 1.0, 1.0], [0.3, 0.5, 2.0]), rate, x, y, 3,
+                                            optimizer == "adam")
+            np.testing.assert_allclose([run.final_loss[0, 0, 0, g], run.kernel_change[0, 0, 0, g]], [loss, change],
+                                       rtol=1e-9)  # float64 round-off
+    assert np.isnan(sim.train(z, x, y, widths, scales, np.array([[[0.05, 0.01]]]), steps=1).kernel_change).all()
+    with pytest.raises(ValueError, match="optimizer = 'rmsprop'"):
+        sim.train(z, x, y, widths, scales, np.array([[[0.05, 0.01]]]), steps=1, optimizer="rmsprop")

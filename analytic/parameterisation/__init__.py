@@ -7,7 +7,10 @@ $\eta\,n^{-c_l}$. With the nine exponents (input, hidden, readout) as sympy Symb
 exponents of each layer's activation change after one step (the "coordinate check"), of the
 largest stable learning rate (from the scale of the effective kernel, whose top eigenvalue sets
 GD's edge $2/\eta$), of the first layer's relative weight movement, and Yang & Hu's
-feature-learning exponent $r$ with their stability conditions. ``_table`` holds the named
+feature-learning exponent $r$ with their stability conditions. ``_adam_edge`` derives Adam's
+largest stable learning rate from the preconditioned sharpness (the ``optimizers`` family's
+threshold), ``_kernel_change`` the relative change of the empirical NTK over training, for SGD
+and for Adam. ``_table`` holds the named
 parameterisations (standard, NTK, muP, mean-field; Tensor Programs V, arXiv:2203.03466v2).
 
 Example:
@@ -16,10 +19,13 @@ Example:
     Array(-1., dtype=float64)
     >>> p.feature_learning_exponent().subs(p.values("mup")), p.feature_learning_exponent().subs(p.values("ntk"))
     (0, 1/2)
+    >>> ntk = p.two_layer_values("ntk")
+    >>> p.adam_max_learning_rate_exponent(**ntk), p.kernel_change_exponent(**ntk)  # Adam's edge, NTK's motion
+    (Array(-0.5, dtype=float64), Array(-1., dtype=float64))
 """
 
 from analytic._registry import Formulas
-from analytic.parameterisation import _exponents
+from analytic.parameterisation import _adam_edge, _exponents, _kernel_change
 from analytic.parameterisation import _symbols as symbols
 from analytic.parameterisation._exponents import (exponent, feature_learning_exponent, kernel_exponent,
                                                   stability_conditions)
@@ -28,7 +34,7 @@ from analytic.parameterisation._table import PARAMETERISATIONS, table, values
 __all__ = ["FORMULAS", "PARAMETERISATIONS", "symbols", "table", "values", "formula_values", "two_layer_values",
            "exponent", "feature_learning_exponent", "kernel_exponent", "stability_conditions"]
 
-FORMULAS = Formulas.merge(_exponents.FORMULAS)
+FORMULAS = Formulas.merge(_exponents.FORMULAS, _adam_edge.FORMULAS, _kernel_change.FORMULAS)
 FORMULAS.publish(globals())
 
 
@@ -54,9 +60,15 @@ __all__ += [
     "adam_activation_update_exponents",
     "max_learning_rate_exponent",
     "first_layer_movement_exponent",
+    "adam_max_learning_rate_exponent",
+    "kernel_change_exponent",
+    "adam_kernel_change_exponent",
 ]
 activation_update_exponents: Formula  # declared in analytic.parameterisation._exponents
 adam_activation_update_exponents: Formula  # declared in analytic.parameterisation._exponents
 max_learning_rate_exponent: Formula  # declared in analytic.parameterisation._exponents
 first_layer_movement_exponent: Formula  # declared in analytic.parameterisation._exponents
+adam_max_learning_rate_exponent: Formula  # declared in analytic.parameterisation._adam_edge
+kernel_change_exponent: Formula  # declared in analytic.parameterisation._kernel_change
+adam_kernel_change_exponent: Formula  # declared in analytic.parameterisation._kernel_change
 # --- end of generated Formulas ---

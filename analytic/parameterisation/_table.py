@@ -16,6 +16,8 @@ moved by the symmetry; numbers of the tables unconfirmed).
 * ``mup_adam``: muP for Adam (learning-rate exponents differ: Adam's update does not scale with the
   gradient); Tensor Programs V's Table 3 writes it with all a = 0 (Adam's symmetry is
   $(a, b, c) \to (a + \theta, b - \theta, c - \theta)$);
+* ``ntk_adam`` (two-layer): the NTK parameterisation trained by Adam at its largest stable
+  scaling, learning rate ``~ width^-1/2`` in every layer (``adam_max_learning_rate_exponent``);
 * ``mean_field``: ``f = (1/width) sum_i a_i phi(w_i . x)`` with ``learning_rate ~ width``
   (two-layer networks: no hidden-to-hidden layer; at depth one it is muP moved by the symmetry);
 * ``standard_inverse_width_lr``: the standard parameterisation at its largest stable scaling,
@@ -43,6 +45,7 @@ PARAMETERISATIONS: dict[str, dict[str, tuple]] = {
     "ntk": {"in": (_0, _0, _0), "hid": (_HALF, _0, _0), "out": (_HALF, _0, _0)},
     "mup": {"in": (-_HALF, _HALF, _0), "hid": (_0, _HALF, _0), "out": (_HALF, _HALF, _0)},
     "mup_adam": {"in": (-_HALF, _HALF, _HALF), "hid": (_0, _HALF, sp.Integer(1)), "out": (_HALF, _HALF, _HALF)},
+    "ntk_adam": {"in": (_0, _0, _HALF), "out": (_HALF, _0, _HALF)},
     "mean_field": {"in": (_0, _0, -sp.Integer(1)), "out": (sp.Integer(1), _0, -sp.Integer(1))},
     "standard_inverse_width_lr": {"in": (_0, _0, sp.Integer(1)), "hid": (_0, _HALF, sp.Integer(1)),
                                   "out": (_0, _HALF, sp.Integer(1))},

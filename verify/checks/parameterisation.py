@@ -1,5 +1,6 @@
-"""Parameterisations across width: coordinate check, largest stable learning rate and its transfer,
-mean-field feature learning, each as fitted log-log slopes over widths on direct runs."""
+"""Parameterisations across width: coordinate check, largest stable learning rate (GD and Adam) and
+its transfer, mean-field feature learning, the empirical NTK's change (GD and Adam), each as fitted
+log-log slopes over widths on direct runs."""
 
 from __future__ import annotations
 
@@ -116,14 +117,15 @@ def adam_coordinate_check(ctx: Context, updates):
                       relative=False)
 
 
-def _bracket(ctx, z, x, y, widths, scales, steps, rounds=3, grid=6, low=-24.0, high=10.0):
+def _bracket(ctx, z, x, y, widths, scales, steps, rounds=3, grid=6, low=-24.0, high=10.0, optimizer="sgd"):
     """Multisection (bisection with ``grid`` points a round) of log2 learning_rate per width,
     parameterisation and seed: the largest rate whose run does not diverge. Returns (low, high)."""
     shape = (widths.size, scales.shape[1], z[0].shape[0])
     lo, hi = np.full(shape, low), np.full(shape, high)
     for _ in range(rounds):
         points = lo[..., None] + (hi - lo)[..., None] * np.arange(1, grid + 1) / (grid + 1)
-        run = ctx.measure(sim.train, z, x, y, widths, scales, (2.0**points).astype(np.float32), steps)
+        run = ctx.measure(sim.train, z, x, y, widths, scales, (2.0**points).astype(np.float32), steps,
+                          optimizer=optimizer)
         diverged = np.asarray(run.diverged)  # (W, P, S, G): monotone in the rate, up to noise
         first = np.where(diverged.any(-1), diverged.argmax(-1), grid)
         below = np.take_along_axis(points, np.maximum(first - 1, 0)[..., None], -1)[..., 0]
@@ -181,10 +183,8 @@ def max_learning_rate(ctx: Context, exponent):
                ylabel=f"learning rate (edge: bisection; best: {steps}-step minimum)")
 
 
-@check("parameterisation.mean_field_movement",
-       uses={"movement": "parameterisation.first_layer_movement_exponent"})
-def mean_field_movement(ctx: Context, movement):
-    """First-layer relative weight movement vs width: Theta(1) in mean-field, width^-1/2 in NTK."""
+def _movement_run(ctx: Context):
+    """20 GD steps of two-layer networks at learning rates stable at every width (shared, memoised)."""
     widths, (x, y) = _widths(ctx), _data(ctx)
     seeds, grid, steps = 3, 6, 20  # the shapes of max_learning_rate's runs: one compiled program
     z = sim.unit_normal_weights(ctx.seed + 2, _IN_DIM, int(widths[-1]), 2, seeds, grid, distinct=True)
@@ -192,7 +192,15 @@ def mean_field_movement(ctx: Context, movement):
     names = ("ntk", "mean_field", "mup", "standard_inverse_width_lr", "standard")
     rate = np.broadcast_to(np.array([0.5, 0.5, 0.5, 1.0, 1e-3], np.float32)[None, :, None],
                            (widths.size, len(names), grid))
-    run = ctx.measure(sim.train, z, x, y, widths, _scales(widths, names, ("in", "out")), rate, steps)
+    return widths, names, steps, ctx.measure(sim.train, z, x, y, widths, _scales(widths, names, ("in", "out")), rate,
+                                             steps, with_kernel=True)
+
+
+@check("parameterisation.mean_field_movement",
+       uses={"movement": "parameterisation.first_layer_movement_exponent"})
+def mean_field_movement(ctx: Context, movement):
+    """First-layer relative weight movement vs width: Theta(1) in mean-field, width^-1/2 in NTK."""
+    widths, names, steps, run = _movement_run(ctx)
     compared = [0, 1, 2, 3]
     moved = np.log2(np.asarray(run.relative_movement, float)[..., 0][:, compared])  # (W, 2, S, G) first layer
     moved = moved.reshape(*moved.shape[:2], -1)  # (W, 2, seeds)
@@ -204,6 +212,84 @@ def mean_field_movement(ctx: Context, movement):
                       3 * error[i] + finite[i],
                       "3 standard errors of the fitted slope over seeds, plus a finite-size allowance (half the "
                       "difference of the narrower and wider halves' slopes)", relative=False)
+
+
+# as many as _SHALLOW (one compiled program); SGD's muP has NTK's Adam exponent (-1/2) at depth one, and the
+# badly scaled readout (x width^2, predicted -3) makes a 10% error of the exponent visible
+_ADAM_EDGE = ("standard", "ntk", "mup_adam", "mean_field", "standard_readout_lr_width2")
+
+
+@check("parameterisation.adam_max_learning_rate",
+       uses={"exponent": "parameterisation.adam_max_learning_rate_exponent"})
+def adam_max_learning_rate(ctx: Context, exponent):
+    """Adam's largest stable learning rate vs width (the preconditioned-sharpness edge), bracketed on direct runs."""
+    widths, (x, y) = _widths(ctx), _data(ctx)
+    # the shapes of max_learning_rate's runs (one compiled program); 16 steps: an Adam step is bounded
+    # (|step| <= learning rate per coordinate), so a too large rate shows within a few steps
+    seeds, grid, steps = 3, 6, 16
+    z = sim.unit_normal_weights(ctx.seed + 1, _IN_DIM, int(widths[-1]), 2, seeds, grid)
+    scales = _scales(widths, _ADAM_EDGE, ("in", "out"))
+    lo, hi = _bracket(ctx, z, x, y, widths, scales, steps, low=-28.0, optimizer="adam")
+    edge = (lo + hi) / 2  # (W, P, S) log2 of the largest rate whose Adam run does not end above its initial loss
+    slope, error, finite = _fitted(widths, edge)
+    short_lo, short_hi = _bracket(ctx, z, x, y, widths, scales, steps // 2, low=-28.0, optimizer="adam")
+    horizon = np.abs(slope - _fitted(widths, (short_lo + short_hi) / 2)[0])
+    u = np.log2(widths) - np.log2(widths).mean()
+    resolution = float(np.max(hi - lo)) / 2 * np.sum(np.abs(u)) / np.sum(u**2)  # worst slope shift of the bracket
+    predicted = {name: float(exponent(**two_layer_values(name))) for name in _ADAM_EDGE}
+    for i, name in enumerate(_ADAM_EDGE):
+        yield compare(f"{name} (Adam): exponent of the largest stable learning rate (bisection on {steps}-step "
+                      f"Adam runs, widths {widths[0]}-{widths[-1]}, {seeds} seeds)", predicted[name], slope[i],
+                      3 * error[i] + finite[i] + horizon[i] + resolution,
+                      "3 standard errors of the fitted slope over seeds, a finite-size allowance (half the "
+                      "difference of the narrower and wider halves' slopes), a finite horizon allowance (the "
+                      f"slope's change from {steps // 2} to {steps} steps), and the bisection bracket's width",
+                      relative=False)
+    centre = edge.mean(-1)
+    columns = {"width": widths}
+    for i, name in enumerate(_ADAM_EDGE[:4]):
+        columns[f"measured_adam_edge_{name}"] = 2.0 ** centre[:, i]
+        columns[f"predicted_adam_edge_{name}"] = 2.0 ** centre[0, i] * (widths / widths[0]) ** predicted[name]
+    ctx.figure("parameterisation_adam_edge", columns, x="width", ys=tuple(k for k in columns if k != "width"),
+               logx=True, logy=True, title="Adam's largest stable learning rate (two-layer tanh)",
+               ylabel=f"learning rate (bisection, {steps}-step runs; lines: width^exponent)")
+
+
+_ADAM_KERNEL = ("mup_adam", "ntk_adam", "standard_inverse_width_lr", "mup", "ntk")
+
+
+@check("parameterisation.kernel_change", uses={"sgd": "parameterisation.kernel_change_exponent",
+                                               "adam": "parameterisation.adam_kernel_change_exponent"})
+def kernel_change(ctx: Context, sgd, adam):
+    """Relative change of the empirical NTK over a fixed number of GD or Adam steps vs width."""
+    widths, names, steps, run = _movement_run(ctx)  # mean_field_movement's GD runs
+    (x, y), grid = _data(ctx), run.kernel_change.shape[-1]
+    z = sim.unit_normal_weights(ctx.seed + 3, _IN_DIM, int(widths[-1]), 2, 3, grid, distinct=True)
+    # Adam at 0.1: stable at every width for the first three (their Adam edges are flat); the last two
+    # (Adam edge ~ width^-1/2) at a rate far below it fill the program's shape and are not compared
+    rate = np.broadcast_to(np.array([0.1, 0.1, 0.1, 1e-3, 1e-3], np.float32)[None, :, None],
+                           (widths.size, len(_ADAM_KERNEL), grid))
+    adam_run = ctx.measure(sim.train, z, x, y, widths, _scales(widths, _ADAM_KERNEL, ("in", "out")), rate, steps,
+                           optimizer="adam", with_kernel=True)
+    columns = {"width": widths}
+    for optimizer, formula, chosen, measured in (("GD", sgd, names[:4], run),
+                                                 ("Adam", adam, _ADAM_KERNEL[:3], adam_run)):
+        changes = np.log2(np.asarray(measured.kernel_change, float)[:, :len(chosen)])
+        changes = changes.reshape(*changes.shape[:2], -1)  # (W, P, seeds x grid draws)
+        slope, error, finite = _fitted(widths, changes)
+        for i, name in enumerate(chosen):
+            predicted = float(formula(**two_layer_values(name)))
+            yield compare(f"{name} ({optimizer}): exponent of |K_T - K_0| / |K_0| after {steps} steps (widths "
+                          f"{widths[0]}-{widths[-1]}, {changes.shape[-1]} initialisations)", predicted, slope[i],
+                          3 * error[i] + finite[i],
+                          "3 standard errors of the fitted slope over initialisations, plus a finite-size allowance "
+                          "(half the difference of the narrower and wider halves' slopes)", relative=False)
+            geometric = 2.0 ** changes[:, i].mean(-1)
+            columns[f"measured_{optimizer}_{name}"] = geometric
+            columns[f"predicted_{optimizer}_{name}"] = geometric[0] * (widths / widths[0]) ** predicted
+    ctx.figure("parameterisation_kernel_change", columns, x="width", ys=tuple(k for k in columns if k != "width"),
+               logx=True, logy=True, title=f"empirical NTK's change in {steps} steps (GD mean field = muP)",
+               ylabel="|K_T - K_0|_F / |K_0|_F (lines: width^exponent)")
 
 
 # --- planted mistakes in this family's Formulas (discovered by verify.mutations) -------------
@@ -221,4 +307,22 @@ MISTAKES = (
             "-Max(-2*a_out - c_out, -2*a_in - 2*a_out - 2*b_out - c_in + 1)"),
     mistake("parameterisation.first_layer_movement_exponent", "the CLT factor sqrt(width) of |dh^1| dropped",
             "-2*a_in - a_out - b_out - c_in - 1/2"),
+    mistake("parameterisation.adam_max_learning_rate_exponent",
+            "SGD's kernel (no preconditioner) for Adam's edge: mean-field's and muP-for-Adam's edges flat and rising",
+            "-Max(-2*a_out - c_out + 1, -2*a_in - 2*a_out - 2*b_out - c_in + 1)"),
+    mistake("parameterisation.kernel_change_exponent",
+            "Lee et al.'s bound as the rate: the random-sign first-order terms counted coherently (NTK: width^-1/2)",
+            '-Max(-2*a_out - c_out + 1, -2*a_in - 2*a_out - 2*b_out - c_in + 1) + Max(-2*a_out - c_out + '
+            'Max(-4*a_in - 2*c_in + 2*Max(-2*a_out - c_out, -a_out - b_out), -2*a_in - c_in + Max(-2*a_out - '
+            'c_out, -a_out - b_out)) + 1, -2*a_in - 2*a_out - 2*b_out - c_in + Max(-4*a_in - 2*c_in + '
+            '2*Max(-2*a_out - c_out, -a_out - b_out), -2*a_in - c_in + Max(-2*a_out - c_out, -a_out - b_out), '
+            '-2*a_out + 2*b_out - 2*c_out, -a_out + b_out - c_out) + 1)'),
+    mistake("parameterisation.adam_kernel_change_exponent", "SGD's movement (gradient-sized steps) for Adam's",
+            '-Max(-2*a_out - c_out + 1, -2*a_in - 2*a_out - 2*b_out - c_in + 1) + Max(-2*a_out - c_out + '
+            'Max(-4*a_in - 2*c_in + 2*Max(-2*a_out - c_out, -a_out - b_out), -2*a_in - c_in + Max(-2*a_out - '
+            'c_out, -a_out - b_out) - 1/2, -2*a_in - c_in + Max(-2*a_out - c_out, -a_out - b_out) + Min(0, -a_out'
+            ' + b_out - c_out)) + 1, -2*a_in - 2*a_out - 2*b_out - c_in + Max(-4*a_in - 2*c_in + 2*Max(-2*a_out -'
+            ' c_out, -a_out - b_out), -2*a_out + 2*b_out - 2*c_out, -2*a_in - c_in + Max(-2*a_out - c_out, -a_out'
+            ' - b_out) - 1/2, -2*a_in - c_in + Max(-2*a_out - c_out, -a_out - b_out) + Min(0, -a_out + b_out - '
+            'c_out), -a_out + b_out - c_out - 1/2) + 1)'),
 )
