@@ -134,6 +134,31 @@ def _bracket(ctx, z, x, y, widths, scales, steps, rounds=3, grid=6, low=-24.0, h
     return lo, hi
 
 
+def _edge_exponent_rows(ctx, z, x, y, widths, scales, steps, seeds, names, exponent, optimizer, **bracket):
+    """The largest stable learning rate bracketed on direct runs (log2, (W, P, S)) and one row per
+    parameterisation comparing its fitted width exponent with ``exponent``'s (``optimizer``: "" for GD,
+    "adam"; the runs' loss criterion is the bracket's)."""
+    kwargs = dict(bracket, **({"optimizer": optimizer} if optimizer else {}))
+    lo, hi = _bracket(ctx, z, x, y, widths, scales, steps, **kwargs)
+    edge = (lo + hi) / 2
+    slope, error, finite = _fitted(widths, edge)
+    short_lo, short_hi = _bracket(ctx, z, x, y, widths, scales, steps // 2, **kwargs)  # half the horizon
+    horizon = np.abs(slope - _fitted(widths, (short_lo + short_hi) / 2)[0])
+    u = np.log2(widths) - np.log2(widths).mean()
+    resolution = float(np.max(hi - lo)) / 2 * np.sum(np.abs(u)) / np.sum(u**2)  # worst slope shift of the bracket
+    runs = f"{steps}-step {optimizer.capitalize() + ' ' if optimizer else ''}runs"
+    rows = [compare(f"{name}{' (Adam)' if optimizer else ''}: exponent of the largest stable learning rate "
+                    f"(bisection on {runs}, widths {widths[0]}-{widths[-1]}, {seeds} seeds)",
+                    float(exponent(**two_layer_values(name))), slope[i],
+                    3 * error[i] + finite[i] + horizon[i] + resolution,
+                    "3 standard errors of the fitted slope over seeds, a finite-size allowance (half the "
+                    "difference of the narrower and wider halves' slopes), a finite horizon allowance (the "
+                    f"slope's change from {steps // 2} to {steps} steps), and the bisection bracket's width",
+                    relative=False)
+            for i, name in enumerate(names)]
+    return edge, rows
+
+
 @check("parameterisation.max_learning_rate", uses={"exponent": "parameterisation.max_learning_rate_exponent"})
 def max_learning_rate(ctx: Context, exponent):
     """Largest stable learning rate vs width, bracketed on direct runs; best learning rate of a short run."""
@@ -141,22 +166,9 @@ def max_learning_rate(ctx: Context, exponent):
     seeds, grid, steps = 3, 6, 32
     z = sim.unit_normal_weights(ctx.seed + 1, _IN_DIM, int(widths[-1]), 2, seeds, grid)
     scales = _scales(widths, _SHALLOW, ("in", "out"))
-    lo, hi = _bracket(ctx, z, x, y, widths, scales, steps)
-    edge = (lo + hi) / 2  # (W, P, S) log2 of the largest learning rate that does not diverge in `steps` steps
-    slope, error, finite = _fitted(widths, edge)
-    short_lo, short_hi = _bracket(ctx, z, x, y, widths, scales, steps // 2)  # the same at half the horizon
-    horizon = np.abs(slope - _fitted(widths, (short_lo + short_hi) / 2)[0])
-    u = np.log2(widths) - np.log2(widths).mean()
-    resolution = float(np.max(hi - lo)) / 2 * np.sum(np.abs(u)) / np.sum(u**2)  # worst slope shift of the bracket
+    edge, rows = _edge_exponent_rows(ctx, z, x, y, widths, scales, steps, seeds, _SHALLOW, exponent, "")
+    yield from rows
     predicted = {name: float(exponent(**two_layer_values(name))) for name in _SHALLOW}
-    for i, name in enumerate(_SHALLOW):
-        yield compare(f"{name}: exponent of the largest stable learning rate (bisection on {steps}-step runs, "
-                      f"widths {widths[0]}-{widths[-1]}, {seeds} seeds)", predicted[name], slope[i],
-                      3 * error[i] + finite[i] + horizon[i] + resolution,
-                      "3 standard errors of the fitted slope over seeds, a finite-size allowance (half the "
-                      "difference of the narrower and wider halves' slopes), a finite horizon allowance (the "
-                      f"slope's change from {steps // 2} to {steps} steps), and the bisection bracket's width",
-                      relative=False)
     # learning-rate transfer: the best rate of a short run on a 1-octave grid from 4.5 octaves below the
     # measured edge to half an octave above it (a grid independent of the edge would need another program)
     centre = edge.mean(-1)  # (W, P)
@@ -229,22 +241,10 @@ def adam_max_learning_rate(ctx: Context, exponent):
     seeds, grid, steps = 3, 6, 16
     z = sim.unit_normal_weights(ctx.seed + 1, _IN_DIM, int(widths[-1]), 2, seeds, grid)
     scales = _scales(widths, _ADAM_EDGE, ("in", "out"))
-    lo, hi = _bracket(ctx, z, x, y, widths, scales, steps, low=-28.0, optimizer="adam")
-    edge = (lo + hi) / 2  # (W, P, S) log2 of the largest rate whose Adam run does not end above its initial loss
-    slope, error, finite = _fitted(widths, edge)
-    short_lo, short_hi = _bracket(ctx, z, x, y, widths, scales, steps // 2, low=-28.0, optimizer="adam")
-    horizon = np.abs(slope - _fitted(widths, (short_lo + short_hi) / 2)[0])
-    u = np.log2(widths) - np.log2(widths).mean()
-    resolution = float(np.max(hi - lo)) / 2 * np.sum(np.abs(u)) / np.sum(u**2)  # worst slope shift of the bracket
+    edge, rows = _edge_exponent_rows(ctx, z, x, y, widths, scales, steps, seeds, _ADAM_EDGE, exponent, "adam",
+                                     low=-28.0)
+    yield from rows
     predicted = {name: float(exponent(**two_layer_values(name))) for name in _ADAM_EDGE}
-    for i, name in enumerate(_ADAM_EDGE):
-        yield compare(f"{name} (Adam): exponent of the largest stable learning rate (bisection on {steps}-step "
-                      f"Adam runs, widths {widths[0]}-{widths[-1]}, {seeds} seeds)", predicted[name], slope[i],
-                      3 * error[i] + finite[i] + horizon[i] + resolution,
-                      "3 standard errors of the fitted slope over seeds, a finite-size allowance (half the "
-                      "difference of the narrower and wider halves' slopes), a finite horizon allowance (the "
-                      f"slope's change from {steps // 2} to {steps} steps), and the bisection bracket's width",
-                      relative=False)
     centre = edge.mean(-1)
     columns = {"width": widths}
     for i, name in enumerate(_ADAM_EDGE[:4]):
