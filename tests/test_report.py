@@ -110,6 +110,17 @@ def _record():
                              figures=[figures.to_record(fig, "fam.ok")], argv=["fam", "--quick"])
 
 
+def test_run_record_takes_the_workers_citations_without_deriving_formulas():
+    """A parallel run passes the citations its workers found: the parent process (which derived
+    no Formula) must not derive the catalogue again to read them (``Check.cites`` would)."""
+    check = core.Check("fam.uses", None, "", "uses a Formula", uses=(("f", "no.such_formula"),))
+    record = report.run_record([_result("fam.uses", "row", 1.0, 1.0, 0.1)], True, 1.0, checks=[check],
+                               cites={"fam.uses": "Author 2020, arXiv:2001.00001v1"})
+    assert record["rows"][0]["cites"] == record["checks"][0]["cites"] == "Author 2020, arXiv:2001.00001v1"
+    with pytest.raises(ValueError, match="no.such_formula"):  # without them its Formulas are looked up
+        report.run_record([_result("fam.uses", "row", 1.0, 1.0, 0.1)], True, 1.0, checks=[check])
+
+
 def test_json_record_keeps_every_field_and_loads_back(tmp_path):
     record = _record()
     row = record["rows"][0]

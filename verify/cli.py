@@ -128,9 +128,10 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     if jobs == 1:
         results, figure_list, figure_checks = _run_here(checks, ctx, device, args.verbose, start)
+        cites = None  # (this process derived the Formulas: each check's cites is at hand)
     else:
-        results, figure_list, figure_checks = _run_in_workers(checks, ctx, device, jobs, args.verbose,
-                                                              start)
+        results, figure_list, figure_checks, cites = _run_in_workers(checks, ctx, device, jobs, args.verbose,
+                                                                     start)
     seconds = time.perf_counter() - start
     section = report.not_reproduced_section(results)
     if section:
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
         record = report.run_record(
             results, args.quick, seconds, size=ctx.size, seed=args.seed, checks=checks,
             figures=[figures.to_record(f, c) for f, c in zip(figure_list, figure_checks)],
-            argv=list(sys.argv[1:] if argv is None else argv), devices=len(devices))
+            argv=list(sys.argv[1:] if argv is None else argv), devices=len(devices), cites=cites)
         _write_outputs(args, record, figure_list)
     elif args.figures:
         _write_outputs(args, None, figure_list)
@@ -166,7 +167,7 @@ def _run_here(checks, ctx, device, verbose, start):
 def _run_in_workers(checks, ctx, device, jobs, verbose, start):
     """Each family in a worker process (verify.parallel): a family's rows are printed together
     when it ends; the rows and figures returned are in the selection's order, as a serial
-    run's."""
+    run's, with each check's citations as the workers found them."""
     from verify import parallel, report
 
     names = [c.name for c in checks]
@@ -194,7 +195,8 @@ def _run_in_workers(checks, ctx, device, jobs, verbose, start):
         results += rows
         figure_list += figs
         figure_checks += [name] * len(figs)
-    return results, figure_list, figure_checks
+    cites = {name: text for run in done.values() for name, text in run.cites.items()}
+    return results, figure_list, figure_checks, cites
 
 
 def _progress(i: int, n: int, name: str, elapsed: float) -> str:

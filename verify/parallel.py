@@ -35,6 +35,7 @@ class FamilyRun(NamedTuple):
     figures: list
     figure_checks: list
     seconds: float
+    cites: dict = {}  # check name -> its citations (the worker has derived its Formulas already)
 
 
 def family_of(check_name: str) -> str:
@@ -90,7 +91,11 @@ def _run_family(family: str, names: list[str], size: str, seed: int, time_limit:
         for name in names:
             results += list(core.run([registry[name]], ctx))
             figure_checks += [name] * (len(ctx.figures) - len(figure_checks))
-    return FamilyRun(family, results, list(ctx.figures), figure_checks, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    # the citations of a check are its Formulas' sources: cheap here, where they are derived, but a
+    # derivation of the whole catalogue in the parent process, which derived none of them
+    cites = {name: registry[name].cites for name in names}
+    return FamilyRun(family, results, list(ctx.figures), figure_checks, seconds, cites)
 
 
 def run_families(check_names: list[str], *, jobs: int, size: str, seed: int,

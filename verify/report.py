@@ -220,15 +220,23 @@ def list_checks(checks, width: int | None = None, cites: bool = True) -> str:
 
 def run_record(results: Iterable[Result | dict], quick: bool, seconds: float, *, size: str = "",
                seed: int | None = None, checks=(), figures: Iterable[dict] = (),
-               argv: list[str] | None = None, devices: int = 1) -> dict:
-    """Everything about a run that the table, the JSON file and the HTML report show."""
+               argv: list[str] | None = None, devices: int = 1, cites: dict[str, str] | None = None) -> dict:
+    """Everything about a run that the table, the JSON file and the HTML report show.
+
+    ``cites``: check name -> citations where the caller has them (the worker processes of a
+    parallel run); otherwise each check's ``cites``, which derives its Formulas."""
     by_name = {c.name: c for c in checks}
+    known = dict(cites or {})
+
+    def cites_of(chk):
+        return known[chk.name] if chk.name in known else chk.cites
+
     rows = []
     for r in results:
         rec = dict(row_record(r))
         chk = by_name.get(rec["check"])
         if chk is not None:
-            rec["cites"] = rec.get("cites") or chk.cites
+            rec["cites"] = rec.get("cites") or cites_of(chk)
             rec["description"] = rec.get("description") or describe(chk)
         rows.append(rec)
     return {"quick": quick, "size": size or ("quick" if quick else "full"), "seed": seed,
@@ -236,7 +244,7 @@ def run_record(results: Iterable[Result | dict], quick: bool, seconds: float, *,
                 timespec="seconds"),
             "argv": list(argv or []), "num_devices": devices, "environment": environment(),
             "versions": versions(), "counts": counts(rows),
-            "checks": [{"name": c.name, "description": describe(c), "cites": c.cites} for c in checks],
+            "checks": [{"name": c.name, "description": describe(c), "cites": cites_of(c)} for c in checks],
             "rows": rows, "figures": list(figures)}
 
 
