@@ -28,7 +28,8 @@ from numeric import sharding
 
 __all__ = [
     "MLP", "init_params", "apply", "last_hidden", "empirical_nngp", "empirical_ntk",
-    "monte_carlo_nngp", "ConditionalNNGP", "conditional_monte_carlo_nngp", "EnsembleRun", "train_ensemble", "LinearizedRun", "train_linearized",
+    "monte_carlo_nngp", "ConditionalNNGP", "conditional_monte_carlo_nngp", "EnsembleRun", "train_ensemble",
+    "LinearizedRun", "train_linearized",
     "LayerStatistics", "layer_statistics",
 ]
 
