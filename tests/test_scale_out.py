@@ -29,7 +29,7 @@ ROUND_OFF = 1e-12  # relative, float64: see the module docstring
 
 def _env(devices: int, compilation_cache: bool = True) -> dict:
     """The workers' environment; ``compilation_cache=False`` drops JAX's persistent cache that
-    tests/conftest.py sets (the two jax.distributed processes run without it: untried there)."""
+    tests/conftest.py sets (the two jax.distributed processes share it too: tried, 2026-12-07)."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
     if not compilation_cache:
@@ -190,7 +190,7 @@ def test_two_processes_agree_with_one():
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = str(s.getsockname()[1])
-    procs = [_python("process", port, str(i), devices=1, compilation_cache=False) for i in range(2)]
+    procs = [_python("process", port, str(i), devices=1) for i in range(2)]  # cache: 68 -> 47 s of CPU
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     for p, output in zip(procs, outputs):
         assert p.returncode == 0 and output.strip().endswith("OK"), output[-3000:]

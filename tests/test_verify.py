@@ -247,19 +247,30 @@ def test_full_size_run_that_needs_more_than_half_the_memory_is_refused():
 
 def test_workers_give_the_rows_and_figures_of_a_serial_run(tmp_path):
     """--jobs 2 runs each family in a worker process; the rows (values, order) and the figure
-    data are the serial run's, since keys come from the seed and the check's name only."""
+    data are the serial run's (here: the same checks run in this process, as ``--jobs 1`` runs
+    them), since keys come from the seed and the check's name only."""
+    from verify import figures, report
+
     names = ("scaling.allocation_exponents", "eos.quadratic_thresholds", "nqm.sgd_mean",
-             "eos.heavy_ball_edge")
-    runs = {}
-    for jobs in ("1", "2"):
-        out = _cli(*names, "--quick", "--jobs", jobs, "--json", str(tmp_path / f"{jobs}.json"))
-        assert out.returncode == 0, out.stdout + out.stderr
-        runs[jobs] = json.loads((tmp_path / f"{jobs}.json").read_text())
-    assert "3 families in 2 worker processes" in out.stderr
-    serial, parallel = ([(r["check"], r["label"], r["prediction"], r["measurement"]) for r in runs[j]["rows"]]
-                        for j in ("1", "2"))
-    assert serial == parallel and len(serial) > 4
-    assert [f["name"] for f in runs["1"]["figures"]] == [f["name"] for f in runs["2"]["figures"]]
+             "deq.tanh_unrolled_gradient")  # cheap checks (~1 s each); the last draws a figure
+    out = _cli(*names, "--quick", "--jobs", "2", "--json", str(tmp_path / "2.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "4 families in 2 worker processes" in out.stderr
+    parallel = json.loads((tmp_path / "2.json").read_text())
+    checks = [core.registry()[name] for name in names]
+    ctx = core.Context(size="quick", seed=0)  # the CLI's default seed
+    results, figure_checks = [], []
+    for chk in checks:
+        results += list(core.run([chk], ctx))
+        figure_checks += [chk.name] * (len(ctx.figures) - len(figure_checks))
+    serial = json.loads(json.dumps(report.run_record(
+        results, True, 0.0, checks=checks, figures=[figures.to_record(f, c) for f, c in zip(ctx.figures,
+                                                                                               figure_checks)])))
+    rows = [[(r["check"], r["label"], r["prediction"], r["measurement"]) for r in run["rows"]]
+            for run in (serial, parallel)]
+    assert rows[0] == rows[1] and len(rows[0]) > 4
+    drawn = [[json.dumps(f, sort_keys=True) for f in run["figures"]] for run in (serial, parallel)]
+    assert drawn[0] == drawn[1] and drawn[0], "the figure data differ (or none was drawn)"
 
 
 def test_jobs_plan_and_bad_values():
@@ -290,3 +301,12 @@ def test_fast_compilation_flag_is_added_once_and_a_given_level_wins():
     assert not compile_speed.prefer_fast_compilation(env) and env["XLA_FLAGS"].endswith("=3")
     assert compile_speed.accelerator_visible({"JAX_PLATFORMS": "cuda,cpu"})
     assert not compile_speed.accelerator_visible({"JAX_PLATFORMS": "cpu"})
+
+
+def test_checks_named_gives_the_registered_checks_and_refuses_unknown_names():
+    """What a --jobs worker imports: the checks by name, the same objects as the registry's."""
+    chosen = core.checks_named(["nqm.sgd_mean", "deq.tanh_unrolled_gradient"])
+    assert list(chosen) == ["nqm.sgd_mean", "deq.tanh_unrolled_gradient"]
+    assert all(chosen[name] is core.registry()[name] for name in chosen)
+    with pytest.raises(ValueError, match="no registered check is called"):
+        core.checks_named(["nqm.no_such_check"])

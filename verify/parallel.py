@@ -82,7 +82,7 @@ def _run_family(family: str, names: list[str], size: str, seed: int, time_limit:
     jax.config.update("jax_enable_x64", True)  # a worker is an entry point, as the CLI is
     from verify import core
 
-    registry = core.registry()
+    registry = core.checks_named(names)  # this family's check module only: a quicker start
     device = jax.devices(platform)[0]
     ctx = core.Context(size=size, seed=seed, devices=(device,), time_limit=time_limit)
     results, figure_checks = [], []
