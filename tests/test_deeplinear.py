@@ -3,9 +3,6 @@
 That each check rejects a wrong Formula is tests/test_negative_controls.py (universal).
 """
 
-import subprocess
-import sys
-
 import jax
 import mpmath as mp
 import numpy as np
@@ -175,13 +172,6 @@ def test_divergence_is_a_result():
     assert bool(run.diverged)
 
 
-def test_numeric_does_not_import_analytic_or_sympy():
-    code = "import numeric.deeplinear, sys; print(any(m.split('.')[0] in ('analytic', 'sympy') for m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
-# --- verify: the checks pass (quick size; one Context, so the GD runs are shared) -----
 def test_balanced_checks_pass():
     ctx = Context(quick=True, seed=0)
     assert all(r.passed for r in checks.two_layer_trajectory(ctx))
