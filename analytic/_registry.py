@@ -40,8 +40,10 @@ import dataclasses
 import functools
 import importlib
 import itertools
+import os
 from collections.abc import Callable, Iterator
 
+from analytic import _derivation_cache
 from analytic.formula import Formula
 
 __all__ = ["Formulas"]
@@ -71,6 +73,7 @@ class Formulas:
         self.family = family
         self._builders: dict[str, Builder] = {}
         self._origins: dict[str, str] = {}  # short name -> the module that declares its builder
+        self._digest = ""  # the sources' digest, found on the first derivation with a disk cache
 
     # -- declaring ------------------------------------------------------------------
     def register(self, short: str, /, **arguments) -> Callable[[Callable[..., Formula]], Callable]:
@@ -112,21 +115,41 @@ class Formulas:
 
         @functools.cache
         def named() -> Formula:
-            formula = build()
-            if not isinstance(formula, Formula):
-                raise TypeError(f"builder of {full} returned {type(formula).__name__}, not a Formula")
-            if formula.name not in ("", full):
-                raise ValueError(f"builder of {full} named its Formula {formula.name!r}")
-            renamed = _renamed_parameters(self.family)
-            aliases = formula.aliases + tuple((old, new) for old, new in renamed.items()
-                                              if new in formula.param_names)
-            return dataclasses.replace(formula, name=full, aliases=aliases)
+            # (only builders of this package: the digest covers its sources, not a user's module)
+            digest = self._cache_digest() if origin.startswith("analytic.") else ""
+            cached = _derivation_cache.load(full, digest) if digest else None
+            if isinstance(cached, Formula) and cached.name == full:
+                return cached
+            formula = self._derive(full, build)
+            if digest:
+                _derivation_cache.store(full, digest, formula)
+            return formula
 
         named.__name__ = f"_{short}"
         named.__doc__ = f"Derive (once) and return the Formula {full}."
         self._builders[short] = named
         self._origins[short] = origin
         return named
+
+    def _cache_digest(self) -> str:
+        """The sources' digest where the opt-in disk cache is on (analytic._derivation_cache), else ''."""
+        if not os.environ.get(_derivation_cache.ENV):
+            return ""
+        if not self._digest:
+            self._digest = _derivation_cache.source_digest()
+        return self._digest
+
+    def _derive(self, full: str, build: Builder) -> Formula:
+        """Run the builder; check what it returns; name it and give it the family's aliases."""
+        formula = build()
+        if not isinstance(formula, Formula):
+            raise TypeError(f"builder of {full} returned {type(formula).__name__}, not a Formula")
+        if formula.name not in ("", full):
+            raise ValueError(f"builder of {full} named its Formula {formula.name!r}")
+        renamed = _renamed_parameters(self.family)
+        aliases = formula.aliases + tuple((old, new) for old, new in renamed.items()
+                                          if new in formula.param_names)
+        return dataclasses.replace(formula, name=full, aliases=aliases)
 
     @classmethod
     def merge(cls, *registries: Formulas) -> Formulas:

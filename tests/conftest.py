@@ -36,6 +36,14 @@ if _CACHE:
     jax.config.update("jax_persistent_cache_min_compile_time_secs",
                       float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
 
+# The opt-in disk cache of derived Formulas (analytic/_derivation_cache.py), in the checkout
+# (ignored by git): each worker process and each subprocess a test starts loads the Formulas
+# another process derived instead of deriving the catalogue again (about a minute of CPU each).
+# Its entries are keyed by a digest of analytic/'s sources, so an edit is never served stale.
+# A folder already set in the environment wins; TDTK_DERIVATION_CACHE_DIR= (empty) switches it off.
+os.environ.setdefault("TDTK_DERIVATION_CACHE_DIR", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".derivation_cache"))
+
 # The tests are compile-bound like a quick run: XLA's backend optimisation level 0 on a CPU
 # (verify/compile_speed.py: why, and what it costs), unless XLA_FLAGS sets a level already.
 from verify import compile_speed  # noqa: E402

@@ -179,3 +179,22 @@ def test_a_claim_cell_can_run_twice_and_context_has_size_alone():
     assert core.Context(quick=False).size == "full"  # the legacy keyword still works
     with pytest.raises(ValueError, match="contradicts"):
         core.Context(quick=False, size="quick")
+
+
+def test_the_derivation_cache_serves_the_formula_a_fresh_derivation_gives(tmp_path, monkeypatch):
+    """analytic/_derivation_cache.py: on, a Formula stored by one process is loaded by the next,
+    equal to a fresh derivation; another digest (an edit to analytic/) misses; off, nothing is written."""
+    from analytic import _derivation_cache as cache
+
+    fresh = analytic.get("linreg.critical_lr")
+    monkeypatch.setenv(cache.ENV, "")
+    assert not cache.store(fresh.name, "digest", fresh) and cache.load(fresh.name, "digest") is None
+    monkeypatch.setenv(cache.ENV, str(tmp_path))
+    assert cache.store(fresh.name, "digest", fresh)
+    loaded = cache.load(fresh.name, "digest")
+    assert loaded is not fresh and loaded == fresh and float(loaded(lam_max=4.0)) == float(fresh(lam_max=4.0))
+    assert cache.load(fresh.name, "another digest") is None
+    (tmp_path / "digest" / f"{fresh.name}.pickle").write_bytes(b"not a pickle")
+    assert cache.load(fresh.name, "digest") is None  # unreadable: derived again
+    digest = cache.source_digest()
+    assert len(digest) == 24 and digest == cache.source_digest()
