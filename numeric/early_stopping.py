@@ -73,9 +73,10 @@ def ridge_estimates(x, y, ridges) -> jax.Array:
 
 def _linear_estimator_risk(design, maps, r2, noise_variance):
     """Risk of beta = A y averaged over isotropic beta_0 (|beta_0|^2 = r2) and noise: with M = A X,
-    r2/p |M - I|_F^2 + noise_variance |A|_F^2 (``maps`` A: (..., p, n))."""
-    p = design.shape[-1]
-    mixing = maps @ design
+    r2/p |M - I|_F^2 + noise_variance |A|_F^2 (``maps`` A: (designs, times, p, n), ``design`` X:
+    (designs, n, p); the products as one (times p, n) x (n, p) matrix product per design)."""
+    designs, times, p, n = maps.shape
+    mixing = (np.ascontiguousarray(maps).reshape(designs, times * p, n) @ design).reshape(designs, times, p, p)
     return (r2 / p * np.sum((mixing - np.eye(p)) ** 2, axis=(-2, -1))
             + noise_variance * np.sum(maps**2, axis=(-2, -1)))
 
@@ -96,14 +97,14 @@ def flow_and_ridge_risks(x, times, r2: float, noise_variance: float) -> np.ndarr
     x, times = np.asarray(x, dtype=float), np.asarray(times, dtype=float)
     if x.ndim != 3 or np.any(~(times > 0)):
         raise ValueError(f"x must be (designs, n, p) and times > 0, got {x.shape} and {times!r}")
-    n, p = x.shape[1], x.shape[2]
+    designs, n, p = x.shape
     gram = np.einsum("dni,dnj->dij", x, x) / n
     values, vectors = np.linalg.eigh(gram)
     integral = -np.expm1(-times[None, :, None] * values[:, None, :]) / values[:, None, :]  # int_0^t e^{-(t-u) s} du
     rotated = np.swapaxes(vectors, 1, 2) @ np.swapaxes(x, 1, 2) / n  # V^T X^T / n: (designs, p, n)
-    flow_maps = vectors[:, None] @ (integral[..., None] * rotated[:, None])  # V diag(integral) V^T X^T / n
+    scaled = (integral[..., None] * rotated[:, None]).swapaxes(1, 2).reshape(designs, p, -1)  # (designs, p, times n)
+    flow_maps = (vectors @ scaled).reshape(designs, p, times.size, n).swapaxes(1, 2)  # V diag(integral) V^T X^T / n
     systems = gram[:, None] + np.eye(p) / times[None, :, None, None]
     ridge_maps = np.linalg.solve(systems, np.broadcast_to(np.swapaxes(x, 1, 2)[:, None] / n,
                                                           systems.shape[:2] + (p, n)))  # (designs, times, p, n)
-    return np.stack([_linear_estimator_risk(x[:, None], maps, r2, noise_variance) for maps in (flow_maps,
-                                                                                                 ridge_maps)])
+    return np.stack([_linear_estimator_risk(x, maps, r2, noise_variance) for maps in (flow_maps, ridge_maps)])

@@ -157,29 +157,29 @@ class RiskEstimate(NamedTuple):
 
     mean: float
     standard_error: float
-    samples: jax.Array
+    samples: np.ndarray
 
 
-@functools.partial(jax.jit, static_argnames=("n", "d", "ridge"))
-def _risk_samples(keys, n, d, ridge, r2, sigma2):
-    def one(key):
-        kb, kx, ke = jax.random.split(key, 3)
-        direction = jax.random.normal(kb, (d,))
-        beta = jnp.sqrt(r2) * direction / jnp.linalg.norm(direction)
-        X = jax.random.normal(kx, (n, d))
-        y = X @ beta + jnp.sqrt(sigma2) * jax.random.normal(ke, (n,))
-        if ridge == 0.0:
-            # Min-norm least squares: pseudo-inverse via the smaller Gram matrix.
-            if d <= n:
-                beta_hat = jnp.linalg.solve(X.T @ X, X.T @ y)
-            else:
-                beta_hat = X.T @ jnp.linalg.solve(X @ X.T, y)
+def _risk_samples(key, trials: int, n: int, d: int, ridge: float, r2: float, sigma2: float) -> np.ndarray:
+    """``||beta_hat - beta||^2`` of ``trials`` independent draws (numpy: batched direct solves, no
+    compilation: a jitted program per (n, d) cost a trace and an XLA compile per shape). The draws
+    come from a numpy generator seeded by ``key``'s data: the same key, the same draws."""
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key), dtype=np.uint32).ravel())
+    direction = rng.standard_normal((trials, d))
+    beta = np.sqrt(r2) * direction / np.linalg.norm(direction, axis=1, keepdims=True)
+    X = rng.standard_normal((trials, n, d))
+    y = np.einsum("tnd,td->tn", X, beta) + np.sqrt(sigma2) * rng.standard_normal((trials, n))
+    Xt = np.swapaxes(X, 1, 2)
+    if ridge == 0.0:
+        # Min-norm least squares: pseudo-inverse via the smaller Gram matrix.
+        if d <= n:
+            beta_hat = np.linalg.solve(Xt @ X, (Xt @ y[..., None]))[..., 0]
         else:
-            beta_hat = jnp.linalg.solve(X.T @ X / n + ridge * jnp.eye(d), X.T @ y / n)
-        # Isotropic test features: E_x[(x^T (beta_hat - beta))^2] = ||beta_hat - beta||^2.
-        return jnp.sum((beta_hat - beta) ** 2)
-
-    return jax.vmap(one)(keys)
+            beta_hat = (Xt @ np.linalg.solve(X @ Xt, y[..., None]))[..., 0]
+    else:
+        beta_hat = np.linalg.solve(Xt @ X / n + ridge * np.eye(d), Xt @ y[..., None] / n)[..., 0]
+    # Isotropic test features: E_x[(x^T (beta_hat - beta))^2] = ||beta_hat - beta||^2.
+    return np.sum((beta_hat - beta) ** 2, axis=1)
 
 
 def _risk(key, n: int, d: int, r2: float, sigma2: float, trials: int, ridge: float) -> RiskEstimate:
@@ -191,10 +191,9 @@ def _risk(key, n: int, d: int, r2: float, sigma2: float, trials: int, ridge: flo
     for name, v in (("r2", r2), ("sigma2", sigma2)):
         if not np.isfinite(v) or v < 0:
             raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
-    samples = _risk_samples(jax.random.split(key, int(trials)), int(n), int(d), float(ridge),
-                            r2, sigma2)
-    mean = float(jnp.mean(samples))
-    se = float(jnp.std(samples, ddof=1) / np.sqrt(trials)) if trials > 1 else float("inf")
+    samples = _risk_samples(key, int(trials), int(n), int(d), float(ridge), float(r2), float(sigma2))
+    mean = float(np.mean(samples))
+    se = float(np.std(samples, ddof=1) / np.sqrt(trials)) if trials > 1 else float("inf")
     return RiskEstimate(mean, se, samples)
 
 

@@ -34,8 +34,8 @@ def norm_growth(ctx: Context, growth):
     at every step (Pythagoras), and the gradient is orthogonal to w."""
     x, y, params, readout = _synthetic_task(ctx)
     eta, steps = 0.5, (100 if ctx.smoke else 400)
-    trace = sim.NormTrace(*map(np.asarray, sim.train_normalized_mlp(
-        ctx.key("norm_growth"), x, y, readout, params, "sgd", eta, 0.0, steps=steps)))
+    trace = sim.NormTrace(*map(np.asarray, ctx.measure(
+        sim.train_normalized_mlp, ctx.key("norm_growth"), x, y, readout, params, "sgd", eta, 0.0, steps=steps)))
     predicted = growth(w_sq=trace.norm_sq, eta=eta, g_sq=trace.grad_sq)
     yield compare(f"|w_(t+1)|^2, hidden layers W1 and W2, {steps} steps", predicted,
                   trace.next_norm_sq, 1e-12,
@@ -57,8 +57,9 @@ def norm_growth(ctx: Context, growth):
 def _equilibrium(ctx: Context, optimizer: str, eta: float, wd: float, beta: float):
     x, y, params, readout = _synthetic_task(ctx)
     steps = 3000 if ctx.quick else 20000
-    trace = sim.NormTrace(*map(np.asarray, sim.train_normalized_mlp(
-        ctx.key(f"equilibrium/{optimizer}"), x, y, readout, params, optimizer, eta, wd, beta, steps=steps)))
+    trace = sim.NormTrace(*map(np.asarray, ctx.measure(
+        sim.train_normalized_mlp, ctx.key(f"equilibrium/{optimizer}"), x, y, readout, params, optimizer, eta, wd,
+        beta, steps=steps)))
     window = slice(steps // 2, None)
     blocks = 10  # the window in consecutive blocks: their spread measures noise and drift
     step_sq = trace.step_sq[window].reshape(blocks, -1, 2).mean(1)
@@ -262,8 +263,8 @@ def dropout_ridge_penalty(ctx: Context, penalty):
     columns = {"weight": np.arange(1.0, d + 1), "least_squares": np.linalg.lstsq(X, y, rcond=None)[0]}
     for p in (0.2, 0.5):
         curvature = np.linalg.eigvalsh(X.T @ X / n)[-1] / (1 - p)
-        run = sim.dropout_sgd_least_squares(ctx.key(f"dropout/{p}"), X, y, p, 0.5 / curvature, steps,
-                                            steps // 2, chains)
+        run = ctx.measure(sim.dropout_sgd_least_squares, ctx.key(f"dropout/{p}"), X, y, p, 0.5 / curvature, steps,
+                          steps // 2, chains)
         means = np.asarray(run.mean_weights)
         se = means.std(axis=0, ddof=1) / np.sqrt(chains)
         predicted = np.asarray(dropout_fixed_point(X, y, p, penalty=penalty))

@@ -153,16 +153,16 @@ def adam_noise_rms_update(ctx: Context, rms, rms_finite):
     coords, steps = (512, 2000) if ctx.smoke else ((1024, 3000) if ctx.quick else (65536, 20000))
     eta, beta2, sigma = 0.01, 0.9999, 3.0
     for beta1 in (0.0, 0.5, 0.9):
-        run = sim.adam_noise_updates(ctx.key(f"adam_noise/{beta1}"), eta, beta1, beta2, sigma,
-                                     coordinates=coords, steps=steps, window=steps // 2)
+        run = ctx.measure(sim.adam_noise_updates, ctx.key(f"adam_noise/{beta1}"), eta, beta1, beta2, sigma,
+                          coordinates=coords, steps=steps, window=steps // 2)
         predicted = float(rms(eta=eta, beta1=beta1))
         yield compare(f"beta1={beta1}, beta2={beta2}, {coords} coordinates", predicted, run.rms,
                       4 * run.standard_error / predicted + 2e-3,
                       "4 Monte Carlo standard errors (32 blocks of coordinates) + 2e-3 for v_hat's "
                       "finite averaging window (relative variance ~2/t, t >= 1500 steps)")
     for beta1, beta2 in ((0.0, 0.99), (0.9, 0.99), (0.0, 0.95), (0.5, 0.95)):
-        run = sim.adam_noise_updates(ctx.key(f"adam_noise/{beta1}/{beta2}"), eta, beta1, beta2, sigma,
-                                     coordinates=coords, steps=steps, window=steps // 2)
+        run = ctx.measure(sim.adam_noise_updates, ctx.key(f"adam_noise/{beta1}/{beta2}"), eta, beta1, beta2, sigma,
+                          coordinates=coords, steps=steps, window=steps // 2)
         predicted = float(rms_finite(eta=eta, beta1=beta1, beta2=beta2))
         limit = float(rms(eta=eta, beta1=beta1))
         second_order = 2 * (1 - beta2) ** 2
@@ -201,7 +201,7 @@ def natural_gradient_rate(ctx: Context, rate, gd_rate, gd_lr):
     X, y, w_star, ev, vec = _least_squares(ctx, "natural_gradient", np.geomspace(0.01, 1.0, d), 4 * d)
     k = 5
     for eta, damping in ((0.5, 0.0), (0.7, 0.05), (1.2, 2.0)):
-        run = sim.natural_gradient_least_squares(X, y, np.zeros(d), eta, damping, k)
+        run = ctx.measure(sim.natural_gradient_least_squares, X, y, np.zeros(d), eta, damping, k)
         modes = (np.asarray(run.weights) - w_star) @ vec  # e_i(t) on the eigenvectors of H
         measured = np.abs(modes[k] / modes[0]) ** (1.0 / k)
         yield compare(f"per-mode contraction, eta={eta}, damping={damping}, {d} modes",
@@ -211,11 +211,11 @@ def natural_gradient_rate(ctx: Context, rate, gd_rate, gd_lr):
     eps, eta = 1e-6, 0.5
     for kappa in (10.0, 1000.0) if ctx.quick else (10.0, 1000.0, 1e5):
         X, y, w_star, ev, _ = _least_squares(ctx, f"ng_vs_gd/{kappa}", [1.0, kappa], 4)
-        ng = sim.natural_gradient_least_squares(X, y, np.zeros(2), eta, 0.0, 64)
+        ng = ctx.measure(sim.natural_gradient_least_squares, X, y, np.zeros(2), eta, 0.0, 64)
         ng_rate = float(np.max(rate(eta=eta, lam=ev, damping=0.0)))
         gd_eta = float(gd_lr(lam_min=float(ev[0]), lam_max=float(ev[-1])))
         budget = int(np.log(1 / eps) * kappa) + 10  # GD needs ~ kappa/2 log(1/eps)
-        gd = ls.gd_least_squares(X, y, np.zeros(2), gd_eta, budget)
+        gd = ctx.measure(ls.gd_least_squares, X, y, np.zeros(2), gd_eta, budget)
         g_rate = float(gd_rate(kappa=float(ev[-1] / ev[0])))
         predicted_ng = int(np.ceil(np.log(eps) / np.log(ng_rate)))
         predicted_gd = int(np.ceil(np.log(eps) / np.log(g_rate)))
@@ -260,7 +260,7 @@ def nqm_schedules(ctx: Context, moment_step, decay_time):
     }
     lrs = np.stack(list(schedules.values()))
     predicted = np.asarray(scheduled_expected_loss(lrs, h, c, batch, 1.0, moment_step=moment_step))
-    run = sim.nqm_scheduled_sgd(ctx.key("nqm_schedules"), h, c, 1.0, batch, lrs, chains=chains)
+    run = ctx.measure(sim.nqm_scheduled_sgd, ctx.key("nqm_schedules"), h, c, 1.0, batch, lrs, chains=chains)
     mean, sem = np.asarray(run.loss_mean), np.asarray(run.loss_sem)
     times = np.unique(np.geomspace(1, steps, 7).astype(int))
     for i, name in enumerate(schedules):
@@ -290,7 +290,7 @@ def nqm_schedules(ctx: Context, moment_step, decay_time):
     probes = [min(max(int(round(f * k_star)), 0), budget) for f in factors]
     lrs = np.stack([sim.learning_rate_schedule("step", alpha, budget, decay_step=k, factor=gamma) for k in probes])
     ones = np.ones(dim)
-    one = sim.nqm_scheduled_sgd(ctx.key("nqm_schedules/1d"), ones, ones, e0, 1.0, lrs, chains=chains)
+    one = ctx.measure(sim.nqm_scheduled_sgd, ctx.key("nqm_schedules/1d"), ones, ones, e0, 1.0, lrs, chains=chains)
     finals = np.asarray(one.loss_mean)[:, -1] / dim
     outcome = f"lowest at k={probes[int(np.argmin(finals))]}"
     yield compare_outcome(f"1 dim (alpha={alpha}, gamma={gamma}, e0={e0}, T={budget}): Monte Carlo E[L_T] at decay "

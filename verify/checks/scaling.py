@@ -344,8 +344,9 @@ def random_features(ctx: Context, model, data, frontier, a):
     grid_d = 2 ** np.arange(4, int(np.log2(size["steps"])) + 1)
     gm, gd = np.meshgrid(widths, grid_d)
     loss = risk[gd.astype(int), np.broadcast_to(np.arange(widths.size), gm.shape)]
-    result = fit_law(gm.ravel(), gd.ravel(), loss.ravel(), resamples=size["resamples"],
-                     grid="small" if ctx.quick else "paper")
+    # the fit depends on the measured grid only: once per Context, whichever Formulas the check is handed
+    result = ctx.memoise(("scaling.random_features.fit", ctx.size, ctx.seed), lambda: fit_law(
+        gm.ravel(), gd.ravel(), loss.ravel(), resamples=size["resamples"], grid="small" if ctx.quick else "paper"))
     fitted_a = float(a.jax(result.alpha, result.beta))
     boot_a = np.asarray(a.jax(result.bootstrap[:, 3], result.bootstrap[:, 4]))
     lo, hi = np.percentile(boot_a, [2.5, 97.5])

@@ -53,6 +53,13 @@ def _statistics(runs, field, statistic, resamples=200):
     return np.concatenate(values), np.concatenate(reps, axis=1)
 
 
+def _cell_statistics(runs, widths):
+    """(depth, width) of every cell, the NTK's relative variance and the output kurtosis, each with its
+    bootstrap replicates."""
+    return (*_cells(runs, widths), *_statistics(runs, "ntk", sim.relative_variance),
+            *_statistics(runs, "output_variance", sim.kurtosis_from_variance))
+
+
 def _fit(depth, width, values, errors, columns):
     """Weighted least squares of width * value on the given functions of depth; the first coefficient."""
     design = np.stack([c(depth) for c in columns], axis=1) / errors[:, None]
@@ -75,11 +82,11 @@ def init_fluctuations(ctx: Context, ntk_relu, ntk_linear, kurt_relu, kurt_linear
     figure = {}
     for activation in _ACTIVATIONS:
         ntk, kurt, coefficient, kurt_coefficient = formulas[activation]
-        runs = _runs(ctx, activation)
-        depth, width = _cells(runs, widths)
-        rel, rel_reps = _statistics(runs, "ntk", sim.relative_variance)
+        # the bootstraps depend on the runs only: once per Context, whichever Formulas the check is handed
+        depth, width, rel, rel_reps, kur, kur_reps = ctx.memoise(
+            ("width.init_fluctuations.statistics", activation, ctx.size, ctx.seed),
+            lambda: _cell_statistics(_runs(ctx, activation), widths))
         rel_se = rel_reps.std(axis=0, ddof=1)
-        kur, kur_reps = _statistics(runs, "output_variance", sim.kurtosis_from_variance)
         kur_se = kur_reps.std(axis=0, ddof=1)
         keep = depth / width <= _CELL_RATIO
         depth, width, rel, rel_reps, rel_se, kur, kur_reps, kur_se = (
@@ -109,8 +116,8 @@ def init_fluctuations(ctx: Context, ntk_relu, ntk_linear, kurt_relu, kurt_linear
         near = depth / width <= _FIT_RATIO
         columns = (lambda L: L, np.ones_like)  # width x relvar = c L + d (+ e / L + higher orders: the bias below)
         fitted = _fit(depth[near], width[near], rel[near], rel_se[near], columns)
-        replicas = [_fit(depth[near], width[near], rep[near], rel_se[near], columns) for rep in rel_reps]
-        fit_se = float(np.std(replicas, ddof=1))
+        fit_se = ctx.memoise(("width.init_fluctuations.fit_se", activation, ctx.size, ctx.seed), lambda: float(
+            np.std([_fit(depth[near], width[near], rep[near], rel_se[near], columns) for rep in rel_reps], ddof=1)))
         derived = float(coefficient())
         # finite-size bias: the same fit applied to the derived exact values of these cells
         bias = abs(_fit(depth[near], width[near], predicted[near], rel_se[near], columns) - derived)
@@ -120,8 +127,8 @@ def init_fluctuations(ctx: Context, ntk_relu, ntk_linear, kurt_relu, kurt_linear
                       f"{bias:.2g} (higher orders in depth/width at these cells)", relative=False)
         kcolumns = (lambda L: L, np.ones_like)  # width x kurtosis = c L + d at first order
         kfit = _fit(depth[near], width[near], kur[near], kur_se[near], kcolumns)
-        kreps = [_fit(depth[near], width[near], rep[near], kur_se[near], kcolumns) for rep in kur_reps]
-        kfit_se = float(np.std(kreps, ddof=1))
+        kfit_se = ctx.memoise(("width.init_fluctuations.kfit_se", activation, ctx.size, ctx.seed), lambda: float(
+            np.std([_fit(depth[near], width[near], rep[near], kur_se[near], kcolumns) for rep in kur_reps], ddof=1)))
         kderived = float(kurt_coefficient())
         kbias = abs(_fit(depth[near], width[near], kpredicted[near], kur_se[near], kcolumns) - kderived)
         yield compare(f"{activation}: fitted coefficient of the output kurtosis ~ c depth/width", kderived, kfit,
