@@ -1,7 +1,5 @@
 """Momentum family: derivations vs published forms, numbers vs numpy and direct iteration."""
 
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -204,8 +202,3 @@ def test_nesterov_rate_check_passes():
     # A wrong Formula failing it is the universal negative control (tests/test_negative_controls.py).
     assert all(row.passed for row in checks.nesterov_rate(Context(quick=True)))
 
-
-def test_numeric_does_not_import_analytic_or_sympy():
-    code = "import numeric.momentum, sys; print(any(m == 'sympy' or m.startswith('analytic') for m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
