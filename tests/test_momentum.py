@@ -1,6 +1,5 @@
 """Momentum family: derivations vs published forms, numbers vs numpy and direct iteration."""
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -201,4 +200,3 @@ def test_simulation_divergence_is_a_result():
 def test_nesterov_rate_check_passes():
     # A wrong Formula failing it is the universal negative control (tests/test_negative_controls.py).
     assert all(row.passed for row in checks.nesterov_rate(Context(quick=True)))
-
