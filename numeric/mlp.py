@@ -30,7 +30,7 @@ __all__ = [
     "MLP", "init_params", "apply", "last_hidden", "empirical_nngp", "empirical_ntk",
     "monte_carlo_nngp", "ConditionalNNGP", "conditional_monte_carlo_nngp", "EnsembleRun", "train_ensemble",
     "LinearizedRun", "train_linearized",
-    "LayerStatistics", "layer_statistics",
+    "LayerStatistics", "layer_statistics", "random_layer_statistics",
 ]
 
 _ACTIVATIONS = {"relu": jax.nn.relu, "erf": jax.scipy.special.erf}
@@ -311,3 +311,16 @@ def layer_statistics(key, mlp: MLP, params, x) -> LayerStatistics:
         variances.append(jnp.mean(h_next**2))
         h = h_next
     return LayerStatistics(jnp.stack(variances), jnp.stack(gains) if gains else jnp.zeros(0))
+
+
+@functools.partial(jax.jit, static_argnames=("mlp",))
+def _random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
+    return layer_statistics(key, mlp, init_params(init_key, mlp, x.shape[-1], x.dtype), x)
+
+
+def random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
+    """:func:`layer_statistics` of the network ``init_params(init_key, mlp, d, x.dtype)``, drawn and
+    measured in one compiled program (one per architecture; the same draws as calling the two
+    eagerly, without the per-operation dispatch of a depth-long Python loop)."""
+    _check_mlp(mlp)
+    return _random_layer_statistics(key, mlp, init_key, jnp.asarray(x))

@@ -125,7 +125,7 @@ def _empirical_kernels(mlp, key, x):
 
 def _layer_statistics(key, mlp, init_key, x):
     """Per-layer variance and Jacobian gain of one random network (memoised by ctx.measure)."""
-    return sim.layer_statistics(key, mlp, sim.init_params(init_key, mlp, x.shape[-1]), x)
+    return sim.random_layer_statistics(key, mlp, init_key, x)
 
 
 def _error_vs_width(ctx, formulas, activation, depth, widths, n_points, seeds_at):
