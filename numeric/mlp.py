@@ -30,7 +30,7 @@ __all__ = [
     "MLP", "init_params", "apply", "last_hidden", "empirical_nngp", "empirical_ntk",
     "monte_carlo_nngp", "ConditionalNNGP", "conditional_monte_carlo_nngp", "EnsembleRun", "train_ensemble",
     "LinearizedRun", "train_linearized",
-    "LayerStatistics", "layer_statistics", "random_layer_statistics",
+    "LayerStatistics", "layer_statistics", "random_layer_statistics", "random_network_kernels",
 ]
 
 _ACTIVATIONS = {"relu": jax.nn.relu, "erf": jax.scipy.special.erf}
@@ -324,3 +324,16 @@ def random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
     eagerly, without the per-operation dispatch of a depth-long Python loop)."""
     _check_mlp(mlp)
     return _random_layer_statistics(key, mlp, init_key, jnp.asarray(x))
+
+
+@functools.partial(jax.jit, static_argnames=("mlp", "dtype"))
+def _random_network_kernels(key, mlp: MLP, x, dtype):
+    params = init_params(key, mlp, x.shape[1], dtype)
+    return empirical_nngp(mlp, params, x, x), empirical_ntk(mlp, params, x, x)
+
+
+def random_network_kernels(key, mlp: MLP, x, dtype=jnp.float32):
+    """(:func:`empirical_nngp`, :func:`empirical_ntk`) of x against itself for the network
+    ``init_params(key, mlp, d, dtype)``, drawn and measured in one compiled program."""
+    _check_mlp(mlp)
+    return _random_network_kernels(key, mlp, jnp.asarray(x), jnp.dtype(dtype))
