@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from numeric import sharding
+from numeric.run_bound import RUN_BOUND
 
 __all__ = [
     "MLP", "init_params", "apply", "last_hidden", "empirical_nngp", "empirical_ntk",
@@ -145,7 +146,7 @@ class ConditionalNNGP(NamedTuple):
     standard_error: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("mlp", "in_dim", "n_networks", "chunk"))
+@functools.partial(jax.jit, static_argnames=("mlp", "in_dim", "n_networks", "chunk"), compiler_options=RUN_BOUND)
 def _conditional_moments(key, mlp, x, in_dim, n_networks, chunk):
     keys = jax.random.split(key, n_networks).reshape(n_networks // chunk, chunk)
 
@@ -313,7 +314,7 @@ def layer_statistics(key, mlp: MLP, params, x) -> LayerStatistics:
     return LayerStatistics(jnp.stack(variances), jnp.stack(gains) if gains else jnp.zeros(0))
 
 
-@functools.partial(jax.jit, static_argnames=("mlp",))
+@functools.partial(jax.jit, static_argnames=("mlp",), compiler_options=RUN_BOUND)
 def _random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
     return layer_statistics(key, mlp, init_params(init_key, mlp, x.shape[-1], x.dtype), x)
 
@@ -326,7 +327,7 @@ def random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
     return _random_layer_statistics(key, mlp, init_key, jnp.asarray(x))
 
 
-@functools.partial(jax.jit, static_argnames=("mlp", "dtype"))
+@functools.partial(jax.jit, static_argnames=("mlp", "dtype"), compiler_options=RUN_BOUND)
 def _random_network_kernels(key, mlp: MLP, x, dtype):
     params = init_params(key, mlp, x.shape[1], dtype)
     return empirical_nngp(mlp, params, x, x), empirical_ntk(mlp, params, x, x)
