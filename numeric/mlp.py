@@ -25,12 +25,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from numeric import sharding
+from numeric.run_bound import RUN_BOUND
 
 __all__ = [
     "MLP", "init_params", "apply", "last_hidden", "empirical_nngp", "empirical_ntk",
     "monte_carlo_nngp", "ConditionalNNGP", "conditional_monte_carlo_nngp", "EnsembleRun", "train_ensemble",
     "LinearizedRun", "train_linearized",
-    "LayerStatistics", "layer_statistics",
+    "LayerStatistics", "layer_statistics", "random_layer_statistics", "random_network_kernels",
 ]
 
 _ACTIVATIONS = {"relu": jax.nn.relu, "erf": jax.scipy.special.erf}
@@ -145,7 +146,7 @@ class ConditionalNNGP(NamedTuple):
     standard_error: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("mlp", "in_dim", "n_networks", "chunk"))
+@functools.partial(jax.jit, static_argnames=("mlp", "in_dim", "n_networks", "chunk"), compiler_options=RUN_BOUND)
 def _conditional_moments(key, mlp, x, in_dim, n_networks, chunk):
     keys = jax.random.split(key, n_networks).reshape(n_networks // chunk, chunk)
 
@@ -311,3 +312,29 @@ def layer_statistics(key, mlp: MLP, params, x) -> LayerStatistics:
         variances.append(jnp.mean(h_next**2))
         h = h_next
     return LayerStatistics(jnp.stack(variances), jnp.stack(gains) if gains else jnp.zeros(0))
+
+
+@functools.partial(jax.jit, static_argnames=("mlp",), compiler_options=RUN_BOUND)
+def _random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
+    return layer_statistics(key, mlp, init_params(init_key, mlp, x.shape[-1], x.dtype), x)
+
+
+def random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
+    """:func:`layer_statistics` of the network ``init_params(init_key, mlp, d, x.dtype)``, drawn and
+    measured in one compiled program (one per architecture; the same draws as calling the two
+    eagerly, without the per-operation dispatch of a depth-long Python loop)."""
+    _check_mlp(mlp)
+    return _random_layer_statistics(key, mlp, init_key, jnp.asarray(x))
+
+
+@functools.partial(jax.jit, static_argnames=("mlp", "dtype"), compiler_options=RUN_BOUND)
+def _random_network_kernels(key, mlp: MLP, x, dtype):
+    params = init_params(key, mlp, x.shape[1], dtype)
+    return empirical_nngp(mlp, params, x, x), empirical_ntk(mlp, params, x, x)
+
+
+def random_network_kernels(key, mlp: MLP, x, dtype=jnp.float32):
+    """(:func:`empirical_nngp`, :func:`empirical_ntk`) of x against itself for the network
+    ``init_params(key, mlp, d, dtype)``, drawn and measured in one compiled program."""
+    _check_mlp(mlp)
+    return _random_network_kernels(key, mlp, jnp.asarray(x), jnp.dtype(dtype))

@@ -28,6 +28,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from numeric.run_bound import RUN_BOUND
+
 __all__ = ["ACTIVATIONS", "Propagation", "propagate", "empirical_kernels", "layer_gains", "JacobianMoments",
            "jacobian_moments", "DepthSweep", "train_depth_sweep"]
 
@@ -138,7 +140,7 @@ def propagate(key, activation, x, depth: int, width: int, sigma_w, sigma_b, n_se
                                    width=int(width), n_seeds=int(n_seeds)))
 
 
-@functools.partial(jax.jit, static_argnames=("phis", "depth", "width", "n_seeds"))
+@functools.partial(jax.jit, static_argnames=("phis", "depth", "width", "n_seeds"), compiler_options=RUN_BOUND)
 def _propagate(key, x, sigma_w, sigma_b, which, *, phis, depth, width, n_seeds):
     run = jax.vmap(lambda k: _propagate_one(k, x, sigma_w, sigma_b, which, phis=phis, depth=depth, width=width))
     return run(jax.random.split(key, n_seeds))
@@ -159,7 +161,7 @@ def _apply(params, x, phi, sigma_w, sigma_b):
     return a[:, 0], a
 
 
-@functools.partial(jax.jit, static_argnames=("activation", "depth", "width"))
+@functools.partial(jax.jit, static_argnames=("activation", "depth", "width"), compiler_options=RUN_BOUND)
 def empirical_kernels(key, x, sigma_w, sigma_b, *, activation, depth, width):
     """(NNGP estimate from the last hidden layer, empirical NTK) of one random network on x (n, d)."""
     phi = _phi(activation)
