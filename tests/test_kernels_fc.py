@@ -3,7 +3,6 @@ tests/test_negative_controls.py)."""
 
 import dataclasses
 import functools
-import sys
 
 import jax
 import jax.numpy as jnp
