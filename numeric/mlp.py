@@ -29,7 +29,7 @@ from numeric.run_bound import RUN_BOUND
 
 __all__ = [
     "MLP", "init_params", "apply", "last_hidden", "empirical_nngp", "empirical_ntk",
-    "monte_carlo_nngp", "ConditionalNNGP", "conditional_monte_carlo_nngp", "EnsembleRun", "train_ensemble",
+    "layerwise_ntk", "monte_carlo_nngp", "ConditionalNNGP", "conditional_monte_carlo_nngp", "EnsembleRun", "train_ensemble",
     "LinearizedRun", "train_linearized",
     "LayerStatistics", "layer_statistics", "random_layer_statistics", "random_network_kernels",
 ]
@@ -65,16 +65,25 @@ def _check_mlp(mlp: MLP) -> None:
 
 
 def init_params(key, mlp: MLP, in_dim: int, dtype=jnp.float32) -> list[tuple[jax.Array, jax.Array]]:
-    """Random weights and biases, [(W, b)] for depth hidden layers and the output layer."""
+    """Random weights and biases, [(W, b)] for depth hidden layers and the output layer.
+
+    All entries are one draw of ``jax.random.normal`` cut into W1, b1, W2, b2, ... in order
+    (its length rounded up to even: an odd length sends the generator down a path ~2x slower):
+    one random-number generator per compiled program however deep the network, where XLA's CPU
+    backend spends ~0.25 s compiling each generator (benchmarks/wide_networks.py).
+    """
     _check_mlp(mlp)
     dims = [in_dim] + [mlp.width] * mlp.depth + [1]
-    keys = jax.random.split(key, 2 * (len(dims) - 1))
+    shapes = [s for n_in, n_out in zip(dims[:-1], dims[1:]) for s in ((n_out, n_in), (n_out,))]
+    flat = jax.random.normal(key, (-(-sum(math.prod(s) for s in shapes) // 2) * 2,), dtype)
+    arrays, start = [], 0
+    for shape in shapes:
+        arrays.append(flat[start:start + math.prod(shape)].reshape(shape))
+        start += math.prod(shape)
     params = []
-    for i, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
-        w = jax.random.normal(keys[2 * i], (n_out, n_in), dtype)
-        b = jax.random.normal(keys[2 * i + 1], (n_out,), dtype)
+    for w, b in zip(arrays[::2], arrays[1::2]):
         if mlp.parameterization == "standard":
-            w, b = w * (mlp.sigma_w / math.sqrt(n_in)), b * mlp.sigma_b
+            w, b = w * (mlp.sigma_w / math.sqrt(w.shape[1])), b * mlp.sigma_b
         params.append((w, b))
     return params
 
@@ -117,6 +126,53 @@ def empirical_ntk(mlp: MLP, params, x1, x2, batch_size: int = 1):
         return jax.jvp(lambda p: apply(mlp, p, x1), (params,), (grad,))[1]
 
     return jax.lax.map(column, x2, batch_size=batch_size).T
+
+
+def _weight_scales(mlp: MLP, n_in: int) -> tuple[float, float]:
+    """d h / d W_ij = scale_w a_j and d h / d b_i = scale_b in :func:`_dense`."""
+    if mlp.parameterization == "ntk":
+        return mlp.sigma_w / math.sqrt(n_in), mlp.sigma_b
+    return 1.0, 1.0
+
+
+def _forward_backward(mlp: MLP, params, x):
+    """Per layer l = 1..depth+1: its input a^{l-1} (n, n_in) and delta^l = df/dh^l (n, n_out)."""
+    phi = _ACTIVATIONS[mlp.activation]
+    inputs, pre = [x], []
+    for w, b in params[:-1]:
+        pre.append(_dense(mlp, w, b, inputs[-1]))
+        inputs.append(phi(pre[-1]))
+    delta = jnp.ones((x.shape[0], 1), x.dtype)
+    deltas = [delta]
+    for (w, _), h in zip(params[:0:-1], pre[::-1]):
+        slope = jax.jvp(phi, (h,), (jnp.ones_like(h),))[1]
+        delta = slope * (_weight_scales(mlp, w.shape[1])[0] * jnp.matmul(delta, w, precision=_HIGHEST))
+        deltas.append(delta)
+    return inputs, deltas[::-1]
+
+
+@functools.partial(jax.jit, static_argnames=("mlp",))
+def layerwise_ntk(mlp: MLP, params, x1, x2):
+    """:func:`empirical_ntk` summed layer by layer: the chain rule written out, no Jacobians.
+
+    With a^{l-1} the input of layer l and delta^l = df/dh^l its backward vector (both per point),
+    the weights and biases of layer l contribute
+    ``(scale_w^2 a^{l-1}(x1) . a^{l-1}(x2) + scale_b^2) (delta^l(x1) . delta^l(x2))``
+    (Jacot et al. 2018, arXiv:1806.07572v4, proof of Theorem 1; scale_w = sigma_w / sqrt(n_in),
+    scale_b = sigma_b in the NTK parameterisation, 1 and 1 in the standard one). The same matrix
+    as :func:`empirical_ntk` to round-off (tests/test_kernels_fc.py), for two forward and two
+    backward passes instead of one VJP and one JVP per point of ``x2``: XLA compiles it in a
+    fraction of the time, which is most of a quick run's cost of wide random networks.
+    """
+    _check_mlp(mlp)
+    a1, d1 = _forward_backward(mlp, params, x1)
+    a2, d2 = _forward_backward(mlp, params, x2)
+    theta = jnp.zeros((x1.shape[0], x2.shape[0]), jnp.result_type(x1, params[0][0]))
+    for (w, _), u1, u2, e1, e2 in zip(params, a1, a2, d1, d2):
+        scale_w, scale_b = _weight_scales(mlp, w.shape[1])
+        inputs = scale_w**2 * jnp.matmul(u1, u2.T, precision=_HIGHEST) + scale_b**2
+        theta = theta + inputs * jnp.matmul(e1, e2.T, precision=_HIGHEST)
+    return theta
 
 
 @functools.partial(jax.jit, static_argnames=("mlp", "in_dim", "n_networks", "chunk"))
@@ -330,11 +386,12 @@ def random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
 @functools.partial(jax.jit, static_argnames=("mlp", "dtype"), compiler_options=RUN_BOUND)
 def _random_network_kernels(key, mlp: MLP, x, dtype):
     params = init_params(key, mlp, x.shape[1], dtype)
-    return empirical_nngp(mlp, params, x, x), empirical_ntk(mlp, params, x, x)
+    return empirical_nngp(mlp, params, x, x), layerwise_ntk(mlp, params, x, x)
 
 
 def random_network_kernels(key, mlp: MLP, x, dtype=jnp.float32):
-    """(:func:`empirical_nngp`, :func:`empirical_ntk`) of x against itself for the network
-    ``init_params(key, mlp, d, dtype)``, drawn and measured in one compiled program."""
+    """(:func:`empirical_nngp`, empirical NTK) of x against itself for the network
+    ``init_params(key, mlp, d, dtype)``, drawn and measured in one compiled program (the NTK by
+    :func:`layerwise_ntk`, equal to :func:`empirical_ntk` to round-off)."""
     _check_mlp(mlp)
     return _random_network_kernels(key, mlp, jnp.asarray(x), jnp.dtype(dtype))

@@ -297,6 +297,24 @@ def test_empirical_ntk_equals_explicit_jacobian():
     np.testing.assert_allclose(sim.empirical_ntk(mlp, params, x, x, batch_size=2), flat @ flat.T, rtol=1e-12)
 
 
+@pytest.mark.parametrize("parameterization", ["ntk", "standard"])
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_layerwise_ntk_equals_the_autodiff_ntk(activation, parameterization):
+    """The chain rule written out (layerwise_ntk) against one VJP and one JVP per point; x1 != x2
+    so that a transposed factor would show. Negative control: the same sum for the network whose
+    first-layer biases moved by one (a term of every layer changes) is far past round-off."""
+    mlp = sim.MLP(3, 24, activation, SW, SB, parameterization)
+    rng = np.random.default_rng(3)
+    x1, x2 = jnp.asarray(rng.normal(size=(5, 4))), jnp.asarray(rng.normal(size=(3, 4)))
+    params = sim.init_params(jax.random.key(1), mlp, 4, jnp.float64)
+    autodiff = np.asarray(sim.empirical_ntk(mlp, params, x1, x2))
+    layerwise = np.asarray(sim.layerwise_ntk(mlp, params, x1, x2))
+    assert layerwise.shape == (5, 3)
+    np.testing.assert_allclose(layerwise, autodiff, rtol=1e-12, atol=1e-12 * np.abs(autodiff).max())
+    moved = [(params[0][0], params[0][1] + 1.0), *params[1:]]
+    assert np.abs(np.asarray(sim.layerwise_ntk(mlp, moved, x1, x2)) - autodiff).max() > 1e-3 * np.abs(autodiff).max()
+
+
 def test_numeric_rejects_bad_architecture():
     with pytest.raises(ValueError, match="activation"):
         sim.init_params(jax.random.key(0), sim.MLP(1, 8, "tanh", 1.0, 0.0), 3)
