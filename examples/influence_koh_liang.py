@@ -10,8 +10,8 @@
 # %% [markdown]
 # # Influence functions: leave-one-out without retraining (Koh & Liang)
 #
-# **Claim** (Koh & Liang 2017, arXiv:1703.04730, eq. (2); the version is not confirmed from this
-# machine): removing one training point changes a test loss by about
+# **Claim** (Koh & Liang 2017, arXiv:1703.04730v3, eq. (2); the equation number is from the ICML
+# text, not checked line by line against v3): removing one training point changes a test loss by about
 # `(1/n) grad L_test^T H^-1 grad l_i`, with `H` the Hessian of the training loss; for ridge regression
 # the exact change follows from Sherman-Morrison, and the estimate's error is second order in `1/n`.
 

@@ -10,7 +10,7 @@
 # %% [markdown]
 # # K-FAC and exact natural gradient on deep linear networks (Martens & Grosse; Bernacchia et al.)
 #
-# **Claim** (two papers). Martens & Grosse 2015 (ICML; arXiv:1503.05671, version not pinned here, sec. 3)
+# **Claim** (two papers). Martens & Grosse 2015 (ICML; arXiv:1503.05671v7, sec. 3)
 # approximate a layer's Fisher block `E[(a a^T) (x) (g g^T)]` by `E[a a^T] (x) E[g g^T]`. For
 # Gaussian inputs the approximation is exact when the cross moments `E[a g^T]` vanish, which holds
 # for labels sampled from the model and for deep linear networks. Bernacchia, Lengyel & Hennequin

@@ -10,7 +10,7 @@
 # %% [markdown]
 # # Parameterisations across width: muP keeps every layer moving (Yang et al.)
 #
-# **Claim** (Yang & Hu 2021, arXiv:2011.14522v3; Yang et al. 2022, arXiv:2203.03466): under the
+# **Claim** (Yang & Hu 2021, arXiv:2011.14522v3; Yang et al. 2022, arXiv:2203.03466v2): under the
 # maximal-update parameterisation (muP) every layer's activations move by `Theta(1)` after one step
 # at any width, so the best learning rate does not drift with width; under standard
 # parameterisation the hidden and output updates grow with width and the largest stable learning

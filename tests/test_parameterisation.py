@@ -183,7 +183,7 @@ def test_adam_edge_exponents_from_the_preconditioned_sharpness():
 
 
 def test_kernel_change_exponents():
-    # Dyer & Gur-Ari (arXiv:1909.11304) / Huang & Yau: dTheta/dt = O(1/width) in the NTK parameterisation,
+    # Dyer & Gur-Ari (arXiv:1909.11304v1) / Huang & Yau: dTheta/dt = O(1/width) in the NTK parameterisation,
     # below Lee et al.'s bound width^-1/2; Theta(1) where features are learnt (mean-field, muP)
     sgd, adam = p.kernel_change_exponent, p.adam_kernel_change_exponent
     assert {n: sgd.expr.xreplace(p.values(n)) for n in ("ntk", "mean_field", "mup", "standard_inverse_width_lr")} \

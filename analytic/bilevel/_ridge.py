@@ -13,7 +13,8 @@ What sympy derives here, from the inner loss alone:
 * ``ridge_weight``: $w^\star = b/a$ (``solve`` of the stationarity condition);
 * ``ift_sensitivity``: the implicit function theorem,
   $dw^\star/d\rho = -(\partial_w^2 L)^{-1}\partial_w\partial_\rho L = -b/a^2$
-  (Bengio 2000; also Pedregosa 2016, arXiv:1602.02355, version and equation unconfirmed);
+  (Bengio 2000; also Pedregosa 2016, arXiv:1602.02355v6, the latest version (22 Nov 2022);
+  no equation number cited);
 * ``unrolled_weight``: $w_T = b/a + (w_0 - b/a)\,r^T$ (``rsolve`` of the GD recurrence);
 * ``unrolled_sensitivity``: $dw_T/d\rho = -\tfrac{b}{a^2}(1 - r^T) - \eta T r^{T-1}(w_0 - b/a)$,
   whose bias against the IFT value, $\tfrac{b}{a^2}r^T - \eta T r^{T-1}(w_0 - b/a)$, decays
@@ -22,7 +23,7 @@ What sympy derives here, from the inner loss alone:
   iterate $w_{T-K}$ held constant),
   $-\tfrac{b}{a^2}(1 - r^K) - \eta K r^{T-1}(w_0 - b/a)$: its bias against the IFT value
   decays as $r^K$ once $T \gg K$ (Shaban, Cheng, Hatch, Boots 2019, AISTATS,
-  arXiv:1810.10667, version and equation unconfirmed).
+  arXiv:1810.10667v2, sec. 3, section number not checked against v2).
 
 The derivation works with $a$ as a symbol ($\rho$ enters the recurrence only through
 $a$, so $d/d\rho = d/da$) and writes $r$ back at the end.

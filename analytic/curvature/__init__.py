@@ -7,7 +7,7 @@ derives the output derivatives of the squared and logistic losses, and the outpu
 model's own label distribution, which equals the output Hessian for canonical-link exponential
 families (so the true Fisher is $G$; the empirical Fisher, with the observed labels, is not).
 
-Influence (``_influence``; Koh & Liang 2017, arXiv:1703.04730, eq. 2): removing a training
+Influence (``_influence``; Koh & Liang 2017, arXiv:1703.04730v3, eq. (2)): removing a training
 point changes a test loss by about $\frac1n\nabla L_{\rm test}^\top H^{-1}\nabla\ell_i$; for ridge
 regression sympy derives the exact leave-one-out change (Sherman-Morrison) and the
 $O(1/n^2)$ leading term of the difference.

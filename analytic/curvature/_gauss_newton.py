@@ -24,7 +24,7 @@ output derivatives; sympy derives them here:
   (:func:`output_hessian_and_fisher` repeats the identity for the Gaussian, Poisson and
   three-class categorical). The *empirical* Fisher, $\frac1n\sum_i J_i^\top(\partial_f\ell(f_i,
   y_i))^2 J_i$ with the observed labels, is not: per example it is $(\sigma - y_i)^2$ in place of
-  $\sigma(1 - \sigma)$ (Kunstner, Balles, Hennig 2019, arXiv:1905.12558, sec. 3; version unconfirmed).
+  $\sigma(1 - \sigma)$ (Kunstner, Balles, Hennig 2019, arXiv:1905.12558v3, sec. 3).
 """
 
 from __future__ import annotations

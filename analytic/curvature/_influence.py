@@ -4,7 +4,7 @@ Up-weighting a training point $z_i$ by $\epsilon$ in $R(\theta) = \frac1n\sum_j\
 \Omega(\theta)$ moves the minimiser by $d\hat\theta/d\epsilon = -H^{-1}\nabla\ell_i$ (implicit
 function theorem on $\nabla R + \epsilon\nabla\ell_i = 0$, $H = \nabla^2 R$), so a test loss moves
 by $\mathcal I_{\rm up,loss} = -\nabla L_{\rm test}^\top H^{-1}\nabla\ell_i$ (Koh & Liang 2017,
-arXiv:1703.04730, eq. 2). Removing the point is $\epsilon = -1/n$:
+arXiv:1703.04730v3, eq. (2)). Removing the point is $\epsilon = -1/n$:
 $$\Delta L_{\rm test} \approx \tfrac1n\,\nabla L_{\rm test}^\top H^{-1}\nabla\ell_i
    \qquad(\text{``removal\_influence''}).$$
 

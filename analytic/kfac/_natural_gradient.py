@@ -8,8 +8,9 @@ $F = J^\top J$ ($J$ the Jacobian of the outputs in the parameters) and the gradi
 * **Exact natural gradient** (the Fisher is singular for $L \ge 2$: pseudo-inverse;
   Bernacchia, Lengyel & Hennequin 2018): $\Delta\theta = -\eta F^{+}J^\top r = -\eta J^{+}r$, so the
   first-order change of the end-to-end map is $-\eta\,E$ whatever the depth.
-* **K-FAC** (block-diagonal, Martens & Grosse 2015, sec. 6 (block-diagonal inverse; section
-  number unconfirmed)): $\Delta W_l = -\eta G_l^{-1}\nabla_{W_l} A_l^{-1} = -\eta B_l^{-1} E P_l^{-1}$ with
+* **K-FAC** (block-diagonal, Martens & Grosse 2015, arXiv:1503.05671v7, sec. 4 (block-diagonal
+  approximation of the inverse; subsection number unconfirmed)):
+  $\Delta W_l = -\eta G_l^{-1}\nabla_{W_l} A_l^{-1} = -\eta B_l^{-1} E P_l^{-1}$ with
   $B_l$, $P_l$ the products of the layers after and before $l$; each layer alone would fix the whole
   error, and together they move $W$ by $-\eta L E$ to first order: K-FAC needs $\eta/L$ to match.
 
@@ -94,7 +95,7 @@ def _kfac_loss_factor() -> Formula:
             raise AssertionError(f"K-FAC's first-order coefficient at depth {layers} is {c}, not {layers}")
     return Formula(
         expr=_loss_factor(depth), params=(eta, depth),
-        source=cite("martens2015", "sec. 6 (block-diagonal approximate Fisher inverse; section unconfirmed)"),
+        source=cite("martens2015", "sec. 4 (block-diagonal approximate Fisher inverse; subsection unconfirmed)"),
         derived=True,
         derivation="scalar chains of depth 1..6: d/deta prod(w_l + dw_l) = -depth E for the block-diagonal step "
                    "-eta E/m_l (sympy diff); rsolve of e_{t+1} = (1 - depth eta) e_t; loss ~ e^2",

@@ -3,7 +3,7 @@ r"""Width exponent of the relative change of the empirical NTK over a fixed numb
 The kernel of a parameterisation is the one of its gradient descent in function space,
 $K = \sum_l n^{-c_l} J_l J_l^\top$ ($J_l$ the Jacobian of the outputs with respect to $w^l$; Yang &
 Hu, arXiv:2011.14522v3, sec. 3 for the abc-parameterisation; Lee et al. 2019, arXiv:1902.06720v4,
-Thm 2.1 and Dyer & Gur-Ari, arXiv:1909.11304 for its change being $O(1/n)$ in the NTK
+Thm 2.1 and Dyer & Gur-Ari, arXiv:1909.11304v1 for its change being $O(1/n)$ in the NTK
 parameterisation). For a two-layer network $f = n^{-a_{out}} w^{out}\cdot\phi(h)$,
 $h = n^{-a_{in}} w^{in}x$:
 

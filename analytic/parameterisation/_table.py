@@ -6,7 +6,7 @@ Each entry maps a layer (``"in"``, ``"hid"``, ``"out"``) to its exponents ``(a, 
 $(a, b, c) \to (a + \theta, b - \theta, c - 2\theta)$ of one layer, which leaves SGD's function
 space dynamics unchanged (Yang & Hu, arXiv:2011.14522v3, sec. 3, eq. (5) and the text around it;
 equation number unconfirmed); we write each as in Yang & Hu's Table 1 (version v3; the
-mean-field row is the two-layer scaling of Mei, Montanari & Nguyen, arXiv:1804.06561, and
+mean-field row is the two-layer scaling of Mei, Montanari & Nguyen, arXiv:1804.06561v2, and
 Tensor Programs V, arXiv:2203.03466v2, Table 3 gives muP with all a = 0, which is this row
 moved by the symmetry; numbers of the tables unconfirmed).
 

@@ -103,7 +103,7 @@ def _fitted_rates(ratios):
 
 @check("spectral_bias.degree_decay", smoke=True, uses={"linear": _EIGEN["linear"], "even": _EIGEN["even"],
                                                       "residual": "spectral_bias.degree_residual"},
-       cites="Basri et al. 2019, arXiv:1906.00425v3, sec. 4-5; Nakkiran et al. 2019, NeurIPS (arXiv:1905.11604)")
+       cites="Basri et al. 2019, arXiv:1906.00425v3, sec. 4-5; Nakkiran et al. 2019, arXiv:1905.11604v1")
 def degree_decay(ctx: Context, linear, even, residual):
     """A wide two-layer ReLU net's residual on each degree decays like (1 - eta lambda_k)^t; low degrees first."""
     n = 400 if ctx.quick else 1600
