@@ -12,7 +12,7 @@ REFERENCES = {
                         "Meta-Optimization", arxiv="1803.02021v1"),
     "bengio2000": Reference("Bengio", 2000, "Gradient-Based Optimization of Hyperparameters",
                             venue="Neural Computation 12(8)"),
-    # AISTATS 2019. v2 is the latest arXiv version (the arXiv record of 1810.10667 carries
+    # AISTATS 2019. v2 is the latest arXiv version (the arXiv record of the paper carries
     # version 2; checked with the search tool); the section numbers cited ("sec. 3") are
     # not checked line by line against v2.
     "shaban2019": Reference("Shaban, Cheng, Hatch, Boots", 2019, "Truncated Back-propagation for Bilevel "

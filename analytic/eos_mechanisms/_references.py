@@ -3,7 +3,7 @@
 from analytic.references import Reference
 
 REFERENCES = {
-    # ICLR 2023. v2 of arXiv:2210.03294 exists (a listing page of 2210.03294v2, found with the
+    # ICLR 2023. arXiv:2210.03294v2 exists (a listing page of that version, found with the
     # search tool); whether a later version exists, and the section / theorem numbers cited
     # ("sec. 3", "sec. 4", "Theorem 1"), are not checked against the v2 text.
     "zhu2023": Reference("Zhu, Wang, Wang, Zhou, Ge", 2023, "Understanding Edge-of-Stability Training Dynamics "
