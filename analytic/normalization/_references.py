@@ -18,7 +18,7 @@ REFERENCES = {
                                 "Dropout: A Simple Way to Prevent Neural Networks from Overfitting",
                                 venue="JMLR 15(56)"),
     "wager2013": Reference("Wager, Wang, Liang", 2013, "Dropout Training as Adaptive Regularization",
-                           arxiv="1307.1493v2"),  # version not confirmed
+                           arxiv="1307.1493v2"),  # v2: cited as such by other work (search tool)
     "ioffe2015": Reference("Ioffe and Szegedy", 2015, "Batch Normalization: Accelerating Deep Network "
                            "Training by Reducing Internal Covariate Shift", arxiv="1502.03167v3"),
 }
