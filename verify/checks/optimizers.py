@@ -78,17 +78,21 @@ def _tanh_mse(params, x, y):
     return mlp.mse_loss(params, x, y, "tanh")
 
 
-def _sawtooth(series: np.ndarray, drop: float = 0.97) -> tuple[np.ndarray, list[int]]:
-    """Peaks of a sawtooth and where each fall ends.
+def _sawtooth(series: np.ndarray, drop: float = 0.97) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """Peaks of a sawtooth, where each fall ends, and the rise into each peak.
 
     A fall is a run of consecutive records each more than 3% below the one before; a peak is
-    the largest record between the end of the previous fall and the start of this one.
+    the largest record between the end of the previous fall and the start of this one. The rise
+    into a peak is its ratio to the record before it: the growth over one record interval at the
+    top of the cycle, by which the cycle's true top can exceed the peak record.
     """
     falls = [i for i in range(len(series) - 1) if series[i + 1] < drop * series[i]]
     starts = [i for i in falls if i - 1 not in falls]
     ends = [i + 1 for i in falls if i + 1 not in falls]
-    peaks = [series[(ends[k - 1] if k else 0): start + 1].max() for k, start in enumerate(starts)]
-    return np.array(peaks), ends
+    where = [(ends[k - 1] if k else 0) + int(np.argmax(series[(ends[k - 1] if k else 0): start + 1]))
+             for k, start in enumerate(starts)]
+    rises = [series[i] / series[i - 1] if i > 0 else 1.0 for i in where]
+    return np.array([series[i] for i in where]), ends, np.maximum(np.array(rises), 1.0)
 
 
 _EDGE_TOL = 0.06
@@ -118,7 +122,7 @@ def adam_edge_of_stability(ctx: Context, threshold):
         edge = float(threshold(eta=eta, beta1=0.9))
         figure[f"predicted_eta={eta}"] = np.full(run.sharpness_steps.shape, edge)
         measured_columns[f"measured_eta={eta}"] = sharp[i]
-        peaks, ends = _sawtooth(sharp[i])
+        peaks, ends, rises = _sawtooth(sharp[i])
         if bool(run.diverged[i]) or len(ends) < 2:
             yield compare_outcome(f"eta={eta}: preconditioned sharpness", "saws at the edge (>= 2 cycles)",
                                   "diverged" if bool(run.diverged[i]) else f"{len(ends)} cycles",
@@ -126,13 +130,16 @@ def adam_edge_of_stability(ctx: Context, threshold):
             continue
         yield compare(f"eta={eta}: median of the {peaks.size - 1} peaks after the first vs 38/eta", edge,
                       float(np.median(peaks[1:])), _EDGE_TOL, _EDGE_REASON)
-        above = float(np.mean(peaks >= 0.97 * edge))
-        yield compare_outcome(f"eta={eta}: {peaks.size} peaks vs 0.97 x 38/eta", ">= 90% above",
-                              ">= 90% above" if above >= 0.9 else f"{above:.0%} above",
+        # A record can lie below its cycle's top by at most one interval's growth at the rate into it.
+        below = int(np.sum(peaks * rises < edge))
+        yield compare_outcome(f"eta={eta}: {peaks.size} peaks x their rise from the record before vs 38/eta",
+                              "every peak above",
+                              "every peak above" if below == 0 else f"{below} of {peaks.size} below",
                               "categorical: the sharpness only falls back once the iteration is unstable, "
-                              "i.e. once lam_max(P^-1 H) is past the threshold; 3% for records every 10 "
-                              "steps, which can miss the top of a short cycle; 10% of the falls may come "
-                              "from other oscillations (1 of 30 at full size, eta = 0.08)")
+                              "i.e. once lam_max(P^-1 H) is past the threshold; a peak record (every 10 "
+                              "steps) can lie below its cycle's top by at most the growth over one record "
+                              f"interval, measured as its ratio to the record before it ({np.min(rises):.4f}-"
+                              f"{np.max(rises):.4f} here)")
         yield compare(f"eta={eta}: lowest record after the second cycle vs 38/eta", edge,
                       float(np.min(sharp[i, ends[1]:])), 0.2,
                       "after each spike v jumps and the sharpness falls back by 5-15% (tuning runs; the "
