@@ -355,19 +355,25 @@ def layer_statistics(key, mlp: MLP, params, x) -> LayerStatistics:
 
     ``x`` is one input (d,). The gain of layer l compares h^{l+1} = W phi(h^l) + b
     along a random Gaussian tangent v of h^l; it is measured for l = 1..depth - 1.
+    The tangents are one draw, (depth - 1, 1, width), and the hidden layers run as one
+    ``lax.scan``: the compiled program does not grow with depth.
     """
     _check_mlp(mlp)
     phi = _ACTIVATIONS[mlp.activation]
     h = _dense(mlp, *params[0], x[None, :])
-    variances, gains = [jnp.mean(h**2)], []
-    keys = jax.random.split(key, len(params))
-    for (w, b), k in zip(params[1:-1], keys):
-        v = jax.random.normal(k, h.shape, h.dtype)
+    hidden = params[1:-1]
+    if not hidden:
+        return LayerStatistics(jnp.mean(h**2)[None], jnp.zeros(0, h.dtype))
+    tangents = jax.random.normal(key, (len(hidden), *h.shape), h.dtype)
+
+    def layer(h, inputs):
+        w, b, v = inputs
         h_next, dh = jax.jvp(lambda z: _dense(mlp, w, b, phi(z)), (h,), (v,))
-        gains.append(jnp.sum(dh**2) / jnp.sum(v**2))
-        variances.append(jnp.mean(h_next**2))
-        h = h_next
-    return LayerStatistics(jnp.stack(variances), jnp.stack(gains) if gains else jnp.zeros(0))
+        return h_next, (jnp.mean(h_next**2), jnp.sum(dh**2) / jnp.sum(v**2))
+
+    stacked = (jnp.stack([w for w, _ in hidden]), jnp.stack([b for _, b in hidden]), tangents)
+    _, (variances, gains) = jax.lax.scan(layer, h, stacked)
+    return LayerStatistics(jnp.concatenate([jnp.mean(h**2)[None], variances]), gains)
 
 
 @functools.partial(jax.jit, static_argnames=("mlp",), compiler_options=RUN_BOUND)

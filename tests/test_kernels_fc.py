@@ -315,6 +315,32 @@ def test_layerwise_ntk_equals_the_autodiff_ntk(activation, parameterization):
     assert np.abs(np.asarray(sim.layerwise_ntk(mlp, moved, x1, x2)) - autodiff).max() > 1e-3 * np.abs(autodiff).max()
 
 
+def test_layer_statistics_match_a_loop_written_out():
+    """q^l = mean h^l^2 and the gain |J v|^2 / |v|^2 with J = sigma_w / sqrt(n) W diag(phi'(h^l)),
+    written out layer by layer in numpy with the same tangents (one draw, (depth - 1, 1, width)).
+    Negative control: other tangents change the gains far past round-off."""
+    import scipy.special
+
+    mlp = sim.MLP(4, 16, "erf", SW, SB)
+    params = sim.init_params(jax.random.key(0), mlp, 5, jnp.float64)
+    x = np.random.default_rng(4).normal(size=5)
+    stats = sim.layer_statistics(jax.random.key(1), mlp, params, x)
+    (w1, b1), hidden = params[0], params[1:-1]
+    h = SW / np.sqrt(5) * np.asarray(w1) @ x + SB * np.asarray(b1)
+    tangents = np.asarray(jax.random.normal(jax.random.key(1), (3, 1, 16), jnp.float64))[:, 0]
+    variances, gains = [np.mean(h**2)], []
+    for (w, b), v in zip(hidden, tangents):
+        w, b = np.asarray(w), np.asarray(b)
+        slope = 2 / np.sqrt(np.pi) * np.exp(-h**2)
+        gains.append(np.sum((SW / 4 * w @ (slope * v)) ** 2) / np.sum(v**2))
+        h = SW / 4 * w @ scipy.special.erf(h) + SB * b
+        variances.append(np.mean(h**2))
+    np.testing.assert_allclose(stats.variance, variances, rtol=1e-12)
+    np.testing.assert_allclose(stats.jacobian_gain, gains, rtol=1e-12)
+    other = sim.layer_statistics(jax.random.key(2), mlp, params, x)
+    assert np.max(np.abs(np.asarray(other.jacobian_gain) / np.asarray(gains) - 1)) > 1e-3
+
+
 def test_numeric_rejects_bad_architecture():
     with pytest.raises(ValueError, match="activation"):
         sim.init_params(jax.random.key(0), sim.MLP(1, 8, "tanh", 1.0, 0.0), 3)
