@@ -198,6 +198,8 @@ def _apply(params, x, phi, sigma_w, sigma_b):
     return a[:, 0], a
 
 
+# the caller's level (0 in quick runs): ~1M draws per call compile faster than they run slower
+# (quick run: 8.4 -> 7.1 s of CPU for signal.tanh_kernel_width, measured cold)
 @functools.partial(jax.jit, static_argnames=("activation", "depth", "width"))
 def empirical_kernels(key, x, sigma_w, sigma_b, *, activation, depth, width):
     """(NNGP estimate from the last hidden layer, empirical NTK) of one random network on x (n, d)."""
@@ -332,6 +334,8 @@ def _sweep_forward(params, x, sigma_w, sigma_b, depth, phi, width):
     return jnp.matmul(phi(hs[depth - 1]), readout, precision=_HIGHEST) / math.sqrt(width)
 
 
+# level 3: the sweep runs (every configuration x steps x max_depth layers) far longer than it
+# compiles (quick run: 13.3 -> 11.6 s of CPU for signal.trainable_depth, measured cold)
 @functools.partial(jax.jit, static_argnames=("phi", "max_depth", "width", "steps"), compiler_options=RUN_BOUND)
 def _train_sweep(key, x, y, sigma_w, depth, sigma_b, learning_rate, *, phi, max_depth, width, steps):
     dtype = x.dtype
