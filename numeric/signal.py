@@ -3,13 +3,15 @@
 Independent of ``analytic``. A network of ``depth`` hidden layers of ``width`` units,
 ``h^1 = sigma_w / sqrt(d) W^1 x + sigma_b b^1``, ``h^{l+1} = sigma_w / sqrt(width) W^{l+1}
 phi(h^l) + sigma_b b^{l+1}`` with i.i.d. N(0, 1) entries (per-weight variance sigma_w^2 / fan_in),
-is drawn layer by layer inside a ``lax.scan`` (weights regenerated from the layer's key in the
-backward pass, never stored), for two inputs at once, ``vmap`` over seeds. Backward: the
+is drawn in one normal draw and kept for the backward pass where it fits in memory (else layer
+by layer inside a ``lax.scan``, regenerated from the layer's key in the backward pass, never
+stored), for two inputs at once, ``vmap`` over seeds. Backward: the
 gradient of a random readout ``v . h^L`` (v ~ N(0, I)) with respect to each h^l,
 ``delta^l = phi'(h^l) * (sigma_w / sqrt(width) W^{l+1 T} delta^{l+1})``.
 
-Named activations share one compiled program (``lax.switch``), so the checks of one run
-compile the propagation once per network size.
+Each activation compiles its own (small, random-free) program per network size: a ``lax.switch``
+over all of them would compile every branch, whichever a run needs; the one draw of the weights
+is a program of its own that all activations share.
 
 Also: empirical NNGP / NTK of one network with any activation (all parameters, NTK
 parameterisation, scalar output), for the kernels of activations ``numeric.mlp`` lacks;
@@ -47,23 +49,6 @@ def _phi(activation):
     return ACTIVATIONS[activation]
 
 
-def _branches(activation):
-    """(static tuple of activations, traced index): every named activation shares one compiled
-    program (``lax.switch`` picks the branch), a callable gets its own."""
-    if callable(activation):
-        return (activation,), 0
-    _phi(activation)
-    return tuple(ACTIVATIONS.values()), tuple(ACTIVATIONS).index(activation)
-
-
-def _switch(phis, which, fn):
-    """The elementwise function ``fn(phi)`` of the selected activation."""
-    if len(phis) == 1:
-        return fn(phis[0])
-    branches = [fn(phi) for phi in phis]
-    return lambda h: jax.lax.switch(which, branches, h)
-
-
 _SLOPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # entries die with their phi
 
 
@@ -95,30 +80,62 @@ def _layer(key, width, n_in, dtype):
     return wb[:n_in], wb[n_in]
 
 
-def _propagate_one(key, x, sigma_w, sigma_b, which, *, phis, depth, width):
-    phi = _switch(phis, which, lambda f: f)
-    slope = _switch(phis, which, _slope)
-    dtype = x.dtype
-    d = x.shape[1]
-    keys = jax.random.split(key, depth + 1)
-    w, b = _layer(keys[0], width, d, dtype)
-    h1 = sigma_w / math.sqrt(d) * jnp.matmul(x, w, precision=_HIGHEST) + sigma_b * b
+# The weights of all seeds are drawn at once and kept for the backward pass while they fit in
+# this many bytes (the quick and test sizes: 55 MB at depth 14, width 256, 8 seeds); beyond (the
+# full size: ~40 GB) each layer's weights are drawn in the forward scan and drawn again from the
+# same key in the backward scan, never stored.
+_STORED_WEIGHT_BYTES = 2**28
 
-    def forward(h, k):
-        w, b = _layer(k, width, width, dtype)
+
+def _n_weights(d, depth, width):
+    """Number of N(0, 1) parameters of one network: first layer (d + 1) x width, depth - 1 hidden
+    layers (width + 1) x width, readout v (width)."""
+    return (d + 1) * width + (depth - 1) * (width + 1) * width + width
+
+
+@functools.partial(jax.jit, static_argnames=("n_seeds", "d", "depth", "width", "dtype"), compiler_options=RUN_BOUND)
+def _draw_weights(key, *, n_seeds, d, depth, width, dtype):
+    """Every parameter of ``n_seeds`` networks, in a program of its own (at XLA level 3, where
+    threefry runs ~4x faster) that every activation shares: (first-layer rows (n_seeds, d + 1,
+    width), readout v (n_seeds, width), hidden layers (n_seeds, depth - 1, width + 1, width)).
+    The same draws, key by key, as :func:`_drawn_layers` (so both paths, and earlier runs, see
+    the same networks)."""
+    def one(k):
+        keys = jax.random.split(k, depth + 1)
+        hidden = jax.vmap(lambda kl: jax.random.normal(kl, (width + 1, width), dtype))(keys[1:depth])
+        return (jax.random.normal(keys[0], (d + 1, width), dtype), jax.random.normal(keys[depth], (width,), dtype),
+                hidden)
+    return jax.lax.map(one, jax.random.split(key, n_seeds))  # (vmap over seeds too: 2x the compilation)
+
+
+def _drawn_layers(key, d, depth, width, dtype):
+    """(first-layer rows (d + 1, width), readout v (width,), keys of the hidden layers,
+    layer(key) -> (W, b)): each hidden layer drawn where it is used."""
+    keys = jax.random.split(key, depth + 1)
+    return (jax.random.normal(keys[0], (d + 1, width), dtype), jax.random.normal(keys[depth], (width,), dtype),
+            keys[1:depth], lambda k: _layer(k, width, width, dtype))
+
+
+def _propagate_one(weights, x, sigma_w, sigma_b, *, phi, depth, width):
+    first, v, scanned, layer = weights
+    slope = _slope(phi)
+    d = x.shape[1]
+    h1 = sigma_w / math.sqrt(d) * jnp.matmul(x, first[:d], precision=_HIGHEST) + sigma_b * first[d]
+
+    def forward(h, s):
+        w, b = layer(s)
         return sigma_w / math.sqrt(width) * jnp.matmul(phi(h), w, precision=_HIGHEST) + sigma_b * b, h
 
-    h_last, hs = jax.lax.scan(forward, h1, keys[1:depth])
+    h_last, hs = jax.lax.scan(forward, h1, scanned)
     hs = jnp.concatenate([hs, h_last[None]])  # (depth, 2, width)
-    v = jax.random.normal(keys[depth], (width,), dtype)
 
     def backward(delta, inputs):  # delta = dF/dh^{l+1}; returns dF/dh^l
-        k, h = inputs
-        w, _ = _layer(k, width, width, dtype)
+        s, h = inputs
+        w, _ = layer(s)
         new = slope(h[0]) * (sigma_w / math.sqrt(width) * jnp.matmul(w, delta, precision=_HIGHEST))
         return new, new
 
-    _, deltas = jax.lax.scan(backward, v, (keys[1:depth], hs[:-1]), reverse=True)
+    _, deltas = jax.lax.scan(backward, v, (scanned, hs[:-1]), reverse=True)
     grad_sq = jnp.concatenate([jnp.sum(deltas**2, axis=-1), jnp.sum(v**2)[None]])
     variance = jnp.mean(hs**2, axis=-1)
     correlation = jnp.sum(hs[:, 0] * hs[:, 1], -1) / jnp.sqrt(jnp.sum(hs[:, 0]**2, -1) * jnp.sum(hs[:, 1]**2, -1))
@@ -135,15 +152,35 @@ def propagate(key, activation, x, depth: int, width: int, sigma_w, sigma_b, n_se
         if int(value) != value or value < (2 if name == "depth" else 1):
             raise ValueError(f"{name} = {value!r} is outside its valid range (integers >= "
                              f"{2 if name == 'depth' else 1})")
-    phis, which = _branches(activation)
-    return Propagation(*_propagate(key, x, sigma_w, sigma_b, which, phis=phis, depth=int(depth),
-                                   width=int(width), n_seeds=int(n_seeds)))
+    depth, width, n_seeds = int(depth), int(width), int(n_seeds)
+    phi = _phi(activation)
+    n = _n_weights(x.shape[1], depth, width)
+    if n_seeds * n * jnp.dtype(x.dtype).itemsize <= _STORED_WEIGHT_BYTES:
+        weights = _draw_weights(key, n_seeds=n_seeds, d=x.shape[1], depth=depth, width=width, dtype=x.dtype)
+        return Propagation(*_propagate_stored(weights, x, sigma_w, sigma_b, phi=phi, depth=depth, width=width))
+    return Propagation(*_propagate_drawn(key, x, sigma_w, sigma_b, phi=phi, depth=depth, width=width,
+                                         n_seeds=n_seeds))
 
 
-@functools.partial(jax.jit, static_argnames=("phis", "depth", "width", "n_seeds"), compiler_options=RUN_BOUND)
-def _propagate(key, x, sigma_w, sigma_b, which, *, phis, depth, width, n_seeds):
-    run = jax.vmap(lambda k: _propagate_one(k, x, sigma_w, sigma_b, which, phis=phis, depth=depth, width=width))
-    return run(jax.random.split(key, n_seeds))
+@functools.partial(jax.jit, static_argnames=("phi", "depth", "width"))
+def _propagate_stored(weights, x, sigma_w, sigma_b, *, phi, depth, width):
+    """The networks of the drawn ``weights`` (:func:`_draw_weights`): no random numbers, so the caller's
+    optimisation level (0 in quick runs and the tests: the matrix products are library calls
+    either way) compiles it fast; one program per activation and network size."""
+    def one(first, v, hidden):
+        return _propagate_one((first, v, hidden, lambda wb: (wb[:width], wb[width])), x, sigma_w, sigma_b,
+                              phi=phi, depth=depth, width=width)
+    return jax.vmap(one)(*weights)
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "n_seeds"), compiler_options=RUN_BOUND)
+def _propagate_drawn(key, x, sigma_w, sigma_b, *, phi, depth, width, n_seeds):
+    """Networks too large to store: each layer drawn in the forward scan, drawn again from its key
+    in the backward scan (level 3: the draws are the cost)."""
+    def one(k):
+        weights = _drawn_layers(k, x.shape[1], depth, width, x.dtype)
+        return _propagate_one(weights, x, sigma_w, sigma_b, phi=phi, depth=depth, width=width)
+    return jax.vmap(one)(jax.random.split(key, n_seeds))
 
 
 def layer_gains(key, activation, x, depth, width, sigma_w, sigma_b, n_seeds):
@@ -161,7 +198,9 @@ def _apply(params, x, phi, sigma_w, sigma_b):
     return a[:, 0], a
 
 
-@functools.partial(jax.jit, static_argnames=("activation", "depth", "width"), compiler_options=RUN_BOUND)
+# the caller's level (0 in quick runs): ~1M draws per call compile faster than they run slower
+# (quick run: 8.4 -> 7.1 s of CPU for signal.tanh_kernel_width, measured cold)
+@functools.partial(jax.jit, static_argnames=("activation", "depth", "width"))
 def empirical_kernels(key, x, sigma_w, sigma_b, *, activation, depth, width):
     """(NNGP estimate from the last hidden layer, empirical NTK) of one random network on x (n, d)."""
     phi = _phi(activation)
@@ -295,7 +334,9 @@ def _sweep_forward(params, x, sigma_w, sigma_b, depth, phi, width):
     return jnp.matmul(phi(hs[depth - 1]), readout, precision=_HIGHEST) / math.sqrt(width)
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "max_depth", "width", "steps"))
+# level 3: the sweep runs (every configuration x steps x max_depth layers) far longer than it
+# compiles (quick run: 13.3 -> 11.6 s of CPU for signal.trainable_depth, measured cold)
+@functools.partial(jax.jit, static_argnames=("phi", "max_depth", "width", "steps"), compiler_options=RUN_BOUND)
 def _train_sweep(key, x, y, sigma_w, depth, sigma_b, learning_rate, *, phi, max_depth, width, steps):
     dtype = x.dtype
 

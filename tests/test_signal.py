@@ -77,8 +77,11 @@ def test_fc_kernels_quadrature_path_agrees_with_exact_relu_and_erf():
 def test_more_quadrature_nodes_recover_large_variances():
     """Inputs with first-layer variances up to 8.3: erf's derivative map at 64 Gauss-Hermite
     nodes is off by 2.3e-2 in the NTK; order = 256 brings it to 3e-7; order="accurate"
-    (transition-adapted) rule to ~5e-12 (the exact erf path as reference)."""
+    (transition-adapted) rule to ~5e-12 (the exact erf path as reference). The 8 largest of 20
+    normal inputs (variances 2.1 to 8.3; the error grows with the variance): the accurate rule
+    runs ~40x as long as 64 nodes, so the smaller inputs, the easy pairs, are left out."""
     x = jax.random.normal(jax.random.key(2), (20, 3))
+    x = x[np.argsort(np.asarray(jnp.sum(x**2, axis=1)))[-8:]]
     exact = kernels.fc_kernels(x, None, 3, "erf", 1.4, 0.1).ntk
     erf = kernels.activation_function("erf")
 
