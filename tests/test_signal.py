@@ -238,3 +238,22 @@ def test_train_depth_sweep_rejects_bad_inputs():  # (the values: verify signal.t
     with pytest.raises(ValueError, match="width"):
         sim.train_depth_sweep(jax.random.key(0), x, y, jnp.array([1.0]), jnp.array([2]), 0.1, width=0, steps=2,
                               learning_rate=0.1)
+
+
+def test_propagation_paths_agree(monkeypatch):
+    """Networks too large to store (the full size) are drawn layer by layer in the forward scan and
+    drawn again in the backward scan: the same networks key by key as the stored path, so the
+    statistics agree to round-off (float64). Forced here by a zero byte limit."""
+    import jax
+
+    from numeric import signal as numeric_signal
+
+    x = jax.random.normal(jax.random.key(0), (2, 6), jnp.float64)
+    args = (jax.random.key(1), "erf", x, 2, 8, 1.5, 0.3, 2)
+    stored = numeric_signal.propagate(*args)
+    monkeypatch.setattr(numeric_signal, "_STORED_WEIGHT_BYTES", 0)
+    drawn = numeric_signal.propagate(*args)
+    for a, b in zip(stored, drawn):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12)
+    other = numeric_signal.propagate(jax.random.key(2), *args[1:])  # negative control: other networks
+    assert np.max(np.abs(np.asarray(other.variance) / np.asarray(stored.variance) - 1)) > 1e-3
