@@ -164,9 +164,15 @@ def run(method: str, quadratic: Quadratic, alpha, beta, steps: int, initial_mode
         raise ValueError(f"initial_modes must be finite, not all zero, of shape {quadratic.eigenvalues.shape}")
     error0 = quadratic.eigenvectors @ c
     alpha, beta = jnp.broadcast_arrays(jnp.asarray(alpha, dtype), jnp.asarray(beta, dtype))
-    one = functools.partial(_scan, method, quadratic.hessian, quadratic.eigenvectors, error0)
-    flat = jax.vmap(lambda a, b: one(a, b, int(steps)))(alpha.ravel(), beta.ravel())
+    flat = _run_flat(method, quadratic.hessian, quadratic.eigenvectors, error0, alpha.ravel(), beta.ravel(),
+                     int(steps))
     return jax.tree_util.tree_map(lambda x: x.reshape(alpha.shape + x.shape[1:]), flat)
+
+
+@functools.partial(jax.jit, static_argnames=("method", "steps"))
+def _run_flat(method, hessian, eigenvectors, error0, alphas, betas, steps):
+    """``_scan`` vmapped over a flat list of (alpha, beta): one compiled program per grid size."""
+    return jax.vmap(lambda a, b: _scan(method, hessian, eigenvectors, error0, a, b, steps))(alphas, betas)
 
 
 def sweep(method: str, quadratic: Quadratic, alphas, betas, steps: int, initial_modes=None) -> Trajectory:
@@ -197,7 +203,11 @@ def state_log_norms(log_mode_errors) -> jax.Array:
     The norm of the two-step state of a mode never vanishes where e_t alone crosses
     zero (oscillating modes), so its logarithm has no -inf dips; t = 0 uses e_0 twice.
     """
-    y = jnp.asarray(log_mode_errors)
+    return _state_log_norms(jnp.asarray(log_mode_errors))
+
+
+@jax.jit
+def _state_log_norms(y):
     previous = jnp.concatenate([y[..., :1, :], y[..., :-1, :]], axis=-2)
     return 0.5 * jnp.logaddexp(2 * y, 2 * previous)
 
@@ -214,10 +224,15 @@ def contraction_rate(log_errors, start: int = 5, floor=None, min_points: int = 4
     valid points give NaN (the rate is not resolvable above the floor).
     """
     y = jnp.asarray(log_errors)
+    floor = jnp.asarray(-jnp.inf if floor is None else floor, y.dtype)
+    return _fit_rate(y, floor, int(start), max(int(min_points), 4))
+
+
+@functools.partial(jax.jit, static_argnames=("start", "min_points"))
+def _fit_rate(y, floor, start, min_points):
+    """:func:`contraction_rate` as one compiled program (eagerly, each op would compile alone)."""
     t = jnp.arange(y.shape[-1], dtype=y.dtype)
-    ok = jnp.isfinite(y) & (t >= start)
-    if floor is not None:
-        ok &= y > floor
+    ok = jnp.isfinite(y) & (t >= start) & (y > floor)
     w = ok.astype(y.dtype)
     basis = jnp.stack([jnp.ones_like(t), jnp.log1p(t), t], axis=-1)
     basis = basis / jnp.asarray([1.0, jnp.log1p(t[-1]), t[-1]], y.dtype)  # conditioning
@@ -226,12 +241,16 @@ def contraction_rate(log_errors, start: int = 5, floor=None, min_points: int = 4
     rhs = jnp.einsum("...ti,...t->...i", weighted, jnp.where(ok, y, 0.0))
     coef = jnp.linalg.solve(gram + 1e-30 * jnp.eye(3, dtype=y.dtype), rhs[..., None])[..., 0]
     rate = jnp.exp(coef[..., 2] / t[-1])
-    return jnp.where(w.sum(-1) >= max(int(min_points), 4), rate, jnp.nan)
+    return jnp.where(w.sum(-1) >= min_points, rate, jnp.nan)
 
 
 def steps_to_reach(log_errors, eps) -> jax.Array:
     """First t with error_t / error_0 <= eps and never above it later (-1 if never)."""
-    y = jnp.asarray(log_errors)
+    return _steps_to_reach(jnp.asarray(log_errors), eps)
+
+
+@jax.jit
+def _steps_to_reach(y, eps):
     above = y - y[..., :1] > jnp.log(eps)
     last_above = y.shape[-1] - 1 - jnp.argmax(above[..., ::-1], axis=-1)
     return jnp.where(above[..., -1], -1, jnp.where(jnp.any(above, axis=-1), last_above + 1, 0))
