@@ -54,9 +54,10 @@ class Trajectory(NamedTuple):
     growth_rate: jax.Array
 
 
-def _random_orthogonal(key, d: int, dtype) -> jax.Array:
-    q, r = jnp.linalg.qr(jax.random.normal(key, (d, d), dtype))
-    return q * jnp.sign(jnp.diag(r))  # Haar measure (Mezzadri 2007)
+def _orthogonal_from_gaussian(gaussian) -> jax.Array:
+    """Q of the QR of a standard Gaussian square matrix, columns signed by diag(R): Haar (Mezzadri 2007)."""
+    q, r = jnp.linalg.qr(gaussian)
+    return q * jnp.sign(jnp.diag(r))
 
 
 def quadratic_with_spectrum(key, eigenvalues, dtype=None) -> Quadratic:
@@ -68,10 +69,17 @@ def quadratic_with_spectrum(key, eigenvalues, dtype=None) -> Quadratic:
         raise ValueError(f"eigenvalues must be a non-empty 1-D array, got shape {eig.shape}")
     if not bool(jnp.all(jnp.isfinite(eig))) or bool(jnp.any(eig < 0)):
         raise ValueError(f"eigenvalues must be finite and >= 0, got {eigenvalues!r}")
-    kq, kx = jax.random.split(key)
-    q = _random_orthogonal(kq, eig.shape[0], eig.dtype)
+    return _build_quadratic(key, eig)
+
+
+@jax.jit
+def _build_quadratic(key, eig) -> Quadratic:
+    """One random normal draw (d^2 + d numbers) cut into the basis's Gaussian matrix and the minimiser."""
+    d = eig.shape[0]
+    draw = jax.random.normal(key, (d * d + d,), eig.dtype)
+    q = _orthogonal_from_gaussian(draw[:d * d].reshape(d, d))
     hessian = (q * eig) @ q.T
-    return Quadratic(0.5 * (hessian + hessian.T), eig, q, jax.random.normal(kx, eig.shape, eig.dtype))
+    return Quadratic(0.5 * (hessian + hessian.T), eig, q, draw[d * d:])
 
 
 def _check_step(name: str, value, low_open: bool) -> None:
