@@ -126,13 +126,28 @@ def _log_abs(x):
     return jnp.log(jnp.abs(x))
 
 
-@functools.partial(jax.jit, static_argnames=("method", "steps"))
-def _scan(method, hessian, eigenvectors, error0, alpha, beta, steps):
+def _as_one_rule(method: str, beta):
+    """(look_ahead, beta) of :func:`_one_rule_step` for ``method`` (gd: beta = 0; nesterov: 1)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return float(method == "nesterov"), (jnp.zeros_like(beta) if method == "gd" else beta)
+
+
+def _one_rule_step(hessian, alpha, beta, look_ahead, x, x_prev):
+    """The three rules as one (no compilation per method): with d = x - x_prev,
+    x_next = x + beta d - alpha H (x + look_ahead beta d); look_ahead = 0 is heavy ball (and
+    GD at beta = 0), look_ahead = 1 Nesterov (y = x + beta d; x_next = y - alpha H y)."""
+    d = x - x_prev
+    return x + beta * d - alpha * (hessian @ (x + look_ahead * beta * d))
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _scan(look_ahead, hessian, eigenvectors, error0, alpha, beta, steps):
     big = jnp.asarray(2.0**64, error0.dtype)
 
     def step(carry, _):
         x, x_prev, log_scale = carry
-        x_next = _update(method, hessian, alpha, beta, x, x_prev)
+        x_next = _one_rule_step(hessian, alpha, beta, look_ahead, x, x_prev)
         norm = jnp.linalg.norm(x_next)
         # rescale by an exact power of two (no rounding) when the norm leaves [2^-64, 2^64]
         exponent = jnp.where((norm > big) | (norm < 1 / big), jnp.frexp(norm)[1], 0)
@@ -172,15 +187,17 @@ def run(method: str, quadratic: Quadratic, alpha, beta, steps: int, initial_mode
         raise ValueError(f"initial_modes must be finite, not all zero, of shape {quadratic.eigenvalues.shape}")
     error0 = quadratic.eigenvectors @ c
     alpha, beta = jnp.broadcast_arrays(jnp.asarray(alpha, dtype), jnp.asarray(beta, dtype))
-    flat = _run_flat(method, quadratic.hessian, quadratic.eigenvectors, error0, alpha.ravel(), beta.ravel(),
-                     int(steps))
+    look_ahead, beta = _as_one_rule(method, beta)
+    flat = _run_flat(jnp.asarray(look_ahead, dtype), quadratic.hessian, quadratic.eigenvectors, error0,
+                     alpha.ravel(), beta.ravel(), int(steps))
     return jax.tree_util.tree_map(lambda x: x.reshape(alpha.shape + x.shape[1:]), flat)
 
 
-@functools.partial(jax.jit, static_argnames=("method", "steps"))
-def _run_flat(method, hessian, eigenvectors, error0, alphas, betas, steps):
-    """``_scan`` vmapped over a flat list of (alpha, beta): one compiled program per grid size."""
-    return jax.vmap(lambda a, b: _scan(method, hessian, eigenvectors, error0, a, b, steps))(alphas, betas)
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _run_flat(look_ahead, hessian, eigenvectors, error0, alphas, betas, steps):
+    """``_scan`` vmapped over a flat list of (alpha, beta): one compiled program per grid size
+    and run length, whatever the method."""
+    return jax.vmap(lambda a, b: _scan(look_ahead, hessian, eigenvectors, error0, a, b, steps))(alphas, betas)
 
 
 def sweep(method: str, quadratic: Quadratic, alphas, betas, steps: int, initial_modes=None) -> Trajectory:
@@ -199,8 +216,9 @@ def seed_ensemble(method: str, keys, eigenvalues, alpha, beta, steps: int) -> Tr
     dtype = quadratics.eigenvalues.dtype
 
     def one(q):
-        return _scan(method, q.hessian, q.eigenvectors, q.eigenvectors @ jnp.ones_like(q.eigenvalues),
-                     jnp.asarray(alpha, dtype), jnp.asarray(beta, dtype), int(steps))
+        look_ahead, b = _as_one_rule(method, jnp.asarray(beta, dtype))
+        return _scan(jnp.asarray(look_ahead, dtype), q.hessian, q.eigenvectors,
+                     q.eigenvectors @ jnp.ones_like(q.eigenvalues), jnp.asarray(alpha, dtype), b, int(steps))
 
     return jax.vmap(one)(quadratics)
 
@@ -231,12 +249,20 @@ def contraction_rate(log_errors, start: int = 5, floor=None, min_points: int = 4
     read as a rate too large by a factor $\approx 1 + 1/t$. Fewer than ``min_points``
     valid points give NaN (the rate is not resolvable above the floor).
     """
-    y = jnp.asarray(log_errors)
-    floor = jnp.asarray(-jnp.inf if floor is None else floor, y.dtype)
-    return _fit_rate(y, floor, int(start), max(int(min_points), 4))
+    y = np.asarray(log_errors)
+    floor = np.broadcast_to(np.asarray(-np.inf if floor is None else floor, y.dtype), y.shape)
+    # Sequences padded (with NaN: no valid point, a NaN rate, dropped) to a bucket of at least
+    # 512: every batch shape of one length shares one compiled fit.
+    flat_y, flat_floor = y.reshape(-1, y.shape[-1]), floor.reshape(-1, y.shape[-1])
+    n = flat_y.shape[0]
+    rows = int(2 ** np.ceil(np.log2(max(n, 512))))
+    pad = ((0, rows - n), (0, 0))
+    rates = _fit_rate(np.pad(flat_y, pad, constant_values=np.nan), np.pad(flat_floor, pad),
+                      np.int32(start), np.int32(max(int(min_points), 4)))
+    return np.asarray(rates)[:n].reshape(y.shape[:-1])
 
 
-@functools.partial(jax.jit, static_argnames=("start", "min_points"))
+@jax.jit
 def _fit_rate(y, floor, start, min_points):
     """:func:`contraction_rate` as one compiled program (eagerly, each op would compile alone)."""
     t = jnp.arange(y.shape[-1], dtype=y.dtype)
