@@ -70,11 +70,11 @@ def test_curve_reaches_steady_state_and_mc_agrees():
 def test_chunked_run_is_one_run():
     # simulate_sweep advances in chunks of mc.CHUNK steps; step t's noise is keyed on t, so a run
     # one step past a chunk boundary repeats the shorter run exactly (bit for bit).
-    hv = mc.power_law_spectrum(4)
-    args = (jax.random.key(2), hv, hv, 1.0, [1.0, 4.0], 0.3, [0.0, 0.5])
-    short = mc.simulate_sweep(*args, steps=mc.CHUNK, chains=3)
-    longer = mc.simulate_sweep(*args, steps=mc.CHUNK + 1, chains=3)
-    assert longer.loss_mean.shape == (2, mc.CHUNK + 2)
+    # (One dimension, one configuration, 4 chains: the compiled program of the divergence test.)
+    args = (jax.random.key(2), [1.0], [1.0], 1.0, 2.0, 0.3, 0.5)
+    short = mc.simulate_sweep(*args, steps=mc.CHUNK, chains=4)
+    longer = mc.simulate_sweep(*args, steps=mc.CHUNK + 1, chains=4)
+    assert longer.loss_mean.shape == (1, mc.CHUNK + 2)
     np.testing.assert_array_equal(longer.loss_mean[:, :mc.CHUNK + 1], short.loss_mean)
     np.testing.assert_array_equal(longer.loss_sem[:, :mc.CHUNK + 1], short.loss_sem)
 
