@@ -54,9 +54,10 @@ class Trajectory(NamedTuple):
     growth_rate: jax.Array
 
 
-def _random_orthogonal(key, d: int, dtype) -> jax.Array:
-    q, r = jnp.linalg.qr(jax.random.normal(key, (d, d), dtype))
-    return q * jnp.sign(jnp.diag(r))  # Haar measure (Mezzadri 2007)
+def _orthogonal_from_gaussian(gaussian) -> jax.Array:
+    """Q of the QR of a standard Gaussian square matrix, columns signed by diag(R): Haar (Mezzadri 2007)."""
+    q, r = jnp.linalg.qr(gaussian)
+    return q * jnp.sign(jnp.diag(r))
 
 
 def quadratic_with_spectrum(key, eigenvalues, dtype=None) -> Quadratic:
@@ -68,10 +69,17 @@ def quadratic_with_spectrum(key, eigenvalues, dtype=None) -> Quadratic:
         raise ValueError(f"eigenvalues must be a non-empty 1-D array, got shape {eig.shape}")
     if not bool(jnp.all(jnp.isfinite(eig))) or bool(jnp.any(eig < 0)):
         raise ValueError(f"eigenvalues must be finite and >= 0, got {eigenvalues!r}")
-    kq, kx = jax.random.split(key)
-    q = _random_orthogonal(kq, eig.shape[0], eig.dtype)
+    return _build_quadratic(key, eig)
+
+
+@jax.jit
+def _build_quadratic(key, eig) -> Quadratic:
+    """One random normal draw (d^2 + d numbers) cut into the basis's Gaussian matrix and the minimiser."""
+    d = eig.shape[0]
+    draw = jax.random.normal(key, (d * d + d,), eig.dtype)
+    q = _orthogonal_from_gaussian(draw[:d * d].reshape(d, d))
     hessian = (q * eig) @ q.T
-    return Quadratic(0.5 * (hessian + hessian.T), eig, q, jax.random.normal(kx, eig.shape, eig.dtype))
+    return Quadratic(0.5 * (hessian + hessian.T), eig, q, draw[d * d:])
 
 
 def _check_step(name: str, value, low_open: bool) -> None:
@@ -118,13 +126,28 @@ def _log_abs(x):
     return jnp.log(jnp.abs(x))
 
 
-@functools.partial(jax.jit, static_argnames=("method", "steps"))
-def _scan(method, hessian, eigenvectors, error0, alpha, beta, steps):
+def _as_one_rule(method: str, beta):
+    """(look_ahead, beta) of :func:`_one_rule_step` for ``method`` (gd: beta = 0; nesterov: 1)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return float(method == "nesterov"), (jnp.zeros_like(beta) if method == "gd" else beta)
+
+
+def _one_rule_step(hessian, alpha, beta, look_ahead, x, x_prev):
+    """The three rules as one (no compilation per method): with d = x - x_prev,
+    x_next = x + beta d - alpha H (x + look_ahead beta d); look_ahead = 0 is heavy ball (and
+    GD at beta = 0), look_ahead = 1 Nesterov (y = x + beta d; x_next = y - alpha H y)."""
+    d = x - x_prev
+    return x + beta * d - alpha * (hessian @ (x + look_ahead * beta * d))
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _scan(look_ahead, hessian, eigenvectors, error0, alpha, beta, steps):
     big = jnp.asarray(2.0**64, error0.dtype)
 
     def step(carry, _):
         x, x_prev, log_scale = carry
-        x_next = _update(method, hessian, alpha, beta, x, x_prev)
+        x_next = _one_rule_step(hessian, alpha, beta, look_ahead, x, x_prev)
         norm = jnp.linalg.norm(x_next)
         # rescale by an exact power of two (no rounding) when the norm leaves [2^-64, 2^64]
         exponent = jnp.where((norm > big) | (norm < 1 / big), jnp.frexp(norm)[1], 0)
@@ -164,9 +187,17 @@ def run(method: str, quadratic: Quadratic, alpha, beta, steps: int, initial_mode
         raise ValueError(f"initial_modes must be finite, not all zero, of shape {quadratic.eigenvalues.shape}")
     error0 = quadratic.eigenvectors @ c
     alpha, beta = jnp.broadcast_arrays(jnp.asarray(alpha, dtype), jnp.asarray(beta, dtype))
-    one = functools.partial(_scan, method, quadratic.hessian, quadratic.eigenvectors, error0)
-    flat = jax.vmap(lambda a, b: one(a, b, int(steps)))(alpha.ravel(), beta.ravel())
+    look_ahead, beta = _as_one_rule(method, beta)
+    flat = _run_flat(jnp.asarray(look_ahead, dtype), quadratic.hessian, quadratic.eigenvectors, error0,
+                     alpha.ravel(), beta.ravel(), int(steps))
     return jax.tree_util.tree_map(lambda x: x.reshape(alpha.shape + x.shape[1:]), flat)
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _run_flat(look_ahead, hessian, eigenvectors, error0, alphas, betas, steps):
+    """``_scan`` vmapped over a flat list of (alpha, beta): one compiled program per grid size
+    and run length, whatever the method."""
+    return jax.vmap(lambda a, b: _scan(look_ahead, hessian, eigenvectors, error0, a, b, steps))(alphas, betas)
 
 
 def sweep(method: str, quadratic: Quadratic, alphas, betas, steps: int, initial_modes=None) -> Trajectory:
@@ -185,8 +216,9 @@ def seed_ensemble(method: str, keys, eigenvalues, alpha, beta, steps: int) -> Tr
     dtype = quadratics.eigenvalues.dtype
 
     def one(q):
-        return _scan(method, q.hessian, q.eigenvectors, q.eigenvectors @ jnp.ones_like(q.eigenvalues),
-                     jnp.asarray(alpha, dtype), jnp.asarray(beta, dtype), int(steps))
+        look_ahead, b = _as_one_rule(method, jnp.asarray(beta, dtype))
+        return _scan(jnp.asarray(look_ahead, dtype), q.hessian, q.eigenvectors,
+                     q.eigenvectors @ jnp.ones_like(q.eigenvalues), jnp.asarray(alpha, dtype), b, int(steps))
 
     return jax.vmap(one)(quadratics)
 
@@ -197,7 +229,11 @@ def state_log_norms(log_mode_errors) -> jax.Array:
     The norm of the two-step state of a mode never vanishes where e_t alone crosses
     zero (oscillating modes), so its logarithm has no -inf dips; t = 0 uses e_0 twice.
     """
-    y = jnp.asarray(log_mode_errors)
+    return _state_log_norms(jnp.asarray(log_mode_errors))
+
+
+@jax.jit
+def _state_log_norms(y):
     previous = jnp.concatenate([y[..., :1, :], y[..., :-1, :]], axis=-2)
     return 0.5 * jnp.logaddexp(2 * y, 2 * previous)
 
@@ -213,11 +249,24 @@ def contraction_rate(log_errors, start: int = 5, floor=None, min_points: int = 4
     read as a rate too large by a factor $\approx 1 + 1/t$. Fewer than ``min_points``
     valid points give NaN (the rate is not resolvable above the floor).
     """
-    y = jnp.asarray(log_errors)
+    y = np.asarray(log_errors)
+    floor = np.broadcast_to(np.asarray(-np.inf if floor is None else floor, y.dtype), y.shape)
+    # Sequences padded (with NaN: no valid point, a NaN rate, dropped) to a bucket of at least
+    # 512: every batch shape of one length shares one compiled fit.
+    flat_y, flat_floor = y.reshape(-1, y.shape[-1]), floor.reshape(-1, y.shape[-1])
+    n = flat_y.shape[0]
+    rows = int(2 ** np.ceil(np.log2(max(n, 512))))
+    pad = ((0, rows - n), (0, 0))
+    rates = _fit_rate(np.pad(flat_y, pad, constant_values=np.nan), np.pad(flat_floor, pad),
+                      np.int32(start), np.int32(max(int(min_points), 4)))
+    return np.asarray(rates)[:n].reshape(y.shape[:-1])
+
+
+@jax.jit
+def _fit_rate(y, floor, start, min_points):
+    """:func:`contraction_rate` as one compiled program (eagerly, each op would compile alone)."""
     t = jnp.arange(y.shape[-1], dtype=y.dtype)
-    ok = jnp.isfinite(y) & (t >= start)
-    if floor is not None:
-        ok &= y > floor
+    ok = jnp.isfinite(y) & (t >= start) & (y > floor)
     w = ok.astype(y.dtype)
     basis = jnp.stack([jnp.ones_like(t), jnp.log1p(t), t], axis=-1)
     basis = basis / jnp.asarray([1.0, jnp.log1p(t[-1]), t[-1]], y.dtype)  # conditioning
@@ -226,12 +275,16 @@ def contraction_rate(log_errors, start: int = 5, floor=None, min_points: int = 4
     rhs = jnp.einsum("...ti,...t->...i", weighted, jnp.where(ok, y, 0.0))
     coef = jnp.linalg.solve(gram + 1e-30 * jnp.eye(3, dtype=y.dtype), rhs[..., None])[..., 0]
     rate = jnp.exp(coef[..., 2] / t[-1])
-    return jnp.where(w.sum(-1) >= max(int(min_points), 4), rate, jnp.nan)
+    return jnp.where(w.sum(-1) >= min_points, rate, jnp.nan)
 
 
 def steps_to_reach(log_errors, eps) -> jax.Array:
     """First t with error_t / error_0 <= eps and never above it later (-1 if never)."""
-    y = jnp.asarray(log_errors)
+    return _steps_to_reach(jnp.asarray(log_errors), eps)
+
+
+@jax.jit
+def _steps_to_reach(y, eps):
     above = y - y[..., :1] > jnp.log(eps)
     last_above = y.shape[-1] - 1 - jnp.argmax(above[..., ::-1], axis=-1)
     return jnp.where(above[..., -1], -1, jnp.where(jnp.any(above, axis=-1), last_above + 1, 0))

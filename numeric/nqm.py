@@ -23,6 +23,7 @@ import numpy as np
 
 from numeric import sharding
 from numeric._validation import pick_alias
+from numeric.run_bound import RUN_BOUND
 
 __all__ = [
     "power_law_spectrum", "LossCurves", "simulate_sweep", "SteadyState", "steady_state_loss",
@@ -40,10 +41,10 @@ def power_law_spectrum(dim: int, exponent: float = 1.0, dtype=None) -> np.ndarra
 class LossCurves(NamedTuple):
     """Per configuration: loss averaged over chains at t = 0..steps, its standard error, divergence."""
 
-    loss_mean: jax.Array  # (configs, steps + 1)
-    loss_sem: jax.Array  # (configs, steps + 1): chain standard deviation / sqrt(chains)
-    diverged: jax.Array  # (configs,) bool: non-finite or final loss above 1e6 x initial
-    growth_rate: jax.Array  # (configs,) per-step factor of the mean loss over its last finite stretch
+    loss_mean: np.ndarray  # (configs, steps + 1)
+    loss_sem: np.ndarray  # (configs, steps + 1): chain standard deviation / sqrt(chains)
+    diverged: np.ndarray  # (configs,) bool: non-finite or final loss above 1e6 x initial
+    growth_rate: np.ndarray  # (configs,) per-step factor of the mean loss over its last finite stretch
 
 
 def _check_inputs(h, c, theta0, batch, lr, momentum, power):
@@ -74,9 +75,17 @@ def _advance(theta, theta_prev, z, h, c, batch, lr, momentum, power):
     return theta - lr * h ** (-power) * gradient + momentum * (theta - theta_prev)
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "chains", "mesh"))
-def _curves(keys, h, c, theta0, batch, lr, momentum, power, steps, chains, mesh=None):
-    def one(key, b, a, m):
+# Steps per compiled chunk: a run of any length is a loop of one program (one compilation for
+# every run length), at most CHUNK - 1 steps computed beyond the end and dropped.
+CHUNK = 64
+
+
+@functools.partial(jax.jit, static_argnames=("chunk", "mesh"), compiler_options=RUN_BOUND)
+def _curves_chunk(keys, h, c, batch, lr, momentum, power, theta, theta_prev, t0, chunk, mesh=None):
+    """Steps t0 + 1 .. t0 + chunk of every configuration: the new states and per-step loss mean / SE."""
+    chains = theta.shape[1]
+
+    def one(key, b, a, m, theta, theta_prev):
         def step(state, t):
             theta, theta_prev = state
             z = jax.random.normal(jax.random.fold_in(key, t), theta.shape, theta.dtype)
@@ -84,13 +93,21 @@ def _curves(keys, h, c, theta0, batch, lr, momentum, power, steps, chains, mesh=
             loss = 0.5 * jnp.sum(h * new**2, axis=-1)
             return (new, theta), (jnp.mean(loss), jnp.std(loss, ddof=1) / np.sqrt(chains))
 
-        start = sharding.constrain_batch(jnp.broadcast_to(theta0, (chains, h.shape[0])), mesh)
-        _, (mean, sem) = jax.lax.scan(step, (start, start), jnp.arange(steps))
-        initial = 0.5 * jnp.sum(h * theta0**2)
-        return (jnp.concatenate([initial[None], mean]),
-                jnp.concatenate([jnp.zeros((1,), mean.dtype), sem]))
+        start = (sharding.constrain_batch(theta, mesh), sharding.constrain_batch(theta_prev, mesh))
+        return jax.lax.scan(step, start, t0 + jnp.arange(chunk))
 
-    return jax.vmap(one)(keys, batch, lr, momentum)
+    return jax.vmap(one)(keys, batch, lr, momentum, theta, theta_prev)
+
+
+def _summaries(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Divergence flag and per-step growth factor of each mean loss curve (host-side numpy)."""
+    finite = np.isfinite(mean)
+    last = np.max(np.where(finite, np.arange(mean.shape[1]), 0), axis=1)
+    last_loss = np.take_along_axis(mean, last[:, None], axis=1)[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        growth = np.where(last > 0, (last_loss / mean[:, 0]) ** (1.0 / np.maximum(last, 1)), np.nan)
+        diverged = ~np.all(finite, axis=1) | (mean[:, -1] > 1e6 * mean[:, 0])
+    return diverged, growth
 
 
 def simulate_sweep(key, h, c, theta0, batch_sizes, lrs, momenta, power=0.0, *, steps: int,
@@ -103,7 +120,9 @@ def simulate_sweep(key, h, c, theta0, batch_sizes, lrs, momenta, power=0.0, *, s
     Divergence is a result: ``diverged`` and the measured per-step ``growth_rate``.
     ``mesh`` (a ``jax.sharding.Mesh`` or a device count; None: one device) splits the chains
     over devices (``numeric.sharding.constrain_batch``; ``chains`` a multiple of the device
-    count); the noise drawn is the same whatever the device count.
+    count); the noise drawn is the same whatever the device count. The run advances in
+    chunks of :data:`CHUNK` steps of one compiled program (step t's noise is keyed on t, so
+    the chunking changes no value).
     """
     if int(steps) < 1 or int(chains) < 2:
         raise ValueError(f"need steps >= 1 and chains >= 2, got steps={steps!r}, chains={chains!r}")
@@ -113,14 +132,21 @@ def simulate_sweep(key, h, c, theta0, batch_sizes, lrs, momenta, power=0.0, *, s
     keys = jax.random.split(key, batch.shape[0])
     dt = hv.dtype
     mesh = _chain_mesh(mesh, chains)
-    mean, sem = _curves(keys, hv, cv, th, jnp.asarray(batch, dt), jnp.asarray(lr, dt),
-                        jnp.asarray(mom, dt), jnp.asarray(power, dt), int(steps), int(chains), mesh)
-    finite = jnp.isfinite(mean)
-    last = jnp.max(jnp.where(finite, jnp.arange(mean.shape[1]), 0), axis=1)
-    last_loss = jnp.take_along_axis(mean, last[:, None], axis=1)[:, 0]
-    growth = jnp.where(last > 0, (last_loss / mean[:, 0]) ** (1.0 / jnp.maximum(last, 1)), jnp.nan)
-    diverged = ~jnp.all(finite, axis=1) | (mean[:, -1] > 1e6 * mean[:, 0])
-    return LossCurves(mean, sem, diverged, growth)
+    steps, chunk = int(steps), min(CHUNK, int(steps))
+    theta = np.broadcast_to(np.asarray(th), (batch.shape[0], int(chains), hv.shape[0]))
+    state, means, sems = (theta, theta), [], []
+    args = (keys, hv, cv, jnp.asarray(batch, dt), jnp.asarray(lr, dt), jnp.asarray(mom, dt),
+            jnp.asarray(power, dt))
+    for t0 in range(0, steps, chunk):
+        state, (mean, sem) = _curves_chunk(*args, *state, np.int32(t0), chunk, mesh)
+        means.append(mean)
+        sems.append(sem)
+    initial = 0.5 * np.sum(np.asarray(hv) * np.asarray(th) ** 2)
+    mean = np.concatenate([np.full((batch.shape[0], 1), initial)] + [np.asarray(m) for m in means],
+                          axis=1)[:, :steps + 1]
+    sem = np.concatenate([np.zeros((batch.shape[0], 1))] + [np.asarray(s) for s in sems],
+                         axis=1)[:, :steps + 1]
+    return LossCurves(mean, sem, *_summaries(mean))
 
 
 class SteadyState(NamedTuple):
@@ -130,7 +156,7 @@ class SteadyState(NamedTuple):
     loss_sem: jax.Array  # (dims,): across chains of each chain's time average
 
 
-@functools.partial(jax.jit, static_argnames=("burn_in", "steps", "chains", "mesh"))
+@functools.partial(jax.jit, static_argnames=("burn_in", "steps", "chains", "mesh"), compiler_options=RUN_BOUND)
 def _steady(key, h, c, batch, lr, momentum, power, theta0, burn_in, steps, chains, mesh=None):
     def step(state, t):
         theta, theta_prev, total = state

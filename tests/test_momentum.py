@@ -200,3 +200,14 @@ def test_simulation_divergence_is_a_result():
 def test_nesterov_rate_check_passes():
     # A wrong Formula failing it is the universal negative control (tests/test_negative_controls.py).
     assert all(row.passed for row in checks.nesterov_rate(Context(quick=True)))
+
+
+@pytest.mark.parametrize("method", sim.METHODS)
+def test_one_rule_step_is_each_plain_update(method):
+    # sim.run compiles one update for all three methods; it must be each method's own rule.
+    rng = np.random.default_rng(0)
+    hessian, x, x_prev = rng.normal(size=(3, 3)), rng.normal(size=3), rng.normal(size=3)
+    look_ahead, b = sim._as_one_rule(method, 0.7)
+    np.testing.assert_allclose(sim._one_rule_step(hessian, 0.2, b, look_ahead, x, x_prev),
+                               sim._update(method, hessian, 0.2, 0.7, x, x_prev), rtol=0, atol=1e-14)
+    # atol: float64 round-off of the same terms summed in another order (entries of size ~1)

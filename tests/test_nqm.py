@@ -67,6 +67,18 @@ def test_curve_reaches_steady_state_and_mc_agrees():
     assert abs(mean - curve[400]) < 5 * sem  # 5 MC standard errors (4000 chains)
 
 
+def test_chunked_run_is_one_run():
+    # simulate_sweep advances in chunks of mc.CHUNK steps; step t's noise is keyed on t, so a run
+    # one step past a chunk boundary repeats the shorter run exactly (bit for bit).
+    # (One dimension, one configuration, 4 chains: the compiled program of the divergence test.)
+    args = (jax.random.key(2), [1.0], [1.0], 1.0, 2.0, 0.3, 0.5)
+    short = mc.simulate_sweep(*args, steps=mc.CHUNK, chains=4)
+    longer = mc.simulate_sweep(*args, steps=mc.CHUNK + 1, chains=4)
+    assert longer.loss_mean.shape == (1, mc.CHUNK + 2)
+    np.testing.assert_array_equal(longer.loss_mean[:, :mc.CHUNK + 1], short.loss_mean)
+    np.testing.assert_array_equal(longer.loss_sem[:, :mc.CHUNK + 1], short.loss_sem)
+
+
 def test_stability_boundary_and_divergence_is_a_result():
     assert float(nqm.max_stable_lr(beta=0.5, p=0.0, h=2.0)) == pytest.approx(1.5)
     assert np.isinf(float(nqm.sgd_steady_state_loss(alpha=1.01, h=2.0, c=1.0, B=1.0)))

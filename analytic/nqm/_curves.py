@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from analytic.formula import Formula, real_array
-from analytic.nqm._moments import FORMULAS, _second_moment_step, _sgd_expected_loss
+from analytic.nqm._moments import _max_stable_lr, _second_moment_step, _sgd_expected_loss
 
 
 def check_spectrum(h_values, c_values, theta0, *, caller: str = "nqm.check_spectrum"
@@ -39,8 +39,13 @@ def check_hyperparameters(alpha_value, beta_value, p_value, batch, *, caller: st
     """ValueError naming alpha (<= 0), beta (outside [0, 1)), p or B (< 1); messages start with ``caller``."""
     if any(isinstance(v, jax.core.Tracer) for v in (alpha_value, beta_value, p_value, batch)):
         return
-    FORMULAS["preconditioned_steady_state_loss"]().check_arguments(
-        caller, alpha=alpha_value, beta=beta_value, p=p_value, h=1.0, c=0.0, B=batch)
+    # The domains are those of the moment map (alpha, beta, B) and the stability limit (p):
+    # both are cheap, already-needed derivations (the preconditioned steady state, with the
+    # same domains, takes seconds of sympy.solve). Checked in the order alpha, beta, p, B.
+    step, limit = _second_moment_step(), _max_stable_lr()
+    step.check_arguments(caller, alpha=alpha_value, beta=beta_value)
+    limit.check_arguments(caller, p=p_value)
+    step.check_arguments(caller, B=batch)
 
 
 def moment_step_or_default(moment_step: Formula | None) -> Formula:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp
 
 from analytic.momentum import steps_to_eps as count_steps
 from numeric import momentum as sim
@@ -26,8 +24,8 @@ _OSCILLATION = ("the two-step state norm of a complex mode oscillates by a bound
 
 def _measured_rates(trajectory: sim.Trajectory, min_points: int):
     """Per-mode rates (NaN where not resolvable above round-off) and worst-case rates."""
-    modes = jnp.swapaxes(sim.state_log_norms(trajectory.log_mode_errors), -1, -2)
-    floor = trajectory.log_errors[..., None, :] + np.log(_FLOOR)
+    modes = np.swapaxes(np.asarray(sim.state_log_norms(trajectory.log_mode_errors)), -1, -2)
+    floor = np.asarray(trajectory.log_errors)[..., None, :] + np.log(_FLOOR)
     per_mode = sim.contraction_rate(modes, floor=floor, min_points=min_points)
     return np.asarray(per_mode), np.asarray(sim.contraction_rate(trajectory.log_errors))
 
@@ -98,7 +96,7 @@ def _worst_rate(method, kappa, alpha, beta, ctx, salt, steps, loss=False):
     rates = np.asarray(sim.contraction_rate(run.log_errors))
     if not loss:
         return rates
-    log_loss = logsumexp(2 * run.log_mode_errors + np.log(lams / 2), axis=-1)
+    log_loss = np.logaddexp.reduce(2 * np.asarray(run.log_mode_errors) + np.log(lams / 2), axis=-1)
     return rates, np.asarray(sim.contraction_rate(log_loss))
 
 

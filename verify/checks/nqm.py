@@ -95,9 +95,11 @@ def steady_state(ctx: Context, sgd_formula, momentum_formula, preconditioned_for
         ("preconditioned", 2.0, 0.3, 0.5, 0.5,
          lambda: preconditioned_formula(alpha=0.3, beta=0.5, p=0.5, h=h, c=c, B=2.0)),
     )
+    # One burn-in for all cases (the longest): one compiled run length; a longer burn-in only
+    # settles the chains further.
+    burn = max(_burn_in(lr, mom, power, h, c, batch, None, horizon) for _, batch, lr, mom, power, _ in cases)
     for name, batch, lr, mom, power, predict in cases:
         pred = np.asarray(predict())
-        burn = _burn_in(lr, mom, power, h, c, batch, None, horizon)
         meas = ctx.measure(mc.steady_state_loss, ctx.key(f"nqm.steady_state.{name}"), h, c, batch, lr, mom, power,
                                     burn_in=burn, steps=steps, chains=chains, mesh=ctx.batch_mesh(chains))
         rel = np.asarray(meas.loss_sem) / pred
