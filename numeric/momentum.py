@@ -249,6 +249,10 @@ def contraction_rate(log_errors, start: int = 5, floor=None, min_points: int = 4
     read as a rate too large by a factor $\approx 1 + 1/t$. Fewer than ``min_points``
     valid points give NaN (the rate is not resolvable above the floor).
     """
+    if any(isinstance(v, jax.core.Tracer) for v in (log_errors, floor)):  # inside a caller's jit/vmap
+        y = jnp.asarray(log_errors)
+        floor = jnp.broadcast_to(jnp.asarray(-jnp.inf if floor is None else floor, y.dtype), y.shape)
+        return _fit_rate(y, floor, start, max(int(min_points), 4))
     y = np.asarray(log_errors)
     floor = np.broadcast_to(np.asarray(-np.inf if floor is None else floor, y.dtype), y.shape)
     # Sequences padded (with NaN: no valid point, a NaN rate, dropped) to a bucket of at least

@@ -211,3 +211,20 @@ def test_one_rule_step_is_each_plain_update(method):
     np.testing.assert_allclose(sim._one_rule_step(hessian, 0.2, b, look_ahead, x, x_prev),
                                sim._update(method, hessian, 0.2, 0.7, x, x_prev), rtol=0, atol=1e-14)
     # atol: float64 round-off of the same terms summed in another order (entries of size ~1)
+
+
+def test_contraction_rate_inside_a_callers_jit_equals_the_eager_fit():
+    """numeric.methods calls contraction_rate inside its own jit: traced input takes the compiled
+    fit directly (no numpy padding) and gives the same rates; a different sequence gives others."""
+    import jax
+    import jax.numpy as jnp
+
+    from numeric import momentum as numeric_momentum
+
+    t = np.arange(60.0)
+    log_errors = np.stack([np.log(0.9) * t + np.log1p(t), np.log(0.7) * t])
+    eager = numeric_momentum.contraction_rate(log_errors)
+    traced = jax.jit(lambda y: numeric_momentum.contraction_rate(y))(jnp.asarray(log_errors))
+    np.testing.assert_allclose(np.asarray(traced), eager, rtol=1e-12)
+    np.testing.assert_allclose(eager, [0.9, 0.7], rtol=1e-9)
+    assert abs(float(numeric_momentum.contraction_rate(2 * log_errors)[0]) - 0.9) > 0.05
