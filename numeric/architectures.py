@@ -29,7 +29,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+
+from numeric._draws import normal_arrays
 
 __all__ = ["init_params", "apply", "readout_nngp", "empirical_ntk", "kernel_draws", "KernelDraws",
            "train_ensemble"]
@@ -88,9 +89,8 @@ def init_params(key, layers, input_shape, width: int, *, out_width: int = 1, dty
     """Standard-normal parameters (a list per layer; a Residual holds its branch's list) for
     inputs of shape ``input_shape`` = (*spatial, channels).
 
-    All of them are one draw of ``jax.random.normal`` cut into the layers in order (its length
-    rounded up to even): one random-number generator per compiled program, where XLA's CPU
-    backend spends ~0.25 s compiling each (as ``numeric.mlp.init_params``)."""
+    All of them are one draw cut into the layers in order (``numeric._draws``: one random-number
+    generator per compiled program)."""
     _check(width, "ntk")
     layers, input_shape = tuple(layers), tuple(input_shape)
     shapes = []
@@ -100,15 +100,8 @@ def init_params(key, layers, input_shape, width: int, *, out_width: int = 1, dty
         return jax.ShapeDtypeStruct(shape, dtype)
 
     _init(record, layers, input_shape, width, out_width, dtype, last=True)
-    sizes = [math.prod(shape) for shape in shapes]
-    flat = jax.random.normal(key, (-(-sum(sizes) // 2) * 2,), dtype)
-    starts = iter(np.cumsum([0] + sizes[:-1]).tolist())
-
-    def cut(shape):
-        start = next(starts)
-        return flat[start:start + math.prod(shape)].reshape(shape)
-
-    params, _ = _init(cut, layers, input_shape, width, out_width, dtype, last=True)
+    drawn = iter(normal_arrays(key, shapes, dtype))
+    params, _ = _init(lambda shape: next(drawn), layers, input_shape, width, out_width, dtype, last=True)
     return params
 
 

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from numeric import sharding
+from numeric._draws import normal_arrays
 from numeric.run_bound import RUN_BOUND
 
 __all__ = [
@@ -67,19 +68,13 @@ def _check_mlp(mlp: MLP) -> None:
 def init_params(key, mlp: MLP, in_dim: int, dtype=jnp.float32) -> list[tuple[jax.Array, jax.Array]]:
     """Random weights and biases, [(W, b)] for depth hidden layers and the output layer.
 
-    All entries are one draw of ``jax.random.normal`` cut into W1, b1, W2, b2, ... in order
-    (its length rounded up to even: an odd length sends the generator down a path ~2x slower):
-    one random-number generator per compiled program however deep the network, where XLA's CPU
-    backend spends ~0.25 s compiling each generator (benchmarks/wide_networks.py).
+    All entries are one draw cut into W1, b1, W2, b2, ... in order (``numeric._draws``: one
+    random-number generator per compiled program however deep the network).
     """
     _check_mlp(mlp)
     dims = [in_dim] + [mlp.width] * mlp.depth + [1]
     shapes = [s for n_in, n_out in zip(dims[:-1], dims[1:]) for s in ((n_out, n_in), (n_out,))]
-    flat = jax.random.normal(key, (-(-sum(math.prod(s) for s in shapes) // 2) * 2,), dtype)
-    arrays, start = [], 0
-    for shape in shapes:
-        arrays.append(flat[start:start + math.prod(shape)].reshape(shape))
-        start += math.prod(shape)
+    arrays = normal_arrays(key, shapes, dtype)
     params = []
     for w, b in zip(arrays[::2], arrays[1::2]):
         if mlp.parameterization == "standard":

@@ -17,8 +17,9 @@ Only the entry points call :func:`prefer_fast_compilation` (``python -m verify -
 CPU, the tests): library modules never change XLA's or JAX's settings. A level already given in
 ``XLA_FLAGS`` wins, so ``XLA_FLAGS=--xla_backend_optimization_level=3`` restores XLA's default.
 The exception: the few programs whose running, not their compilation, is the cost (drawing the
-weights of wide random networks; :data:`numeric.run_bound.RUN_BOUND` lists why) ask for level 3
-themselves through ``jax.jit(..., compiler_options=...)``, whatever ``XLA_FLAGS`` says.
+weights of wide random networks, the NQM's noisy chains, the depth sweep's training;
+:data:`numeric.run_bound.RUN_BOUND` lists why) ask for level 3 themselves through
+``jax.jit(..., compiler_options=...)``, whatever ``XLA_FLAGS`` says.
 """
 
 from __future__ import annotations
