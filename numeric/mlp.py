@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from numeric import sharding
-from numeric._draws import normal_arrays
+from numeric._draws import cut, normal_arrays, padded_normal
 from numeric.run_bound import RUN_BOUND
 
 __all__ = [
@@ -72,15 +72,33 @@ def init_params(key, mlp: MLP, in_dim: int, dtype=jnp.float32) -> list[tuple[jax
     random-number generator per compiled program however deep the network).
     """
     _check_mlp(mlp)
+    return _params_from_normals(mlp, normal_arrays(key, _param_shapes(mlp, in_dim), dtype))
+
+
+def _param_shapes(mlp: MLP, in_dim: int) -> list[tuple[int, ...]]:
     dims = [in_dim] + [mlp.width] * mlp.depth + [1]
-    shapes = [s for n_in, n_out in zip(dims[:-1], dims[1:]) for s in ((n_out, n_in), (n_out,))]
-    arrays = normal_arrays(key, shapes, dtype)
+    return [s for n_in, n_out in zip(dims[:-1], dims[1:]) for s in ((n_out, n_in), (n_out,))]
+
+
+def _params_from_normals(mlp: MLP, arrays) -> list[tuple[jax.Array, jax.Array]]:
+    """[(W, b)] from the standard normals cut into W1, b1, W2, b2, ... (scaled if standard)."""
     params = []
     for w, b in zip(arrays[::2], arrays[1::2]):
         if mlp.parameterization == "standard":
             w, b = w * (mlp.sigma_w / math.sqrt(w.shape[1])), b * mlp.sigma_b
         params.append((w, b))
     return params
+
+
+def _drawn_params(key, mlp: MLP, in_dim: int, dtype):
+    """``init_params(key, mlp, in_dim, dtype)``'s draw, padded (``numeric._draws.padded_normal``):
+    wide networks share one compiled generator per size class; cut by :func:`_cut_params`."""
+    return padded_normal(key, sum(math.prod(s) for s in _param_shapes(mlp, in_dim)), dtype)
+
+
+def _cut_params(mlp: MLP, drawn, in_dim: int):
+    """The parameters of :func:`init_params` from :func:`_drawn_params`'s draw (inside a program)."""
+    return _params_from_normals(mlp, cut(drawn, _param_shapes(mlp, in_dim)))
 
 
 def _dense(mlp: MLP, w, b, a):
@@ -354,12 +372,22 @@ def layer_statistics(key, mlp: MLP, params, x) -> LayerStatistics:
     ``lax.scan``: the compiled program does not grow with depth.
     """
     _check_mlp(mlp)
+    dtype = jnp.result_type(x, params[0][0])
+    tangents = jax.random.normal(key, _tangent_shape(mlp), dtype) if mlp.depth > 1 else None
+    return _statistics(mlp, params, x, tangents)
+
+
+def _tangent_shape(mlp: MLP) -> tuple[int, int, int]:
+    return (mlp.depth - 1, 1, mlp.width)
+
+
+def _statistics(mlp: MLP, params, x, tangents) -> LayerStatistics:
+    """:func:`layer_statistics` along the given tangents (None for a network of depth 1)."""
     phi = _ACTIVATIONS[mlp.activation]
     h = _dense(mlp, *params[0], x[None, :])
     hidden = params[1:-1]
     if not hidden:
         return LayerStatistics(jnp.mean(h**2)[None], jnp.zeros(0, h.dtype))
-    tangents = jax.random.normal(key, (len(hidden), *h.shape), h.dtype)
 
     def layer(h, inputs):
         w, b, v = inputs
@@ -371,28 +399,35 @@ def layer_statistics(key, mlp: MLP, params, x) -> LayerStatistics:
     return LayerStatistics(jnp.concatenate([jnp.mean(h**2)[None], variances]), gains)
 
 
-@functools.partial(jax.jit, static_argnames=("mlp",), compiler_options=RUN_BOUND)
-def _random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
-    return layer_statistics(key, mlp, init_params(init_key, mlp, x.shape[-1], x.dtype), x)
+@functools.partial(jax.jit, static_argnames=("mlp",))
+def _drawn_layer_statistics(drawn_tangents, mlp: MLP, drawn_params, x) -> LayerStatistics:
+    tangents = None
+    if drawn_tangents is not None:
+        tangents = drawn_tangents[:math.prod(_tangent_shape(mlp))].reshape(_tangent_shape(mlp))
+    return _statistics(mlp, _cut_params(mlp, drawn_params, x.shape[-1]), x, tangents)
 
 
 def random_layer_statistics(key, mlp: MLP, init_key, x) -> LayerStatistics:
-    """:func:`layer_statistics` of the network ``init_params(init_key, mlp, d, x.dtype)``, drawn and
-    measured in one compiled program (one per architecture; the same draws as calling the two
-    eagerly, without the per-operation dispatch of a depth-long Python loop)."""
+    """:func:`layer_statistics` of the network ``init_params(init_key, mlp, d, x.dtype)``: the same
+    draws as calling the two eagerly, drawn by one compiled generator per size class
+    (``numeric._draws.padded_normal``) and measured in one compiled program per architecture."""
     _check_mlp(mlp)
-    return _random_layer_statistics(key, mlp, init_key, jnp.asarray(x))
+    x = jnp.asarray(x)
+    tangents = padded_normal(key, math.prod(_tangent_shape(mlp)), x.dtype) if mlp.depth > 1 else None
+    return _drawn_layer_statistics(tangents, mlp, _drawn_params(init_key, mlp, x.shape[-1], x.dtype), x)
 
 
-@functools.partial(jax.jit, static_argnames=("mlp", "dtype"), compiler_options=RUN_BOUND)
-def _random_network_kernels(key, mlp: MLP, x, dtype):
-    params = init_params(key, mlp, x.shape[1], dtype)
+@functools.partial(jax.jit, static_argnames=("mlp",))
+def _drawn_network_kernels(drawn, mlp: MLP, x):
+    params = _cut_params(mlp, drawn, x.shape[1])
     return empirical_nngp(mlp, params, x, x), layerwise_ntk(mlp, params, x, x)
 
 
 def random_network_kernels(key, mlp: MLP, x, dtype=jnp.float32):
     """(:func:`empirical_nngp`, empirical NTK) of x against itself for the network
-    ``init_params(key, mlp, d, dtype)``, drawn and measured in one compiled program (the NTK by
-    :func:`layerwise_ntk`, equal to :func:`empirical_ntk` to round-off)."""
+    ``init_params(key, mlp, d, dtype)`` (the NTK by :func:`layerwise_ntk`, equal to
+    :func:`empirical_ntk` to round-off): the same draws, drawn by one compiled generator per size
+    class (``numeric._draws.padded_normal``) and measured in one compiled program per architecture."""
     _check_mlp(mlp)
-    return _random_network_kernels(key, mlp, jnp.asarray(x), jnp.dtype(dtype))
+    x = jnp.asarray(x)
+    return _drawn_network_kernels(_drawn_params(key, mlp, x.shape[1], dtype), mlp, x)
