@@ -44,6 +44,15 @@ if _CACHE:
 os.environ.setdefault("TDTK_DERIVATION_CACHE_DIR", os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".derivation_cache"))
 
+# The opt-in disk cache of Context.measure's simulations (verify/_measure_cache.py), in the checkout
+# (ignored by git): the negative controls and the other tests that run checks load the measurements
+# the main job (or an earlier test run) made instead of simulating again; the comparisons, and so
+# what every negative control asserts, are computed anew. Keyed by a digest of analytic/, numeric/
+# and verify/'s sources, the library versions, XLA_FLAGS and the JAX settings that move values.
+# A folder already set in the environment wins; TDTK_MEASURE_CACHE_DIR= (empty) switches it off.
+os.environ.setdefault("TDTK_MEASURE_CACHE_DIR", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".measure_cache"))
+
 # The tests are compile-bound like a quick run: XLA's backend optimisation level 0 on a CPU
 # (verify/compile_speed.py: why, and what it costs), unless XLA_FLAGS sets a level already.
 from verify import compile_speed  # noqa: E402

@@ -41,6 +41,8 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from verify import _measure_cache
+
 __all__ = [
     "Row", "Result", "Check", "Context", "Figure", "check", "compare", "compare_outcome", "inform",
     "not_reproduced", "tolerance_category", "registry", "select", "run", "SIZES", "STATUSES",
@@ -291,12 +293,17 @@ class Context:
         on its arguments (``numeric`` never sees a Formula), so a Context shared by several
         runs of one check, as the negative-control tests share one per check, simulates
         once; an argument computed from a Formula (a step size at the predicted optimum)
-        is part of the key, so a wrong Formula gets its own simulation.
+        is part of the key, so a wrong Formula gets its own simulation. Where
+        ``TDTK_MEASURE_CACHE_DIR`` names a folder, measurements are shared with later processes
+        through it (``verify/_measure_cache.py``: the tests load what the main job measured).
         """
         key = ("measure", getattr(simulate, "__module__", ""), getattr(simulate, "__qualname__",
                                                                        repr(simulate)),
                _frozen(args), _frozen(tuple(sorted(kwargs.items()))))
-        return self.memoise(key, lambda: simulate(*args, **kwargs))
+        if "_measure_folder" not in self.memo:
+            self.memo["_measure_folder"] = _measure_cache.folder()
+        return self.memoise(key, lambda: _measure_cache.measured(
+            self.memo["_measure_folder"], key, lambda: simulate(*args, **kwargs)))
 
     def figure(self, name: str, columns: dict[str, Any], x: str, ys: Iterable[str],
                logx: bool = False, logy: bool = False, title: str = "", grid_y: str = "",
