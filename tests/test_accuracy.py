@@ -383,8 +383,20 @@ def _params(names):
         elif _family(n) in ENGINE_FAMILIES and n not in ENGINE_DONE:
             marks = [pytest.mark.xfail(reason=f"{_family(n)} belongs to the engine rewrite (overflow-safe "
                                        "radii); remove it from ENGINE_FAMILIES after the merge", strict=False)]
+        if _family(n) in SHARED_MPMATH_CACHES:
+            marks.append(pytest.mark.xdist_group(f"accuracy.{_family(n)}"))
         out.append(pytest.param(n, marks=marks))
     return out
+
+
+# Families whose references evaluate the same special functions at the same precisions (knn: gamma
+# at up to ~2600 digits). mpmath builds gamma's Taylor coefficients once per precision and keeps
+# them (about 10 s of CPU at these precisions; knn.one_nn_error took 11 s of CPU alone, 1.4 s after
+# knn.nn_distance_moment in the same process): ``--dist loadgroup`` keeps such a family on one
+# worker so that they are built once, not once per worker. Nothing about what is checked changes.
+# (Measured 2026-12-07: pytest 9.2 keeps a test's id in ``item._id`` while xdist 3.8 adds the group
+# to ``item._nodeid``, so no xdist_group takes effect until tests/conftest.py sets ``_id`` itself.)
+SHARED_MPMATH_CACHES = ("knn",)
 
 
 def _expected_to_fail(name: str) -> bool:
