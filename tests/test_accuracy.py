@@ -391,7 +391,7 @@ def _params(names):
 
 # Families whose references evaluate the same special functions at the same precisions (knn: gamma
 # at up to ~2600 digits). mpmath builds gamma's Taylor coefficients once per precision and keeps
-# them (about 10 s of CPU at these precisions; knn.one_nn_error took 11 s of CPU alone, 1.4 s after
+# them (about 10 s of CPU at these precisions; knn.one_nn_error took 11 s alone, under 0.5 s after
 # knn.nn_distance_moment in the same process): ``--dist loadgroup`` keeps such a family on one
 # worker so that they are built once, not once per worker. Nothing about what is checked changes.
 # (Measured 2026-12-07: pytest 9.2 keeps a test's id in ``item._id`` while xdist 3.8 adds the group
