@@ -320,12 +320,13 @@ def accuracy_failures(f, slow: bool = False, limit: int | None = None) -> list[s
     name = f.name
     pts = points(f, slow)
     names = f.param_names
-    if names:
-        arrays = [np.array([float(p[n]) for p in pts]) for n in names]
-        got = f.jax(*arrays)
-    else:
-        got = f.jax()
-    got = [np.broadcast_to(np.asarray(g, dtype=float), (len(pts),)) for g in _components(got)]
+    # One scalar call per point (Python floats, as the keyword call f(x=1.0, ...) passes them): the
+    # program tests/test_catalogue_properties.py compiles for its scalar calls too, so a process (or
+    # the persistent cache) compiles one program per Formula for both files, not a third for this
+    # file's vector of len(pts) points. What is compared is the same: f.jax's float64 value at each
+    # point (elementwise, a vector gives what the scalars give: test_catalogue_fast asserts it).
+    per_point = [_components(f.jax(*(float(p[n]) for n in names))) for p in pts]
+    got = [np.array([float(v[c]) for v in per_point]) for c in range(len(_components(f.expr)))]
     C = 16 * (1 + _ops(f))
     failures = []
     for c, fn in enumerate(_mp_functions(f)):
@@ -382,8 +383,20 @@ def _params(names):
         elif _family(n) in ENGINE_FAMILIES and n not in ENGINE_DONE:
             marks = [pytest.mark.xfail(reason=f"{_family(n)} belongs to the engine rewrite (overflow-safe "
                                        "radii); remove it from ENGINE_FAMILIES after the merge", strict=False)]
+        if _family(n) in SHARED_MPMATH_CACHES:
+            marks.append(pytest.mark.xdist_group(f"accuracy.{_family(n)}"))
         out.append(pytest.param(n, marks=marks))
     return out
+
+
+# Families whose references evaluate the same special functions at the same precisions (knn: gamma
+# at up to ~2600 digits). mpmath builds gamma's Taylor coefficients once per precision and keeps
+# them (about 10 s of CPU at these precisions; knn.one_nn_error took 11 s alone, under 0.5 s after
+# knn.nn_distance_moment in the same process): ``--dist loadgroup`` keeps such a family on one
+# worker so that they are built once, not once per worker. Nothing about what is checked changes.
+# (Measured 2026-12-07: pytest 9.2 keeps a test's id in ``item._id`` while xdist 3.8 adds the group
+# to ``item._nodeid``, so no xdist_group takes effect until tests/conftest.py sets ``_id`` itself.)
+SHARED_MPMATH_CACHES = ("knn",)
 
 
 def _expected_to_fail(name: str) -> bool:

@@ -130,8 +130,11 @@ def _check(formula, rule, n, names, grid):
     (the keyword call refuses it with a ValueError naming the over/underflow) passes only where
     the truth overflows, like inf: an intermediate 0 * inf there, e.g. nu alpha lam at nu = 0."""
     points = list(grid)
-    columns = {k: np.array([p[i] for p in points]) for i, k in enumerate(names)}
-    got = np.asarray(formula.jax(*(columns[p.name] for p in formula.params)))
+    # One scalar call per point (Python floats, as the keyword call passes them): the program
+    # tests/test_catalogue_properties.py and tests/test_accuracy.py compile for each Formula, not
+    # one more per grid size; the values are f.jax's float64 results at the same points.
+    order = [names.index(p.name) for p in formula.params]
+    got = np.array([float(formula.jax(*(float(point[i]) for i in order))) for point in points])
     failures = []
     for value, point in zip(got, points):
         truth, scale = _truth(rule, n, point)
