@@ -380,6 +380,21 @@ def test_other_duals_reach_every_layer(points):
         fc_kernels(x1, None, 1, "relu", SW, SB, duals=(right.nngp, "relu"))
 
 
+@functools.partial(jax.jit, static_argnames=("activation", "depth"))
+def _ntk_and_gradient_of_its_sum(x1, x2, activation, depth):
+    """K(x1, x2).ntk (x2 None: the symmetric path) and d/dx1 of its sum, from one jax.vjp: one
+    compiled program per path serves the value and the gradient checks (a copy of x1 and the
+    mixed x2 have the same shape, so they share one)."""
+    ntk, pullback = jax.vjp(lambda x: fc_kernels(x, x2, depth, activation, SW, 0.6).ntk, x1)
+    return ntk, pullback(jnp.ones_like(ntk))[0]
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "depth"))
+def _sums_at_shifted_points(x1, x2, shifts, activation, depth):
+    """sum K(x1 + s, x2).ntk for every s in ``shifts`` (one compiled loop, not a call per shift)."""
+    return jax.lax.map(lambda s: jnp.sum(fc_kernels(x1 + s, x2, depth, activation, SW, 0.6).ntk), shifts)
+
+
 @pytest.mark.parametrize("activation, depth", [("relu", 1), ("relu", 10), ("erf", 3)])  # the issue's depths
 def test_coincident_rows_of_a_separate_x2_are_exact_and_differentiate_symmetrically(activation, depth):
     """x2 holding rows of x1 (kernel-inducing points, distillation): per-pair coincidence.
@@ -388,24 +403,26 @@ def test_coincident_rows_of_a_separate_x2_are_exact_and_differentiate_symmetrica
     Gradients in x1: with x2 a copy of x1, d/dx1 sum K(x1, x2) is half the gradient of
     sum K(x1, x1) (K symmetric); with x2 mixing rows of x1 and other points, the gradient
     equals central differences, which see the symmetric derivative of the angle at 0.
+    (x2 holds 3 rows of x1 and 3 other points, the shape of x1, so that one compiled
+    program serves the copy and the mixed x2; the cases are those of 3 + 4 rows.)
     """
     x1 = jax.random.normal(jax.random.key(0), (6, 3))
-    x2 = jnp.concatenate([x1[:3], jax.random.normal(jax.random.key(1), (4, 3))])
-    kern = functools.partial(fc_kernels, depth=depth, activation=activation, sigma_w=SW, sigma_b=0.6)
-    same = kern(x1, x1 + 0.0).ntk
-    np.testing.assert_allclose(same, kern(x1, None).ntk, rtol=1e-14)  # float64 round-off
-    half = 0.5 * jax.jit(jax.grad(lambda x: jnp.sum(kern(x, None).ntk)))(x1)
-    copy = jax.jit(jax.grad(lambda x: jnp.sum(kern(x, x1 + 0.0).ntk)))(x1)
-    np.testing.assert_allclose(copy, half, rtol=1e-12, atol=1e-13)  # same algebra, reordered
-    mixed = jax.jit(lambda x: jnp.sum(kern(x, x2).ntk))
-    grad = jax.grad(mixed)(x1)
+    others = np.asarray(jax.random.normal(jax.random.key(1), (6, 3)))[:3]  # (6, 3): x1's compiled draw
+    x2 = jnp.concatenate([x1[:3], others])
+    kern = functools.partial(_ntk_and_gradient_of_its_sum, activation=activation, depth=depth)
+    symmetric, gradient_symmetric = kern(x1, None)
+    same, copy = kern(x1, x1 + 0.0)
+    np.testing.assert_allclose(same, symmetric, rtol=1e-14)  # float64 round-off
+    np.testing.assert_allclose(copy, 0.5 * gradient_symmetric, rtol=1e-12, atol=1e-13)  # same algebra, reordered
+    _, grad = kern(x1, x2)
     # Central differences across the kink of the angle at a coincident pair are O(h), not
     # O(h^2) (theta(x +- h e) differ at second order): Richardson-extrapolated from h and
     # h/2, the error is O(h^2) ~ 1e-8 relative, plus round-off eps |K| / h ~ 1e-11.
     basis = np.eye(x1.size).reshape(-1, *x1.shape)
-    central = lambda h: np.array([(mixed(x1 + h * e) - mixed(x1 - h * e)) / (2 * h)  # noqa: E731
-                                  for e in basis]).reshape(x1.shape)
-    fd = 2 * central(1e-4) - central(2e-4)
+    shifts = np.stack([sign * h * basis for h in (1e-4, 2e-4) for sign in (1, -1)])  # (4, 18, 6, 3)
+    sums = np.asarray(_sums_at_shifted_points(x1, x2, shifts.reshape(-1, *x1.shape), activation, depth))
+    plus1, minus1, plus2, minus2 = sums.reshape(4, *x1.shape)
+    fd = 2 * (plus1 - minus1) / (2 * 1e-4) - (plus2 - minus2) / (2 * 2e-4)
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
 
 
