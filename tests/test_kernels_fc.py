@@ -106,14 +106,20 @@ def test_float32_accuracy_goal(activation):
         assert np.max(np.abs(np.asarray(a, np.float64) - b) / scale) < 1e-5
 
 
-@functools.partial(jax.jit, static_argnames=("activation", "symmetric"))
-def _values_and_gradients(xx, sw, sb, activation, symmetric):
-    def total(xx, sw, sb):
-        out = fc_kernels(xx, None if symmetric else xx * 1.0, 2, activation, sw, sb)
-        return sum(jnp.sum(k) for k in out)
+@functools.partial(jax.jit, static_argnames=("activation",))
+def _values_and_gradients(cases, sw, sigma_bs, activation):
+    """For every case (stacked, one input shape) and both paths (x2 None, x2 a copy): the
+    depth-50 kernels and the depth-2 gradients in (x, sigma_w, sigma_b); vmapped over the
+    cases, so that one compiled program per activation serves them all."""
+    def one(xx, sb, symmetric):
+        def total(xx, sw, sb):
+            out = fc_kernels(xx, None if symmetric else xx * 1.0, 2, activation, sw, sb)
+            return sum(jnp.sum(k) for k in out)
 
-    deep = fc_kernels(xx, None if symmetric else xx * 1.0, 50, activation, sw, sb)
-    return deep, jax.grad(total, argnums=(0, 1, 2))(xx, sw, sb)
+        deep = fc_kernels(xx, None if symmetric else xx * 1.0, 50, activation, sw, sb)
+        return deep, jax.grad(total, argnums=(0, 1, 2))(xx, sw, sb)
+
+    return [jax.vmap(functools.partial(one, symmetric=symmetric))(cases, sigma_bs) for symmetric in (True, False)]
 
 
 @pytest.mark.parametrize("activation", ["relu", "erf"])
@@ -122,13 +128,14 @@ def test_robust_values_and_gradients(activation):
     x4 = jnp.concatenate([x, x[1:2] * 0.5])
     cases = {"duplicate": jnp.concatenate([x, x[:1]]), "negated": jnp.concatenate([x, -x[:1]]),
              "tiny": x4 * 1e-20, "huge": x4 * 1e15, "zero_row": x4.at[0].set(0)}
-    for sigma_b in (0.1, 0.0):
-        for name, xx in cases.items():
-            for symmetric in (True, False):
-                out, grads = _values_and_gradients(xx, jnp.float32(SW), jnp.float32(sigma_b),
-                                                   activation, symmetric)
-                assert all(bool(jnp.all(jnp.isfinite(k))) for k in out), (name, sigma_b)
-                assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads), (name, sigma_b)
+    labels = [(name, sigma_b) for sigma_b in (0.1, 0.0) for name in cases]
+    stacked = jnp.stack([cases[name] for name, _ in labels])
+    sigma_bs = jnp.asarray([sigma_b for _, sigma_b in labels], jnp.float32)
+    for out, grads in _values_and_gradients(stacked, jnp.float32(SW), sigma_bs, activation):
+        assert out.ntk.dtype == jnp.float32 and grads[0].dtype == jnp.float32  # the float32 program
+        for i, (name, sigma_b) in enumerate(labels):
+            assert all(bool(np.all(np.isfinite(k[i]))) for k in out), (name, sigma_b)
+            assert all(bool(np.all(np.isfinite(g[i]))) for g in grads), (name, sigma_b)
 
 
 def test_exact_correlations():
@@ -238,8 +245,10 @@ def test_blocked_gradients_match_finite_differences():
     def total(xx, sw, sb):
         return sum(jnp.sum(k) for k in fc_kernels(xx, None, 2, "erf", sw, sb))
 
-    gradients = jax.jit(jax.grad(total, argnums=(0, 1, 2)))
-    value = jax.jit(total)
+    # one compiled program gives the value (for the differences) and the gradients
+    value_and_gradients = jax.jit(jax.value_and_grad(total, argnums=(0, 1, 2)))
+    gradients = lambda *args: value_and_gradients(*args)[1]  # noqa: E731
+    value = lambda *args: value_and_gradients(*args)[0]  # noqa: E731
     gx, gw, gb = gradients(x, SW, SB)
     h = 1e-5  # central differences: truncation O(h^2) ~ 1e-10, round-off ~ 1e-16 |T| / h ~ 1e-9
     v = jnp.asarray(np.random.default_rng(9).normal(size=x.shape))
@@ -292,8 +301,8 @@ def test_empirical_ntk_equals_explicit_jacobian():
     mlp = sim.MLP(2, 16, "erf", SW, SB)
     x = jnp.asarray(np.random.default_rng(7).normal(size=(3, 4)))
     params = sim.init_params(jax.random.key(0), mlp, 4, jnp.float64)
-    jac = jax.jacrev(lambda p: sim.apply(mlp, p, x))(params)
-    flat = jnp.concatenate([j.reshape(3, -1) for j in jax.tree_util.tree_leaves(jac)], axis=1)
+    jac = jax.jit(jax.jacrev(lambda p: sim.apply(mlp, p, x)))(params)  # one program, not one per eager op
+    flat = np.concatenate([np.reshape(j, (3, -1)) for j in jax.tree_util.tree_leaves(jac)], axis=1)
     np.testing.assert_allclose(sim.empirical_ntk(mlp, params, x, x, batch_size=2), flat @ flat.T, rtol=1e-12)
 
 
