@@ -277,10 +277,11 @@ def test_gd_prediction_matches_direct_iteration():
     assert float(kernels.max_learning_rate(k)) == pytest.approx(2 / np.linalg.eigvalsh(k)[-1], rel=1e-12)
     f0, g0 = np.random.default_rng(5).normal(size=(2, 6)), np.random.default_rng(6).normal(size=(2, 3))
     pred = kernels.infinite_width_mean(k, kx, y, np.arange(30.0), eta=eta, f0_train=f0, f0_test=g0)
+    train, test = np.asarray(pred.train), np.asarray(pred.test)  # rows by numpy, not an eager op each
     f, g = f0.copy(), g0.copy()
     for t in range(30):  # function-space GD on 0.5 |f - y|^2 with the fixed kernel
-        np.testing.assert_allclose(pred.train[t], f, rtol=1e-9, atol=1e-11)
-        np.testing.assert_allclose(pred.test[t], g, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(train[t], f, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(test[t], g, rtol=1e-9, atol=1e-11)
         r = f - y
         f, g = f - eta * r @ k.T, g - eta * r @ kx.T
 
