@@ -45,19 +45,24 @@ def _truncate(layers, params, width, first=True):
     return out
 
 
+# jitted (one program per parameter widths, shared by both parameterisations), not an eager op each
+_readout_nngp = jax.jit(A.readout_nngp, static_argnums=0)
+
+
 @pytest.mark.parametrize("parameterization", ["ntk", "standard"])
 def test_masked_width_is_the_narrow_network(parameterization):
     """kernel_draws(compile_width=W) runs a width-w network inside a W-wide one: the same NTK and
     readout NNGP as the truncated parameters in a plain width-w network."""
     x = jax.random.normal(jax.random.key(0), (3, 6, 2), jnp.float64)
     wide = A.init_params(jax.random.key(1), _LAYERS, (6, 2), 12, dtype=jnp.float64)
+    wide = jax.tree_util.tree_map(np.asarray, wide)  # numpy: the truncation's slices are not eager ops
     narrow = _truncate(_LAYERS, wide, 5)
     active = jnp.float64(5)
     ntk_fn = jax.jit(A.empirical_ntk, static_argnums=(0, 4))  # jitted: eager jacrev is slow to dispatch
     ntk = ntk_fn(_LAYERS, narrow, x, x, parameterization, 5)
     masked = ntk_fn(_LAYERS, wide, x, x, parameterization, active, active=active)
     assert np.allclose(masked, ntk, rtol=1e-12, atol=0)  # round-off: the dead channels add exact zeros
-    assert np.allclose(A.readout_nngp(_LAYERS, wide, x, x, active=active), A.readout_nngp(_LAYERS, narrow, x, x),
+    assert np.allclose(_readout_nngp(_LAYERS, wide, x, x, active=active), _readout_nngp(_LAYERS, narrow, x, x),
                        rtol=1e-12, atol=0)
     unmasked = ntk_fn(_LAYERS, wide, x, x, parameterization, 12)  # control: the full width differs
     assert not np.allclose(unmasked, ntk, rtol=1e-3)

@@ -106,14 +106,20 @@ def test_float32_accuracy_goal(activation):
         assert np.max(np.abs(np.asarray(a, np.float64) - b) / scale) < 1e-5
 
 
-@functools.partial(jax.jit, static_argnames=("activation", "symmetric"))
-def _values_and_gradients(xx, sw, sb, activation, symmetric):
-    def total(xx, sw, sb):
-        out = fc_kernels(xx, None if symmetric else xx * 1.0, 2, activation, sw, sb)
-        return sum(jnp.sum(k) for k in out)
+@functools.partial(jax.jit, static_argnames=("activation",))
+def _values_and_gradients(cases, sw, sigma_bs, activation):
+    """For every case (stacked, one input shape) and both paths (x2 None, x2 a copy): the
+    depth-50 kernels and the depth-2 gradients in (x, sigma_w, sigma_b); vmapped over the
+    cases, so that one compiled program per activation serves them all."""
+    def one(xx, sb, symmetric):
+        def total(xx, sw, sb):
+            out = fc_kernels(xx, None if symmetric else xx * 1.0, 2, activation, sw, sb)
+            return sum(jnp.sum(k) for k in out)
 
-    deep = fc_kernels(xx, None if symmetric else xx * 1.0, 50, activation, sw, sb)
-    return deep, jax.grad(total, argnums=(0, 1, 2))(xx, sw, sb)
+        deep = fc_kernels(xx, None if symmetric else xx * 1.0, 50, activation, sw, sb)
+        return deep, jax.grad(total, argnums=(0, 1, 2))(xx, sw, sb)
+
+    return [jax.vmap(functools.partial(one, symmetric=symmetric))(cases, sigma_bs) for symmetric in (True, False)]
 
 
 @pytest.mark.parametrize("activation", ["relu", "erf"])
@@ -122,13 +128,14 @@ def test_robust_values_and_gradients(activation):
     x4 = jnp.concatenate([x, x[1:2] * 0.5])
     cases = {"duplicate": jnp.concatenate([x, x[:1]]), "negated": jnp.concatenate([x, -x[:1]]),
              "tiny": x4 * 1e-20, "huge": x4 * 1e15, "zero_row": x4.at[0].set(0)}
-    for sigma_b in (0.1, 0.0):
-        for name, xx in cases.items():
-            for symmetric in (True, False):
-                out, grads = _values_and_gradients(xx, jnp.float32(SW), jnp.float32(sigma_b),
-                                                   activation, symmetric)
-                assert all(bool(jnp.all(jnp.isfinite(k))) for k in out), (name, sigma_b)
-                assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads), (name, sigma_b)
+    labels = [(name, sigma_b) for sigma_b in (0.1, 0.0) for name in cases]
+    stacked = jnp.stack([cases[name] for name, _ in labels])
+    sigma_bs = jnp.asarray([sigma_b for _, sigma_b in labels], jnp.float32)
+    for out, grads in _values_and_gradients(stacked, jnp.float32(SW), sigma_bs, activation):
+        assert out.ntk.dtype == jnp.float32 and grads[0].dtype == jnp.float32  # the float32 program
+        for i, (name, sigma_b) in enumerate(labels):
+            assert all(bool(np.all(np.isfinite(k[i]))) for k in out), (name, sigma_b)
+            assert all(bool(np.all(np.isfinite(g[i]))) for g in grads), (name, sigma_b)
 
 
 def test_exact_correlations():
@@ -268,10 +275,11 @@ def test_gd_prediction_matches_direct_iteration():
     assert float(kernels.max_learning_rate(k)) == pytest.approx(2 / np.linalg.eigvalsh(k)[-1], rel=1e-12)
     f0, g0 = np.random.default_rng(5).normal(size=(2, 6)), np.random.default_rng(6).normal(size=(2, 3))
     pred = kernels.infinite_width_mean(k, kx, y, np.arange(30.0), eta=eta, f0_train=f0, f0_test=g0)
+    train, test = np.asarray(pred.train), np.asarray(pred.test)  # rows by numpy, not an eager op each
     f, g = f0.copy(), g0.copy()
     for t in range(30):  # function-space GD on 0.5 |f - y|^2 with the fixed kernel
-        np.testing.assert_allclose(pred.train[t], f, rtol=1e-9, atol=1e-11)
-        np.testing.assert_allclose(pred.test[t], g, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(train[t], f, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(test[t], g, rtol=1e-9, atol=1e-11)
         r = f - y
         f, g = f - eta * r @ k.T, g - eta * r @ kx.T
 
@@ -292,8 +300,8 @@ def test_empirical_ntk_equals_explicit_jacobian():
     mlp = sim.MLP(2, 16, "erf", SW, SB)
     x = jnp.asarray(np.random.default_rng(7).normal(size=(3, 4)))
     params = sim.init_params(jax.random.key(0), mlp, 4, jnp.float64)
-    jac = jax.jacrev(lambda p: sim.apply(mlp, p, x))(params)
-    flat = jnp.concatenate([j.reshape(3, -1) for j in jax.tree_util.tree_leaves(jac)], axis=1)
+    jac = jax.jit(jax.jacrev(lambda p: sim.apply(mlp, p, x)))(params)  # one program, not one per eager op
+    flat = np.concatenate([np.reshape(j, (3, -1)) for j in jax.tree_util.tree_leaves(jac)], axis=1)
     np.testing.assert_allclose(sim.empirical_ntk(mlp, params, x, x, batch_size=2), flat @ flat.T, rtol=1e-12)
 
 
@@ -380,6 +388,21 @@ def test_other_duals_reach_every_layer(points):
         fc_kernels(x1, None, 1, "relu", SW, SB, duals=(right.nngp, "relu"))
 
 
+@functools.partial(jax.jit, static_argnames=("activation", "depth"))
+def _ntk_and_gradient_of_its_sum(x1, x2, activation, depth):
+    """K(x1, x2).ntk (x2 None: the symmetric path) and d/dx1 of its sum, from one jax.vjp: one
+    compiled program per path serves the value and the gradient checks (a copy of x1 and the
+    mixed x2 have the same shape, so they share one)."""
+    ntk, pullback = jax.vjp(lambda x: fc_kernels(x, x2, depth, activation, SW, 0.6).ntk, x1)
+    return ntk, pullback(jnp.ones_like(ntk))[0]
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "depth"))
+def _sums_at_shifted_points(x1, x2, shifts, activation, depth):
+    """sum K(x1 + s, x2).ntk for every s in ``shifts`` (one compiled loop, not a call per shift)."""
+    return jax.lax.map(lambda s: jnp.sum(fc_kernels(x1 + s, x2, depth, activation, SW, 0.6).ntk), shifts)
+
+
 @pytest.mark.parametrize("activation, depth", [("relu", 1), ("relu", 10), ("erf", 3)])  # the issue's depths
 def test_coincident_rows_of_a_separate_x2_are_exact_and_differentiate_symmetrically(activation, depth):
     """x2 holding rows of x1 (kernel-inducing points, distillation): per-pair coincidence.
@@ -388,24 +411,26 @@ def test_coincident_rows_of_a_separate_x2_are_exact_and_differentiate_symmetrica
     Gradients in x1: with x2 a copy of x1, d/dx1 sum K(x1, x2) is half the gradient of
     sum K(x1, x1) (K symmetric); with x2 mixing rows of x1 and other points, the gradient
     equals central differences, which see the symmetric derivative of the angle at 0.
+    (x2 holds 3 rows of x1 and 3 other points, the shape of x1, so that one compiled
+    program serves the copy and the mixed x2; the cases are those of 3 + 4 rows.)
     """
     x1 = jax.random.normal(jax.random.key(0), (6, 3))
-    x2 = jnp.concatenate([x1[:3], jax.random.normal(jax.random.key(1), (4, 3))])
-    kern = functools.partial(fc_kernels, depth=depth, activation=activation, sigma_w=SW, sigma_b=0.6)
-    same = kern(x1, x1 + 0.0).ntk
-    np.testing.assert_allclose(same, kern(x1, None).ntk, rtol=1e-14)  # float64 round-off
-    half = 0.5 * jax.jit(jax.grad(lambda x: jnp.sum(kern(x, None).ntk)))(x1)
-    copy = jax.jit(jax.grad(lambda x: jnp.sum(kern(x, x1 + 0.0).ntk)))(x1)
-    np.testing.assert_allclose(copy, half, rtol=1e-12, atol=1e-13)  # same algebra, reordered
-    mixed = jax.jit(lambda x: jnp.sum(kern(x, x2).ntk))
-    grad = jax.grad(mixed)(x1)
+    others = np.asarray(jax.random.normal(jax.random.key(1), (6, 3)))[:3]  # (6, 3): x1's compiled draw
+    x2 = jnp.concatenate([x1[:3], others])
+    kern = functools.partial(_ntk_and_gradient_of_its_sum, activation=activation, depth=depth)
+    symmetric, gradient_symmetric = kern(x1, None)
+    same, copy = kern(x1, x1 + 0.0)
+    np.testing.assert_allclose(same, symmetric, rtol=1e-14)  # float64 round-off
+    np.testing.assert_allclose(copy, 0.5 * gradient_symmetric, rtol=1e-12, atol=1e-13)  # same algebra, reordered
+    _, grad = kern(x1, x2)
     # Central differences across the kink of the angle at a coincident pair are O(h), not
     # O(h^2) (theta(x +- h e) differ at second order): Richardson-extrapolated from h and
     # h/2, the error is O(h^2) ~ 1e-8 relative, plus round-off eps |K| / h ~ 1e-11.
     basis = np.eye(x1.size).reshape(-1, *x1.shape)
-    central = lambda h: np.array([(mixed(x1 + h * e) - mixed(x1 - h * e)) / (2 * h)  # noqa: E731
-                                  for e in basis]).reshape(x1.shape)
-    fd = 2 * central(1e-4) - central(2e-4)
+    shifts = np.stack([sign * h * basis for h in (1e-4, 2e-4) for sign in (1, -1)])  # (4, 18, 6, 3)
+    sums = np.asarray(_sums_at_shifted_points(x1, x2, shifts.reshape(-1, *x1.shape), activation, depth))
+    plus1, minus1, plus2, minus2 = sums.reshape(4, *x1.shape)
+    fd = 2 * (plus1 - minus1) / (2 * 1e-4) - (plus2 - minus2) / (2 * 2e-4)
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
 
 

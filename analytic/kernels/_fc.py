@@ -418,12 +418,17 @@ def _fc_kernels_direct(x1, x2, sigma_w, sigma_b, *, depth, duals, parameterizati
         k12 = jnp.clip(k12, -bound, bound)
         return duals.nngp.jax(k11, k22, k12), duals.derivative.jax(k11, k22, k12)
 
-    for _ in range(depth):
+    def layer(carry, _):
+        k, ntk, q1, q2 = carry
         expectation, slope = expectations(q1[:, None], q2[None, :], k)
         k = sigma_w**2 * expectation + sigma_b**2
         ntk = (expectation if standard else k) + sigma_w**2 * slope * ntk
         q1 = sigma_w**2 * expectations(q1, q1, q1)[0] + sigma_b**2
         q2 = sigma_w**2 * expectations(q2, q2, q2)[0] + sigma_b**2
+        return (k, ntk, q1, q2), None
+
+    # a rolled loop: the layer (with the quadrature maps inlined) is compiled once, not depth times
+    (k, ntk, _, _), _ = jax.lax.scan(layer, (k, ntk, q1, q2), None, length=depth)
     return Kernels(k, ntk)
 
 
