@@ -274,17 +274,19 @@ def test_full_size_run_that_needs_more_than_half_the_memory_is_refused():
     assert memory_refusal(core.select(["catapult"]), "full", 24.0) is None  # not measured over
 
 
-def test_workers_give_the_rows_and_figures_of_a_serial_run(tmp_path):
+def test_workers_give_the_rows_and_figures_of_a_serial_run(tmp_path, capsys):
     """--jobs 2 runs each family in a worker process; the rows (values, order) and the figure
     data are the serial run's (here: the same checks run in this process, as ``--jobs 1`` runs
-    them), since keys come from the seed and the check's name only."""
+    them), since keys come from the seed and the check's name only. The CLI's ``main`` runs in
+    this process (its workers are fresh spawned processes either way; the CLI in a process of its
+    own: test_cli_runs_selected_checks_writes_json_and_figures)."""
     from verify import figures, report
 
     names = ("scaling.allocation_exponents", "eos.quadratic_thresholds", "nqm.sgd_mean",
              "deq.tanh_unrolled_gradient")  # cheap checks (~1 s each); the last draws a figure
-    out = _cli(*names, "--quick", "--jobs", "2", "--json", str(tmp_path / "2.json"))
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "4 families in 2 worker processes" in out.stderr
+    code, out, err = _cli_here(capsys, *names, "--quick", "--jobs", "2", "--json", str(tmp_path / "2.json"))
+    assert code == 0, out + err
+    assert "4 families in 2 worker processes" in err
     parallel = json.loads((tmp_path / "2.json").read_text())
     checks = [core.registry()[name] for name in names]
     ctx = core.Context(size="quick", seed=0)  # the CLI's default seed
