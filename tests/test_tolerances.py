@@ -13,6 +13,7 @@ row (the catalogue gives verdicts: PASS, FAIL, or NOT REPRODUCED).
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import pathlib
 
@@ -38,7 +39,8 @@ def _strings(node, assigned, depth: int = 0) -> str:
     return " ".join(parts)
 
 
-def tolerance_table() -> list[tuple[str, int, str, str]]:
+@functools.cache  # two tests read it; the sources do not change during a run
+def tolerance_table() -> tuple[tuple[str, int, str, str], ...]:
     """(module, line, row maker, category) for every row constructor in verify/checks."""
     table = []
     for path in CHECKS:
@@ -72,7 +74,7 @@ def tolerance_table() -> list[tuple[str, int, str, str]]:
                 reason = keywords.get("reason", node.args[index] if len(node.args) > index else None)
                 category = core.tolerance_category(_strings(reason, assigned)) if reason else ""
             table.append((path.stem, node.lineno, name, category))
-    return table
+    return tuple(table)
 
 
 def test_every_tolerance_in_the_catalogue_has_a_category():

@@ -65,14 +65,48 @@ def test_negative_control_wrong_double_descent_is_rejected():
     assert first.label == "gamma=0.25" and not first.passed
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True)
+def _cli(*args, env=None):
+    """``python -m verify ARGS`` in a fresh process (the CLI end to end: its own JAX start)."""
+    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, env=env)
+
+
+def _cli_here(capsys, *args):
+    """``verify.cli.main(ARGS)`` in this process: (exit code, stdout, stderr).
+
+    For argument handling, which ends before any check runs: a fresh process (``_cli``) would pay
+    Python, JAX and the catalogue's import (~4 s) to reach the same lines of ``main``. A
+    ``SystemExit(message)`` is what ``python -m verify`` turns into exit status 1 with the message on
+    stderr (Python's own handling of a string exit code), so it is returned as that.
+    """
+    from verify import cli
+    capsys.readouterr()  # drop what came before
+    try:
+        code = cli.main(list(args))
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            code = 1
+        else:
+            code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _four_cpu_devices_env():
+    """This process's environment with four simulated CPU devices (the XLA flags kept)."""
+    import os
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
+             if not f.startswith("--xla_force_host_platform_device_count=")]
+    return {**os.environ, "XLA_FLAGS": " ".join([*flags, "--xla_force_host_platform_device_count=4"])}
 
 
 def test_cli_runs_selected_checks_writes_json_and_figures(tmp_path):
-    out = _cli("linreg.gradient_flow_limit", "--quick",
-               "--json", str(tmp_path / "v.json"), "--figures", str(tmp_path / "fig"))
+    """The CLI end to end in a fresh process, on four simulated CPU devices with ``--num-devices all``
+    (one process for both: the device count is fixed when JAX starts)."""
+    out = _cli("linreg.gradient_flow_limit", "--quick", "--num-devices", "all",
+               "--json", str(tmp_path / "v.json"), "--figures", str(tmp_path / "fig"), env=_four_cpu_devices_env())
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "x 4" in out.stdout.splitlines()[0]  # --num-devices all: the four devices
     assert "linreg.gradient_flow_limit[log-log slope" in out.stdout and "PASS" in out.stdout
     report = json.loads((tmp_path / "v.json").read_text())
     assert report["environment"]["x64"] is True  # the CLI switches float64 on
@@ -83,11 +117,11 @@ def test_cli_runs_selected_checks_writes_json_and_figures(tmp_path):
     assert len(rows) == 4 and set(rows[0]) == {"eta", "max_relative_gap"}
 
 
-def test_cli_list_and_unknown_name():
-    listed = _cli("--list")
-    assert listed.returncode == 0 and "linreg.ridgeless_risk" in listed.stdout
-    unknown = _cli("nope")
-    assert unknown.returncode == 2 and "no check matches" in unknown.stderr
+def test_cli_list_and_unknown_name(capsys):
+    code, out, _ = _cli_here(capsys, "--list")
+    assert code == 0 and "linreg.ridgeless_risk" in out
+    code, _, err = _cli_here(capsys, "nope")
+    assert code == 2 and "no check matches" in err
 
 
 def test_cli_exits_nonzero_on_failure(monkeypatch):
@@ -109,9 +143,9 @@ def _has_gpu() -> bool:
 
 
 @pytest.mark.skipif(_has_gpu(), reason="checks the message shown when no GPU is present")
-def test_cli_device_gpu_without_gpu_fails_clearly():
-    out = _cli("linreg.critical_lr", "--device", "gpu")
-    assert out.returncode != 0 and "no GPU is available to JAX" in out.stderr
+def test_cli_device_gpu_without_gpu_fails_clearly(capsys):
+    code, _, err = _cli_here(capsys, "linreg.critical_lr", "--device", "gpu")
+    assert code != 0 and "no GPU is available to JAX" in err
 
 
 @pytest.mark.skipif(not _has_gpu(), reason="needs a GPU visible to JAX")
@@ -195,15 +229,10 @@ def test_check_hands_its_formulas_and_rejects_unknown_overrides():
         list(chk(core.Context(), nope=None))
 
 
-def test_cli_num_devices():
-    bad = _cli("linreg.critical_lr", "--num-devices", "5")
-    assert bad.returncode != 0 and "--num-devices 5" in bad.stderr
-    many = subprocess.run([sys.executable, "-m", "verify", "linreg.critical_lr", "--quick", "--num-devices",
-                           "all"], capture_output=True, text=True,
-                          env={**__import__("os").environ,
-                               "XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
-    assert many.returncode == 0, many.stdout + many.stderr
-    assert "x 4" in many.stdout.splitlines()[0]
+def test_cli_num_devices(capsys):
+    code, _, err = _cli_here(capsys, "linreg.critical_lr", "--num-devices", "5")
+    assert code != 0 and "--num-devices 5" in err
+    # --num-devices all on four simulated devices: test_cli_runs_selected_checks_writes_json_and_figures
 
 
 # --- what a new user hit (issue 32) --------------------------------------------------------------
@@ -245,17 +274,19 @@ def test_full_size_run_that_needs_more_than_half_the_memory_is_refused():
     assert memory_refusal(core.select(["catapult"]), "full", 24.0) is None  # not measured over
 
 
-def test_workers_give_the_rows_and_figures_of_a_serial_run(tmp_path):
+def test_workers_give_the_rows_and_figures_of_a_serial_run(tmp_path, capsys):
     """--jobs 2 runs each family in a worker process; the rows (values, order) and the figure
     data are the serial run's (here: the same checks run in this process, as ``--jobs 1`` runs
-    them), since keys come from the seed and the check's name only."""
+    them), since keys come from the seed and the check's name only. The CLI's ``main`` runs in
+    this process (its workers are fresh spawned processes either way; the CLI in a process of its
+    own: test_cli_runs_selected_checks_writes_json_and_figures)."""
     from verify import figures, report
 
     names = ("scaling.allocation_exponents", "eos.quadratic_thresholds", "nqm.sgd_mean",
              "deq.tanh_unrolled_gradient")  # cheap checks (~1 s each); the last draws a figure
-    out = _cli(*names, "--quick", "--jobs", "2", "--json", str(tmp_path / "2.json"))
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "4 families in 2 worker processes" in out.stderr
+    code, out, err = _cli_here(capsys, *names, "--quick", "--jobs", "2", "--json", str(tmp_path / "2.json"))
+    assert code == 0, out + err
+    assert "4 families in 2 worker processes" in err
     parallel = json.loads((tmp_path / "2.json").read_text())
     checks = [core.registry()[name] for name in names]
     ctx = core.Context(size="quick", seed=0)  # the CLI's default seed
@@ -273,7 +304,7 @@ def test_workers_give_the_rows_and_figures_of_a_serial_run(tmp_path):
     assert drawn[0] == drawn[1] and drawn[0], "the figure data differ (or none was drawn)"
 
 
-def test_jobs_plan_and_bad_values():
+def test_jobs_plan_and_bad_values(capsys):
     from verify import parallel
 
     assert parallel.plan_jobs("auto", platform="gpu", size="quick", devices=1, families=9) == 1
@@ -284,8 +315,8 @@ def test_jobs_plan_and_bad_values():
     for bad in ("0", "-1", "two", 0, 1.5):
         with pytest.raises(ValueError, match="--jobs"):
             parallel.plan_jobs(bad, platform="cpu", size="quick", devices=1, families=3)
-    out = _cli("nqm.sgd_mean", "--quick", "--jobs", "zero")
-    assert out.returncode == 2 and "--jobs must be 'auto' or a positive integer, got 'zero'" in out.stderr
+    code, _, err = _cli_here(capsys, "nqm.sgd_mean", "--quick", "--jobs", "zero")
+    assert code == 2 and "--jobs must be 'auto' or a positive integer, got 'zero'" in err
 
 
 def test_fast_compilation_flag_is_added_once_and_a_given_level_wins():
