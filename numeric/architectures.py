@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 
 from numeric._draws import normal_arrays
+from numeric.run_bound import RUN_BOUND
 
 __all__ = ["init_params", "apply", "readout_nngp", "empirical_ntk", "kernel_draws", "KernelDraws",
            "train_ensemble"]
@@ -290,7 +291,7 @@ class KernelDraws(NamedTuple):
     ntk: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("layers", "total", "draws", "parameterization"))
+@functools.partial(jax.jit, static_argnames=("layers", "total", "draws", "parameterization"), compiler_options=RUN_BOUND)
 def _kernel_draws(key, x, width, *, layers, total, draws, parameterization):
     active = None if width is None else width.astype(x.dtype)
     scale = total if width is None else active

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric.run_bound import RUN_BOUND
 from numeric.sharpness import sharpness
 
 __all__ = ["EoSRun", "init_mlp", "mlp_output", "mse_loss", "train_with_sharpness", "quadratic_growth",
@@ -83,7 +84,7 @@ def _loss_switch(params, x, y, which):
     return 0.5 * jnp.mean((_forward(params, x, phi) - y) ** 2)
 
 
-@functools.partial(jax.jit, static_argnames=("blocks", "record_every", "lanczos"))
+@functools.partial(jax.jit, static_argnames=("blocks", "record_every", "lanczos"), compiler_options=RUN_BOUND)
 def _train(params, x, y, etas, betas, lookahead, which, key, blocks, record_every, lanczos):
     def one(eta, beta, look, act):
         def step(state, _):

@@ -40,6 +40,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric.run_bound import RUN_BOUND
+
 __all__ = ["unit_normal_weights", "network_output", "TrainRun", "train", "first_step_updates"]
 
 
@@ -114,7 +116,7 @@ def _kernel(weights, multipliers, factors, x):
     return sum(k * jnp.tensordot(j, j, axes=(tuple(range(1, j.ndim)),) * 2) for k, j in zip(factors, jacobians))
 
 
-@jax.jit
+@functools.partial(jax.jit, compiler_options=RUN_BOUND)
 def _train(z, x, y, widths, scales, learning_rates, steps, relative_targets, adam, with_kernel):
     def one(width, scale, zs, learning_rate):
         multipliers, lrs = scale[:, 0], learning_rate * scale[:, 2]

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from numeric import taylor
+from numeric.run_bound import RUN_BOUND
 
 __all__ = ["ACTIVATIONS", "InitFluctuations", "init_fluctuations", "relative_variance", "excess_kurtosis",
            "kurtosis_from_variance",
@@ -111,7 +112,7 @@ def _weights_ntk(params, x, relu, width):
     return sum(jnp.sum(j.reshape(depths, -1) ** 2, axis=1) for j in jac)
 
 
-@jax.jit
+@functools.partial(jax.jit, compiler_options=RUN_BOUND)
 def _chunk(params, x, relu, width):
     return jax.vmap(_ntk_and_outputs, in_axes=(0, None, None, None))(params, x, relu, width)
 
