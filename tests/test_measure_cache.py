@@ -31,6 +31,11 @@ def test_a_later_context_loads_the_measurement_and_recomputes_nothing(tmp_path, 
     assert CALLS == [(5, 2.0), (5, 2.0), (5, 3.0)]
     entries = list(tmp_path.glob("*/*.pickle"))
     assert len(entries) == 3 and not list(tmp_path.glob("*/*.tmp"))
+    for scale in (1.0, 2.0):  # closures with the same name and arguments capture different values:
+        def closure(n):  # kept in each Context's memory, never on disk
+            return np.full(n, scale)
+        assert core.Context().measure(closure, 2)[0] == scale
+    assert len(list(tmp_path.glob("*/*.pickle"))) == 3
 
 
 def test_off_by_default_and_for_what_does_not_pickle(tmp_path, monkeypatch):

@@ -21,7 +21,9 @@ directory (``.ci/run`` and ``tests/conftest.py`` use ``.measure_cache`` in the c
 ignores).
 
 What is stored: a measurement that pickles, up to :data:`LARGEST_ENTRY` bytes, whose arrays live on
-one device (a measurement sharded over a mesh is computed every time). A key that does not pickle
+one device (a measurement sharded over a mesh is computed every time), made by a module-level
+function (``Context.measure`` keeps a closure's or a lambda's results in memory only: what they
+capture is not in their key). A key that does not pickle
 (an argument such as a mesh) is computed every time. Writes go to a temporary file renamed into
 place, so concurrent processes (the main job's workers, the test workers) never read half a file;
 an entry that cannot be read is computed again. Pickles run code when loaded: point the variable

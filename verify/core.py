@@ -302,8 +302,9 @@ class Context:
                _frozen(args), _frozen(tuple(sorted(kwargs.items()))))
         if "_measure_folder" not in self.memo:
             self.memo["_measure_folder"] = _measure_cache.folder()
-        return self.memoise(key, lambda: _measure_cache.measured(
-            self.memo["_measure_folder"], key, lambda: simulate(*args, **kwargs)))
+        # a closure or lambda may hold values its key does not show: never shared across processes
+        where = None if "<" in key[2] else self.memo["_measure_folder"]
+        return self.memoise(key, lambda: _measure_cache.measured(where, key, lambda: simulate(*args, **kwargs)))
 
     def figure(self, name: str, columns: dict[str, Any], x: str, ys: Iterable[str],
                logx: bool = False, logy: bool = False, title: str = "", grid_y: str = "",
