@@ -1,7 +1,10 @@
 """analytic.kernels Formulas against published forms, quadrature and limits."""
 
+import dataclasses
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.integrate
@@ -113,6 +116,92 @@ def test_erf_fixed_point_is_a_fixed_point():
     assert float(kernels.variance_fixed_point("erf", 0.5, 0.0)) == pytest.approx(0.0, abs=1e-6)  # only q* = 0
     assert float(kernels.variance_fixed_point("relu", 1.0, 0.1)) == pytest.approx(0.02, rel=1e-12)
 
+
+
+# --- one variance fixed point: kernels.variance_fixed_point owns it, signal calls it ------------
+def test_variance_fixed_point_closed_forms_agree_with_the_iteration_signal_uses():
+    from analytic import signal
+
+    for activation, sw, sb in (("relu", 1.2, 1.0), ("relu", 1.0, 0.1), ("erf", 1.4, 0.1), ("erf", 2.0, 0.0),
+                               ("erf", 0.9, 0.5)):
+        closed = float(kernels.variance_fixed_point(activation, sw, sb))
+        iterated = float(kernels.variance_fixed_point(activation, sw, sb, q0=1.0))
+        # round-off: the iteration stops at |V(q) - q| <= 4 eps max(q, 1), measured 4e-14 relative at
+        # relu (1.0, 0.1) where q* = 0.02, <= 4e-15 elsewhere
+        assert closed > 0 and iterated == pytest.approx(closed, rel=1e-12)
+        assert signal.variance_fixed_point(activation, sw, sb) == iterated  # signal's is this very call
+    for activation, sw, sb in (("tanh", 1.5, 0.3), ("gelu", 1.5, 0.2), ("sin", 1.3, 0.1)):
+        q_star = float(kernels.variance_fixed_point(activation, sw, sb))  # no closed form: iterated from 1
+        assert signal.variance_fixed_point(activation, sw, sb) == q_star
+        assert float(signal.variance_map(activation, q_star, sw, sb)) == pytest.approx(q_star, rel=1e-13)
+    # negative control: a planted erf variance map (sigma_b^2 counted twice) moves the fixed point
+    # far outside the 1e-12 agreement above
+    good = kernels.erf_variance_map
+    planted = dataclasses.replace(good, expr=good.expr + sigma_b**2, evaluate_as=None, name="kernels.planted")
+    wrong = float(kernels.variance_fixed_point("erf", 1.4, 0.1, formula=planted))
+    assert abs(wrong - float(kernels.variance_fixed_point("erf", 1.4, 0.1))) > 1e-3
+
+
+def test_variance_fixed_point_q0_picks_the_fixed_point_and_runaway_is_inf():
+    # erf and tanh at sigma_b = 0 have q* = 0 and a positive q*: q0 = 0 stays at 0
+    assert float(kernels.variance_fixed_point("erf", 2.0, 0.0, q0=0.0)) == 0.0
+    assert float(kernels.variance_fixed_point("tanh", 1.5, 0.0, q0=0.0)) == 0.0
+    from_one = float(kernels.variance_fixed_point("tanh", 1.5, 0.0))
+    assert from_one > 0.1 and float(kernels.variance_fixed_point("tanh", 1.5, 0.0, q0=3.0)) == pytest.approx(
+        from_one, rel=1e-13)  # the same attracting q* from above
+    # ReLU past sigma_w^2 = 2: the closed form raises, the iteration reports inf (and at sigma_w^2 = 2
+    # with sigma_b > 0, where q grows by sigma_b^2 per layer)
+    with pytest.raises(ValueError, match="sigma_w"):
+        kernels.variance_fixed_point("relu", 1.5, 0.1)
+    assert float(kernels.variance_fixed_point("relu", 1.5, 0.1, q0=1.0)) == math.inf
+    assert float(kernels.variance_fixed_point("relu", math.sqrt(2), 0.1, q0=1.0)) == math.inf
+    assert float(kernels.variance_fixed_point(lambda z: jnp.maximum(z, 0), 1.6, 0.0)) == math.inf  # a callable
+    # traceable: one compiled function of sigma_w
+    q_jit = jax.jit(lambda w: kernels.variance_fixed_point("tanh", w, 0.3))(1.5)
+    assert float(q_jit) == float(kernels.variance_fixed_point("tanh", 1.5, 0.3))
+
+
+def test_variance_fixed_point_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="activation = 'tanhh' is unknown"):
+        kernels.variance_fixed_point("tanhh", 1.0, 0.1)
+    with pytest.raises(ValueError, match="activation = 3 is unknown"):
+        kernels.variance_fixed_point(3, 1.0, 0.1)
+    with pytest.raises(ValueError, match="not elementwise"):
+        kernels.variance_fixed_point(lambda z: z - jnp.mean(z), 1.0, 0.1)
+    with pytest.raises(ValueError, match=r"sigma_w = -1.0 is outside its valid range \[0, oo\)"):
+        kernels.variance_fixed_point("tanh", -1.0, 0.1)
+    with pytest.raises(ValueError, match=r"sigma_b = -0.1 is outside"):
+        kernels.variance_fixed_point("relu", 1.0, -0.1)
+    with pytest.raises(ValueError, match=r"q0 = -1.0 is outside its valid range \[0, oo\)"):
+        kernels.variance_fixed_point("tanh", 1.0, 0.1, q0=-1.0)
+    with pytest.raises(ValueError, match=r"q0 = inf is outside"):
+        kernels.variance_fixed_point("erf", 1.0, 0.1, q0=math.inf)
+    with pytest.raises(ValueError, match="formula = .* applies only to the closed forms"):
+        kernels.variance_fixed_point("tanh", 1.0, 0.1, formula=kernels.erf_variance_map)
+    with pytest.raises(ValueError, match="formula = .* applies only to the closed forms"):
+        kernels.variance_fixed_point("erf", 1.0, 0.1, formula=kernels.erf_variance_map, q0=1.0)
+    with pytest.raises(TypeError, match="formula must be a Formula"):
+        kernels.variance_fixed_point("erf", 1.0, 0.1, formula=lambda q: q)
+
+
+def test_activation_function_checks_a_callable_once():
+    calls = []
+
+    def phi(z):
+        calls.append(1)
+        return jnp.tanh(z)
+
+    assert kernels.activation_function(phi) is phi and calls
+    seen = len(calls)
+    assert kernels.activation_function(phi) is phi and len(calls) == seen  # remembered, not re-probed
+
+    def bad(z):
+        calls.append(1)
+        return z - jnp.mean(z)
+
+    for _ in range(2):  # a callable that failed is probed (and refused) again
+        with pytest.raises(ValueError, match="not elementwise"):
+            kernels.activation_function(bad)
 
 def test_symbolic_depth_formulas_display():
     f = kernels.relu_fc_depth2

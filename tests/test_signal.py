@@ -166,6 +166,24 @@ def test_depth_scales_ordered_phase_and_relu_boundary():
     assert relu.q_star == math.inf and relu.xi_c == math.inf
 
 
+
+def test_signal_fixed_point_is_the_kernels_iteration_from_q0():
+    for activation, sw, sb, q0 in (("tanh", 1.5, 0.3, 1.0), ("erf", 2.0, 0.0, 0.0), ("erf", 2.0, 0.0, 1.0),
+                                   ("relu", 1.2, 1.0, 5.0), ("gelu", 1.5, 0.2, 0.5)):
+        q_star = float(kernels.variance_fixed_point(activation, sw, sb, q0=q0))
+        assert signal.variance_fixed_point(activation, sw, sb, q0) == q_star
+    assert signal.variance_fixed_point("erf", 2.0, 0.0, 0.0) == 0.0  # q0 = 0 stays on q* = 0
+    assert signal.variance_fixed_point("erf", 2.0, 0.0) == pytest.approx(
+        float(kernels.variance_fixed_point("erf", 2.0, 0.0)), rel=1e-12)  # the closed form's (largest) q*
+    # no fixed point: inf (where kernels' closed form raises), chi_1 then its limit at q = 1e8
+    with pytest.raises(ValueError, match="sigma_w"):
+        kernels.variance_fixed_point("relu", 1.6, 0.1)
+    for sw, sb in ((1.6, 0.1), (math.sqrt(2), 0.1), (1.6, 0.0)):
+        assert signal.variance_fixed_point("relu", sw, sb) == math.inf
+        assert signal.chi1("relu", sw, sb) == pytest.approx(sw**2 / 2, rel=1e-12)  # sigma_w^2 E[step^2]
+    with pytest.raises(ValueError, match="q0 = -1.0 is outside"):
+        signal.variance_fixed_point("tanh", 1.0, 0.1, -1.0)
+
 def test_numeric_propagation_shapes_and_linear_network_preserves_variance():
     x = jnp.ones((2, 4)) * jnp.array([[1.0], [0.5]])
     run = sim.propagate(jax.random.key(0), "linear", x, 4, 256, 1.0, 0.0, 3)

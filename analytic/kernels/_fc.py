@@ -59,6 +59,7 @@ from analytic.formula import Formula
 from analytic.kernels._duals import ACTIVATIONS, FORMULAS
 from analytic.kernels._quadrature import (
     ACCURATE, DEFAULT_ORDER, QuadratureMap, _checked_order, activation_function, check_layer_variances,
+    gaussian_expectation,
 )
 from analytic.kernels._safe_math import (
     _angle, _hypot, _outer, _pair_gap, _points, _quarter_tangent, _relu_deficit, _row_norms,
@@ -288,6 +289,16 @@ def _check_sigma(name: str, value) -> None:
         raise ValueError(f"{name} = {v!r} is outside its valid range [0, oo) (a standard deviation)")
 
 
+def _check_variance(name: str, value) -> None:
+    if _traced(value):
+        return
+    v = np.asarray(value)
+    if v.shape != () or not np.issubdtype(v.dtype, np.number) or np.iscomplexobj(v):
+        raise ValueError(f"{name} must be a real scalar, got {value!r}")
+    if not math.isfinite(float(v)) or float(v) < 0:
+        raise ValueError(f"{name} = {float(v)!r} is outside its valid range [0, oo) (a variance)")
+
+
 def _check_inputs(name: str, x) -> jax.Array:
     a = jnp.asarray(x)
     if a.ndim != 2:
@@ -432,22 +443,55 @@ def _fc_kernels_direct(x1, x2, sigma_w, sigma_b, *, depth, duals, parameterizati
     return Kernels(k, ntk)
 
 
-def variance_fixed_point(activation: str, sigma_w, sigma_b, *, formula: Formula | None = None):
+# The iteration of the quadrature variance map (any activation; q0 given for relu/erf too).
+FIXED_POINT_ORDER = 200  # Gauss-Hermite nodes (cheap; accurate for steep saturating maps up to q ~ 30)
+_ITERATIONS = 3000  # the cap where q* is approached slowly or runs away
+_RUNAWAY = 1e8  # a variance above this after the iterations: no finite q* (reported as inf)
+
+
+def variance_fixed_point(activation, sigma_w, sigma_b, *, formula: Formula | None = None, q0=None):
     r"""Fixed point $q^* = \sigma_w^2 E_{z\sim N(0,q^*)}[\phi(z)^2] + \sigma_b^2$ of the variance map.
 
-    ReLU: ``kernels.relu_variance_fixed_point`` (exists for $\sigma_w^2 < 2$; a
-    ValueError otherwise). erf: the map ``kernels.erf_variance_map`` is increasing, concave
-    and bounded by $\sigma_w^2 + \sigma_b^2$, so Newton's method from that bound converges
-    monotonically to the largest fixed point (0 when $\sigma_b = 0$ and $\sigma_w^2 \le \pi/4$).
-    ``formula`` replaces that Formula (the fixed point for ReLU, the variance map for erf).
-    Schoenholz et al. 2017, arXiv:1611.01232v2, sec. 3.
+    The one variance fixed point of the toolkit (``signal.variance_fixed_point``, ``signal.chi1``,
+    ``signal.depth_scales`` and ``signal.critical_init`` call it with ``q0``). Two paths:
+
+    * ``activation`` "relu" or "erf" and ``q0=None``: the closed form. ReLU:
+      ``kernels.relu_variance_fixed_point`` (exists for $\sigma_w^2 < 2$; a ValueError otherwise).
+      erf: the map ``kernels.erf_variance_map`` is increasing, concave and bounded by
+      $\sigma_w^2 + \sigma_b^2$, so Newton's method from that bound converges monotonically to the
+      largest fixed point (0 when $\sigma_b = 0$ and $\sigma_w^2 \le \pi/4$). ``formula``
+      replaces that Formula (the fixed point for ReLU, the variance map for erf).
+    * any other activation (a name of ``kernels.NAMED_ACTIVATIONS`` or an elementwise JAX
+      function, as :func:`fc_kernels` accepts), or any activation with ``q0`` given: the fixed
+      point reached from ``q0`` (default 1.0) by iterating the variance map with
+      ``FIXED_POINT_ORDER``-node Gauss-Hermite quadrature, until it leaves q unchanged to a few
+      ulps (at most 3000 steps, in one jitted ``lax.while_loop``). ``inf`` where q runs away
+      (above 1e8, e.g. ReLU with $\sigma_w^2 > 2$) or still moves by more than 1e-6 relative after
+      the iterations (ReLU at $\sigma_w^2 = 2$, $\sigma_b > 0$ grows by $\sigma_b^2$ per layer).
+      ``q0`` picks the fixed point where there are several (erf and tanh at $\sigma_b = 0$:
+      $q^0 = 0$ stays at 0).
+
+    Returns a 0-d array (traceable in ``sigma_w``, ``sigma_b``, ``q0``).
+    Schoenholz et al. 2017, arXiv:1611.01232v2, sec. 3; Poole et al. 2016, arXiv:1606.05340v2, eq. (3).
     """
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation = {activation!r} is unknown; valid: {ACTIVATIONS}")
+    if not isinstance(activation, str) and not callable(activation):
+        raise ValueError(f"activation = {activation!r} is unknown; valid: a name of kernels.NAMED_ACTIVATIONS "
+                         "or an elementwise JAX function")
+    closed_form = activation in ACTIVATIONS and q0 is None
+    phi = None if closed_form else activation_function(activation)
     _check_sigma("sigma_w", sigma_w)
     _check_sigma("sigma_b", sigma_b)
     if formula is not None and not isinstance(formula, Formula):
         raise TypeError(f"formula must be a Formula, got {formula!r}")
+    if not closed_form:
+        if formula is not None:
+            raise ValueError(f"formula = {formula!r} applies only to the closed forms (activation 'relu' or "
+                             f"'erf' with q0=None); got activation = {activation!r}, q0 = {q0!r}")
+        q0 = 1.0 if q0 is None else q0
+        _check_variance("q0", q0)
+        dtype = jnp.result_type(float)
+        return _iterated_fixed_point(phi, jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
+                                     jnp.asarray(q0, dtype))
     if activation == "relu":
         formula = _formula("relu_variance_fixed_point") if formula is None else formula
         return formula(sigma_w=sigma_w, sigma_b=sigma_b)
@@ -466,6 +510,27 @@ def _erf_fixed_point(sigma_w, sigma_b, *, variance_map):
         return jnp.maximum(q - step, 0)
 
     return jax.lax.fori_loop(0, 200, newton, sigma_w**2 + sigma_b**2)
+
+
+@functools.partial(jax.jit, static_argnames=("phi",))
+def _iterated_fixed_point(phi, sigma_w, sigma_b, q0):
+    """q after iterating the quadrature variance map from q0 until it leaves q unchanged to a few
+    ulps or for ``_ITERATIONS`` steps (q clamped at ``2 * _RUNAWAY``); inf where q ran away or
+    still moves (by more than 1e-6 relative)."""
+    eps = 4 * jnp.finfo(q0.dtype).eps
+
+    def variance_map(q):
+        return sigma_w**2 * gaussian_expectation(lambda u: phi(u) ** 2, q, FIXED_POINT_ORDER) + sigma_b**2
+
+    def step(state):
+        i, q, _ = state
+        new = jnp.minimum(variance_map(q), 2 * _RUNAWAY)
+        return i + 1, new, jnp.abs(new - q) > eps * jnp.maximum(new, 1.0)
+
+    _, q, _ = jax.lax.while_loop(lambda s: (s[0] < _ITERATIONS) & s[2], step,
+                                 (jnp.asarray(0), q0, jnp.asarray(True)))
+    moved = jnp.abs(variance_map(q) - q)
+    return jnp.where((q > _RUNAWAY) | (moved > 1e-6 * jnp.maximum(q, 1.0)), jnp.inf, q)
 
 
 # -- any elementwise activation: quadrature dual maps (analytic.kernels._quadrature) --

@@ -80,6 +80,8 @@ def activation_function(activation) -> Callable:
         return NAMED_ACTIVATIONS[activation]
     if not callable(activation):
         raise TypeError(f"activation must be a name or a callable, got {activation!r}")
+    if _already_checked(activation):
+        return activation
     z = jnp.asarray(_probe_points())
     try:
         whole = jnp.asarray(activation(z))
@@ -98,7 +100,25 @@ def activation_function(activation) -> Callable:
     if not np.allclose(np.asarray(whole), np.asarray(each), rtol=1e-5, atol=1e-6):
         raise ValueError(f"activation {activation!r} is not elementwise: phi(vector) differs from "
                          "phi applied to each entry")
+    try:
+        _CHECKED.add(activation)
+    except TypeError:  # takes no weak reference (or is unhashable): checked again next time
+        pass
     return activation
+
+
+# Callables that passed the checks, kept while they live: callers that pass the same phi many
+# times (signal.critical_init's grid, through kernels.variance_fixed_point) check it once.
+_CHECKED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _already_checked(activation) -> bool:
+    if any(activation is phi for phi in NAMED_ACTIVATIONS.values()):
+        return True
+    try:
+        return activation in _CHECKED
+    except TypeError:
+        return False
 
 
 @functools.cache

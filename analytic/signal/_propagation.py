@@ -8,8 +8,8 @@ $\chi_q = V'(q^*)$, and the depth scales $\xi = -1/\log\chi$ (``signal.depth_sca
 Poole et al. 2016, arXiv:1606.05340v2, eqs. (3)-(5); Schoenholz et al. 2017,
 arXiv:1611.01232v2, eqs. (3)-(9) (equation numbers unconfirmed). ReLU and erf have closed forms (``kernels.relu_*``,
 ``kernels.erf_*``, ``signal.relu_critical_sigma_w``, ``signal.erf_order_chaos_boundary``);
-everything else is numerical (Gauss-Hermite with ``ORDER`` nodes, fixed-point iteration,
-bisection).
+everything else is numerical (Gauss-Hermite with ``ORDER`` nodes, bisection); the fixed point
+$q^*$ is :func:`analytic.kernels.variance_fixed_point` iterated from ``q0`` (for ReLU and erf too).
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from analytic import kernels
 from analytic.formula import Formula
 from analytic.kernels import activation_derivative, activation_function, gaussian_expectation, pair_expectation
 
 __all__ = ["DepthScales", "variance_map", "variance_fixed_point", "chi1", "depth_scales",
            "critical_init", "order_chaos_boundary", "init_variance"]
 
-ORDER = 200  # one-dimensional nodes (cheap; accurate for steep saturating maps up to q ~ 30)
+ORDER = 200  # one-dimensional nodes: kernels.variance_fixed_point's (cheap; accurate for steep saturating
+# maps up to q ~ 30), so that variance_map and chi_1 are those of the map whose fixed point is q*
 PAIR_ORDER = 64
-_ITERATIONS = 3000
-_RUNAWAY = 1e8  # a variance above this after the iterations: no finite q* (reported as inf)
+_CHI_AT_INFINITY = 1e8  # chi_1 where q* = inf: its limit, evaluated at the variance that counts as runaway
 
 
 class DepthScales(NamedTuple):
@@ -64,46 +65,25 @@ def _variance_map(phi, q, sigma_w, sigma_b):
 
 
 @functools.partial(jax.jit, static_argnames=("phi",))
-def _mean_field(phi, sigma_w, sigma_b, q0):
-    """(q after iterating V from q0, |V(q) - q|, chi_1 at min(q, _RUNAWAY)) in one compiled call.
-
-    Iterates until V leaves q unchanged to a few ulps or for ``_ITERATIONS`` steps (the cap where
-    q* is approached slowly or runs away), clamping q at ``2 * _RUNAWAY``."""
-    eps = 4 * jnp.finfo(q0.dtype).eps
-
-    def step(state):
-        i, q, _ = state
-        new = jnp.minimum(_variance_map(phi, q, sigma_w, sigma_b), 2 * _RUNAWAY)
-        return i + 1, new, jnp.abs(new - q) > eps * jnp.maximum(new, 1.0)
-
-    _, q, _ = jax.lax.while_loop(lambda s: (s[0] < _ITERATIONS) & s[2], step,
-                                 (jnp.asarray(0), q0, jnp.asarray(True)))
-    moved = jnp.abs(_variance_map(phi, q, sigma_w, sigma_b) - q)
-    return q, moved, _chi1_at(phi, sigma_w, jnp.minimum(q, _RUNAWAY))
-
-
-@functools.partial(jax.jit, static_argnames=("phi",))
 def _chi1_at(phi, sigma_w, q):
     """sigma_w^2 E[phi'(sqrt(q) z)^2]."""
     return sigma_w**2 * gaussian_expectation(lambda u: activation_derivative(phi)(u) ** 2, q, ORDER)
 
 
 def _fixed_point_and_chi1(phi, sigma_w, sigma_b, q0=1.0):
-    """(q*, chi_1) for a validated phi; q* = inf where q runs away or still drifts (see
-    :func:`variance_fixed_point`), chi_1 then its limit evaluated at q = _RUNAWAY."""
-    q, moved, chi = (float(v) for v in _mean_field(phi, jnp.asarray(sigma_w, float), jnp.asarray(sigma_b, float),
-                                                   jnp.asarray(q0, float)))
-    # still moving by more than round-off after the iterations: no fixed point (ReLU at sigma_w^2 = 2
-    # and sigma_b > 0 grows by sigma_b^2 per layer, slower ones still drift)
-    if q > _RUNAWAY or moved > 1e-6 * max(q, 1.0):
-        return math.inf, chi if q > _RUNAWAY else float(_chi1_at(phi, jnp.asarray(sigma_w, float),
-                                                                  jnp.asarray(_RUNAWAY, float)))
-    return q, chi
+    """(q*, chi_1) for a validated phi: q* from :func:`analytic.kernels.variance_fixed_point`
+    (iterated from q0; inf where q runs away or still drifts), chi_1 at q* (at q = oo: its limit
+    evaluated at q = _CHI_AT_INFINITY)."""
+    q = float(kernels.variance_fixed_point(phi, sigma_w, sigma_b, q0=q0))
+    chi = _chi1_at(phi, jnp.asarray(sigma_w, float), jnp.asarray(min(q, _CHI_AT_INFINITY), float))
+    return q, float(chi)
 
 
 def variance_fixed_point(activation, sigma_w, sigma_b, q0: float = 1.0):
     """$q^*$ reached from $q^0$ by iterating the variance map (inf where q runs away, e.g. ReLU
-    with $\\sigma_w^2 \\ge 2$ and $\\sigma_b > 0$)."""
+    with $\\sigma_w^2 \\ge 2$ and $\\sigma_b > 0$): :func:`analytic.kernels.variance_fixed_point`
+    with ``q0`` (for ReLU and erf too, so that q0 picks the fixed point and no fixed point is inf;
+    ``kernels.variance_fixed_point("relu" or "erf", ...)`` without q0 gives the closed forms)."""
     phi = activation_function(activation)
     _check_positive("sigma_w", sigma_w)
     _check_positive("sigma_b", sigma_b, allow_zero=True)
