@@ -471,7 +471,7 @@ def variance_fixed_point(activation, sigma_w, sigma_b, *, formula: Formula | Non
       ``q0`` picks the fixed point where there are several (erf and tanh at $\sigma_b = 0$:
       $q^0 = 0$ stays at 0).
 
-    Returns a 0-d array (traceable in ``sigma_w``, ``sigma_b``, ``q0``).
+    Returns a 0-d array.
     Schoenholz et al. 2017, arXiv:1611.01232v2, sec. 3; Poole et al. 2016, arXiv:1606.05340v2, eq. (3).
     """
     if not isinstance(activation, str) and not callable(activation):
