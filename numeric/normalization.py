@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from numeric.run_bound import RUN_BOUND
+
 __all__ = ["OPTIMIZERS", "init_normalized_mlp", "normalized_mlp", "NormTrace", "train_normalized_mlp",
            "RescaleRun", "train_then_rescale",
            "sphere_noise_then_rescale", "DropoutRun", "dropout_sgd_least_squares"]
@@ -127,7 +129,7 @@ def _zeros(params):
     return {k: jnp.zeros_like(v) for k, v in params.items()}
 
 
-@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps"))
+@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps"), compiler_options=RUN_BOUND)
 def _train(key, x, y, readout, params, eta, wd, beta, damp, optimizer, batch, steps):
     return _run(_minibatch_gradient(x, y, readout, batch), key, (params, _zeros(params), _zeros(params)),
                 1.0, eta, wd, beta, damp, optimizer, steps)  # (final state, trace)
@@ -190,7 +192,7 @@ def _relax(gradient, key, state, first_step, scales, eta, wd, beta, damp, optimi
     return jax.vmap(jax.vmap(relax, in_axes=(None, 0)), in_axes=(0, None))(scales, keys)
 
 
-@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps", "chains"))
+@functools.partial(jax.jit, static_argnames=("optimizer", "batch", "steps", "chains"), compiler_options=RUN_BOUND)
 def _network_relax(key, x, y, readout, state, first_step, scales, eta, wd, beta, damp, optimizer,
                    batch, steps, chains):
     return _relax(_minibatch_gradient(x, y, readout, batch), key, state, first_step, scales, eta, wd,
@@ -218,12 +220,12 @@ def _sphere_scan(keys, w, v, member, eta, wd, beta, damp):
     return jax.lax.scan(step, (w, v), keys)
 
 
-@functools.partial(jax.jit, static_argnames=("steps",))
+@functools.partial(jax.jit, static_argnames=("steps",), compiler_options=RUN_BOUND)
 def _sphere_train(key, w, member, eta, wd, beta, damp, steps):
     return _sphere_scan(jax.random.split(key, steps), w, jnp.zeros_like(w), member, eta, wd, beta, damp)
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "chains"))
+@functools.partial(jax.jit, static_argnames=("steps", "chains"), compiler_options=RUN_BOUND)
 def _sphere_relax(key, w, v, member, scales, eta, wd, beta, damp, steps, chains):
     def relax(scale, k):  # the momentum buffer is kept
         return _sphere_scan(jax.random.split(k, steps), scale * w, v, member, eta, wd, beta, damp)[1]

@@ -11,11 +11,11 @@ setting, and values agree with level 0 to round-off, as compile_speed.py says of
 Which programs: the random-number generators of wide random networks (``numeric._draws``,
 ``numeric.mlp``'s Monte Carlo NNGP, ``numeric.architectures.kernel_draws``), the NQM's noisy chains,
 the depth sweep's training, and the training loops that run thousands of small steps: ``numeric.eos``'s
-edge-of-stability runs, ``numeric.parameterisation``'s width sweeps and ``numeric.width``'s
-fluctuation chunks. Measured per check, CPU seconds with a cold compilation cache, the program at
+edge-of-stability runs, ``numeric.parameterisation``'s width sweeps, ``numeric.width``'s
+fluctuation chunks and ``numeric.normalization``'s minibatch and sphere runs. Measured per check, CPU seconds with a cold compilation cache, the program at
 level 0 -> level 3 (2026-12-07, this 2-core CPU): eos.gd_edge 18.9 -> 14.4,
 parameterisation.max_learning_rate 12.7 -> 9.6, width.init_fluctuations 10.9 -> 8.2,
-kernels.architectures 23.5 -> 18.0; numeric.mlp's ensemble training was tried and kept at level 0
+kernels.architectures 23.5 -> 18.0, the normalization family 19.0 -> 17.7 (two pairs, alternated); numeric.mlp's ensemble training was tried and kept at level 0
 (kernels.infinite_width_training 10.9 -> 11.9).
 """
 
