@@ -136,12 +136,14 @@ def _summed_loss(params, x, y, activation):
     return 0.5 * jnp.sum((two_layer_output(params, x, activation) - y) ** 2)
 
 
+@functools.partial(jax.jit, static_argnames="activation")  # one program, not one per eager primitive
 def _ntk_gram(params, x, activation):
     flat, unravel = ravel_pytree(params)
     jac = jax.jacobian(lambda p: two_layer_output(unravel(p), x, activation))(flat)
     return jnp.matmul(jac, jac.T, precision=_HIGHEST)
 
 
+@functools.partial(jax.jit, static_argnames="activation")
 def _ntk_top(params, x, activation):
     return jnp.linalg.eigvalsh(_ntk_gram(params, x, activation))[-1]
 

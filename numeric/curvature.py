@@ -125,21 +125,25 @@ def train(theta0, x, y, model: str, loss: str, learning_rate, steps: int, weight
     return path, losses
 
 
+@functools.partial(jax.jit, static_argnames=("model",))
 def output_jvp(theta, x, model: str, v) -> jax.Array:
     """``J v``: the directional derivative of every output (shape ``(n,)``)."""
     return jax.jvp(lambda th: outputs(th, x, model), (theta,), (v,))[1]
 
 
+@functools.partial(jax.jit, static_argnames=("model",))
 def output_vjp(theta, x, model: str, u) -> jax.Array:
     """``J^T u`` (flat, like ``theta``)."""
     return jax.vjp(lambda th: outputs(th, x, model), theta)[1](u)[0]
 
 
+@functools.partial(jax.jit, static_argnames=("model",))
 def weighted_output_hvp(theta, x, model: str, weights, v) -> jax.Array:
     """``sum_i weights_i hess f_i v`` (flat): the HVP of ``weights . f(theta)``."""
     return jax.jvp(jax.grad(lambda th: jnp.dot(weights, outputs(th, x, model))), (theta,), (v,))[1]
 
 
+@functools.partial(jax.jit, static_argnames=("model", "loss"))
 def gauss_newton_vector_product(theta, x, y, model: str, loss: str, v) -> jax.Array:
     """``G v = J^T diag(d^2 l / df^2) J v / n`` by autodiff (the loss's own output curvature)."""
     f = outputs(theta, x, model)
@@ -147,6 +151,7 @@ def gauss_newton_vector_product(theta, x, y, model: str, loss: str, v) -> jax.Ar
     return output_vjp(theta, x, model, curvature * output_jvp(theta, x, model, v)) / x.shape[0]
 
 
+@functools.partial(jax.jit, static_argnames=("model", "loss"))
 def residual_vector_product(theta, x, y, model: str, loss: str, v) -> jax.Array:
     """The residual term times ``v``: ``(1/n) sum_i (dl/df_i) hess f_i v`` by autodiff."""
     f = outputs(theta, x, model)
@@ -158,12 +163,14 @@ def _label_gradient(theta, xi, label, model):
     return jax.grad(lambda th: _loss_of_output(outputs(th, xi[None], model)[0], label, "logistic"))(theta)
 
 
+@functools.partial(jax.jit, static_argnames=("model",))
 def label_gradients(theta, x, model: str) -> jax.Array:
     """Parameter gradients of the logistic loss of every example at both labels: ``(n, 2, P)``."""
     return jax.vmap(lambda xi: jnp.stack([_label_gradient(theta, xi, 0.0, model),
                                           _label_gradient(theta, xi, 1.0, model)]))(x)
 
 
+@jax.jit
 def fisher_vector_product(gradients, p_one, v) -> jax.Array:
     """True Fisher times ``v``: ``mean_i sum_y p(y|x_i) g_iy (g_iy . v)``, labels enumerated under the
     model (``p_one`` = P(y = 1 | x_i)); ``gradients`` from :func:`label_gradients`."""
@@ -171,12 +178,14 @@ def fisher_vector_product(gradients, p_one, v) -> jax.Array:
     return jnp.einsum("iy,iyp,iy->p", weights, gradients, gradients @ v) / gradients.shape[0]
 
 
+@jax.jit
 def empirical_fisher_quadratic(gradients, labels, v) -> jax.Array:
     """``v^T F_emp v = mean_i (g_{i, y_i} . v)^2`` with the observed 0/1 ``labels`` (the empirical Fisher)."""
     chosen = jnp.take_along_axis(gradients @ v, jnp.asarray(labels, jnp.int32)[:, None], axis=1)[:, 0]
     return jnp.mean(chosen**2)
 
 
+@functools.partial(jax.jit, static_argnames=("samples",))
 def sampled_fisher_quadratic(key, gradients, p_one, v, samples: int):
     """``v^T F v`` with labels drawn from the model, ``samples`` draws: (mean over draws, its
     standard error). Each draw is the empirical-Fisher form at freshly sampled labels."""

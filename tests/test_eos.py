@@ -77,7 +77,8 @@ def test_train_with_sharpness_records_the_dense_hessian_top_eigenvalue():
                                    lanczos=21, nesterov=[False, True])  # 21 = parameter count: Lanczos is exact
     assert run.losses.shape == (2, 21) and run.sharpness.shape == (2, 3)
     flat, unravel = ravel_pytree(params)
-    dense = jax.hessian(lambda p: sim.mse_loss(unravel(p), x, y, "tanh"))(flat)
+    # jitted: one program, not one compilation per primitive of the eager Hessian (141 in all)
+    dense = jax.jit(jax.hessian(lambda p: sim.mse_loss(unravel(p), x, y, "tanh")))(flat)
     assert float(run.sharpness[0, 0]) == pytest.approx(np.linalg.eigvalsh(np.asarray(dense))[-1], rel=1e-8)
     # hand-written loops for 10 steps give the same losses
     for i, (activation, beta, look) in enumerate((("tanh", 0.0, 0.0), ("relu", 0.5, 1.0))):
@@ -90,8 +91,8 @@ def test_train_with_sharpness_records_the_dense_hessian_top_eigenvalue():
         now, before = flat, flat
         for _ in range(10):
             now, before = step(now, before)
-        assert float(run.losses[i, 10]) == pytest.approx(float(sim.mse_loss(unravel(now), x, y, activation)),
-                                                         rel=1e-12)
+        loss = jax.jit(lambda v, activation=activation: sim.mse_loss(unravel(v), x, y, activation))(now)
+        assert float(run.losses[i, 10]) == pytest.approx(float(loss), rel=1e-12)
 
 
 @pytest.mark.parametrize("call, match", [

@@ -92,9 +92,10 @@ def test_training_steps_against_numpy():
     y, mask = x @ target.T, np.array([True, True])
     step = jax.jit(sim._step)
     # the hand-written Jacobian against autodiff
-    jac = np.asarray(sim._jacobian(w, mask, x)[0])
-    auto = jax.jacfwd(lambda f: (jax.vmap(lambda xi: sim._forward(f.reshape(w.shape), mask, xi)[0])(x)
-                                 / np.sqrt(6)).ravel())(w.ravel())
+    # (both jitted: one program each, not one compilation per eager primitive)
+    jac = np.asarray(jax.jit(sim._jacobian)(w, mask, x)[0])
+    auto = jax.jit(jax.jacfwd(lambda f: (jax.vmap(lambda xi: sim._forward(f.reshape(w.shape), mask, xi)[0])(x)
+                                         / np.sqrt(6)).ravel()))(w.ravel())
     np.testing.assert_allclose(jac, np.asarray(auto), rtol=1e-13, atol=1e-14)
     r = ((x @ w[0].T @ w[1].T - y) / np.sqrt(6)).ravel()
     natural = w - 0.1 * (np.linalg.pinv(jac) @ r).reshape(w.shape)

@@ -25,6 +25,8 @@ sympy derives from that update rule alone:
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import sympy as sp
@@ -157,6 +159,13 @@ def greedy_schedule(lam_values, noise_values, m0_values, steps: int, *, numerato
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     moment.check_arguments(alpha=1.0, lam=lam_values, noise=noise_values, second_moment=m)
     _greedy_lr_denominator().check_arguments(lam=lam_values, noise=noise_values, second_moment=m)
+    return _greedy_run(lam_values, noise_values, m, steps=int(steps), numerator=numerator,
+                       denominator=denominator, moment=moment)
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "numerator", "denominator", "moment"))
+def _greedy_run(lam_values, noise_values, m, *, steps, numerator, denominator, moment):
+    """:func:`greedy_schedule` on validated arrays: one compiled program per (Formulas, steps, shape)."""
 
     def step(m, _):
         top = _call(numerator, lam=lam_values, second_moment=m)
@@ -165,5 +174,5 @@ def greedy_schedule(lam_values, noise_values, m0_values, steps: int, *, numerato
         m = _call(moment, alpha=rate, lam=lam_values, noise=noise_values, second_moment=m)
         return m, (rate, jnp.sum(lam_values * m) / 2)
 
-    _, (rates, losses) = jax.lax.scan(step, m, None, length=int(steps))
+    _, (rates, losses) = jax.lax.scan(step, m, None, length=steps)
     return rates, jnp.concatenate([jnp.sum(lam_values * m)[None] / 2, losses])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 
+import jax
 import jax.numpy as jnp
 
 __all__ = ["deep_linear_balance_drift"]
@@ -41,6 +42,12 @@ def deep_linear_balance_drift(weights, x, y, eta):
     x, y = jnp.asarray(x, weights[0].dtype), jnp.asarray(y, weights[0].dtype)
     if len(weights) < 2 or any(w.ndim != 2 for w in weights):
         raise ValueError(f"weights must be at least two matrices, got shapes {[jnp.shape(w) for w in weights]}")
+    return _drift(weights, x, y, eta)
+
+
+@jax.jit
+def _drift(weights, x, y, eta):
+    """:func:`deep_linear_balance_drift` on validated arrays, as one compiled program."""
     error = (_product(weights, x.shape[0]) @ x - y) / x.shape[1]
     gradients = []
     for i in range(len(weights)):
