@@ -158,6 +158,10 @@ _TARGET, _TIME, _RATES = 2.0, 2.0, (0.1, 0.2)  # one datum, target 2, gradient-f
 _SMOOTH_BLIND = ("the derived mean coefficients are resolved to 3 standard errors of the fitted intercept over "
                  "the widths (quick: 96 draws, about 0.2-0.5 absolute; smoke: 64 draws): a 10% slip is not resolved at "
                  "these sizes")
+_EXPONENT_BLIND = ("the width exponent is a log-log slope over widths 64-1024 with 96 draws: at quick size its 3 "
+                   "bootstrap standard errors (0.10-0.14 for the three quantities) exceed a 10% slip of -1 (0.1), "
+                   "so the slip passes; the planted mistake n^-1/2 (50%) fails, and the full size (1024 draws, "
+                   "widths to 4096) is for a GPU")
 
 
 def _motion_grid(ctx: Context):
@@ -210,7 +214,9 @@ def _intercept(means, errors, widths):
     "exponent": "width.kernel_motion_exponent", "ntk_change": "width.ntk_change_coefficient_sin",
     "linear_gap": "width.linearisation_gap_coefficient_sin", "quadratic_gap": "width.quadratic_gap_coefficient_sin"},
     cites="lee2019; dyer_gurari2019; huang_yau2019",
-    blind={"ntk_change": _SMOOTH_BLIND, "linear_gap": _SMOOTH_BLIND, "quadratic_gap": _SMOOTH_BLIND},
+    # (declared at the main job's quick size, where the negative controls run: the second-order gap's 10% slip
+    # is resolved there, 0.255 against a tolerance of 0.224; the exponent's is not)
+    blind={"exponent": _EXPONENT_BLIND, "ntk_change": _SMOOTH_BLIND, "linear_gap": _SMOOTH_BLIND},
     smoke=True)
 def kernel_motion(ctx: Context, exponent, ntk_change, linear_gap, quadratic_gap):
     """Trained two-layer nets vs their Taylor models: width exponents (sin; ReLU apart) and the derived O(1/n) means."""
