@@ -278,7 +278,8 @@ def _traced(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def _check_sigma(name: str, value) -> None:
+def _check_sigma(name: str, value, what: str = "a standard deviation") -> None:
+    """A real, finite scalar >= 0 (left to the caller when traced); ``what`` names the quantity."""
     if _traced(value):
         return
     v = np.asarray(value)
@@ -286,17 +287,7 @@ def _check_sigma(name: str, value) -> None:
         raise ValueError(f"{name} must be a real scalar, got {value!r}")
     v = float(v)
     if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name} = {v!r} is outside its valid range [0, oo) (a standard deviation)")
-
-
-def _check_variance(name: str, value) -> None:
-    if _traced(value):
-        return
-    v = np.asarray(value)
-    if v.shape != () or not np.issubdtype(v.dtype, np.number) or np.iscomplexobj(v):
-        raise ValueError(f"{name} must be a real scalar, got {value!r}")
-    if not math.isfinite(float(v)) or float(v) < 0:
-        raise ValueError(f"{name} = {float(v)!r} is outside its valid range [0, oo) (a variance)")
+        raise ValueError(f"{name} = {v!r} is outside its valid range [0, oo) ({what})")
 
 
 def _check_inputs(name: str, x) -> jax.Array:
@@ -488,7 +479,7 @@ def variance_fixed_point(activation, sigma_w, sigma_b, *, formula: Formula | Non
             raise ValueError(f"formula = {formula!r} applies only to the closed forms (activation 'relu' or "
                              f"'erf' with q0=None); got activation = {activation!r}, q0 = {q0!r}")
         q0 = 1.0 if q0 is None else q0
-        _check_variance("q0", q0)
+        _check_sigma("q0", q0, "a variance")
         dtype = jnp.result_type(float)
         return _iterated_fixed_point(phi, jnp.asarray(sigma_w, dtype), jnp.asarray(sigma_b, dtype),
                                      jnp.asarray(q0, dtype))
