@@ -357,7 +357,12 @@ def _top_mode_reduction(params, x, y, eta: float, n_eff: float, uv_map) -> _Redu
     decay = (0.5 * float(np.sum((modes[:-1] * (1 - eta * values[:-1]) ** t_peak) ** 2)) - rest) / prediction
     widths = (peak(float(values[-1]), width / s)[0] + rest) / prediction - 1
     first = (kernel, output, decay, widths)
-    return _Reduction(prediction, *first, float(np.sum(np.abs(first)) + np.sum(first) ** 2))
+    size = float(np.sum(np.abs(first)))
+    # Where the first-order sizes reach 1 their square (the second order) is as large as they are: the
+    # expansion says nothing, and no tolerance follows from it (a residual of the top mode passing
+    # near 0 makes the output term large): nan, so the row fails rather than passing on any value.
+    tolerance = size + float(np.sum(first)) ** 2 if size < 1 else np.nan
+    return _Reduction(prediction, *first, tolerance)
 
 
 def _top_mode_spike(params, x, y, eta: float, n_eff: float, uv_map) -> float:
