@@ -14,6 +14,15 @@ upper triangle, while here $K_{ij}$ and $K_{ji}$ come from two products
 $u_i\cdot u_j$, $u_j\cdot u_i$ (equal to within an ulp): the numbers agree to
 round-off (tested in ``tests/test_scale_out.py``).
 
+Architectures (``architecture=kernels.serial(...)`` instead of the FC arguments, inputs
+validated once by ``prepare_network``): the kernel of a pair depends only on its two inputs,
+so each block is the jitted engine of :func:`serial` (``_architecture_kernels``) on the
+block's rows and columns; for $K(X, X)$ the pairs of equal global index take each point's
+own kernel from the symmetric engine (K(x_i, x_i) alone): coincident cosines exactly 1, as in
+``.kernels(x)``. Blocks equal ``.kernels`` to ~4e-16 relative (float64,
+``tests/test_architectures_scale.py``). An architecture that is :func:`fc_kernels`' network
+(Dense/relu-or-erf alternating, 2-D inputs) runs the FC path, as its ``.kernels`` does.
+
 When even the sharded matrix does not fit, :func:`stream_fc_kernels` computes
 ``devices x block_rows`` rows at a time and hands each slab to a callback, or writes
 it into a pair of arrays such as ``numpy.lib.format.open_memmap`` files (the next
@@ -26,6 +35,7 @@ rows of its own devices (``addressable_shards``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -38,7 +48,8 @@ from analytic.kernels._fc import (ACTIVATIONS, Duals, Kernels, _fc_kernels_direc
                                   checked_duals, common_inputs, layer_recursion)
 from analytic.kernels._safe_math import _row_norms
 
-__all__ = ["resolve_mesh", "sharded_fc_kernels", "stream_fc_kernels", "pair_block_kernels"]
+__all__ = ["resolve_mesh", "sharded_fc_kernels", "stream_fc_kernels", "pair_block_kernels", "prepare_network",
+           "ArchitectureSpec"]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -84,6 +95,8 @@ def _check_block(name: str, value) -> int:
 def _prepare(x1, x2, depth, activation, sigma_w, sigma_b, parameterization, duals):
     """Validated inputs in one floating dtype, whether K(X, X) (symmetric), and the static
     (depth, activation-or-None, parameterization, duals-or-None) of the per-block recursion."""
+    if parameterization is None:
+        parameterization = "ntk"
     if callable(activation) or activation not in ACTIVATIONS:
         if duals is not None:
             raise ValueError("duals can only be given with activation 'relu' or 'erf'")
@@ -101,14 +114,86 @@ def _prepare(x1, x2, depth, activation, sigma_w, sigma_b, parameterization, dual
     return x1, x2, sigma_w, sigma_b, symmetric, spec
 
 
+@dataclasses.dataclass(frozen=True)
+class ArchitectureSpec:
+    """The static description of an architecture's per-block kernels (hashable: a jit static
+    argument): the :class:`Architecture` and its quadrature dual maps, built once per call."""
+
+    architecture: object
+    table: tuple
+
+
+_FC_ARGUMENTS = ("depth", "activation", "sigma_w", "sigma_b", "parameterization", "duals")
+
+
+def prepare_network(x1, x2, architecture=None, *, depth=None, activation=None, sigma_w=None, sigma_b=None,
+                    parameterization=None, duals=None):
+    """``_prepare`` for either network description: the FC arguments or ``architecture=``
+    (a :func:`serial` architecture), never both. Validates the inputs once; returns
+    (x1, x2, sigma_w, sigma_b, symmetric, spec) with ``spec`` an FC tuple (an architecture that
+    is fc_kernels' network is evaluated by the FC path, as its ``.kernels`` is) or an
+    :class:`ArchitectureSpec` (sigma_w, sigma_b then unused zeros)."""
+    given = {name: value for name, value in zip(_FC_ARGUMENTS, (depth, activation, sigma_w, sigma_b,
+                                                                 parameterization, duals)) if value is not None}
+    if architecture is None:
+        missing = [name for name in _FC_ARGUMENTS[:4] if name not in given]
+        if missing:
+            raise TypeError(f"the network is missing: {', '.join(missing)} (give depth, activation, sigma_w, "
+                            "sigma_b for a fully-connected network, or architecture=kernels.serial(...))")
+        return _prepare(x1, x2, depth, activation, sigma_w, sigma_b, parameterization, duals)
+    from analytic.kernels._architecture import Architecture, _quadrature_table
+    if given:
+        raise ValueError(f"architecture = {architecture!r} was given together with the fully-connected "
+                         f"arguments {given!r}; give one or the other (the architecture's layers carry "
+                         "sigma_w, sigma_b, activations and serial(..., parameterization=))")
+    if not isinstance(architecture, Architecture):
+        raise TypeError(f"architecture must be a kernels.serial(...) Architecture, got {architecture!r}")
+    x1, x2, symmetric = architecture._checked(x1, x2)
+    fc = architecture._fc_spec(x1.ndim)
+    if fc is not None:  # the same numbers as architecture.kernels (fc_kernels' path)
+        depth, activation, sigma_w, sigma_b = fc
+        return _prepare(x1, None if symmetric else x2, depth, activation, sigma_w, sigma_b,
+                        architecture.parameterization, None)
+    zero = jnp.zeros((), x1.dtype)
+    spec = ArchitectureSpec(architecture, _quadrature_table(architecture.layers))
+    return x1, x2, zero, zero, symmetric, spec
+
+
+def pad_rows(x, pad: int, spec):
+    """``x`` with ``pad`` more rows: zero points (FC), or copies of the last row (architectures:
+    a zero input would give LayerNorm 0/0, and padded columns meet zero weights in mat-vecs)."""
+    widths = ((0, pad),) + ((0, 0),) * (x.ndim - 1)
+    return jnp.pad(x, widths, mode="edge" if isinstance(spec, ArchitectureSpec) and x.shape[0] else "constant")
+
+
+def _architecture_block(x_rows, x_cols, row_start, col_start, spec: ArchitectureSpec, symmetric: bool):
+    """One block of an architecture's kernels: the kernel of a pair depends on its two inputs
+    only, so a block is ``.kernels`` of the block's rows and columns. For K(X, X) the pairs of
+    equal global index take each point's own kernel from the symmetric engine (its coincident
+    cosines exactly 1, as the full ``.kernels(x)`` has them), the rest the two-sided engine."""
+    from analytic.kernels._architecture import _architecture_kernels
+    run = functools.partial(_architecture_kernels, architecture=spec.architecture, precision=_HIGHEST,
+                            table=spec.table)
+    out = run(x_rows, x_cols, symmetric=False)
+    if not symmetric:
+        return out
+    own = jax.vmap(lambda x: run(x[None], x[None], symmetric=True))(x_rows)  # (m, 1, 1) each
+    eye = ((row_start + jnp.arange(x_rows.shape[0]))[:, None]
+           == (col_start + jnp.arange(x_cols.shape[0]))[None, :])
+    return Kernels(*(jnp.where(eye, o[:, 0, 0][:, None], k) for o, k in zip(own, out)))
+
+
 def pair_block_kernels(x_rows, x_cols, row_start, col_start, sigma_w, sigma_b, spec, symmetric: bool):
     r"""Kernels(nngp, ntk) of one block, rows ``x_rows`` (m1, d) against ``x_cols`` (m2, d).
 
-    ``spec = (depth, activation, parameterization, duals)`` as made by ``_prepare``.
+    ``spec = (depth, activation, parameterization, duals)`` as made by ``_prepare``, or an
+    :class:`ArchitectureSpec` (inputs (m, *spatial, channels); sigma_w, sigma_b unused).
     When ``symmetric`` (a block of K(X, X)), the pairs whose global indices
     ``row_start + a == col_start + b`` are the same point: angle exactly 0 in every
     layer, as in :func:`fc_kernels`' symmetric path. Traceable (used inside jit/shard_map).
     """
+    if isinstance(spec, ArchitectureSpec):
+        return _architecture_block(x_rows, x_cols, row_start, col_start, spec, symmetric)
     depth, activation, parameterization, duals = spec
     if activation is None:  # the direct recursion (quadrature maps or given duals)
         return _fc_kernels_direct(x_rows, x_cols, sigma_w, sigma_b, depth=depth, duals=duals,
@@ -140,7 +225,7 @@ def _sharded_rows(x_rows, x_cols, offset, sigma_w, sigma_b, *, spec, symmetric, 
 
     def local(rows, cols, offset, sigma_w, sigma_b):
         start = offset + jax.lax.axis_index(axes) * rows_per_device
-        blocks = rows.reshape(-1, block_rows, rows.shape[1])
+        blocks = rows.reshape((-1, block_rows) + rows.shape[1:])
         starts = start + block_rows * jnp.arange(blocks.shape[0])
 
         def one(args):
@@ -151,7 +236,7 @@ def _sharded_rows(x_rows, x_cols, offset, sigma_w, sigma_b, *, spec, symmetric, 
         return Kernels(*(k.reshape(rows.shape[0], cols.shape[0])[:rows_per_device] for k in out))
 
     rows_spec = PartitionSpec(axes, None)
-    fn = jax.shard_map(local, mesh=mesh, in_specs=(rows_spec, PartitionSpec(), PartitionSpec(),
+    fn = jax.shard_map(local, mesh=mesh, in_specs=(PartitionSpec(axes), PartitionSpec(), PartitionSpec(),
                                                    PartitionSpec(), PartitionSpec()),
                        out_specs=Kernels(rows_spec, rows_spec), check_vma=False)
     return fn(x_rows, x_cols, offset, sigma_w, sigma_b)
@@ -168,11 +253,14 @@ def _replicated(x, mesh):
     return jax.device_put(x, NamedSharding(mesh, PartitionSpec()))
 
 
-def sharded_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk", *,
-                       mesh=None, block_rows: int = 256, duals: Duals | None = None) -> Kernels:
+def sharded_fc_kernels(x1, x2, depth=None, activation=None, sigma_w=None, sigma_b=None, parameterization=None, *,
+                       mesh=None, block_rows: int = 256, duals: Duals | None = None,
+                       architecture=None) -> Kernels:
     r""":func:`fc_kernels` with its rows split over the devices of ``mesh``.
 
-    Same arguments and conventions as :func:`fc_kernels`; ``mesh`` is a
+    Same arguments and conventions as :func:`fc_kernels` (``parameterization`` None means
+    "ntk"), or instead of them ``architecture=kernels.serial(...)`` (inputs
+    (n, *spatial, channels); the numbers of its ``.kernels`` to round-off); ``mesh`` is a
     ``jax.sharding.Mesh``, a device count, or None (every device of the default
     platform). Returns ``Kernels(nngp, ntk)`` as ``jax.Array`` s of shape (n1, n2),
     rows sharded with ``NamedSharding(mesh, P(axes, None))``; n1 must be a multiple of
@@ -187,27 +275,34 @@ def sharded_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameteriza
         >>> k = sharded_fc_kernels(x, None, 2, "relu", 1.4, 0.1, mesh=1, block_rows=4)
         >>> k.ntk.shape, k.ntk.sharding.spec
         ((8, 8), P('batch', None))
+        >>> from analytic import kernels
+        >>> cnn = kernels.serial(kernels.Conv(3, 1.4, 0.1), kernels.Activation("relu"), kernels.Flatten(),
+        ...                      kernels.Dense(1.4, 0.1))
+        >>> sharded_fc_kernels(x.reshape(8, 3, 1), None, architecture=cnn, mesh=1).ntk.shape
+        (8, 8)
     """
     mesh = resolve_mesh(mesh)
     block_rows = _check_block("block_rows", block_rows)
-    x1, x2, sigma_w, sigma_b, symmetric, spec = _prepare(x1, x2, depth, activation, sigma_w, sigma_b,
-                                                         parameterization, duals)
+    x1, x2, sigma_w, sigma_b, symmetric, spec = prepare_network(
+        x1, x2, architecture, depth=depth, activation=activation, sigma_w=sigma_w, sigma_b=sigma_b,
+        parameterization=parameterization, duals=duals)
     n1 = x1.shape[0]
     if n1 % mesh.size:
         raise ValueError(f"x1 has n1 = {n1} rows, not a multiple of the {mesh.size} devices of the mesh "
                          f"(valid: multiples of {mesh.size}); pad x1 or use stream_fc_kernels")
     per_device = n1 // mesh.size
     block, padded = _layout(per_device, block_rows)
-    rows = x1.reshape(mesh.size, per_device, -1)  # each device's rows padded with zero points
-    rows = jnp.pad(rows, ((0, 0), (0, padded - per_device), (0, 0))).reshape(mesh.size * padded, -1)
+    rows = x1.reshape((mesh.size, per_device) + x1.shape[1:])  # each device's rows, padded (pad_rows)
+    rows = jax.vmap(lambda r: pad_rows(r, padded - per_device, spec))(rows).reshape((mesh.size * padded,)
+                                                                                     + x1.shape[1:])
     rows = jax.device_put(rows, NamedSharding(mesh, PartitionSpec(_axes(mesh), None)))
     return _sharded_rows(rows, _replicated(x2, mesh), _replicated(jnp.int32(0), mesh),
                          _replicated(sigma_w, mesh), _replicated(sigma_b, mesh), spec=spec,
                          symmetric=symmetric, mesh=mesh, block_rows=block, rows_per_device=per_device)
 
 
-def stream_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterization="ntk", *,
-                      sink, mesh=None, block_rows: int = 256, duals: Duals | None = None):
+def stream_fc_kernels(x1, x2, depth=None, activation=None, sigma_w=None, sigma_b=None, parameterization=None, *,
+                      sink, mesh=None, block_rows: int = 256, duals: Duals | None = None, architecture=None):
     r""":func:`fc_kernels` for matrices that do not fit: row slabs handed to ``sink`` as computed.
 
     Each slab is ``devices x block_rows`` rows (the last one shorter), computed over the
@@ -216,7 +311,8 @@ def stream_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterizat
     or a pair ``(nngp_out, ntk_out)`` of writable (n1, n2) arrays, e.g. memory-mapped
     files from ``numpy.lib.format.open_memmap``; the pair is returned (None for a
     callable). Host memory: one or two slabs. Single-process (use
-    :func:`sharded_fc_kernels` across hosts).
+    :func:`sharded_fc_kernels` across hosts). ``architecture=kernels.serial(...)`` replaces the
+    fully-connected arguments, as in :func:`sharded_fc_kernels`.
 
     Example:
         >>> from analytic.kernels import fc_kernels
@@ -228,8 +324,9 @@ def stream_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterizat
     """
     mesh = resolve_mesh(mesh)
     block_rows = _check_block("block_rows", block_rows)
-    x1, x2, sigma_w, sigma_b, symmetric, spec = _prepare(x1, x2, depth, activation, sigma_w, sigma_b,
-                                                         parameterization, duals)
+    x1, x2, sigma_w, sigma_b, symmetric, spec = prepare_network(
+        x1, x2, architecture, depth=depth, activation=activation, sigma_w=sigma_w, sigma_b=sigma_b,
+        parameterization=parameterization, duals=duals)
     n1, n2 = x1.shape[0], x2.shape[0]
     if callable(sink):
         write = sink
@@ -254,7 +351,7 @@ def stream_fc_kernels(x1, x2, depth, activation, sigma_w, sigma_b, parameterizat
 
     def launch(start):
         rows = x1[start:start + slab]
-        rows = jax.device_put(jnp.pad(rows, ((0, slab - rows.shape[0]), (0, 0))), sharding)
+        rows = jax.device_put(pad_rows(rows, slab - rows.shape[0], spec), sharding)
         return _sharded_rows(rows, cols, _replicated(jnp.int32(start), mesh), sigma_w, sigma_b, spec=spec,
                              symmetric=symmetric, mesh=mesh, block_rows=block, rows_per_device=block)
 
