@@ -128,6 +128,14 @@ def worker_devices(memmap_dir: str) -> None:
     cross = kernels.sharded_fc_kernels(x, x_test, 2, "tanh", 1.2, 0.0, mesh=4)  # quadrature path
     for a, b in zip(cross, kernels.fc_kernels(x, x_test, 2, "tanh", 1.2, 0.0)):
         _close(a, b)
+    # an architecture's rows over the 4 devices (a pooled CNN: all pairs of positions)
+    cnn = kernels.serial(kernels.Conv(3, 1.4, 0.1), kernels.Activation("relu"), kernels.GlobalAvgPool(),
+                         kernels.Dense(1.2, 0.1))
+    signals = x.reshape(12, 3, 2)  # 12 signals, 3 positions, 2 channels
+    k = kernels.sharded_fc_kernels(signals, None, architecture=cnn, mesh=4, block_rows=2)
+    assert [s.data.shape for s in k.ntk.addressable_shards] == [(3, 12)] * 4
+    for a, b in zip(k, cnn.kernels(signals)):
+        _close(a, b, 1e-13)  # the same maps per block: round-off (tests/test_architectures_scale.py)
     out = tuple(np.lib.format.open_memmap(os.path.join(memmap_dir, f"{name}.npy"), mode="w+",
                                           shape=(22, 22)) for name in ("nngp", "ntk"))
     kernels.stream_fc_kernels(x[:22], None, 2, "erf", 1.4, 0.1, sink=out, mesh=4, block_rows=2)

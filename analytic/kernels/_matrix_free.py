@@ -11,7 +11,8 @@ $(1-\eta\lambda)^t$ (GD, ``linreg.gd_mode_error``). Only products $\Theta v$ are
   ``block`` x ``block``; the $B(B+1)/2$ blocks on and above the diagonal are shared
   out over the devices of a mesh (``shard_map``), each block is *recomputed* by the
   per-layer recursion of :func:`fc_kernels` (``_blocked.pair_block_kernels``) and
-  contributes $\Theta_{IJ} v_J$ and $\Theta_{IJ}^T v_I$; the partial vectors are summed
+  contributes $\Theta_{IJ} v_J$ and $\Theta_{IJ}^T v_I$ (an architecture's blocks:
+  ``_blocked.pair_block_kernels`` with ``architecture=``); the partial vectors are summed
   over devices (``psum``). Memory per device O(N k + block^2), never O(N^2); every
   product recomputes the N^2 / 2 entries.
 * **t = infinity** (both flow and stable GD): $g_\infty(\Theta)Y = \Theta^{-1}Y$ by
@@ -50,9 +51,9 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from analytic.formula import Formula
-from analytic.kernels._blocked import (_axes, _check_block, _prepare, kernel_index, pair_block_kernels,
-                                       resolve_mesh)
-from analytic.kernels._preconditioner import low_rank_preconditioner, pivoted_cholesky
+from analytic.kernels._blocked import (_axes, _check_block, kernel_index, pad_rows, pair_block_kernels,
+                                       prepare_network, resolve_mesh)
+from analytic.kernels._preconditioner import LowRankFactor, _pivoted_cholesky, low_rank_preconditioner
 from analytic.kernels._training import _linreg
 
 __all__ = ["kernel_matvec", "kernel_cg", "MatrixFreePrediction", "matrix_free_mean"]
@@ -90,7 +91,7 @@ def _block_matvec(pair_rows, pair_cols, valid, x_rows, x_cols, v, sigma_w, sigma
 
 
 class _Operator:
-    """v -> K(x_rows, x_cols) v, blockwise over a mesh (inputs laid out once)."""
+    """v -> K(x_rows, x_cols) v, blockwise over a mesh (inputs prepared and laid out once)."""
 
     def __init__(self, x_rows, x_cols, sigma_w, sigma_b, spec, symmetric, which, mesh, block):
         self.mesh, self.spec, self.which, self.symmetric = mesh, spec, which, symmetric
@@ -106,8 +107,9 @@ class _Operator:
         put = functools.partial(jax.device_put, device=NamedSharding(mesh, PartitionSpec(_axes(mesh))))
         self.pair_rows, self.pair_cols, self.valid = put(pairs[:, 0]), put(pairs[:, 1]), put(valid)
         self.block = block
-        self.x_rows = self.replicate(self._blocks(x_rows, rows))
-        self.x_cols = self.x_rows if symmetric else self.replicate(self._blocks(x_cols, cols))
+        self.x_rows = self.replicate(_point_blocks(x_rows, count=rows, block=block, spec=spec))
+        self.x_cols = self.x_rows if symmetric else self.replicate(_point_blocks(x_cols, count=cols, block=block,
+                                                                                  spec=spec))
         self.sigma_w, self.sigma_b = self.replicate(sigma_w), self.replicate(sigma_b)
         self.dtype = x_rows.dtype
 
@@ -115,38 +117,62 @@ class _Operator:
         """``x`` placed on every device of the mesh."""
         return jax.device_put(x, NamedSharding(self.mesh, PartitionSpec()))
 
-    def _blocks(self, x, count):
-        """(n, ...) -> (count, block, ...), padded with zeros (zero points / zero weights)."""
-        pad = count * self.block - x.shape[0]
-        x = jnp.pad(x, ((0, pad),) + ((0, 0),) * (x.ndim - 1))
-        return x.reshape((count, self.block) + x.shape[1:])
-
-    def __call__(self, v):
-        v = jnp.asarray(v, self.dtype)
-        vector = v.ndim == 1
-        v = v[:, None] if vector else v
-        blocks = self.replicate(self._blocks(v, -(-self.n_cols // self.block)))
-        out = _block_matvec(self.pair_rows, self.pair_cols, self.valid, self.x_rows, self.x_cols, blocks,
-                            self.sigma_w, self.sigma_b, spec=self.spec, which=self.which,
-                            symmetric=self.symmetric, mesh=self.mesh)
-        out = out.reshape((-1, v.shape[1]))[: self.n_rows]
-        return out[:, 0] if vector else out
+    def __call__(self, v, transpose: bool = False):
+        """K v for v (n_cols,) or (n_cols, k); ``transpose``: (K v)^T (one compiled program)."""
+        v = self.replicate(jnp.asarray(v, self.dtype))
+        return _apply(self.pair_rows, self.pair_cols, self.valid, self.x_rows, self.x_cols, v, self.sigma_w,
+                      self.sigma_b, spec=self.spec, which=self.which, symmetric=self.symmetric, mesh=self.mesh,
+                      n_rows=self.n_rows, transpose=transpose)
 
 
-def _operator(x_rows, x_cols, depth, activation, sigma_w, sigma_b, parameterization, kernel, mesh, block):
+@functools.partial(jax.jit, static_argnames=("count", "block", "spec"))
+def _point_blocks(x, *, count, block, spec):
+    """(n, ...) points -> (count, block, ...), padded (``_blocked.pad_rows``)."""
+    x = pad_rows(x, count * block - x.shape[0], spec)
+    return x.reshape((count, block) + x.shape[1:])
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "which", "symmetric", "mesh", "n_rows", "transpose"))
+def _apply(pair_rows, pair_cols, valid, x_rows, x_cols, v, sigma_w, sigma_b, *, spec, which, symmetric, mesh,
+           n_rows, transpose):
+    """The whole product in one program: v laid out in blocks (zero-padded), the block
+    mat-vecs, the padding cut off."""
+    count, block = x_cols.shape[:2]
+    vector = v.ndim == 1
+    v2 = v[:, None] if vector else v
+    blocks = jnp.pad(v2, ((0, count * block - v2.shape[0]), (0, 0))).reshape(count, block, v2.shape[1])
+    out = _block_matvec(pair_rows, pair_cols, valid, x_rows, x_cols, blocks, sigma_w, sigma_b, spec=spec,
+                        which=which, symmetric=symmetric, mesh=mesh)
+    out = out.reshape((-1, v2.shape[1]))[:n_rows]
+    out = out[:, 0] if vector else out
+    return out.T if transpose else out
+
+
+def _prepared_operator(x_rows, x_cols, sigma_w, sigma_b, spec, symmetric, kernel, mesh, block):
+    """The operator of inputs already validated and prepared (``_blocked.prepare_network``)."""
     which = kernel_index(kernel)
     mesh = resolve_mesh(mesh)
     block = _check_block("block", block)
-    x_rows, x_cols, sigma_w, sigma_b, symmetric, spec = _prepare(
-        x_rows, x_cols, depth, activation, sigma_w, sigma_b, parameterization, None)
     block = min(block, max(x_rows.shape[0], x_cols.shape[0]))
     return _Operator(x_rows, x_cols, sigma_w, sigma_b, spec, symmetric, which, mesh, block)
 
 
-def kernel_matvec(x_rows, x_cols, v, depth, activation, sigma_w, sigma_b, parameterization="ntk", *,
-                  kernel: str = "ntk", mesh=None, block: int = 512) -> jax.Array:
+def _operator(x_rows, x_cols, depth, activation, sigma_w, sigma_b, parameterization, kernel, mesh, block, *,
+              architecture=None):
+    kernel_index(kernel)
+    x_rows, x_cols, sigma_w, sigma_b, symmetric, spec = prepare_network(
+        x_rows, x_cols, architecture, depth=depth, activation=activation, sigma_w=sigma_w, sigma_b=sigma_b,
+        parameterization=parameterization)
+    return _prepared_operator(x_rows, x_cols, sigma_w, sigma_b, spec, symmetric, kernel, mesh, block)
+
+
+def kernel_matvec(x_rows, x_cols, v, depth=None, activation=None, sigma_w=None, sigma_b=None, parameterization=None,
+                  *, kernel: str = "ntk", mesh=None, block: int = 512, architecture=None) -> jax.Array:
     r"""$K(x_{rows}, x_{cols})\,v$ (``kernel`` "ntk" or "nngp") without forming K.
 
+    The network: ``depth, activation, sigma_w, sigma_b, parameterization`` as
+    :func:`fc_kernels` (``parameterization`` None means "ntk"), or instead
+    ``architecture=kernels.serial(...)`` (inputs (n, *spatial, channels)).
     ``x_cols`` None means K(x_rows, x_rows): only the blocks on and above the diagonal are
     computed, each used twice. ``v``: (n_cols,) or (n_cols, k). Blocks of ``block`` x
     ``block`` are shared out over ``mesh`` (a Mesh, a device count, or None for every
@@ -160,7 +186,8 @@ def kernel_matvec(x_rows, x_cols, v, depth, activation, sigma_w, sigma_b, parame
         >>> bool(jnp.allclose(kernel_matvec(x, None, v, 2, "relu", 1.4, 0.1, mesh=1, block=8), dense))
         True
     """
-    op = _operator(x_rows, x_cols, depth, activation, sigma_w, sigma_b, parameterization, kernel, mesh, block)
+    op = _operator(x_rows, x_cols, depth, activation, sigma_w, sigma_b, parameterization, kernel, mesh, block,
+                   architecture=architecture)
     v = jnp.asarray(v)
     if v.ndim not in (1, 2) or v.shape[0] != op.n_cols:
         raise ValueError(f"v must be ({op.n_cols},) or ({op.n_cols}, k), got shape {v.shape}")
@@ -177,57 +204,87 @@ def kernel_cg(matvec, b, iterations: int, tol: float = 0.0, preconditioner=None)
     $|r_k|/|b|$ (unpreconditioned 2-norm) for k = 0..steps.
     """
     apply = (lambda r: r) if preconditioner is None else preconditioner
-    x = jnp.zeros_like(b)
+    x, norm_b = _cg_start(b)
     r = b
     z = apply(r)
     p = z
-    rz = jnp.vdot(r, z)
-    norm_b = float(jnp.linalg.norm(b))
+    rz = _vdot(r, z)
+    norm_b = float(norm_b)
     history = [1.0]
     if norm_b == 0:
         return x, r, np.array(history)
     for _ in range(iterations):
         ap = matvec(p)
-        alpha = rz / jnp.vdot(p, ap)
-        x = x + alpha * p
-        r = r - alpha * ap
-        history.append(float(jnp.linalg.norm(r)) / norm_b)
+        x, r, norm_r = _cg_update(x, r, p, ap, rz)
+        history.append(float(norm_r) / norm_b)
         if history[-1] <= tol:
             break
         z = apply(r)
-        new = jnp.vdot(r, z)
-        p = z + (new / rz) * p
-        rz = new
+        p, rz = _cg_direction(r, z, p, rz)
     return x, r, np.array(history)
+
+
+# CG's and Lanczos' vector glue, each step one compiled program (eager jnp would compile each
+# small operation separately: about 36 compilations per matrix_free_mean call, measured).
+@jax.jit
+def _cg_start(b):
+    return jnp.zeros_like(b), jnp.linalg.norm(b)
+
+
+@jax.jit
+def _vdot(a, b):
+    return jnp.vdot(a, b)
+
+
+@jax.jit
+def _cg_update(x, r, p, ap, rz):
+    alpha = rz / jnp.vdot(p, ap)
+    r = r - alpha * ap
+    return x + alpha * p, r, jnp.linalg.norm(r)
+
+
+@jax.jit
+def _cg_direction(r, z, p, rz):
+    new = jnp.vdot(r, z)
+    return z + (new / rz) * p, new
 
 
 def _lanczos(matvec, b, steps: int):
     """Q (n, k), the tridiagonal T (k, k) and |b|: k <= steps Lanczos steps, full
     reorthogonalisation (twice), stopping early when the Krylov space is exhausted. The
     basis lives in one (n, steps) array (unused columns zero), so every step runs the same
-    compiled programs."""
-    norm_b = jnp.linalg.norm(b)
-    q = b / norm_b
-    basis = jax.device_put(jnp.zeros((b.shape[0], steps), b.dtype), b.sharding)
-    basis = _store(basis, q, 0)
+    compiled programs. Q is returned with all ``steps`` columns; the first k are the basis."""
+    q, basis, norm_b = _lanczos_start(b, steps=steps)
     alphas, betas = [], []
     for k in range(steps):
         w = matvec(q)
-        alphas.append(float(jnp.vdot(q, w)))
-        w = _orthogonalise(basis, w)
-        beta = float(jnp.linalg.norm(w))
+        alpha, beta, q_next, new_basis = _lanczos_step(basis, q, w, k)
+        alphas.append(float(alpha))
+        beta = float(beta)
         if k == steps - 1 or beta <= 1e-12 * max(abs(a) for a in alphas):
             break
         betas.append(beta)
-        q = w / beta
-        basis = _store(basis, q, k + 1)
+        q, basis = q_next, new_basis
     t = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
-    return basis[:, : len(alphas)], t, float(norm_b)
+    return basis, t, float(norm_b)
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _lanczos_start(b, *, steps):
+    norm_b = jnp.linalg.norm(b)
+    q = b / norm_b
+    return q, jnp.zeros((b.shape[0], steps), b.dtype).at[:, 0].set(q), norm_b
 
 
 @jax.jit
-def _store(basis, q, k):
-    return basis.at[:, k].set(q)
+def _lanczos_step(basis, q, w, k):
+    """alpha_k = q.w, beta_k = |w orthogonalised|, q_{k+1} and the basis with it stored (a
+    column beyond the last is dropped)."""
+    alpha = jnp.vdot(q, w)
+    w = _orthogonalise(basis, w)
+    beta = jnp.linalg.norm(w)
+    q_next = w / beta
+    return alpha, beta, q_next, basis.at[:, k + 1].set(q_next, mode="drop")
 
 
 @jax.jit
@@ -236,6 +293,22 @@ def _orthogonalise(basis, w):
     for _ in range(2):
         w = w - jnp.matmul(basis, jnp.matmul(basis.T, w, precision=_HIGHEST), precision=_HIGHEST)
     return w
+
+
+@functools.partial(jax.jit, static_argnames=("used",))
+def _krylov_outputs(basis, y, train_coef, gain_coef, *, used):
+    """Train outputs Y - Q c (T, n) and the test-pass coefficients Q g (T, n), Q's first ``used`` columns."""
+    q = basis[:, :used]
+    return y[None, :] - (q @ train_coef).T, (q @ gain_coef).T
+
+
+@functools.partial(jax.jit, static_argnames=("order",))
+def _stack_times(finite_train, finite_gain, y, r, alpha, *, order):
+    """(train (T, n), coefficients (n, T)) in the order of the times: ``order[i]`` is the row
+    of the finite-time arrays, or -1 for t = inf (Y - r, alpha)."""
+    train = [y - r if i < 0 else finite_train[i] for i in order]
+    coefficients = [alpha if i < 0 else finite_gain[i] for i in order]
+    return jnp.stack(train), jnp.stack(coefficients, axis=1)
 
 
 def _residual_and_gain(mode_error: Formula, lam, t, eta):
@@ -266,17 +339,19 @@ class MatrixFreePrediction(NamedTuple):
     cg_residual: np.ndarray
 
 
-def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activation, sigma_w, sigma_b,
-                     parameterization="ntk", iterations: int = 20, tol: float = 0.0, mesh=None,
+def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth=None, activation=None, sigma_w=None,
+                     sigma_b=None, parameterization=None, iterations: int = 20, tol: float = 0.0, mesh=None,
                      block: int = 512, mode_error: Formula | None = None,
-                     preconditioner_rank: int = 0) -> MatrixFreePrediction:
+                     preconditioner_rank: int = 0, architecture=None) -> MatrixFreePrediction:
     r"""The mean prediction of :func:`infinite_width_mean` from inputs, without the N x N NTK.
 
     Args:
         x_train (n, d), y_train (n,), x_test (m, d) or None; times: 1-D, GD step counts
             (``eta`` given) or flow times (``eta`` None); ``inf`` selects the t -> infinity
             limit $\Theta(x,X)\Theta^{-1}Y$ (for GD, valid when eta < 2/lambda_max).
-        depth, activation, sigma_w, sigma_b, parameterization: the network, as :func:`fc_kernels`.
+        depth, activation, sigma_w, sigma_b, parameterization: the network, as :func:`fc_kernels`
+            (``parameterization`` None means "ntk"); or instead ``architecture=kernels.serial(...)``
+            with inputs (n, *spatial, channels). The inputs are validated and prepared once.
         iterations: kernel mat-vecs for Lanczos (finite times) and, separately, for CG (infinite
             times); tol: CG stops at relative residual <= tol. mesh, block: as :func:`kernel_matvec`.
         mode_error: replaces ``linreg.gf_mode_error`` / ``linreg.gd_mode_error``.
@@ -305,13 +380,16 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
             or preconditioner_rank < 0:
         raise ValueError(f"preconditioner_rank = {preconditioner_rank!r} is outside its valid range "
                          "(integers >= 0)")
-    op = _operator(x_train, None, depth, activation, sigma_w, sigma_b, parameterization, "ntk", mesh, block)
-    y = jnp.asarray(y_train, op.dtype)
+    x_train, x_test_, sigma_w, sigma_b, same, spec = prepare_network(
+        x_train, x_test, architecture, depth=depth, activation=activation, sigma_w=sigma_w, sigma_b=sigma_b,
+        parameterization=parameterization)
+    op = _prepared_operator(x_train, x_train, sigma_w, sigma_b, spec, True, "ntk", mesh, block)
+    y = np.asarray(y_train)
     if y.shape != (op.n_rows,):
         raise ValueError(f"y_train must have shape ({op.n_rows},), got {y.shape}")
-    if not bool(jnp.all(jnp.isfinite(y))):
+    if not np.all(np.isfinite(y)):
         raise ValueError("y_train contains NaN or inf")
-    y = op.replicate(y)  # every vector lives on the mesh (also across processes)
+    y = op.replicate(y.astype(op.dtype))  # every vector lives on the mesh (also across processes)
     times = np.asarray(times, float)
     if times.ndim != 1 or np.any(np.isnan(times)) or np.any(times < 0):
         raise ValueError(f"times must be 1-D and >= 0 (inf allowed), got {times!r}")
@@ -325,8 +403,9 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
         eta = float(eta)
     mode_error = _linreg("gf_mode_error" if eta is None else "gd_mode_error", mode_error)
     finite = np.isfinite(times)
-    train = [None] * times.shape[0]
-    coefficients = [None] * times.shape[0]  # g_t(Theta) Y per time, for the test pass
+    order = np.full(times.shape[0], -1)
+    order[finite] = np.arange(int(finite.sum()))
+    finite_train = finite_gain = r = alpha = y  # placeholders where a branch does not run
     lanczos_steps, ritz, cg_steps, cg_residual = 0, np.zeros(0), 0, np.zeros(0)
     if finite.any():
         basis, tri, norm_y = _lanczos(op, y, iterations)
@@ -334,27 +413,22 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth, activa
         ritz, vectors = np.linalg.eigh(tri)
         residual, gain = _residual_and_gain(mode_error, ritz, times[finite], eta)
         first = vectors[0]  # e_1 in the Ritz basis
-        train_coef = basis @ op.replicate(np.asarray(norm_y * vectors @ (residual * first).T, op.dtype))
-        gain_coef = basis @ op.replicate(np.asarray(norm_y * vectors @ (gain * first).T, op.dtype))
-        for k, index in enumerate(np.flatnonzero(finite)):
-            train[index] = y - train_coef[:, k]
-            coefficients[index] = gain_coef[:, k]
+        finite_train, finite_gain = _krylov_outputs(
+            basis, y, op.replicate(np.asarray(norm_y * vectors @ (residual * first).T, op.dtype)),
+            op.replicate(np.asarray(norm_y * vectors @ (gain * first).T, op.dtype)), used=lanczos_steps)
     if (~finite).any():
         preconditioner = None
         if preconditioner_rank:
-            low = pivoted_cholesky(x_train, preconditioner_rank, depth, activation, sigma_w, sigma_b,
-                                   parameterization)
-            preconditioner = low_rank_preconditioner(low._replace(factor=op.replicate(low.factor)))
+            factor, pivots, residual_diagonal = _pivoted_cholesky(
+                x_train, sigma_w, sigma_b, rank=min(preconditioner_rank, op.n_rows), spec=spec, which=1)
+            preconditioner = low_rank_preconditioner(LowRankFactor(op.replicate(factor), pivots, residual_diagonal))
         alpha, r, cg_residual = kernel_cg(op, y, iterations, tol, preconditioner)
         cg_steps = cg_residual.shape[0] - 1
-        for index in np.flatnonzero(~finite):
-            train[index] = y - r
-            coefficients[index] = alpha
-    train = jnp.stack(train)
+    train, coefficients = _stack_times(finite_train, finite_gain, y, r, alpha, order=tuple(int(i) for i in order))
     if x_test is None:
         test = jnp.zeros((times.shape[0], 0), op.dtype)
     else:
-        cross = _operator(x_test, x_train, depth, activation, sigma_w, sigma_b, parameterization, "ntk",
-                          op.mesh, op.block)
-        test = cross(jnp.stack(coefficients, axis=1)).T
+        cross = _prepared_operator(x_test_, x_train, sigma_w, sigma_b, spec, same, "ntk", op.mesh,
+                                   op.block)
+        test = cross(coefficients, transpose=True)
     return MatrixFreePrediction(train, test, lanczos_steps, ritz, cg_steps, cg_residual)
