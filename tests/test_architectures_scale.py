@@ -12,8 +12,6 @@ simulated devices: ``tests/test_scale_out.py``'s worker.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax import monitoring
@@ -36,7 +34,7 @@ def _networks():
 
 
 def _signals(n, seed):
-    return jax.random.normal(jax.random.key(seed), (n, 8, 2))  # 8 positions, 2 channels
+    return np.random.default_rng(seed).standard_normal((n, 8, 2))  # 8 positions, 2 channels
 
 
 def _lowered(f):
@@ -67,16 +65,18 @@ def test_every_scalable_path_of_an_architecture_equals_its_kernels(name):
         assert _rel(a, b) <= ROUND_OFF and _rel(c, d) <= ROUND_OFF
     # control: the comparison sees a block of the wrong rows (one row off: 1e-2 and more)
     assert _rel(np.roll(np.asarray(blocked.ntk), 1, axis=0), full.ntk) > 1e3 * ROUND_OFF
-    v = jnp.arange(10.0) - 4  # a vector, as matrix_free_mean multiplies: the same compiled product
-    assert _rel(K.kernel_matvec(x, None, v, architecture=net, mesh=1, block=4), full.ntk @ v) <= ROUND_OFF
-    y = jnp.sin(x[:, 0, 0])
+    ntk, ntk_test = np.asarray(full.ntk), np.asarray(cross.ntk).T  # references in numpy: no compiles
+    v = np.arange(10.0) - 4  # a vector, as matrix_free_mean multiplies: the same compiled product
+    assert _rel(K.kernel_matvec(x, None, v, architecture=net, mesh=1, block=4), ntk @ v) <= ROUND_OFF
+    y = np.sin(x[:, 0, 0])
     free, lowered = _lowered(lambda: K.matrix_free_mean(
-        x, y, x_test, jnp.array([0.5, jnp.inf]), architecture=net, iterations=30, tol=1e-14, mesh=1,
+        x, y, x_test, [0.5, np.inf], architecture=net, iterations=30, tol=1e-14, mesh=1,
         block=4))  # Lanczos stops at the Krylov space's end (k = N); CG to 1e-14 in <= 3N steps
-    dense = K.infinite_width_mean(full.ntk, cross.ntk.T, y, jnp.array([0.5]))
+    lam, q = np.linalg.eigh(ntk)  # gradient flow from f_0 = 0: f_t(x) = Theta(x, X) (1 - e^{-Theta t}) Theta^-1 Y
+    flow = ntk_test @ (q @ (-np.expm1(-lam * 0.5) / lam * (q.T @ y)))
     # Lanczos at k = N and CG to 1e-14: conditioning of T_k and of the NTK, 1e-8 as in tests/test_scale_out.py
-    assert _rel(free.test[0], dense.test[0]) <= 1e-8
-    assert _rel(free.test[1], cross.ntk.T @ jnp.linalg.solve(full.ntk, y)) <= 1e-8
+    assert _rel(free.test[0], flow) <= 1e-8
+    assert _rel(free.test[1], ntk_test @ np.linalg.solve(ntk, y)) <= 1e-8
     # Compiled programs per call: the cross product and its input layout (the product over x_train
     # is kernel_matvec's, above), Lanczos 2, CG 4, outputs 2, the mode error 1, inputs <= 2: <= 14.
     # The eager glue of before lowered 38 per call (FC network, 2026-12-08).
@@ -89,13 +89,13 @@ def test_architecture_and_fc_arguments_are_exclusive():
     with pytest.raises(ValueError, match="together with the fully-connected arguments .*'depth': 2"):
         K.sharded_fc_kernels(x, None, 2, architecture=net, mesh=1)
     with pytest.raises(ValueError, match="'parameterization': 'ntk'"):
-        K.kernel_matvec(x, None, jnp.ones(4), parameterization="ntk", architecture=net, mesh=1)
+        K.kernel_matvec(x, None, np.ones(4), parameterization="ntk", architecture=net, mesh=1)
     with pytest.raises(TypeError, match="missing: activation, sigma_w, sigma_b"):
         K.stream_fc_kernels(x.reshape(4, -1), None, 2, sink=lambda *a: None, mesh=1)
     with pytest.raises(TypeError, match="missing: depth, activation, sigma_w, sigma_b"):
-        K.matrix_free_mean(x, jnp.ones(4), None, [1.0], mesh=1)
+        K.matrix_free_mean(x, np.ones(4), None, [1.0], mesh=1)
     with pytest.raises(TypeError, match="architecture must be a kernels.serial"):
-        K.kernel_matvec(x, None, jnp.ones(4), architecture=[K.Dense(1, 0)], mesh=1)
+        K.kernel_matvec(x, None, np.ones(4), architecture=[K.Dense(1, 0)], mesh=1)
     with pytest.raises(ValueError, match="x2 has shape"):  # validated by the architecture, once
         K.sharded_fc_kernels(x, _signals(4, 6)[:, :5], architecture=net, mesh=1)
 

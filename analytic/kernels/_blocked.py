@@ -166,6 +166,12 @@ def pad_rows(x, pad: int, spec):
     return jnp.pad(x, widths, mode="edge" if isinstance(spec, ArchitectureSpec) and x.shape[0] else "constant")
 
 
+def _host_pad(x: np.ndarray, pad: int, spec) -> np.ndarray:
+    """:func:`pad_rows` of a numpy array."""
+    widths = ((0, pad),) + ((0, 0),) * (x.ndim - 1)
+    return np.pad(x, widths, mode="edge" if isinstance(spec, ArchitectureSpec) and x.shape[0] else "constant")
+
+
 def _architecture_block(x_rows, x_cols, row_start, col_start, spec: ArchitectureSpec, symmetric: bool):
     """One block of an architecture's kernels: the kernel of a pair depends on its two inputs
     only, so a block is ``.kernels`` of the block's rows and columns. For K(X, X) the pairs of
@@ -292,9 +298,8 @@ def sharded_fc_kernels(x1, x2, depth=None, activation=None, sigma_w=None, sigma_
                          f"(valid: multiples of {mesh.size}); pad x1 or use stream_fc_kernels")
     per_device = n1 // mesh.size
     block, padded = _layout(per_device, block_rows)
-    rows = x1.reshape((mesh.size, per_device) + x1.shape[1:])  # each device's rows, padded (pad_rows)
-    rows = jax.vmap(lambda r: pad_rows(r, padded - per_device, spec))(rows).reshape((mesh.size * padded,)
-                                                                                     + x1.shape[1:])
+    rows = np.asarray(x1).reshape((mesh.size, per_device) + x1.shape[1:])  # each device's rows, padded
+    rows = np.concatenate([_host_pad(r, padded - per_device, spec) for r in rows])  # (on the host: no compiles)
     rows = jax.device_put(rows, NamedSharding(mesh, PartitionSpec(_axes(mesh), None)))
     return _sharded_rows(rows, _replicated(x2, mesh), _replicated(jnp.int32(0), mesh),
                          _replicated(sigma_w, mesh), _replicated(sigma_b, mesh), spec=spec,
@@ -349,9 +354,11 @@ def stream_fc_kernels(x1, x2, depth=None, activation=None, sigma_w=None, sigma_b
     sigma_w, sigma_b = _replicated(sigma_w, mesh), _replicated(sigma_b, mesh)
     sharding = NamedSharding(mesh, PartitionSpec(_axes(mesh), None))
 
+    host = np.asarray(x1)  # slabs cut and padded on the host: no compiled programs per slab shape
+
     def launch(start):
-        rows = x1[start:start + slab]
-        rows = jax.device_put(pad_rows(rows, slab - rows.shape[0], spec), sharding)
+        rows = host[start:start + slab]
+        rows = jax.device_put(_host_pad(rows, slab - rows.shape[0], spec), sharding)
         return _sharded_rows(rows, cols, _replicated(jnp.int32(start), mesh), sigma_w, sigma_b, spec=spec,
                              symmetric=symmetric, mesh=mesh, block_rows=block, rows_per_device=block)
 
