@@ -266,7 +266,8 @@ def sharded_fc_kernels(x1, x2, depth=None, activation=None, sigma_w=None, sigma_
 
     Same arguments and conventions as :func:`fc_kernels` (``parameterization`` None means
     "ntk"), or instead of them ``architecture=kernels.serial(...)`` (inputs
-    (n, *spatial, channels); the numbers of its ``.kernels`` to round-off); ``mesh`` is a
+    (n, *spatial, channels); the numbers of its ``.kernels`` to round-off; an example in the
+    README, "More than one device"); ``mesh`` is a
     ``jax.sharding.Mesh``, a device count, or None (every device of the default
     platform). Returns ``Kernels(nngp, ntk)`` as ``jax.Array`` s of shape (n1, n2),
     rows sharded with ``NamedSharding(mesh, P(axes, None))``; n1 must be a multiple of
@@ -281,11 +282,6 @@ def sharded_fc_kernels(x1, x2, depth=None, activation=None, sigma_w=None, sigma_
         >>> k = sharded_fc_kernels(x, None, 2, "relu", 1.4, 0.1, mesh=1, block_rows=4)
         >>> k.ntk.shape, k.ntk.sharding.spec
         ((8, 8), P('batch', None))
-        >>> from analytic import kernels
-        >>> cnn = kernels.serial(kernels.Conv(3, 1.4, 0.1), kernels.Activation("relu"), kernels.Flatten(),
-        ...                      kernels.Dense(1.4, 0.1))
-        >>> sharded_fc_kernels(x.reshape(8, 3, 1), None, architecture=cnn, mesh=1).ntk.shape
-        (8, 8)
     """
     mesh = resolve_mesh(mesh)
     block_rows = _check_block("block_rows", block_rows)
