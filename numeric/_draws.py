@@ -34,6 +34,12 @@ SMALLEST_CLASS = 2**16
 
 def cut(flat, shapes) -> list[jax.Array]:
     """``flat``'s leading entries cut in order into arrays of each shape in ``shapes``."""
+    return list(_cut(flat, tuple(tuple(int(n) for n in shape) for shape in shapes)))
+
+
+@functools.partial(jax.jit, static_argnames="shapes")
+def _cut(flat, shapes):
+    """:func:`cut` as one program per shapes (eagerly, each slice and reshape compiles its own)."""
     arrays, start = [], 0
     for shape in shapes:
         size = math.prod(shape)

@@ -174,9 +174,11 @@ def exact_hypergradient(data, ridge) -> jax.Array:
 # --- noisy quadratic model: exact moments, schedules, Monte Carlo --------------------------------
 
 def _check_nqm(lam, noise, m0):
-    lam = jnp.atleast_1d(jnp.asarray(lam, dtype=jnp.result_type(float)))
-    noise = jnp.broadcast_to(jnp.asarray(noise, lam.dtype), lam.shape)
-    m0 = jnp.broadcast_to(jnp.asarray(m0, lam.dtype), lam.shape)
+    # NumPy on the host (the jitted programs take them as they are): no eager JAX operation, so no
+    # compilation per operation and shape
+    lam = np.atleast_1d(np.asarray(lam, dtype=jnp.result_type(float)))
+    noise = np.broadcast_to(np.asarray(noise, lam.dtype), lam.shape)
+    m0 = np.broadcast_to(np.asarray(m0, lam.dtype), lam.shape)
     for name, v in (("lam", lam), ("noise", noise), ("m0", m0)):
         _positive(name, v)
     return lam, noise, m0

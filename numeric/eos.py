@@ -121,19 +121,21 @@ def train_with_sharpness(params, x, y, etas, betas, steps: int, activation, reco
     if unknown or not names:
         raise ValueError(f"activation = {activation!r} is unknown; valid: {tuple(ACTIVATIONS)}")
     x, y = jnp.asarray(x), jnp.asarray(y)
-    etas = jnp.atleast_1d(jnp.asarray(etas, x.dtype))
+    # the per-run settings and their checks in NumPy on the host (the jitted run takes them as they
+    # are): no eager JAX operation, so no compilation per operation and shape
+    etas = np.atleast_1d(np.asarray(etas, x.dtype))
     try:
-        betas = jnp.broadcast_to(jnp.asarray(betas, x.dtype), etas.shape)
-        look = jnp.broadcast_to(jnp.asarray(nesterov, x.dtype), etas.shape)
-        which = jnp.broadcast_to(jnp.asarray([list(ACTIVATIONS).index(a) for a in names]), etas.shape)
+        betas = np.broadcast_to(np.asarray(betas, x.dtype), etas.shape)
+        look = np.broadcast_to(np.asarray(nesterov, x.dtype), etas.shape)
+        which = np.broadcast_to(np.asarray([list(ACTIVATIONS).index(a) for a in names]), etas.shape)
     except ValueError as err:
         raise ValueError(f"betas, nesterov and activation must broadcast to the {etas.shape[0]} "
                          f"learning rates: {err}") from None
-    if not bool(jnp.all(jnp.isfinite(etas) & (etas > 0))):
+    if not np.all(np.isfinite(etas) & (etas > 0)):
         raise ValueError(f"etas must be finite and > 0, got {etas}")
-    if not bool(jnp.all((betas >= 0) & (betas < 1))):
+    if not np.all((betas >= 0) & (betas < 1)):
         raise ValueError(f"betas must be in [0, 1), got {betas}")
-    if not bool(jnp.all((look == 0) | (look == 1))):
+    if not np.all((look == 0) | (look == 1)):
         raise ValueError(f"nesterov must be booleans, got {np.asarray(nesterov)!r}")
     for name, v in (("steps", steps), ("record_every", record_every), ("lanczos", lanczos)):
         if isinstance(v, bool) or int(v) != v or v < 1:
@@ -144,8 +146,14 @@ def train_with_sharpness(params, x, y, etas, betas, steps: int, activation, reco
     key = jax.random.key(0) if key is None else key
     losses, tops = _train(params, x, y, etas, betas, look, which, key, blocks=blocks,
                           record_every=int(record_every), lanczos=int(lanczos))
+    return EoSRun(losses, tops, *_steps_and_divergence(losses, blocks, int(record_every)))
+
+
+@functools.partial(jax.jit, static_argnames=("blocks", "record_every"))
+def _steps_and_divergence(losses, blocks: int, record_every: int):
+    """The sharpness columns' step numbers and the ``diverged`` flags, in one program."""
     diverged = ~jnp.isfinite(losses[:, -1]) | (losses[:, -1] > losses[:, 0])
-    return EoSRun(losses, tops, jnp.arange(blocks + 1) * int(record_every), diverged)
+    return jnp.arange(blocks + 1) * record_every, diverged
 
 
 # --- one quadratic mode, iterated directly ---------------------------------------------------

@@ -120,11 +120,20 @@ def _run(A, x0, y0, eta, momentum, mu, x_prev, y_prev, method_index, steps):
     return xs, ys, logs
 
 
-@functools.partial(jax.jit, static_argnames="steps")
-def _run_batch(A, x0, y0, eta, momentum, mu, x_prev, y_prev, method_index, steps):
+@functools.partial(jax.jit, static_argnames=("steps", "single"))
+def _run_batch(A, x0, y0, eta, momentum, mu, x_prev, y_prev, method_index, steps, single=False):
+    """The batched run and its ``diverged`` flags in one program (the broadcasting of ``eta``,
+    ``momentum``, ``mu`` to the batch and, with ``single``, the batch axis of one run added and
+    taken off again inside it: no eager operation, so no compilation per operation and shape)."""
+    if single:
+        A, x0, y0, x_prev, y_prev = (a[None] for a in (A, x0, y0, x_prev, y_prev))
+    batch = A.shape[0]
+    eta, momentum, mu = (jnp.broadcast_to(jnp.asarray(v, A.dtype), (batch,)) for v in (eta, momentum, mu))
     one = functools.partial(_run, steps=steps)
-    return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None))(
+    xs, ys, logs = jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None))(
         A, x0, y0, eta, momentum, mu, x_prev, y_prev, method_index)
+    out = (xs, ys, logs, logs[:, -1] - logs[:, 0] > jnp.log(10.0))
+    return tuple(field[0] for field in out) if single else out
 
 
 def _check_run(method, A, x0, y0, eta, momentum, steps, batch: bool, mu=0.0) -> None:
@@ -162,13 +171,8 @@ def run_batch(method: str, A, x0, y0, eta, steps: int, momentum=0.0, x_prev=None
     if x_prev.shape != x0.shape or y_prev.shape != y0.shape:
         raise ValueError(f"x_prev {x_prev.shape} / y_prev {y_prev.shape} must have the shapes of "
                          f"x0 {x0.shape} / y0 {y0.shape}")
-    batch = A.shape[0]
-    eta = jnp.broadcast_to(jnp.asarray(eta, A.dtype), (batch,))
-    momentum = jnp.broadcast_to(jnp.asarray(momentum, A.dtype), (batch,))
-    mu = jnp.broadcast_to(jnp.asarray(mu, A.dtype), (batch,))
-    xs, ys, logs = _run_batch(A, x0, y0, eta, momentum, mu, x_prev, y_prev, METHODS.index(method),
-                              steps=int(steps))
-    return GameTrajectory(xs, ys, logs, logs[:, -1] - logs[:, 0] > jnp.log(10.0))
+    return GameTrajectory(*_run_batch(A, x0, y0, eta, momentum, mu, x_prev, y_prev, METHODS.index(method),
+                                      steps=int(steps)))
 
 
 def run_method(method: str, A, x0, y0, eta, steps: int, momentum=0.0, mu=0.0) -> GameTrajectory:
@@ -182,5 +186,5 @@ def run_method(method: str, A, x0, y0, eta, steps: int, momentum=0.0, mu=0.0) ->
     """
     A, x0, y0 = jnp.asarray(A), jnp.asarray(x0), jnp.asarray(y0)
     _check_run(method, A, x0, y0, eta, momentum, steps, batch=False, mu=mu)
-    run = run_batch(method, A[None], x0[None], y0[None], eta, steps, momentum, mu=mu)
-    return GameTrajectory(*(field[0] for field in run))
+    return GameTrajectory(*_run_batch(A, x0, y0, eta, momentum, mu, x0, y0, METHODS.index(method),
+                                      steps=int(steps), single=True))

@@ -35,11 +35,16 @@ def _check_positive(name: str, value) -> None:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
 
 
+@jax.jit
+def _all_finite(a):
+    return jnp.all(jnp.isfinite(a))  # one program per shape, not one per operation
+
+
 def _check_matrix(name: str, value, ndim: int) -> jax.Array:
     a = jnp.asarray(value)
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    if not isinstance(a, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(a))):
+    if not isinstance(a, jax.core.Tracer) and not bool(_all_finite(a)):
         raise ValueError(f"{name} contains NaN or inf")
     return a
 
@@ -82,12 +87,18 @@ def gd_least_squares(X, y, w0, eta, steps: int) -> GDTrajectory:
     if int(steps) < 1:
         raise ValueError(f"steps must be >= 1, got {steps!r}")
     losses, weights = _gd_scan(X, y, w0, jnp.asarray(eta, X.dtype), int(steps))
+    return GDTrajectory(losses, weights, *_divergence(losses))
+
+
+@jax.jit
+def _divergence(losses):
+    """(diverged, growth_rate) of a loss curve, in one program (see :func:`gd_least_squares`)."""
     finite = jnp.isfinite(losses)
     last = losses[-1]
     diverged = ~jnp.all(finite) | (last > 10 * losses[0])
     valid = jnp.where(finite, losses, jnp.nan)
     growth = jnp.sqrt(valid[-1] / valid[-2]) if losses.shape[0] > 1 else jnp.nan
-    return GDTrajectory(losses, weights, diverged, growth)
+    return diverged, growth
 
 
 def _random_orthogonal(key, d: int, dtype) -> jax.Array:
@@ -104,8 +115,15 @@ def design_with_spectrum(key, n: int, eigenvalues, dtype=None) -> jax.Array:
     eig = jnp.asarray(eigenvalues, dtype=dtype)
     if eig.ndim != 1 or eig.shape[0] > n:
         raise ValueError(f"eigenvalues must be 1-D with at most n={n} entries, got shape {eig.shape}")
-    if not bool(jnp.all(jnp.isfinite(eig))) or bool(jnp.any(eig < 0)):
+    host = np.asarray(eig)
+    if not np.all(np.isfinite(host)) or np.any(host < 0):
         raise ValueError(f"eigenvalues must be finite and >= 0, got {eigenvalues!r}")
+    return _design(key, eig, n)
+
+
+@functools.partial(jax.jit, static_argnames="n")
+def _design(key, eig, n: int):
+    """:func:`design_with_spectrum` after its checks, as one program per shape (not one per operation)."""
     d = eig.shape[0]
     ku, kv = jax.random.split(key)
     u, _ = jnp.linalg.qr(jax.random.normal(ku, (n, d), eig.dtype))

@@ -313,7 +313,7 @@ def expected_sgd_risk(models: FeatureModels, lr, steps: int, batch=1) -> RiskCur
     lr = jnp.asarray(lr, jnp.result_type(float))
     batch = jnp.asarray(batch, lr.dtype)
     _check_positive("lr", lr)
-    if bool(jnp.any(jnp.isnan(batch) | (batch <= 0))):
+    if np.any(np.isnan(np.asarray(batch)) | (np.asarray(batch) <= 0)):  # on the host: no compilation
         raise ValueError(f"batch must be > 0 (inf for full-batch gradient descent), got {batch!r}")
     if int(steps) < 1:
         raise ValueError(f"steps = {steps!r} must be >= 1")
@@ -325,8 +325,13 @@ def expected_sgd_risk(models: FeatureModels, lr, steps: int, batch=1) -> RiskCur
     risk = _expected_risk(curvature, jnp.broadcast_to(models.signal, (*shape, width)),
                           jnp.broadcast_to(models.approximation, shape), step,
                           jnp.broadcast_to(inv_batch, shape)[..., None], int(steps))
-    diverged = ~jnp.all(jnp.isfinite(risk), axis=0) | (risk[-1] > risk[0])
-    return RiskCurve(risk, step, diverged)
+    return RiskCurve(risk, step, _diverged(risk))
+
+
+@jax.jit
+def _diverged(risk):
+    """The risk grew past its start, or is not finite (one program, not one per operation)."""
+    return ~jnp.all(jnp.isfinite(risk), axis=0) | (risk[-1] > risk[0])
 
 
 @jax.jit
@@ -398,7 +403,13 @@ def sampled_sgd_risk(key, sketch_key, width: int, dim: int, decay: float, target
     risk = _sampled(key, sketch_key, float(decay), float(target_decay), float(lr), int(width), int(dim),
                     int(steps), int(batch), int(runs))
     checkpoints = tuple(range(1, int(steps) + 1)) if checkpoints is None else tuple(int(c) for c in checkpoints)
-    return SampledRisk(risk[:, jnp.asarray(checkpoints) - 1].T, checkpoints)
+    return SampledRisk(_at_steps(risk, np.asarray(checkpoints) - 1), checkpoints)
+
+
+@jax.jit
+def _at_steps(risk, index):
+    """``risk[:, index].T`` in one program (not one per operation)."""
+    return risk[:, index].T
 
 
 def steps_to_target(risk, target) -> np.ndarray:
