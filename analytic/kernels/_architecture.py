@@ -329,22 +329,26 @@ def _pointwise(state: _State, f_cross, f_self):
     return state.replace(k, t, s1, s2)
 
 
-def _window_sum(a, axes, plan_dim, circular: bool, joint: bool):
-    """Sum over window offsets o of a[..., s p + o, ...] on ``axes`` (jointly: the same o on
-    every axis, a conv on the pair (p, p'); else the caller passes one axis)."""
+def _pair_conv(a, axes, plan_dim, circular: bool):
+    """Sum over window offsets o of a[..., s p + o, ..., s p' + o, ...] on the pair of ``axes``
+    (p, p'): a 2-D convolution over the (p, p') plane with the k x k identity filter (the same
+    offset moves p and p' together), every other axis folded into its batch, so that XLA runs
+    one convolution rather than k padded, shifted copies of the whole tensor."""
     k, s, lo, hi, out = plan_dim
-    if lo or hi:
-        widths = [(0, 0)] * a.ndim
-        for ax in axes:
-            widths[ax] = (lo, hi)
-        a = jnp.pad(a, widths, mode="wrap" if circular else "constant")
-    total = None
-    for o in range(k):
-        piece = a
-        for ax in axes:
-            piece = jax.lax.slice_in_dim(piece, o, o + (out - 1) * s + 1, s, axis=ax)
-        total = piece if total is None else total + piece
-    return total
+    ax_p, ax_q = axes
+    rest = [ax for ax in range(a.ndim) if ax not in axes]
+    moved = jnp.transpose(a, rest + [ax_p, ax_q])
+    lead = moved.shape[:-2]
+    pads = ((lo, hi), (lo, hi))
+    if circular and (lo or hi):
+        moved = jnp.pad(moved, [(0, 0)] * len(lead) + list(pads), mode="wrap")
+        pads = ((0, 0), (0, 0))
+    flat = moved.reshape((-1,) + moved.shape[-2:] + (1,))
+    eye = jnp.eye(k, dtype=a.dtype)[:, :, None, None]
+    conv = jax.lax.conv_general_dilated(flat, eye, (s, s), pads, dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                                        precision=_HIGHEST)
+    conv = conv.reshape(lead + (out, out))
+    return jnp.transpose(conv, tuple(int(i) for i in np.argsort(rest + [ax_p, ax_q])))
 
 
 def _box_sum(a, axes, plans, circular: bool):
@@ -361,7 +365,8 @@ def _box_sum(a, axes, plans, circular: bool):
 def _conv_linear(state: _State, plan, circular: bool):
     """Mean over filter offsets: (1/|F|) sum_o a(sp+o, sp'+o), every tensor. On the diagonal of
     positions this is a box sum over the spatial axes (one reduce_window); on pairs of positions
-    the same offset moves p and p' together (shifted slices)."""
+    the same offset moves p and p' together: per spatial dimension a 2-D convolution over the
+    (p, p') plane with the identity filter (``_pair_conv``)."""
     size = math.prod(p[0] for p in plan)
 
     def f(a):
@@ -369,7 +374,7 @@ def _conv_linear(state: _State, plan, circular: bool):
             axes = [axes[0] for axes in state.position_axes(a)]
             return _box_sum(a, axes, plan, circular) / size
         for dim, plan_dim in enumerate(plan):
-            a = _window_sum(a, state.position_axes(a)[dim], plan_dim, circular, joint=True)
+            a = _pair_conv(a, state.position_axes(a)[dim], plan_dim, circular)
         return a / size
 
     return state.map(f), size
