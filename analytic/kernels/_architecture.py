@@ -410,7 +410,10 @@ def _affine(state: _State, layer, shape_in: _Shape, factor: int, standard: bool)
     k = w2 * state.k + b2
     t = 0 if state.t is None else w2 * state.t
     if standard:
-        t = t + (factor * state.k if shape_in.hidden else jnp.zeros_like(k))
+        if shape_in.hidden:
+            t = t + factor * state.k
+        elif state.t is None:
+            t = None  # still exactly 0: no constant tensor for XLA to fold through later layers
     else:
         t = t + k
     s1 = None if state.s1 is None else w2 * state.s1 + b2
