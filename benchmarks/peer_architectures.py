@@ -47,7 +47,7 @@ SIZES = {
     "quick": [("pooled", 4, 3, 2, 8), ("flattened", 8, 3, 2, 16)],
     "cpu": ([("pooled", 8, 3, d, n) for d in (4, 8) for n in (16, 32, 64, 128)]
             + [("pooled", 16, 3, 4, n) for n in (8, 16, 32)]
-            + [("flattened", 8, 3, d, n) for d in (4, 8) for n in (128, 256, 512)]),
+            + [("flattened", 8, 3, d, n) for d in (4, 8) for n in (64, 128, 256, 512)]),
     "gpu": ([("pooled", 8, 3, 4, n) for n in (128, 256, 512)] + [("pooled", 16, 3, 4, n) for n in (32, 64, 128)]
             + [("pooled", 32, 3, 4, n) for n in (8, 16, 32)] + [("flattened", 32, 3, 8, n) for n in (256, 1024)]),
 }
