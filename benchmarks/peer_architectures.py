@@ -15,9 +15,11 @@ difference off the diagonal, and the ratios. A size that fails (out of memory) i
 
 Sizes: ``--size quick`` (a rehearsal, < 1 min), ``cpu`` (the issue's CPU sizes: pooled 8x8x3 up
 to N = 128 and 16x16x3 up to N = 32, flattened up to N = 512, conv depth 4 and 8), ``gpu``
-(larger pooled sizes). ``--json PATH`` writes the rows.
+(larger pooled sizes). ``--only pooled|flattened``, ``--n 16,32``, ``--depth 4`` and ``--image 8``
+keep only the matching rows of that size. ``--json PATH`` writes the rows.
 
-Usage: python benchmarks/peer_architectures.py [--size quick|cpu|gpu] [--peers DIR] [--json PATH]
+Usage: python benchmarks/peer_architectures.py [--size quick|cpu|gpu] [--only KIND] [--n N,...]
+       [--depth D,...] [--image SIDE,...] [--peers DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ SIZES = {
     "quick": [("pooled", 4, 3, 2, 8), ("flattened", 8, 3, 2, 16)],
     "cpu": ([("pooled", 8, 3, d, n) for d in (4, 8) for n in (16, 32, 64, 128)]
             + [("pooled", 16, 3, 4, n) for n in (8, 16, 32)]
-            + [("flattened", 8, 3, d, n) for d in (4, 8) for n in (128, 256, 512)]),
+            + [("flattened", 8, 3, d, n) for d in (4, 8) for n in (64, 128, 256, 512)]),
     "gpu": ([("pooled", 8, 3, 4, n) for n in (128, 256, 512)] + [("pooled", 16, 3, 4, n) for n in (32, 64, 128)]
             + [("pooled", 32, 3, 4, n) for n in (8, 16, 32)] + [("flattened", 32, 3, 8, n) for n in (256, 1024)]),
 }
@@ -121,13 +123,27 @@ def main(argv=None) -> int:
     parser.add_argument("--peers", default=".gpu_peers")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--only", choices=("pooled", "flattened"), default=None, help="keep only this kind")
+    parser.add_argument("--n", default=None, help="keep only these N, comma-separated (e.g. 16,32)")
+    parser.add_argument("--depth", default=None, help="keep only these conv depths, comma-separated")
+    parser.add_argument("--image", default=None, help="keep only these image sides, comma-separated")
     args = parser.parse_args(argv)
+
+    def keep(values):
+        return None if values is None else {int(v) for v in values.split(",")}
+
+    ns, depths, sides = keep(args.n), keep(args.depth), keep(args.image)
+    sizes = [(kind, side, c, depth, n) for kind, side, c, depth, n in SIZES[args.size]
+             if (args.only in (None, kind) and (ns is None or n in ns) and (depths is None or depth in depths)
+                 and (sides is None or side in sides))]
+    if not sizes:
+        parser.error(f"no row of --size {args.size} matches --only/--n/--depth/--image")
     stax = load_peer(args.peers)
     print(f"# {platform.node()} {jax.devices()[0].device_kind} jax {jax.__version__}; float64, K(X, X), NTK param")
     print("| net | image | conv depth | N | ours s | NT s | NT/ours time | ours MB | NT MB | NT/ours memory | max rel diff |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
-    for size in SIZES[args.size]:
+    for size in sizes:
         row = run_size(stax, *size, args.repeats)
         rows.append(row)
         print(f"| {row['kind']} | {row['image']} | {row['depth']} | {row['N']} | {row.get('ours_s', float('nan')):.3g} | "

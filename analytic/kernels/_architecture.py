@@ -32,9 +32,12 @@ layer and all biases add 0.
 Cost. A layer that mixes positions (AvgPool, GlobalAvgPool) needs covariances over all
 pairs of positions: $N_1 N_2 P^2$ entries. Everything else maps the position-diagonal to
 itself, so the engine tracks all pairs only up to the last pooling layer and only the
-diagonal ($N_1 N_2 P$) elsewhere, e.g. everywhere in a flattened CNN. For $K(X, X)$ each
-sample's variances are read from the diagonal of the one tensor (its coincident cosine
-is then exactly 1); otherwise each side's own covariances (N P^2 or N P) travel along.
+diagonal ($N_1 N_2 P$) elsewhere, e.g. everywhere in a flattened CNN. For $K(X, X)$ only the
+$N(N+1)/2$ sample pairs $i \le j$ are computed (each pair's recursion depends on the others only
+through the variances, the $i = j$ rows, whose coincident cosine is then exactly 1) and the
+output is mirrored; otherwise each side's own covariances (N P^2 or N P) travel along.
+A Conv on pairs of positions is, per spatial dimension, one 2-D convolution over the
+$(p, p')$ plane with the $k\times k$ identity filter, the other axes in its batch.
 """
 
 from __future__ import annotations
@@ -261,6 +264,9 @@ class _State:
     s2: jax.Array | None
     d: int  # spatial dimensions (0 once positions are gone)
     pairs: bool  # pos = (*S, *S) all pairs of positions, else (*S,) the diagonal
+    packed: tuple | None = None  # K(X, X): (i, j) static index arrays of the sample pairs i <= j; then
+    # k and t are (B, pos), one row per pair (each pair's recursion is independent of the others
+    # given the variances, so the mirrored half is never computed); None: (N1, N2, pos)
 
     def tensors(self):
         return [a for a in (self.k, self.t, self.s1, self.s2) if a is not None]
@@ -297,6 +303,11 @@ def _to_diagonal(state: _State) -> _State:
 
 def _variances(state: _State):
     """(v1, v2): each sample's variance at each position, (N1, *S) and (N2, *S)."""
+    if state.packed is not None:
+        i, j = state.packed
+        k = state.k[np.flatnonzero(i == j)]
+        v = _position_diagonal(k, state.d) if state.pairs else k
+        return v, v
     if state.s1 is None:
         k = jnp.moveaxis(jnp.diagonal(state.k, axis1=0, axis2=1), -1, 0)
         v = _position_diagonal(k, state.d) if state.pairs else k
@@ -309,7 +320,9 @@ def _variances(state: _State):
 def _broadcast(v1, v2, state: _State, cross: bool):
     """Variances shaped to pair with a cross (N1, N2, pos) or a self (N, pos) tensor."""
     d = state.d
-    if cross:
+    if cross and state.packed is not None:
+        v1, v2 = v1[state.packed[0]], v2[state.packed[1]]
+    elif cross:
         v1, v2 = v1[:, None], v2[None, :]
     if state.pairs:
         v1 = v1.reshape(v1.shape + (1,) * d)
@@ -329,22 +342,26 @@ def _pointwise(state: _State, f_cross, f_self):
     return state.replace(k, t, s1, s2)
 
 
-def _window_sum(a, axes, plan_dim, circular: bool, joint: bool):
-    """Sum over window offsets o of a[..., s p + o, ...] on ``axes`` (jointly: the same o on
-    every axis, a conv on the pair (p, p'); else the caller passes one axis)."""
+def _pair_conv(a, axes, plan_dim, circular: bool):
+    """Sum over window offsets o of a[..., s p + o, ..., s p' + o, ...] on the pair of ``axes``
+    (p, p'): a 2-D convolution over the (p, p') plane with the k x k identity filter (the same
+    offset moves p and p' together), every other axis folded into its batch, so that XLA runs
+    one convolution rather than k padded, shifted copies of the whole tensor."""
     k, s, lo, hi, out = plan_dim
-    if lo or hi:
-        widths = [(0, 0)] * a.ndim
-        for ax in axes:
-            widths[ax] = (lo, hi)
-        a = jnp.pad(a, widths, mode="wrap" if circular else "constant")
-    total = None
-    for o in range(k):
-        piece = a
-        for ax in axes:
-            piece = jax.lax.slice_in_dim(piece, o, o + (out - 1) * s + 1, s, axis=ax)
-        total = piece if total is None else total + piece
-    return total
+    ax_p, ax_q = axes
+    rest = [ax for ax in range(a.ndim) if ax not in axes]
+    moved = jnp.transpose(a, rest + [ax_p, ax_q])
+    lead = moved.shape[:-2]
+    pads = ((lo, hi), (lo, hi))
+    if circular and (lo or hi):
+        moved = jnp.pad(moved, [(0, 0)] * len(lead) + list(pads), mode="wrap")
+        pads = ((0, 0), (0, 0))
+    flat = moved.reshape((-1,) + moved.shape[-2:] + (1,))
+    eye = jnp.eye(k, dtype=a.dtype)[:, :, None, None]
+    conv = jax.lax.conv_general_dilated(flat, eye, (s, s), pads, dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                                        precision=_HIGHEST)
+    conv = conv.reshape(lead + (out, out))
+    return jnp.transpose(conv, tuple(int(i) for i in np.argsort(rest + [ax_p, ax_q])))
 
 
 def _box_sum(a, axes, plans, circular: bool):
@@ -361,7 +378,8 @@ def _box_sum(a, axes, plans, circular: bool):
 def _conv_linear(state: _State, plan, circular: bool):
     """Mean over filter offsets: (1/|F|) sum_o a(sp+o, sp'+o), every tensor. On the diagonal of
     positions this is a box sum over the spatial axes (one reduce_window); on pairs of positions
-    the same offset moves p and p' together (shifted slices)."""
+    the same offset moves p and p' together: per spatial dimension a 2-D convolution over the
+    (p, p') plane with the identity filter (``_pair_conv``)."""
     size = math.prod(p[0] for p in plan)
 
     def f(a):
@@ -369,7 +387,7 @@ def _conv_linear(state: _State, plan, circular: bool):
             axes = [axes[0] for axes in state.position_axes(a)]
             return _box_sum(a, axes, plan, circular) / size
         for dim, plan_dim in enumerate(plan):
-            a = _window_sum(a, state.position_axes(a)[dim], plan_dim, circular, joint=True)
+            a = _pair_conv(a, state.position_axes(a)[dim], plan_dim, circular)
         return a / size
 
     return state.map(f), size
@@ -392,7 +410,10 @@ def _affine(state: _State, layer, shape_in: _Shape, factor: int, standard: bool)
     k = w2 * state.k + b2
     t = 0 if state.t is None else w2 * state.t
     if standard:
-        t = t + (factor * state.k if shape_in.hidden else jnp.zeros_like(k))
+        if shape_in.hidden:
+            t = t + factor * state.k
+        elif state.t is None:
+            t = None  # still exactly 0: no constant tensor for XLA to fold through later layers
     else:
         t = t + k
     s1 = None if state.s1 is None else w2 * state.s1 + b2
@@ -449,6 +470,14 @@ def _input_state(x1, x2, symmetric: bool, pairs: bool, precision) -> _State:
     n1, *spatial, c = x1.shape
     d, p = len(spatial), math.prod(spatial)
     f1, f2 = x1.reshape(n1, p, c), x2.reshape(x2.shape[0], p, c)
+    if symmetric:  # one row per pair i <= j
+        i, j = np.triu_indices(n1)
+        a, b = f1[i], f1[j]
+        if pairs:
+            k = jnp.einsum("nac,nbc->nab", a, b, precision=precision).reshape((len(i),) + tuple(spatial) * 2) / c
+        else:
+            k = (jnp.einsum("nac,nac->na", a, b, precision=precision) / c).reshape((len(i), *spatial))
+        return _State(k, None, None, None, d, pairs, (i, j))
     if pairs:
         k = jnp.einsum("nac,mbc->nmab", f1, f2, precision=precision) / c
         k = k.reshape(k.shape[:2] + tuple(spatial) * 2)
@@ -457,8 +486,6 @@ def _input_state(x1, x2, symmetric: bool, pairs: bool, precision) -> _State:
     else:
         k = (jnp.einsum("nac,mac->nma", f1, f2, precision=precision) / c).reshape((n1, x2.shape[0], *spatial))
         selves = [(jnp.sum(f * f, axis=-1) / c).reshape((f.shape[0], *spatial)) for f in (f1, f2)]
-    if symmetric:
-        return _State(k, None, None, None, d, pairs)
     return _State(k, None, selves[0], selves[1], d, pairs)
 
 
@@ -468,7 +495,12 @@ def _architecture_kernels(x1, x2, *, architecture, symmetric, precision, table):
     first_pairs, needs = _needs_pairs(steps, False)
     state = _input_state(x1, x2, symmetric, first_pairs and len(x1.shape) > 2, precision)
     state = _run(steps, needs, state, architecture.parameterization == "standard", table)
-    return Kernels(state.k, jnp.zeros_like(state.k) if state.t is None else state.t)
+    k, t = state.k, jnp.zeros_like(state.k) if state.t is None else state.t
+    if state.packed is not None:
+        i, j = state.packed
+        n = x1.shape[0]
+        k, t = (jnp.zeros((n, n), a.dtype).at[i, j].set(a).at[j, i].set(a) for a in (k, t))
+    return Kernels(k, t)
 
 
 # --- the public object ----------------------------------------------------------------
