@@ -261,3 +261,19 @@ def test_train_adam_and_kernel_change_match_numpy():
     assert np.isnan(sim.train(z, x, y, widths, scales, np.array([[[0.05, 0.01]]]), steps=1).kernel_change).all()
     with pytest.raises(ValueError, match="optimizer = 'rmsprop'"):
         sim.train(z, x, y, widths, scales, np.array([[[0.05, 0.01]]]), steps=1, optimizer="rmsprop")
+
+
+def test_learning_rate_transfer_separates_mup_from_standard():
+    """The transfer rows (SGD and Adam) pass, and their negative control: each measured shift of the
+    best learning rate is further than the tolerance from the other parameterisation's prediction
+    (swapping muP and standard parameterisation fails both rows)."""
+    from verify import claims
+
+    for check, names in (("parameterisation.max_learning_rate", ("standard", "mean_field")),
+                         ("parameterisation.adam_max_learning_rate", ("standard", "mup_adam"))):
+        rows = {r.label.split(":")[0]: r for r in claims.rows(check) if "shift of the best" in r.label}
+        assert set(rows) == set(names), (check, list(rows))
+        first, second = (rows[n] for n in names)
+        assert first.passed and second.passed, (first, second)
+        for row, other in ((first, second), (second, first)):
+            assert abs(row.measurement - other.prediction) > row.tolerance, (check, row, other)

@@ -169,22 +169,10 @@ def max_learning_rate(ctx: Context, exponent):
     edge, rows = _edge_exponent_rows(ctx, z, x, y, widths, scales, steps, seeds, _SHALLOW, exponent, "")
     yield from rows
     predicted = {name: float(exponent(**two_layer_values(name))) for name in _SHALLOW}
-    # learning-rate transfer: the best rate of a short run on a 1-octave grid from 4.5 octaves below the
-    # measured edge to half an octave above it (a grid independent of the edge would need another program)
     centre = edge.mean(-1)  # (W, P)
-    points = centre[..., None] + np.arange(-grid + 1.5, 1.0)
-    run = ctx.measure(sim.train, z, x, y, widths, scales, (2.0**points).astype(np.float32), steps)
-    final = np.asarray(run.final_loss, float)  # a diverged run (inf) counts as a loss of 1e6
-    loss = np.log(np.where(np.isfinite(final), final, 1e6)).mean(2)  # (W, P, G): mean log loss over seeds
-    best = np.take_along_axis(points, loss.argmin(-1)[..., None], -1)[..., 0]  # (W, P) log2
-    span = np.log2(widths[-1] / widths[0])
-    for i, name in ((0, "standard"), (2, "mean_field")):  # muP at depth one is mean-field
-        shift = float(np.polyfit(np.log2(widths), best[:, i], 1)[0]) * span
-        yield compare(f"{name}: shift of the best learning rate ({steps} steps) from width {widths[0]} to {widths[-1]}, "
-                      f"octaves", predicted[name] * span, shift, 1.0,
-                      "1 octave: the grid resolution; each best rate is the lowest-loss point of a 1-octave grid, "
-                      "within half a grid step of the minimum, at either end of the fit",
-                      relative=False)
+    best, transfer = _transfer_rows(ctx, z, x, y, widths, scales, steps, centre, grid, predicted,
+                                    ((0, "standard"), (2, "mean_field")), "")  # muP at depth one is mean-field
+    yield from transfer
     columns = {"width": widths}
     for i, name in enumerate(_SHALLOW[:3]):
         columns[f"measured_edge_{name}"] = 2.0 ** centre[:, i]
@@ -193,6 +181,31 @@ def max_learning_rate(ctx: Context, exponent):
     ctx.figure("parameterisation_lr_transfer", columns, x="width", ys=tuple(k for k in columns if k != "width"),
                logx=True, logy=True, title="largest stable and best learning rate vs width (two-layer tanh MLP)",
                ylabel=f"learning rate (edge: bisection; best: {steps}-step minimum)")
+
+
+def _transfer_rows(ctx, z, x, y, widths, scales, steps, centre, grid, predicted, compared, optimizer):
+    """Learning-rate transfer: the best rate of a short run on a 1-octave grid from 4.5 octaves below
+    the measured edge ``centre`` (log2, (W, P)) to half an octave above it (a grid independent of the
+    edge would need another program), and per compared (index, name) one row: the shift of the best
+    rate over the widths, in octaves, vs the derived exponent times the octaves of width.
+    Returns (best (W, P) log2, rows)."""
+    points = centre[..., None] + np.arange(-grid + 1.5, 1.0)
+    kwargs = {"optimizer": optimizer} if optimizer else {}
+    run = ctx.measure(sim.train, z, x, y, widths, scales, (2.0**points).astype(np.float32), steps, **kwargs)
+    final = np.asarray(run.final_loss, float)  # a diverged run (inf) counts as a loss of 1e6
+    loss = np.log(np.where(np.isfinite(final), final, 1e6)).mean(2)  # (W, P, G): mean log loss over seeds
+    best = np.take_along_axis(points, loss.argmin(-1)[..., None], -1)[..., 0]  # (W, P) log2
+    span = np.log2(widths[-1] / widths[0])
+    runs = f"{steps} {optimizer.capitalize() + ' ' if optimizer else ''}steps"
+    rows = []
+    for i, name in compared:
+        shift = float(np.polyfit(np.log2(widths), best[:, i], 1)[0]) * span
+        rows.append(compare(f"{name}: shift of the best learning rate ({runs}) from width {widths[0]} to "
+                            f"{widths[-1]}, octaves", predicted[name] * span, shift, 1.0,
+                            "1 octave: the grid resolution; each best rate is the lowest-loss point of a 1-octave "
+                            "grid, within half a grid step of the minimum, at either end of the fit",
+                            relative=False))
+    return best, rows
 
 
 def _movement_run(ctx: Context):
@@ -246,6 +259,11 @@ def adam_max_learning_rate(ctx: Context, exponent):
     yield from rows
     predicted = {name: float(exponent(**two_layer_values(name))) for name in _ADAM_EDGE}
     centre = edge.mean(-1)
+    # Adam's learning-rate transfer (the same runs' shapes: one compiled program): flat under Adam's muP,
+    # moving by the derived exponent under standard parameterisation
+    _, transfer = _transfer_rows(ctx, z, x, y, widths, scales, steps, centre, grid, predicted,
+                                 ((0, "standard"), (2, "mup_adam")), "adam")
+    yield from transfer
     columns = {"width": widths}
     for i, name in enumerate(_ADAM_EDGE[:4]):
         columns[f"measured_adam_edge_{name}"] = 2.0 ** centre[:, i]
