@@ -420,7 +420,7 @@ def matrix_free_mean(x_train, y_train, x_test, times, eta=None, *, depth=None, a
         preconditioner = None
         if preconditioner_rank:
             factor, pivots, residual_diagonal = _pivoted_cholesky(
-                x_train, sigma_w, sigma_b, rank=min(preconditioner_rank, op.n_rows), spec=spec, which=1)
+                x_train, sigma_w, sigma_b, rank=min(preconditioner_rank, op.n_rows), spec=spec, which=kernel_index("ntk"))
             preconditioner = low_rank_preconditioner(LowRankFactor(op.replicate(factor), pivots, residual_diagonal))
         alpha, r, cg_residual = kernel_cg(op, y, iterations, tol, preconditioner)
         cg_steps = cg_residual.shape[0] - 1
